@@ -1,0 +1,2 @@
+export * from './common.schema.js';
+export * from './projects.schema.js';

@@ -1,0 +1,56 @@
+import { resolve } from 'node:path';
+
+/** The server's whole configuration, read once from the environment by the composition root. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** `sqlite:<file>` (default, under dataDir) or `postgres://…`. */
+  databaseUrl: string;
+  /** `file:<folder>` (default, under dataDir). */
+  blobUrl: string;
+  /** Admin key to install on first start instead of a generated one. */
+  adminApiKey: string | undefined;
+  logLevel: string;
+  /** Largest JSON request body, after gunzip. */
+  bodyLimitBytes: number;
+  /** Largest asset or git patch upload. */
+  maxAssetBytes: number;
+  /** `full` fsyncs every commit (survives power loss); `normal` survives process crashes only. */
+  sqliteSynchronous: 'full' | 'normal';
+  /** Public base URL used in links handed to clients; defaults to http://host:port. */
+  publicUrl: string;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const host = env.CAIRN_HOST ?? '127.0.0.1';
+  const port = integer(env, 'CAIRN_PORT', 8080);
+  const dataDir = resolve(env.CAIRN_DATA_DIR ?? './cairn-data');
+  const synchronous = (env.CAIRN_SQLITE_SYNCHRONOUS ?? 'full').toLowerCase();
+  if (synchronous !== 'full' && synchronous !== 'normal') {
+    throw new ConfigError('CAIRN_SQLITE_SYNCHRONOUS must be "full" or "normal"');
+  }
+  return {
+    host,
+    port,
+    dataDir,
+    databaseUrl: env.CAIRN_DATABASE_URL || `sqlite:${resolve(dataDir, 'cairn.db')}`,
+    blobUrl: env.CAIRN_BLOB_URL || `file:${resolve(dataDir, 'blobs')}`,
+    adminApiKey: env.CAIRN_ADMIN_API_KEY || undefined,
+    logLevel: env.CAIRN_LOG_LEVEL ?? 'info',
+    bodyLimitBytes: integer(env, 'CAIRN_BODY_LIMIT_BYTES', 32 * 1024 * 1024),
+    maxAssetBytes: integer(env, 'CAIRN_MAX_ASSET_BYTES', 5 * 1024 * 1024 * 1024),
+    sqliteSynchronous: synchronous,
+    publicUrl: (env.CAIRN_PUBLIC_URL ?? `http://${host}:${port}`).replace(/\/+$/, ''),
+  };
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new ConfigError(`${name} must be a non-negative integer`);
+  return value;
+}

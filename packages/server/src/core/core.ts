@@ -1,0 +1,38 @@
+import { AssetsService } from './assets.service.js';
+import { AuthService } from './auth.service.js';
+import type { BlobStore } from './blob.port.js';
+import { type Clock, systemClock } from './clock.port.js';
+import { ExperimentsService } from './experiments.service.js';
+import { MetricsService } from './metrics.service.js';
+import { ProjectsService } from './projects.service.js';
+import type { Store } from './store.port.js';
+
+export interface CoreLimits {
+  /** Largest asset or git patch accepted, in bytes. */
+  maxAssetBytes: number;
+}
+
+export interface Core {
+  store: Store;
+  auth: AuthService;
+  projects: ProjectsService;
+  experiments: ExperimentsService;
+  metrics: MetricsService;
+  assets: AssetsService;
+  limits: CoreLimits;
+}
+
+export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreLimits; clock?: Clock }): Core {
+  const clock = deps.clock ?? systemClock;
+  const projects = new ProjectsService(deps.store, deps.blobs, clock);
+  const experiments = new ExperimentsService(deps.store, deps.blobs, projects, clock);
+  return {
+    store: deps.store,
+    auth: new AuthService(deps.store, clock),
+    projects,
+    experiments,
+    metrics: new MetricsService(deps.store, experiments, clock),
+    assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
+    limits: deps.limits,
+  };
+}

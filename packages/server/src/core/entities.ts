@@ -1,0 +1,172 @@
+/** Domain entities shared by every facade. Times are epoch milliseconds. */
+
+export type Scope = 'read' | 'write' | 'admin' | 'api:models-read';
+export const ALL_SCOPES: readonly Scope[] = ['read', 'write', 'admin', 'api:models-read'];
+
+export interface User {
+  id: string; // UUID: Foundry exposes users as PrincipalId UUIDs
+  name: string;
+  email: string | null;
+  isAdmin: boolean;
+  defaultWorkspaceId: string | null;
+  createdAt: number;
+}
+
+export interface Workspace {
+  id: string; // 32 lowercase hex
+  name: string;
+  createdBy: string;
+  createdAt: number;
+}
+
+export type WorkspaceRole = 'owner' | 'member';
+
+export interface ApiKey {
+  id: string;
+  userId: string;
+  name: string;
+  /** First characters of the key, shown in listings so a user can tell keys apart. */
+  prefix: string;
+  scopes: Scope[];
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface Project {
+  id: string; // 32 lowercase hex
+  workspaceId: string;
+  name: string;
+  description: string | null;
+  isPublic: boolean;
+  notes: string;
+  ownerUserId: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ExperimentStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+export interface Experiment {
+  id: string; // the experiment key: 32–50 alphanumerics, 32 lowercase hex when Cairn chooses
+  projectId: string;
+  workspaceId: string;
+  name: string | null;
+  status: ExperimentStatus;
+  archived: boolean;
+  startTime: number;
+  endTime: number | null;
+  createdBy: string;
+  optimizationId: string | null;
+  filePath: string | null;
+  fileName: string | null;
+  lastHeartbeat: number | null;
+  hasCrashed: boolean;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One logged metric point, as received. `offset` is assigned by the store. */
+export interface MetricPointInput {
+  name: string;
+  value: number;
+  step: number | null;
+  epoch: number | null;
+  timestamp: number;
+  context: string | null;
+}
+
+export interface MetricPoint {
+  offset: number;
+  value: number;
+  step: number | null;
+  epoch: number | null;
+  timestamp: number;
+  context: string | null;
+}
+
+/** The point that supplied a summary value (min, max or last). */
+export interface SummaryPoint {
+  value: number;
+  step: number | null;
+  timestamp: number;
+  context: string | null;
+  offset: number;
+}
+
+/** Exact per-series summary kept on write. */
+export interface SeriesSummary {
+  name: string;
+  count: number;
+  min: SummaryPoint;
+  max: SummaryPoint;
+  last: SummaryPoint;
+}
+
+export type ValueKind = 'param' | 'other';
+export type LoggedValueType = 'number' | 'string' | 'boolean';
+
+export interface LoggedValueInput {
+  name: string;
+  type: LoggedValueType;
+  /** The value as text: numbers in their shortest round-trip form, booleans as true/false. */
+  text: string;
+  step: number | null;
+  timestamp: number;
+  context: string | null;
+}
+
+export interface LoggedValue extends LoggedValueInput {
+  seq: number;
+}
+
+export interface OutputLineInput {
+  text: string;
+  stderr: boolean;
+  context: string | null;
+  timestamp: number;
+  clientOffset: number | null;
+}
+
+export interface OutputLine extends OutputLineInput {
+  seq: number;
+}
+
+/** Single-valued experiment documents, stored whole. */
+export type DocumentKind =
+  | 'html'
+  | 'code'
+  | 'graph'
+  | 'git-metadata'
+  | 'system-details'
+  | 'cloud-details'
+  | 'dependencies';
+
+export interface Asset {
+  id: string;
+  experimentId: string;
+  fileName: string;
+  fileSize: number;
+  type: string;
+  step: number | null;
+  epoch: number | null;
+  context: string | null;
+  dir: string;
+  /** Stored and returned as the JSON text the client sent. */
+  metadata: string | null;
+  tags: string[];
+  remote: boolean;
+  link: string | null;
+  groupingName: string | null;
+  artifactVersionId: string | null;
+  blobKey: string | null;
+  createdAt: number;
+}
+
+export interface ExperimentModel {
+  id: string;
+  experimentId: string;
+  name: string;
+  createdAt: number;
+}

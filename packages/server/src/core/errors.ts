@@ -1,0 +1,65 @@
+/**
+ * The one catalogue of domain errors. Services throw these; each facade maps them to its own
+ * status code and error body, so the rules stay in the core and the wire format in the facade.
+ */
+export type DomainErrorKind =
+  | 'not-found'
+  | 'already-exists'
+  | 'invalid-argument'
+  | 'permission-denied'
+  | 'unauthenticated'
+  | 'failed-precondition'
+  | 'too-large';
+
+export abstract class DomainError extends Error {
+  abstract readonly kind: DomainErrorKind;
+  /** Comet-style numeric code for clients that branch on it (0 when none applies). */
+  readonly sdkErrorCode: number;
+
+  constructor(message: string, sdkErrorCode = 0) {
+    super(message);
+    this.name = new.target.name;
+    this.sdkErrorCode = sdkErrorCode;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly kind = 'not-found';
+}
+
+export class AlreadyExistsError extends DomainError {
+  readonly kind = 'already-exists';
+}
+
+export class InvalidArgumentError extends DomainError {
+  readonly kind = 'invalid-argument';
+}
+
+export class PermissionDeniedError extends DomainError {
+  readonly kind = 'permission-denied';
+}
+
+export class UnauthenticatedError extends DomainError {
+  readonly kind = 'unauthenticated';
+}
+
+export class FailedPreconditionError extends DomainError {
+  readonly kind = 'failed-precondition';
+}
+
+/** A body or upload over a configured limit. */
+export class TooLargeError extends DomainError {
+  readonly kind = 'too-large';
+}
+
+/** Comet SDK error codes the clients recognise (spec §1.5). */
+export const SdkErrorCode = {
+  apiKeyNotRegistered: 90212,
+  nonExistingTeam: 90219,
+  noProjectNameSpecified: 98219,
+  noWriteAccess: 90210,
+  nonExistingRun: 90211,
+  experimentKeyNotSpecified: 90998,
+  experimentAlreadyExists: 90999,
+  projectNameTooLong: 1341241,
+} as const;

@@ -1,0 +1,259 @@
+import type { BlobStore } from './blob.port.js';
+import type { Clock } from './clock.port.js';
+import type { Project, Workspace } from './entities.js';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  SdkErrorCode,
+} from './errors.js';
+import { newHexId } from './ids.js';
+import { canRead, hidden, isMember, type Principal, requireScope } from './principal.js';
+import * as rules from './rules.js';
+import type { Repositories, Store } from './store.port.js';
+
+/** A project with the names facades show next to it. */
+export interface ProjectView {
+  project: Project;
+  workspace: Workspace;
+  ownerName: string;
+  experimentCount: number;
+}
+
+/** How callers name a project: by id, or by workspace and project name. */
+export type ProjectRef = { projectId: string } | { workspaceName: string; projectName: string };
+
+export class ProjectsService {
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly clock: Clock,
+  ) {}
+
+  async listWorkspaces(principal: Principal): Promise<Workspace[]> {
+    requireScope(principal, 'read');
+    return this.store.tenancy.listWorkspacesOfUser(principal.userId);
+  }
+
+  async accountDetails(principal: Principal): Promise<{ userName: string; defaultWorkspaceName: string | null }> {
+    requireScope(principal, 'read');
+    const workspace = principal.defaultWorkspaceId
+      ? await this.store.tenancy.getWorkspace(principal.defaultWorkspaceId)
+      : undefined;
+    return { userName: principal.userName, defaultWorkspaceName: workspace?.name ?? null };
+  }
+
+  /** Creates a workspace owned by the caller. */
+  async createWorkspace(principal: Principal, name: string): Promise<Workspace> {
+    requireScope(principal, 'write');
+    rules.workspaceName(name);
+    return this.store.transaction(async (tx) => {
+      if (await tx.tenancy.getWorkspaceByName(name)) {
+        throw new AlreadyExistsError(`workspace "${name}" already exists`);
+      }
+      const workspace = { id: newHexId(), name, createdBy: principal.userId, createdAt: this.clock.now() };
+      await tx.tenancy.insertWorkspace(workspace);
+      await tx.tenancy.putMember(workspace.id, principal.userId, 'owner');
+      return workspace;
+    });
+  }
+
+  /** Projects of a workspace: all of them for members, the public ones for everyone else. */
+  async listProjects(principal: Principal, workspaceName: string): Promise<ProjectView[]> {
+    requireScope(principal, 'read');
+    const workspace = await this.store.tenancy.getWorkspaceByName(workspaceName);
+    if (!workspace) throw new NotFoundError(`workspace "${workspaceName}" not found`, SdkErrorCode.nonExistingTeam);
+    const projects = await this.store.projects.list(workspace.id, !isMember(principal, workspace.id));
+    const owners = new Map<string, string>();
+    const views: ProjectView[] = [];
+    for (const project of projects) {
+      if (!owners.has(project.ownerUserId)) {
+        owners.set(project.ownerUserId, (await this.store.tenancy.getUser(project.ownerUserId))?.name ?? '');
+      }
+      views.push({
+        project,
+        workspace,
+        ownerName: owners.get(project.ownerUserId) ?? '',
+        experimentCount: project.experimentCount,
+      });
+    }
+    return views;
+  }
+
+  async getProject(principal: Principal, ref: ProjectRef): Promise<ProjectView> {
+    requireScope(principal, 'read');
+    const { project, workspace } = await this.findReadable(this.store, principal, ref);
+    return this.view(project, workspace);
+  }
+
+  async createProject(
+    principal: Principal,
+    input: { workspaceName: string; projectName: string; description: string | null; isPublic: boolean },
+  ): Promise<ProjectView> {
+    requireScope(principal, 'write');
+    rules.projectName(input.projectName);
+    const project = await this.store.transaction(async (tx) => {
+      const workspace = await this.writableWorkspace(tx, principal, input.workspaceName);
+      if (await tx.projects.getByName(workspace.id, input.projectName)) {
+        throw new AlreadyExistsError(`project "${input.projectName}" already exists in "${workspace.name}"`);
+      }
+      return this.insertProject(tx, principal, workspace, input.projectName, input.description, input.isPublic);
+    });
+    return this.getProject(principal, { projectId: project.id });
+  }
+
+  /** The project named, created (private, no description) when absent: experiment creation's rule. */
+  async ensureProject(
+    tx: Repositories,
+    principal: Principal,
+    workspaceName: string,
+    projectName: string,
+  ): Promise<{ project: Project; workspace: Workspace }> {
+    rules.projectName(projectName);
+    const workspace = await this.writableWorkspace(tx, principal, workspaceName);
+    const existing = await tx.projects.getByName(workspace.id, projectName);
+    if (existing) return { project: existing, workspace };
+    return { project: await this.insertProject(tx, principal, workspace, projectName, null, false), workspace };
+  }
+
+  async updateProject(
+    principal: Principal,
+    ref: ProjectRef,
+    patch: { name?: string; description?: string | null; isPublic?: boolean },
+  ): Promise<ProjectView> {
+    requireScope(principal, 'write');
+    if (patch.name !== undefined) rules.projectName(patch.name);
+    const id = await this.store.transaction(async (tx) => {
+      const { project } = await this.findWritable(tx, principal, ref);
+      if (patch.name !== undefined && patch.name !== project.name) {
+        if (await tx.projects.getByName(project.workspaceId, patch.name)) {
+          throw new AlreadyExistsError(`project "${patch.name}" already exists`);
+        }
+      }
+      await tx.projects.update(project.id, { ...patch, updatedAt: this.clock.now() });
+      return project.id;
+    });
+    return this.getProject(principal, { projectId: id });
+  }
+
+  async setNotes(principal: Principal, ref: ProjectRef, notes: string): Promise<void> {
+    requireScope(principal, 'write');
+    await this.store.transaction(async (tx) => {
+      const { project } = await this.findWritable(tx, principal, ref);
+      await tx.projects.update(project.id, { notes, updatedAt: this.clock.now() });
+    });
+  }
+
+  /**
+   * Deletes a project. Its own experiments are deleted with it when `deleteExperiments`;
+   * otherwise a project that still holds experiments cannot be deleted.
+   */
+  async deleteProject(principal: Principal, ref: ProjectRef, deleteExperiments: boolean): Promise<void> {
+    requireScope(principal, 'write');
+    const blobKeys = await this.store.transaction(async (tx) => {
+      const { project } = await this.findWritable(tx, principal, ref);
+      const owned = await tx.experiments.listOwnedByProject(project.id);
+      if (owned.length > 0 && !deleteExperiments) {
+        throw new FailedPreconditionError(
+          `project "${project.name}" still has ${owned.length} experiments; pass deleteAllExperiments to delete them too`,
+        );
+      }
+      const keys: string[] = [];
+      for (const experimentId of owned) {
+        for (const asset of await tx.assets.list(experimentId)) if (asset.blobKey) keys.push(asset.blobKey);
+        keys.push(gitPatchBlobKey(experimentId));
+        await tx.experiments.delete(experimentId);
+      }
+      await tx.projects.delete(project.id);
+      return keys;
+    });
+    // Blobs go after the commit: a crash in between leaves unreferenced files, never dangling rows.
+    for (const key of blobKeys) await this.blobs.delete(key);
+  }
+
+  /** Finds a project the principal may read; anything else is "not found". */
+  async findReadable(
+    repos: Repositories,
+    principal: Principal,
+    ref: ProjectRef,
+  ): Promise<{ project: Project; workspace: Workspace }> {
+    const found = await this.find(repos, ref);
+    if (!found || !canRead(principal, found.project)) throw hidden('project');
+    return found;
+  }
+
+  async findWritable(
+    repos: Repositories,
+    principal: Principal,
+    ref: ProjectRef,
+  ): Promise<{ project: Project; workspace: Workspace }> {
+    const found = await this.findReadable(repos, principal, ref);
+    if (!isMember(principal, found.workspace.id)) {
+      throw new NotFoundError('project not found in a workspace you belong to', SdkErrorCode.noWriteAccess);
+    }
+    return found;
+  }
+
+  async view(project: Project, workspace: Workspace): Promise<ProjectView> {
+    const owner = await this.store.tenancy.getUser(project.ownerUserId);
+    const experiments = await this.store.experiments.listInProject(project.id);
+    return { project, workspace, ownerName: owner?.name ?? '', experimentCount: experiments.length };
+  }
+
+  private async find(
+    repos: Repositories,
+    ref: ProjectRef,
+  ): Promise<{ project: Project; workspace: Workspace } | undefined> {
+    if ('projectId' in ref) {
+      const project = await repos.projects.get(ref.projectId);
+      const workspace = project && (await repos.tenancy.getWorkspace(project.workspaceId));
+      return project && workspace ? { project, workspace } : undefined;
+    }
+    const workspace = await repos.tenancy.getWorkspaceByName(ref.workspaceName);
+    const project = workspace && (await repos.projects.getByName(workspace.id, ref.projectName));
+    return project && workspace ? { project, workspace } : undefined;
+  }
+
+  private async writableWorkspace(tx: Repositories, principal: Principal, name: string): Promise<Workspace> {
+    if (!name) throw new InvalidArgumentError('workspaceName is required');
+    const workspace = await tx.tenancy.getWorkspaceByName(name);
+    if (!workspace || !isMember(principal, workspace.id)) {
+      throw new NotFoundError(`workspace "${name}" not found`, SdkErrorCode.nonExistingTeam);
+    }
+    return workspace;
+  }
+
+  private async insertProject(
+    tx: Repositories,
+    principal: Principal,
+    workspace: Workspace,
+    name: string,
+    description: string | null,
+    isPublic: boolean,
+  ): Promise<Project> {
+    const now = this.clock.now();
+    const project: Project = {
+      id: newHexId(),
+      workspaceId: workspace.id,
+      name,
+      description,
+      isPublic,
+      notes: '',
+      ownerUserId: principal.userId,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await tx.projects.insert(project);
+    return project;
+  }
+}
+
+/** Where an experiment's git patch bytes live in the blob store. */
+export function gitPatchBlobKey(experimentId: string): string {
+  return `experiments/${experimentId}/git-patch`;
+}
+
+export function assetBlobKey(experimentId: string, assetId: string): string {
+  return `experiments/${experimentId}/assets/${assetId}`;
+}

@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from '../config.js';
+import type { Core } from '../core/core.js';
+import { cometClientlibProbe, cometRestPlugin } from './facades/comet/comet.plugin.js';
+import { gunzipRequestBody } from './gzip-body.js';
+import './request-context.js';
+
+export interface AppOptions {
+  core: Core;
+  config: Pick<Config, 'bodyLimitBytes' | 'publicUrl'>;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Builds the HTTP application without listening: tests drive it with inject(). */
+export async function buildApp({ core, config, logger = false }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger,
+    bodyLimit: config.bodyLimitBytes,
+    // Request ids tie log lines together; a caller's X-Request-Id is kept for tracing across hops.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && given.length <= 128 ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('preParsing', gunzipRequestBody);
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await core.store.ping();
+      return reply.code(200).send({ status: 'ok' });
+    } catch {
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+
+  await app.register(cometClientlibProbe);
+  for (const prefix of ['/api/rest/v2', '/clientlib/rest/v2']) {
+    await app.register(cometRestPlugin, { prefix, core, publicUrl: config.publicUrl });
+  }
+  return app;
+}

@@ -1,0 +1,69 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyPluginAsync,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { Core } from '../../../core/core.js';
+import { cometErrorHandler, sendCometError } from './comet-errors.js';
+import { exactJsonContentType } from './comet-reply.js';
+import { registerProjectRoutes } from './routes/projects.route.js';
+
+export interface CometPluginOptions {
+  core: Core;
+  /** Base URL for links handed to clients (asset links, experiment links). */
+  publicUrl: string;
+}
+
+/** Everything a Comet route module gets: the typed instance and the core. */
+export interface CometRouteContext {
+  app: CometApp;
+  core: Core;
+  publicUrl: string;
+}
+
+export type CometApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/**
+ * Comet REST v2, mounted at /api/rest/v2 and at /clientlib/rest/v2 (comet_ml posts some writes
+ * to the latter). Encapsulated: its auth, error format and content type apply to it alone.
+ */
+export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (instance, { core, publicUrl }) => {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler(cometErrorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendCometError(reply, 404, `no Comet REST endpoint ${request.method} ${request.url.split('?')[0]}`),
+  );
+
+  // Comet keys are sent raw in Authorization; the Java SDK uses Comet-Sdk-Api instead.
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization ?? request.headers['comet-sdk-api'];
+    const raw = Array.isArray(header) ? header[0] : header;
+    const secret = raw?.replace(/^Bearer\s+/i, '').trim();
+    request.principal = await core.auth.authenticate(secret);
+  });
+
+  app.addHook('onSend', exactJsonContentType);
+
+  const context: CometRouteContext = { app, core, publicUrl };
+  registerProjectRoutes(context);
+};
+
+/** GET /clientlib/isAlive/ver — unauthenticated version probe (spec §1.1, §3.8 #52). */
+export const cometClientlibProbe: FastifyPluginAsync = async (app) => {
+  app.addHook('onSend', exactJsonContentType);
+  app.get('/clientlib/isAlive/ver', async (_request, reply) =>
+    // A version in [1.2.78, 3.3.11): new enough for comet_ml, below the endpoints we do not serve.
+    reply.type('application/json').send({ version: '3.0.0' }),
+  );
+};

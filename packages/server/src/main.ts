@@ -1,0 +1,57 @@
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { type Core, createCore } from './core/core.js';
+import { buildApp } from './http/app.js';
+import { openBlobStore } from './storage/blob/blob-store.factory.js';
+import { SqlStore } from './storage/sql/sql-store.js';
+
+/** Builds the ports and the core from configuration: the one place that picks implementations. */
+export async function openCore(config: Config): Promise<Core> {
+  await mkdir(config.dataDir, { recursive: true });
+  const store = await SqlStore.open(config.databaseUrl, { synchronous: config.sqliteSynchronous });
+  const blobs = openBlobStore(config.blobUrl);
+  return createCore({ store, blobs, limits: { maxAssetBytes: config.maxAssetBytes } });
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  core: Core;
+  /** Stops accepting, lets in-flight requests finish, then closes the store. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Composition root of `cairn server`: open the store, make sure an admin exists, listen.
+ * A generated admin key is printed once and written to <dataDir>/admin-api-key (0600).
+ */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const core = await openCore(config);
+  const bootstrap = await core.auth.bootstrap(config.adminApiKey);
+  const app = await buildApp({
+    core,
+    config,
+    logger: { level: config.logLevel },
+  });
+  if (bootstrap.generatedSecret) {
+    const file = join(config.dataDir, 'admin-api-key');
+    await writeFile(file, `${bootstrap.generatedSecret}\n`, { mode: 0o600 });
+    await chmod(file, 0o600);
+    process.stdout.write(
+      `\nCairn created the admin user, the "default" workspace and an admin API key:\n\n  ${bootstrap.generatedSecret}\n\nIt is shown only now; it is also in ${file} (mode 0600).\n\n`,
+    );
+  } else if (bootstrap.created) {
+    app.log.info('created the admin user and the "default" workspace with CAIRN_ADMIN_API_KEY');
+  }
+  await app.listen({ host: config.host, port: config.port });
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await app.close();
+      await core.store.close();
+    })();
+    return stopping;
+  };
+  return { app, core, stop };
+}

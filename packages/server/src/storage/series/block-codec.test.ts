@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { decodeBlock, encodeBlock, type StoredPoint } from './block-codec.js';
+
+describe('series block codec', () => {
+  it('round-trips points exactly, including nulls, negatives, NaN and large numbers', () => {
+    const points: StoredPoint[] = [
+      { offset: 0, value: 0.5, step: 0, epoch: null, timestamp: 1_700_000_000_000, contextId: 0 },
+      { offset: 3, value: -1e300, step: null, epoch: 2, timestamp: 1_700_000_000_005, contextId: 1 },
+      { offset: 9, value: Number.NaN, step: -7, epoch: 3, timestamp: 1_699_999_999_999, contextId: 0 },
+      { offset: 2 ** 40, value: 1 / 3, step: 2 ** 50, epoch: null, timestamp: 0, contextId: 2 },
+    ];
+    expect(decodeBlock(encodeBlock(points))).toEqual(points);
+  });
+
+  it('compresses a regular series well below 8 bytes per point', () => {
+    const points: StoredPoint[] = Array.from({ length: 4096 }, (_, i) => ({
+      offset: i,
+      value: Math.round(1000 * Math.exp(-i / 1000)) / 1000,
+      step: i,
+      epoch: Math.floor(i / 100),
+      timestamp: 1_700_000_000_000 + i * 10,
+      contextId: 0,
+    }));
+    const encoded = encodeBlock(points);
+    expect(decodeBlock(encoded)).toEqual(points);
+    expect(encoded.length / points.length).toBeLessThan(4);
+  });
+
+  it('rejects a corrupt payload instead of returning wrong points', () => {
+    expect(() => decodeBlock(new Uint8Array([1, 2, 3]))).toThrow();
+  });
+});

@@ -1,0 +1,204 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+
+/** A point as stored in a block; `contextId` indexes the series' context dictionary. */
+export interface StoredPoint {
+  offset: number;
+  value: number;
+  step: number | null;
+  epoch: number | null;
+  timestamp: number;
+  contextId: number;
+}
+
+const FORMAT_VERSION = 1;
+
+/**
+ * Columnar block encoding. Offsets, steps, epochs and timestamps are delta + zigzag varints (they
+ * mostly grow by small constants); values are XORed with their predecessor and byte-shuffled so
+ * the unchanged high bytes of slowly moving metrics become long runs; then the whole block is
+ * deflated. Optional columns carry a presence bitmap.
+ */
+export function encodeBlock(points: readonly StoredPoint[]): Uint8Array {
+  const out = new ByteWriter(points.length * 12 + 16);
+  out.varint(FORMAT_VERSION);
+  out.varint(points.length);
+  writeDeltas(
+    out,
+    points.map((p) => p.offset),
+  );
+  writeOptionalDeltas(
+    out,
+    points.map((p) => p.step),
+  );
+  writeOptionalDeltas(
+    out,
+    points.map((p) => p.epoch),
+  );
+  writeDeltas(
+    out,
+    points.map((p) => p.timestamp),
+  );
+  for (const p of points) out.varint(p.contextId);
+  writeShuffledXorValues(
+    out,
+    points.map((p) => p.value),
+  );
+  return deflateRawSync(out.finish());
+}
+
+export function decodeBlock(payload: Uint8Array): StoredPoint[] {
+  const input = new ByteReader(inflateRawSync(payload));
+  const version = input.varint();
+  if (version !== FORMAT_VERSION) throw new Error(`unknown series block format ${version}`);
+  const count = input.varint();
+  const offsets = readDeltas(input, count);
+  const steps = readOptionalDeltas(input, count);
+  const epochs = readOptionalDeltas(input, count);
+  const timestamps = readDeltas(input, count);
+  const contextIds = Array.from({ length: count }, () => input.varint());
+  const values = readShuffledXorValues(input, count);
+  const points: StoredPoint[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    points[i] = {
+      offset: offsets[i] as number,
+      value: values[i] as number,
+      step: steps[i] ?? null,
+      epoch: epochs[i] ?? null,
+      timestamp: timestamps[i] as number,
+      contextId: contextIds[i] as number,
+    };
+  }
+  return points;
+}
+
+function writeDeltas(out: ByteWriter, values: readonly number[]): void {
+  let previous = 0;
+  for (const v of values) {
+    out.varint(zigzag(v - previous));
+    previous = v;
+  }
+}
+
+function readDeltas(input: ByteReader, count: number): number[] {
+  const values = new Array<number>(count);
+  let previous = 0;
+  for (let i = 0; i < count; i++) {
+    previous += unzigzag(input.varint());
+    values[i] = previous;
+  }
+  return values;
+}
+
+function writeOptionalDeltas(out: ByteWriter, values: readonly (number | null)[]): void {
+  const bitmap = new Uint8Array(Math.ceil(values.length / 8));
+  values.forEach((v, i) => {
+    if (v !== null) bitmap[i >> 3] = (bitmap[i >> 3] as number) | (1 << (i & 7));
+  });
+  out.bytes(bitmap);
+  writeDeltas(
+    out,
+    values.filter((v): v is number => v !== null),
+  );
+}
+
+function readOptionalDeltas(input: ByteReader, count: number): (number | undefined)[] {
+  const bitmap = input.take(Math.ceil(count / 8));
+  const present: number[] = [];
+  for (let i = 0; i < count; i++) if (((bitmap[i >> 3] as number) >> (i & 7)) & 1) present.push(i);
+  const deltas = readDeltas(input, present.length);
+  const values = new Array<number | undefined>(count);
+  present.forEach((index, k) => {
+    values[index] = deltas[k];
+  });
+  return values;
+}
+
+function writeShuffledXorValues(out: ByteWriter, values: readonly number[]): void {
+  const floats = Float64Array.from(values);
+  const words = new BigUint64Array(floats.buffer);
+  for (let i = words.length - 1; i > 0; i--) words[i] = (words[i] as bigint) ^ (words[i - 1] as bigint);
+  const raw = new Uint8Array(floats.buffer);
+  const shuffled = new Uint8Array(raw.length);
+  const n = values.length;
+  for (let i = 0; i < n; i++) for (let b = 0; b < 8; b++) shuffled[b * n + i] = raw[i * 8 + b] as number;
+  out.bytes(shuffled);
+}
+
+function readShuffledXorValues(input: ByteReader, count: number): Float64Array {
+  const shuffled = input.take(count * 8);
+  const raw = new Uint8Array(count * 8);
+  for (let i = 0; i < count; i++) for (let b = 0; b < 8; b++) raw[i * 8 + b] = shuffled[b * count + i] as number;
+  const words = new BigUint64Array(raw.buffer);
+  for (let i = 1; i < words.length; i++) words[i] = (words[i] as bigint) ^ (words[i - 1] as bigint);
+  return new Float64Array(raw.buffer);
+}
+
+// Zigzag on doubles, not 32-bit ints: steps and timestamps exceed 2^31.
+function zigzag(n: number): number {
+  return n >= 0 ? n * 2 : -n * 2 - 1;
+}
+
+function unzigzag(n: number): number {
+  return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+}
+
+class ByteWriter {
+  private buffer: Uint8Array;
+  private length = 0;
+
+  constructor(capacity: number) {
+    this.buffer = new Uint8Array(Math.max(capacity, 16));
+  }
+
+  varint(value: number): void {
+    this.reserve(10);
+    let v = value;
+    while (v >= 0x80) {
+      this.buffer[this.length++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buffer[this.length++] = v;
+  }
+
+  bytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  finish(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.buffer.length) return;
+    const next = new Uint8Array(Math.max(this.buffer.length * 2, this.length + extra));
+    next.set(this.buffer.subarray(0, this.length));
+    this.buffer = next;
+  }
+}
+
+class ByteReader {
+  private position = 0;
+
+  constructor(private readonly buffer: Uint8Array) {}
+
+  varint(): number {
+    let result = 0;
+    let multiplier = 1;
+    for (;;) {
+      const byte = this.buffer[this.position++];
+      if (byte === undefined) throw new Error('truncated series block');
+      result += (byte & 0x7f) * multiplier;
+      if (byte < 0x80) return result;
+      multiplier *= 0x80;
+    }
+  }
+
+  take(length: number): Uint8Array {
+    if (this.position + length > this.buffer.length) throw new Error('truncated series block');
+    const slice = this.buffer.subarray(this.position, this.position + length);
+    this.position += length;
+    return slice;
+  }
+}

@@ -1,0 +1,302 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { MetricPoint, MetricPointInput, SeriesSummary, SummaryPoint } from '../../core/entities.js';
+import type { SeriesReadOptions, SeriesRepository } from '../../core/store.port.js';
+import type { Database } from '../sql/database.js';
+import { type SqlDialect, toBytes } from '../sql/dialect.js';
+import { allocateSequence } from '../sql/sequence.js';
+import { decodeBlock, encodeBlock, type StoredPoint } from './block-codec.js';
+
+/**
+ * Points per sealed block. Large enough that the per-block row and index cost (~100 bytes) is
+ * well under a byte per point, small enough that a page read decodes little it does not return.
+ */
+export const BLOCK_SIZE = 4096;
+
+type SeriesRow = Database['series'];
+
+/**
+ * Series store on the SQL database: recent points go to `series_tail` (one narrow row each);
+ * once a series holds BLOCK_SIZE tail points they are sealed into one compressed block, in the
+ * same transaction as the write that filled it. Must be called inside a transaction.
+ */
+export class SqlSeriesRepository implements SeriesRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  async append(experimentId: string, points: MetricPointInput[]): Promise<number[]> {
+    if (points.length === 0) return [];
+    const first = await allocateSequence(this.db, experimentId, points.length);
+    const offsets = points.map((_, i) => first + i);
+
+    const byName = new Map<string, { point: MetricPointInput; offset: number }[]>();
+    points.forEach((point, i) => {
+      const list = byName.get(point.name) ?? [];
+      list.push({ point, offset: offsets[i] as number });
+      byName.set(point.name, list);
+    });
+
+    const existing = await this.db
+      .selectFrom('series')
+      .selectAll()
+      .where('experiment_id', '=', experimentId)
+      .where('name', 'in', [...byName.keys()])
+      .execute();
+    const rows = new Map(existing.map((row) => [row.name, row]));
+
+    for (const [name, entries] of byName) {
+      await this.appendToSeries(experimentId, name, rows.get(name), entries);
+    }
+    return offsets;
+  }
+
+  async listSummaries(experimentId: string): Promise<SeriesSummary[]> {
+    const rows = await this.db
+      .selectFrom('series')
+      .selectAll()
+      .where('experiment_id', '=', experimentId)
+      .orderBy('name')
+      .execute();
+    return rows.map(toSummary);
+  }
+
+  async getSummary(experimentId: string, name: string): Promise<SeriesSummary | undefined> {
+    const row = await this.findSeries(experimentId, name);
+    return row && toSummary(row);
+  }
+
+  async readPoints(experimentId: string, name: string, options: SeriesReadOptions = {}): Promise<MetricPoint[]> {
+    const row = await this.findSeries(experimentId, name);
+    if (!row) return [];
+    const skip = Math.max(0, options.offset ?? 0);
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    if (limit <= 0) return [];
+    const contexts = JSON.parse(row.contexts) as string[];
+    const result: MetricPoint[] = [];
+    // Blocks before the first wanted point are skipped by count alone, without decoding.
+    let position = 0;
+    const blocks = await this.db
+      .selectFrom('series_blocks')
+      .select(['point_count', 'payload'])
+      .where('series_id', '=', row.id)
+      .orderBy('block_no')
+      .execute();
+    for (const block of blocks) {
+      if (result.length >= limit) return result;
+      if (position + block.point_count <= skip) {
+        position += block.point_count;
+        continue;
+      }
+      for (const point of decodeBlock(toBytes(block.payload))) {
+        if (position++ < skip) continue;
+        if (result.length >= limit) return result;
+        result.push(toMetricPoint(point, contexts));
+      }
+    }
+    const tail = await this.db
+      .selectFrom('series_tail')
+      .select(['offset', 'value', 'step', 'epoch', 'timestamp', 'context_id as contextId'])
+      .where('series_id', '=', row.id)
+      .orderBy('offset')
+      .execute();
+    for (const point of tail) {
+      if (position++ < skip) continue;
+      if (result.length >= limit) break;
+      result.push(toMetricPoint(point, contexts));
+    }
+    return result;
+  }
+
+  private findSeries(experimentId: string, name: string): Promise<SeriesRow | undefined> {
+    return this.db
+      .selectFrom('series')
+      .selectAll()
+      .where('experiment_id', '=', experimentId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+  }
+
+  private async appendToSeries(
+    experimentId: string,
+    name: string,
+    current: SeriesRow | undefined,
+    entries: { point: MetricPointInput; offset: number }[],
+  ): Promise<void> {
+    const firstEntry = entries[0] as { point: MetricPointInput; offset: number };
+    const row: SeriesRow = current ? { ...current } : newSeriesRow(experimentId, name, firstEntry);
+    const contexts = JSON.parse(row.contexts) as string[];
+    const stored: StoredPoint[] = entries.map(({ point, offset }) => {
+      const context = point.context ?? '';
+      let contextId = contexts.indexOf(context);
+      if (contextId < 0) contextId = contexts.push(context) - 1;
+      foldIntoSummary(row, point, offset);
+      return {
+        offset,
+        value: point.value,
+        step: point.step,
+        epoch: point.epoch,
+        timestamp: point.timestamp,
+        contextId,
+      };
+    });
+    row.contexts = JSON.stringify(contexts);
+    row.point_count += stored.length;
+
+    if (!current) await this.db.insertInto('series').values(row).execute();
+
+    let pending = stored;
+    if (row.tail_count + pending.length >= BLOCK_SIZE) {
+      const tail = await this.db
+        .selectFrom('series_tail')
+        .select(['offset', 'value', 'step', 'epoch', 'timestamp', 'context_id as contextId'])
+        .where('series_id', '=', row.id)
+        .orderBy('offset')
+        .execute();
+      await this.db.deleteFrom('series_tail').where('series_id', '=', row.id).execute();
+      const all = [...tail, ...pending];
+      const sealable = all.length - (all.length % BLOCK_SIZE);
+      for (let start = 0; start < sealable; start += BLOCK_SIZE) {
+        await this.insertBlock(row.id, row.block_count++, all.slice(start, start + BLOCK_SIZE));
+      }
+      pending = all.slice(sealable);
+      row.tail_count = 0;
+    }
+    await this.insertTail(row.id, pending);
+    row.tail_count += pending.length;
+
+    const { id, experiment_id: _e, name: _n, ...changes } = row;
+    await this.db.updateTable('series').set(changes).where('id', '=', id).execute();
+  }
+
+  private async insertBlock(seriesId: string, blockNo: number, points: StoredPoint[]): Promise<void> {
+    let minStep: number | null = null;
+    let maxStep: number | null = null;
+    let minValue = Number.POSITIVE_INFINITY;
+    let maxValue = Number.NEGATIVE_INFINITY;
+    for (const p of points) {
+      if (p.step !== null) {
+        minStep = minStep === null ? p.step : Math.min(minStep, p.step);
+        maxStep = maxStep === null ? p.step : Math.max(maxStep, p.step);
+      }
+      // NaN points take no part in extremes (as in the series summary).
+      if (p.value < minValue) minValue = p.value;
+      if (p.value > maxValue) maxValue = p.value;
+    }
+    await this.db
+      .insertInto('series_blocks')
+      .values({
+        series_id: seriesId,
+        block_no: blockNo,
+        point_count: points.length,
+        first_offset: (points[0] as StoredPoint).offset,
+        last_offset: (points[points.length - 1] as StoredPoint).offset,
+        min_step: minStep,
+        max_step: maxStep,
+        min_value: Number.isFinite(minValue) ? minValue : 0,
+        max_value: Number.isFinite(maxValue) ? maxValue : 0,
+        payload: encodeBlock(points),
+      })
+      .execute();
+  }
+
+  private async insertTail(seriesId: string, points: StoredPoint[]): Promise<void> {
+    const columns = 7;
+    const chunk = Math.floor(this.dialect.maxBindParameters / columns);
+    for (let start = 0; start < points.length; start += chunk) {
+      await this.db
+        .insertInto('series_tail')
+        .values(
+          points.slice(start, start + chunk).map((p) => ({
+            series_id: seriesId,
+            offset: p.offset,
+            value: p.value,
+            step: p.step,
+            epoch: p.epoch,
+            timestamp: p.timestamp,
+            context_id: p.contextId,
+          })),
+        )
+        .execute();
+    }
+  }
+}
+
+function newSeriesRow(
+  experimentId: string,
+  name: string,
+  first: { point: MetricPointInput; offset: number },
+): SeriesRow {
+  const { point, offset } = first;
+  const extreme = {
+    value: point.value,
+    step: point.step,
+    timestamp: point.timestamp,
+    context: point.context,
+    offset,
+  };
+  return {
+    id: randomBytes(8).toString('hex'),
+    experiment_id: experimentId,
+    name,
+    contexts: '[]',
+    point_count: 0,
+    block_count: 0,
+    tail_count: 0,
+    ...prefixed('min', extreme),
+    ...prefixed('max', extreme),
+    ...prefixed('last', extreme),
+  };
+}
+
+function prefixed<P extends 'min' | 'max' | 'last'>(prefix: P, point: SummaryPoint) {
+  return {
+    [`${prefix}_value`]: point.value,
+    [`${prefix}_step`]: point.step,
+    [`${prefix}_timestamp`]: point.timestamp,
+    [`${prefix}_context`]: point.context,
+    [`${prefix}_offset`]: point.offset,
+  } as Pick<SeriesRow, `${P}_value` | `${P}_step` | `${P}_timestamp` | `${P}_context` | `${P}_offset`>;
+}
+
+/** Min and max ignore NaN unless nothing else was logged; the first extreme logged wins ties. */
+function foldIntoSummary(row: SeriesRow, point: MetricPointInput, offset: number): void {
+  const summary: SummaryPoint = {
+    value: point.value,
+    step: point.step,
+    timestamp: point.timestamp,
+    context: point.context,
+    offset,
+  };
+  if (point.value < row.min_value || (Number.isNaN(row.min_value) && !Number.isNaN(point.value))) {
+    Object.assign(row, prefixed('min', summary));
+  }
+  if (point.value > row.max_value || (Number.isNaN(row.max_value) && !Number.isNaN(point.value))) {
+    Object.assign(row, prefixed('max', summary));
+  }
+  if (offset >= row.last_offset) Object.assign(row, prefixed('last', summary));
+}
+
+function toSummary(row: SeriesRow): SeriesSummary {
+  const pick = (p: 'min' | 'max' | 'last'): SummaryPoint => ({
+    value: row[`${p}_value`],
+    step: row[`${p}_step`],
+    timestamp: row[`${p}_timestamp`],
+    context: row[`${p}_context`],
+    offset: row[`${p}_offset`],
+  });
+  return { name: row.name, count: row.point_count, min: pick('min'), max: pick('max'), last: pick('last') };
+}
+
+function toMetricPoint(point: StoredPoint, contexts: readonly string[]): MetricPoint {
+  const context = contexts[point.contextId] ?? '';
+  return {
+    offset: point.offset,
+    value: point.value,
+    step: point.step,
+    epoch: point.epoch,
+    timestamp: point.timestamp,
+    context: context === '' ? null : context,
+  };
+}

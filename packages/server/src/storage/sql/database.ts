@@ -1,0 +1,146 @@
+/**
+ * Kysely table types. Flags are integers (0/1) on both backends because better-sqlite3 cannot
+ * bind booleans; times are epoch-millisecond bigints (parsed to numbers on PostgreSQL too).
+ */
+export interface Database {
+  users: {
+    id: string;
+    name: string;
+    email: string | null;
+    is_admin: number;
+    default_workspace_id: string | null;
+    created_at: number;
+  };
+  workspaces: { id: string; name: string; created_by: string; created_at: number };
+  workspace_members: { workspace_id: string; user_id: string; role: string };
+  api_keys: {
+    id: string;
+    user_id: string;
+    name: string;
+    prefix: string;
+    key_hash: string;
+    scopes: string;
+    created_at: number;
+    last_used_at: number | null;
+    revoked_at: number | null;
+  };
+  projects: {
+    id: string;
+    workspace_id: string;
+    name: string;
+    description: string | null;
+    is_public: number;
+    notes: string;
+    owner_user_id: string;
+    created_at: number;
+    updated_at: number;
+  };
+  experiments: {
+    id: string;
+    project_id: string;
+    workspace_id: string;
+    name: string | null;
+    status: string;
+    archived: number;
+    start_time: number;
+    end_time: number | null;
+    created_by: string;
+    optimization_id: string | null;
+    file_path: string | null;
+    file_name: string | null;
+    last_heartbeat: number | null;
+    has_crashed: number;
+    error: string | null;
+    next_seq: number;
+    created_at: number;
+    updated_at: number;
+  };
+  experiment_symlinks: { experiment_id: string; project_id: string };
+  experiment_documents: { experiment_id: string; kind: string; body: string; updated_at: number };
+  experiment_tags: { experiment_id: string; seq: number; tag: string };
+  experiment_output: {
+    experiment_id: string;
+    seq: number;
+    text: string;
+    stderr: number;
+    context: string | null;
+    timestamp: number;
+    client_offset: number | null;
+  };
+  experiment_values: {
+    experiment_id: string;
+    kind: string;
+    name: string;
+    seq: number;
+    value_type: string;
+    value_text: string;
+    step: number | null;
+    timestamp: number;
+    context: string | null;
+  };
+  series: {
+    id: string;
+    experiment_id: string;
+    name: string;
+    contexts: string;
+    point_count: number;
+    block_count: number;
+    tail_count: number;
+    min_value: number;
+    min_step: number | null;
+    min_timestamp: number;
+    min_context: string | null;
+    min_offset: number;
+    max_value: number;
+    max_step: number | null;
+    max_timestamp: number;
+    max_context: string | null;
+    max_offset: number;
+    last_value: number;
+    last_step: number | null;
+    last_timestamp: number;
+    last_context: string | null;
+    last_offset: number;
+  };
+  series_blocks: {
+    series_id: string;
+    block_no: number;
+    point_count: number;
+    first_offset: number;
+    last_offset: number;
+    min_step: number | null;
+    max_step: number | null;
+    min_value: number;
+    max_value: number;
+    payload: Uint8Array;
+  };
+  series_tail: {
+    series_id: string;
+    offset: number;
+    value: number;
+    step: number | null;
+    epoch: number | null;
+    timestamp: number;
+    context_id: number;
+  };
+  assets: {
+    id: string;
+    experiment_id: string;
+    file_name: string;
+    file_size: number;
+    type: string;
+    step: number | null;
+    epoch: number | null;
+    context: string | null;
+    dir: string;
+    metadata: string | null;
+    tags: string;
+    remote: number;
+    link: string | null;
+    grouping_name: string | null;
+    artifact_version_id: string | null;
+    blob_key: string | null;
+    created_at: number;
+  };
+  experiment_models: { id: string; experiment_id: string; name: string; created_at: number };
+}

@@ -1,0 +1,209 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { DocumentKind, Experiment, ExperimentStatus, OutputLine, OutputLineInput } from '../../core/entities.js';
+import type { ExperimentPatch, ExperimentRepository } from '../../core/store.port.js';
+import type { Database } from './database.js';
+import type { SqlDialect } from './dialect.js';
+import { allocateSequence } from './sequence.js';
+
+export class SqlExperimentRepository implements ExperimentRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  async insert(e: Experiment): Promise<void> {
+    await this.db
+      .insertInto('experiments')
+      .values({
+        id: e.id,
+        project_id: e.projectId,
+        workspace_id: e.workspaceId,
+        name: e.name,
+        status: e.status,
+        archived: e.archived ? 1 : 0,
+        start_time: e.startTime,
+        end_time: e.endTime,
+        created_by: e.createdBy,
+        optimization_id: e.optimizationId,
+        file_path: e.filePath,
+        file_name: e.fileName,
+        last_heartbeat: e.lastHeartbeat,
+        has_crashed: e.hasCrashed ? 1 : 0,
+        error: e.error,
+        next_seq: 0,
+        created_at: e.createdAt,
+        updated_at: e.updatedAt,
+      })
+      .execute();
+  }
+
+  async get(id: string): Promise<Experiment | undefined> {
+    const row = await this.db.selectFrom('experiments').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toExperiment(row);
+  }
+
+  async listInProject(projectId: string, archived?: boolean): Promise<Experiment[]> {
+    let query = this.db
+      .selectFrom('experiments')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb('project_id', '=', projectId),
+          eb(
+            'id',
+            'in',
+            eb.selectFrom('experiment_symlinks').select('experiment_id').where('project_id', '=', projectId),
+          ),
+        ]),
+      )
+      .orderBy('created_at')
+      .orderBy('id');
+    if (archived !== undefined) query = query.where('archived', '=', archived ? 1 : 0);
+    return (await query.execute()).map(toExperiment);
+  }
+
+  async listOwnedByProject(projectId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('experiments').select('id').where('project_id', '=', projectId).execute();
+    return rows.map((r) => r.id);
+  }
+
+  async update(id: string, patch: ExperimentPatch): Promise<void> {
+    const set: Partial<Database['experiments']> = {};
+    const columns: Record<keyof ExperimentPatch, keyof Database['experiments']> = {
+      name: 'name',
+      status: 'status',
+      archived: 'archived',
+      startTime: 'start_time',
+      endTime: 'end_time',
+      optimizationId: 'optimization_id',
+      filePath: 'file_path',
+      fileName: 'file_name',
+      lastHeartbeat: 'last_heartbeat',
+      hasCrashed: 'has_crashed',
+      error: 'error',
+      updatedAt: 'updated_at',
+      projectId: 'project_id',
+      workspaceId: 'workspace_id',
+    };
+    for (const [key, column] of Object.entries(columns) as [keyof ExperimentPatch, keyof Database['experiments']][]) {
+      const value = patch[key];
+      if (value === undefined) continue;
+      (set as Record<string, unknown>)[column] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+    }
+    if (Object.keys(set).length === 0) return;
+    await this.db.updateTable('experiments').set(set).where('id', '=', id).execute();
+  }
+
+  async delete(id: string): Promise<void> {
+    // Children cascade on PostgreSQL and on SQLite (foreign_keys=ON).
+    await this.db.deleteFrom('experiments').where('id', '=', id).execute();
+  }
+
+  async addSymlink(experimentId: string, projectId: string): Promise<void> {
+    await this.db
+      .insertInto('experiment_symlinks')
+      .values({ experiment_id: experimentId, project_id: projectId })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async getDocument(id: string, kind: DocumentKind): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('experiment_documents')
+      .select('body')
+      .where('experiment_id', '=', id)
+      .where('kind', '=', kind)
+      .executeTakeFirst();
+    return row?.body;
+  }
+
+  async putDocument(id: string, kind: DocumentKind, body: string, at: number): Promise<void> {
+    await this.db
+      .insertInto('experiment_documents')
+      .values({ experiment_id: id, kind, body, updated_at: at })
+      .onConflict((oc) => oc.columns(['experiment_id', 'kind']).doUpdateSet({ body, updated_at: at }))
+      .execute();
+  }
+
+  async addTags(id: string, tags: string[]): Promise<void> {
+    const unique = [...new Set(tags)];
+    if (unique.length === 0) return;
+    const first = await allocateSequence(this.db, id, unique.length);
+    await this.db
+      .insertInto('experiment_tags')
+      .values(unique.map((tag, i) => ({ experiment_id: id, seq: first + i, tag })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async listTags(id: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('experiment_tags')
+      .select('tag')
+      .where('experiment_id', '=', id)
+      .orderBy('seq')
+      .execute();
+    return rows.map((r) => r.tag);
+  }
+
+  async appendOutput(id: string, lines: OutputLineInput[]): Promise<void> {
+    if (lines.length === 0) return;
+    const first = await allocateSequence(this.db, id, lines.length);
+    const chunk = Math.floor(this.dialect.maxBindParameters / 7);
+    for (let start = 0; start < lines.length; start += chunk) {
+      await this.db
+        .insertInto('experiment_output')
+        .values(
+          lines.slice(start, start + chunk).map((line, i) => ({
+            experiment_id: id,
+            seq: first + start + i,
+            text: line.text,
+            stderr: line.stderr ? 1 : 0,
+            context: line.context,
+            timestamp: line.timestamp,
+            client_offset: line.clientOffset,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async listOutput(id: string): Promise<OutputLine[]> {
+    const rows = await this.db
+      .selectFrom('experiment_output')
+      .selectAll()
+      .where('experiment_id', '=', id)
+      .orderBy('seq')
+      .execute();
+    return rows.map((r) => ({
+      seq: r.seq,
+      text: r.text,
+      stderr: r.stderr === 1,
+      context: r.context,
+      timestamp: r.timestamp,
+      clientOffset: r.client_offset,
+    }));
+  }
+}
+
+function toExperiment(row: Selectable<Database['experiments']>): Experiment {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    workspaceId: row.workspace_id,
+    name: row.name,
+    status: row.status as ExperimentStatus,
+    archived: row.archived === 1,
+    startTime: row.start_time,
+    endTime: row.end_time,
+    createdBy: row.created_by,
+    optimizationId: row.optimization_id,
+    filePath: row.file_path,
+    fileName: row.file_name,
+    lastHeartbeat: row.last_heartbeat,
+    hasCrashed: row.has_crashed === 1,
+    error: row.error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

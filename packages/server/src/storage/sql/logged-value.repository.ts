@@ -1,0 +1,58 @@
+import type { Kysely } from 'kysely';
+import type { LoggedValue, LoggedValueInput, LoggedValueType, ValueKind } from '../../core/entities.js';
+import type { LoggedValueRepository } from '../../core/store.port.js';
+import type { Database } from './database.js';
+import type { SqlDialect } from './dialect.js';
+import { allocateSequence } from './sequence.js';
+
+/** Parameters and "others": every logged value is kept, so summaries are exact. */
+export class SqlLoggedValueRepository implements LoggedValueRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  async append(experimentId: string, kind: ValueKind, values: LoggedValueInput[]): Promise<void> {
+    if (values.length === 0) return;
+    const first = await allocateSequence(this.db, experimentId, values.length);
+    const chunk = Math.floor(this.dialect.maxBindParameters / 9);
+    for (let start = 0; start < values.length; start += chunk) {
+      await this.db
+        .insertInto('experiment_values')
+        .values(
+          values.slice(start, start + chunk).map((v, i) => ({
+            experiment_id: experimentId,
+            kind,
+            name: v.name,
+            seq: first + start + i,
+            value_type: v.type,
+            value_text: v.text,
+            step: v.step,
+            timestamp: v.timestamp,
+            context: v.context,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async list(experimentId: string, kind: ValueKind): Promise<LoggedValue[]> {
+    const rows = await this.db
+      .selectFrom('experiment_values')
+      .selectAll()
+      .where('experiment_id', '=', experimentId)
+      .where('kind', '=', kind)
+      .orderBy('name')
+      .orderBy('seq')
+      .execute();
+    return rows.map((r) => ({
+      seq: r.seq,
+      name: r.name,
+      type: r.value_type as LoggedValueType,
+      text: r.value_text,
+      step: r.step,
+      timestamp: r.timestamp,
+      context: r.context,
+    }));
+  }
+}

@@ -1,0 +1,20 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { SqlDialect } from '../dialect.js';
+import { initialSchema } from './0001-initial-schema.js';
+
+/** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
+export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
+
+const migrations: Record<string, DialectMigration> = {
+  '0001-initial-schema': initialSchema,
+};
+
+export function migrationProvider(dialect: SqlDialect): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      return Object.fromEntries(
+        Object.entries(migrations).map(([name, up]) => [name, { up: (db: Kysely<unknown>) => up(db, dialect) }]),
+      );
+    },
+  };
+}

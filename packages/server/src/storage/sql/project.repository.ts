@@ -1,0 +1,85 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Project } from '../../core/entities.js';
+import type { ProjectPatch, ProjectRepository, ProjectWithCount } from '../../core/store.port.js';
+import type { Database } from './database.js';
+
+export class SqlProjectRepository implements ProjectRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(project: Project): Promise<void> {
+    await this.db.insertInto('projects').values(toRow(project)).execute();
+  }
+
+  async get(id: string): Promise<Project | undefined> {
+    const row = await this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toProject(row);
+  }
+
+  async getByName(workspaceId: string, name: string): Promise<Project | undefined> {
+    const row = await this.db
+      .selectFrom('projects')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && toProject(row);
+  }
+
+  async list(workspaceId: string, publicOnly: boolean): Promise<ProjectWithCount[]> {
+    let query = this.db
+      .selectFrom('projects')
+      .selectAll()
+      .select(
+        sql<number>`(select count(*) from experiments e where e.project_id = projects.id)
+          + (select count(*) from experiment_symlinks s where s.project_id = projects.id)`.as('experiment_count'),
+      )
+      .where('workspace_id', '=', workspaceId)
+      .orderBy('name');
+    if (publicOnly) query = query.where('is_public', '=', 1);
+    const rows = await query.execute();
+    return rows.map((row) => ({ ...toProject(row), experimentCount: Number(row.experiment_count) }));
+  }
+
+  async update(id: string, patch: ProjectPatch): Promise<void> {
+    const set: Partial<Database['projects']> = {};
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.description !== undefined) set.description = patch.description;
+    if (patch.isPublic !== undefined) set.is_public = patch.isPublic ? 1 : 0;
+    if (patch.notes !== undefined) set.notes = patch.notes;
+    if (patch.updatedAt !== undefined) set.updated_at = patch.updatedAt;
+    if (Object.keys(set).length === 0) return;
+    await this.db.updateTable('projects').set(set).where('id', '=', id).execute();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('projects').where('id', '=', id).execute();
+  }
+}
+
+function toRow(p: Project): Database['projects'] {
+  return {
+    id: p.id,
+    workspace_id: p.workspaceId,
+    name: p.name,
+    description: p.description,
+    is_public: p.isPublic ? 1 : 0,
+    notes: p.notes,
+    owner_user_id: p.ownerUserId,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+  };
+}
+
+function toProject(row: Selectable<Database['projects']>): Project {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    name: row.name,
+    description: row.description,
+    isPublic: row.is_public === 1,
+    notes: row.notes,
+    ownerUserId: row.owner_user_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

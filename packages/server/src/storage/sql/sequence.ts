@@ -1,0 +1,18 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './database.js';
+
+/**
+ * Reserves `count` numbers of the experiment's sequence and returns the first. The sequence
+ * orders metric offsets, logged values, tags and output lines, so "current" and "in arrival
+ * order" are well defined even when timestamps tie. The row lock taken here also serialises
+ * concurrent writers to one experiment on PostgreSQL.
+ */
+export async function allocateSequence(db: Kysely<Database>, experimentId: string, count: number): Promise<number> {
+  const row = await db
+    .updateTable('experiments')
+    .set((eb) => ({ next_seq: eb('next_seq', '+', count) }))
+    .where('id', '=', experimentId)
+    .returning('next_seq')
+    .executeTakeFirstOrThrow();
+  return row.next_seq - count;
+}

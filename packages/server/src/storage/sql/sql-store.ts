@@ -1,0 +1,77 @@
+import { type Kysely, Migrator, sql } from 'kysely';
+import type { Repositories, Store } from '../../core/store.port.js';
+import { SqlSeriesRepository } from '../series/series.repository.js';
+import { SqlAssetRepository } from './asset.repository.js';
+import type { Database } from './database.js';
+import { type OpenedDatabase, openPostgres, openSqlite, type SqlDialect, type SqliteOptions } from './dialect.js';
+import { SqlExperimentRepository } from './experiment.repository.js';
+import { SqlLoggedValueRepository } from './logged-value.repository.js';
+import { migrationProvider } from './migrations/index.js';
+import { SqlProjectRepository } from './project.repository.js';
+import { SqlTenancyRepository } from './tenancy.repository.js';
+
+function repositories(db: Kysely<Database>, dialect: SqlDialect): Repositories {
+  return {
+    tenancy: new SqlTenancyRepository(db),
+    projects: new SqlProjectRepository(db),
+    experiments: new SqlExperimentRepository(db, dialect),
+    values: new SqlLoggedValueRepository(db, dialect),
+    series: new SqlSeriesRepository(db, dialect),
+    assets: new SqlAssetRepository(db),
+  };
+}
+
+/** The one SQL store, for SQLite and PostgreSQL alike. */
+export class SqlStore implements Store {
+  readonly tenancy;
+  readonly projects;
+  readonly experiments;
+  readonly values;
+  readonly series;
+  readonly assets;
+
+  private constructor(
+    private readonly db: Kysely<Database>,
+    readonly dialect: SqlDialect,
+  ) {
+    const repos = repositories(db, dialect);
+    this.tenancy = repos.tenancy;
+    this.projects = repos.projects;
+    this.experiments = repos.experiments;
+    this.values = repos.values;
+    this.series = repos.series;
+    this.assets = repos.assets;
+  }
+
+  /** Opens the database named by URL (`sqlite:<file>` or `postgres://…`) and migrates it. */
+  static async open(url: string, sqlite: SqliteOptions = { synchronous: 'full' }): Promise<SqlStore> {
+    const opened = openByUrl(url, sqlite);
+    const store = new SqlStore(opened.db, opened.dialect);
+    await store.migrate();
+    return store;
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+  }
+
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => work(repositories(trx, this.dialect)));
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+function openByUrl(url: string, sqlite: SqliteOptions): OpenedDatabase {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url);
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), sqlite);
+  throw new Error(`unsupported database URL ${url}: use sqlite:<file> or postgres://…`);
+}

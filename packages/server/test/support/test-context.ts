@@ -1,0 +1,123 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import pg from 'pg';
+import { type Core, createCore } from '../../src/core/core.js';
+import type { Store } from '../../src/core/store.port.js';
+import { buildApp } from '../../src/http/app.js';
+import { FileBlobStore } from '../../src/storage/blob/file-blob.store.js';
+import { SqlStore } from '../../src/storage/sql/sql-store.js';
+
+export type Backend = 'sqlite' | 'postgres';
+
+/**
+ * PostgreSQL is part of every test run (CI starts it). Set CAIRN_TEST_SKIP_POSTGRES=1 to run the
+ * SQLite half alone on a machine without it.
+ */
+export const POSTGRES_URL = process.env.CAIRN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const backends: Backend[] = process.env.CAIRN_TEST_SKIP_POSTGRES === '1' ? ['sqlite'] : ['sqlite', 'postgres'];
+
+export const ADMIN_KEY = 'AdminKeyForTests0000000000000000000000000';
+export const PUBLIC_URL = 'http://cairn.test';
+
+export interface TestStore {
+  store: SqlStore;
+  blobDir: string;
+  close(): Promise<void>;
+}
+
+/** A fresh, migrated store: a temp SQLite file, or a throwaway PostgreSQL schema. */
+export async function openTestStore(backend: Backend): Promise<TestStore> {
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-test-'));
+  const blobDir = join(dir, 'blobs');
+  if (backend === 'sqlite') {
+    const store = await SqlStore.open(`sqlite:${join(dir, 'cairn.db')}`, { synchronous: 'normal' });
+    return {
+      store,
+      blobDir,
+      close: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const schema = `t_${Math.random().toString(36).slice(2, 12)}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  const store = await SqlStore.open(`${POSTGRES_URL}?schema=${schema}`);
+  return {
+    store,
+    blobDir,
+    close: async () => {
+      await store.close();
+      await admin.query(`drop schema ${schema} cascade`);
+      await admin.end();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestContext {
+  backend: Backend;
+  app: FastifyInstance;
+  core: Core;
+  store: Store;
+  /** The bootstrap admin's key (member of workspace "default"). */
+  adminKey: string;
+  /** Key of "bob", another tenant (member of workspace "bob" only). */
+  otherKey: string;
+  /** Key of the admin user with the read scope only. */
+  readOnlyKey: string;
+  /** inject() with a key: `request('GET', url, { key })`; the admin key by default. */
+  request(
+    method: InjectOptions['method'],
+    url: string,
+    options?: RequestOptions,
+  ): ReturnType<FastifyInstance['inject']>;
+  close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  key?: string | null;
+  body?: unknown;
+  headers?: Record<string, string>;
+  payload?: InjectOptions['payload'];
+}
+
+/** A whole server (core + HTTP app) over a fresh store, with two tenants. */
+export async function createTestContext(backend: Backend): Promise<TestContext> {
+  const testStore = await openTestStore(backend);
+  const core = createCore({
+    store: testStore.store,
+    blobs: new FileBlobStore(testStore.blobDir),
+    limits: { maxAssetBytes: 1024 * 1024 },
+  });
+  await core.auth.bootstrap(ADMIN_KEY);
+  await core.auth.createUser('bob');
+  const otherKey = (await core.auth.createKey('bob', 'test', ['read', 'write'])).secret;
+  const readOnlyKey = (await core.auth.createKey('admin', 'read-only', ['read'])).secret;
+  const app = await buildApp({ core, config: { bodyLimitBytes: 2 * 1024 * 1024, publicUrl: PUBLIC_URL } });
+  return {
+    backend,
+    app,
+    core,
+    store: testStore.store,
+    adminKey: ADMIN_KEY,
+    otherKey,
+    readOnlyKey,
+    request(method, url, options = {}) {
+      const key = options.key === undefined ? ADMIN_KEY : options.key;
+      const headers: Record<string, string> = { ...(key ? { authorization: key } : {}), ...options.headers };
+      const inject: InjectOptions = { method, url, headers };
+      if (options.payload !== undefined) inject.payload = options.payload;
+      else if (options.body !== undefined) inject.payload = options.body as InjectOptions['payload'];
+      return app.inject(inject);
+    },
+    async close() {
+      await app.close();
+      await testStore.close();
+    },
+  };
+}

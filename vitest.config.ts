@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    // Facade suites run once per store backend; PostgreSQL schemas are per-file, so files may run in parallel.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
