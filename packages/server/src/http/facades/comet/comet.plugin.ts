@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type {
   FastifyBaseLogger,
@@ -10,6 +11,9 @@ import type {
 import type { Core } from '../../../core/core.js';
 import { cometErrorHandler, sendCometError } from './comet-errors.js';
 import { exactJsonContentType } from './comet-reply.js';
+import { registerAssetsRoutes } from './routes/assets.route.js';
+import { registerExperimentDataRoutes } from './routes/experiment-data.route.js';
+import { registerExperimentsRoutes } from './routes/experiments.route.js';
 import { registerProjectRoutes } from './routes/projects.route.js';
 
 export interface CometPluginOptions {
@@ -41,6 +45,10 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler(cometErrorHandler);
+  // Multipart bodies (asset and git patch uploads) are consumed as streams, never buffered whole.
+  await app.register(multipart, {
+    limits: { fileSize: core.limits.maxAssetBytes, files: 1, fields: 20, fieldSize: 1024 * 1024 },
+  });
   app.setNotFoundHandler((request, reply) =>
     sendCometError(reply, 404, `no Comet REST endpoint ${request.method} ${request.url.split('?')[0]}`),
   );
@@ -57,6 +65,9 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
 
   const context: CometRouteContext = { app, core, publicUrl };
   registerProjectRoutes(context);
+  registerExperimentsRoutes(context);
+  registerExperimentDataRoutes(context);
+  registerAssetsRoutes(context);
 };
 
 /** GET /clientlib/isAlive/ver — unauthenticated version probe (spec §1.1, §3.8 #52). */

@@ -1,0 +1,3 @@
+import type { CometRouteContext } from '../comet.plugin.js';
+
+export function registerExperimentsRoutes(_context: CometRouteContext): void {}
