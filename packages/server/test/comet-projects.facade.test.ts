@@ -124,6 +124,40 @@ describe.each(backends)('Comet workspaces and projects (%s)', (backend) => {
     expect(readOnly.statusCode).toBe(403);
   });
 
+  it('adds, lists and deletes share links for members only', async () => {
+    const created = await t.request('POST', `${V2}/write/project/create`, {
+      body: { workspaceName: 'default', projectName: 'shared', isPublic: true },
+    });
+    const projectId = created.json().projectId as string;
+    const added = await t.request('GET', `${V2}/write/project/add-share-link?projectId=${projectId}`);
+    expect(added.statusCode).toBe(200);
+    const shareCode = added.json().shareCode as string;
+    expect(shareCode).toMatch(/^[0-9a-f]{32}$/);
+    const listed = await t.request('GET', `${V2}/project/get-project-share-links?projectId=${projectId}`);
+    expect(listed.json()).toEqual({ shareCodes: [shareCode] });
+
+    // The project is public, so bob can read it, but its share codes stay with its members.
+    expect((await t.request('GET', `${V2}/project?projectId=${projectId}`, { key: t.otherKey })).statusCode).toBe(200);
+    const bobList = await t.request('GET', `${V2}/project/get-project-share-links?projectId=${projectId}`, {
+      key: t.otherKey,
+    });
+    expect(bobList.statusCode).toBe(404);
+
+    const unknown = await t.request(
+      'GET',
+      `${V2}/write/project/delete-project-share-link?projectId=${projectId}&shareCode=nope`,
+    );
+    expect(unknown.statusCode).toBe(404);
+    const deleted = await t.request(
+      'GET',
+      `${V2}/write/project/delete-project-share-link?projectId=${projectId}&shareCode=${shareCode}`,
+    );
+    expect(deleted.json()).toMatchObject({ code: 200 });
+    expect((await t.request('GET', `${V2}/project/get-project-share-links?projectId=${projectId}`)).json()).toEqual({
+      shareCodes: [],
+    });
+  });
+
   it('serves the same API under /clientlib/rest/v2 and the unauthenticated version probe', async () => {
     const alias = await t.request('GET', '/clientlib/rest/v2/workspaces');
     expect(alias.json()).toEqual({ workspaceNames: ['default'] });

@@ -83,3 +83,10 @@ export const CreateWorkspaceResponse = WriteResponse({ workspace_name: Type.Stri
 export const PlainWriteResponse = WriteResponse();
 
 export const ProjectNotesResponse = Type.Object({ notes: Type.String() });
+
+export const ShareCodeQuery = Type.Object({
+  projectId: Type.String({ minLength: 1 }),
+  shareCode: Type.String({ minLength: 1 }),
+});
+export const ShareLinksResponse = Type.Object({ shareCodes: Type.Array(Type.String()) });
+export const AddShareLinkResponse = WriteResponse({ shareCode: Type.String() });

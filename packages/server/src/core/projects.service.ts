@@ -145,6 +145,34 @@ export class ProjectsService {
     });
   }
 
+  /** Creates a share code for the project (Comet's "share link"); members only. */
+  async addShareCode(principal: Principal, ref: ProjectRef): Promise<string> {
+    requireScope(principal, 'write');
+    return this.store.transaction(async (tx) => {
+      const { project } = await this.findWritable(tx, principal, ref);
+      const code = newHexId();
+      await tx.projects.addShareCode(project.id, code, principal.userId, this.clock.now());
+      return code;
+    });
+  }
+
+  /** Share codes are visible to members only: they grant access, so a reader must not learn them. */
+  async listShareCodes(principal: Principal, ref: ProjectRef): Promise<string[]> {
+    requireScope(principal, 'read');
+    const { project } = await this.findWritable(this.store, principal, ref);
+    return this.store.projects.listShareCodes(project.id);
+  }
+
+  async deleteShareCode(principal: Principal, ref: ProjectRef, shareCode: string): Promise<void> {
+    requireScope(principal, 'write');
+    await this.store.transaction(async (tx) => {
+      const { project } = await this.findWritable(tx, principal, ref);
+      if (!(await tx.projects.deleteShareCode(project.id, shareCode))) {
+        throw new NotFoundError(`share code ${shareCode} not found`);
+      }
+    });
+  }
+
   /**
    * Deletes a project. Its own experiments are deleted with it when `deleteExperiments`;
    * otherwise a project that still holds experiments cannot be deleted.

@@ -87,6 +87,12 @@ export interface ProjectRepository {
   update(id: string, patch: ProjectPatch): Promise<void>;
   /** Deletes the project; its experiments must have been moved or deleted first. */
   delete(id: string): Promise<void>;
+
+  addShareCode(projectId: string, shareCode: string, createdBy: string, at: number): Promise<void>;
+  /** Share codes of the project, oldest first. */
+  listShareCodes(projectId: string): Promise<string[]>;
+  /** Returns false when the project has no such code. */
+  deleteShareCode(projectId: string, shareCode: string): Promise<boolean>;
 }
 
 export type ExperimentPatch = Partial<

@@ -1,6 +1,7 @@
 /**
  * Kysely table types. Flags are integers (0/1) on both backends because better-sqlite3 cannot
  * bind booleans; times are epoch-millisecond bigints (parsed to numbers on PostgreSQL too).
+ * Metric value columns are nullable only because NULL stands for NaN (SQLite cannot store NaN).
  */
 export interface Database {
   users: {
@@ -86,17 +87,17 @@ export interface Database {
     point_count: number;
     block_count: number;
     tail_count: number;
-    min_value: number;
+    min_value: number | null;
     min_step: number | null;
     min_timestamp: number;
     min_context: string | null;
     min_offset: number;
-    max_value: number;
+    max_value: number | null;
     max_step: number | null;
     max_timestamp: number;
     max_context: string | null;
     max_offset: number;
-    last_value: number;
+    last_value: number | null;
     last_step: number | null;
     last_timestamp: number;
     last_context: string | null;
@@ -110,14 +111,15 @@ export interface Database {
     last_offset: number;
     min_step: number | null;
     max_step: number | null;
-    min_value: number;
-    max_value: number;
+    /** Extremes of the block's non-NaN values; NULL when it holds NaN alone. */
+    min_value: number | null;
+    max_value: number | null;
     payload: Uint8Array;
   };
   series_tail: {
     series_id: string;
     offset: number;
-    value: number;
+    value: number | null;
     step: number | null;
     epoch: number | null;
     timestamp: number;
@@ -142,5 +144,6 @@ export interface Database {
     blob_key: string | null;
     created_at: number;
   };
+  project_share_links: { project_id: string; share_code: string; created_by: string; created_at: number };
   experiment_models: { id: string; experiment_id: string; name: string; created_at: number };
 }

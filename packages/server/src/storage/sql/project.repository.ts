@@ -30,8 +30,12 @@ export class SqlProjectRepository implements ProjectRepository {
       .selectFrom('projects')
       .selectAll()
       .select(
-        sql<number>`(select count(*) from experiments e where e.project_id = projects.id)
-          + (select count(*) from experiment_symlinks s where s.project_id = projects.id)`.as('experiment_count'),
+        // The same set as ExperimentRepository.listInProject: an experiment moved into a project
+        // it was already symlinked into is counted once.
+        sql<number>`(select count(*) from experiments e where e.project_id = projects.id
+          or e.id in (select s.experiment_id from experiment_symlinks s where s.project_id = projects.id))`.as(
+          'experiment_count',
+        ),
       )
       .where('workspace_id', '=', workspaceId)
       .orderBy('name');
@@ -53,6 +57,33 @@ export class SqlProjectRepository implements ProjectRepository {
 
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('projects').where('id', '=', id).execute();
+  }
+
+  async addShareCode(projectId: string, shareCode: string, createdBy: string, at: number): Promise<void> {
+    await this.db
+      .insertInto('project_share_links')
+      .values({ project_id: projectId, share_code: shareCode, created_by: createdBy, created_at: at })
+      .execute();
+  }
+
+  async listShareCodes(projectId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('project_share_links')
+      .select('share_code')
+      .where('project_id', '=', projectId)
+      .orderBy('created_at')
+      .orderBy('share_code')
+      .execute();
+    return rows.map((r) => r.share_code);
+  }
+
+  async deleteShareCode(projectId: string, shareCode: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('project_share_links')
+      .where('project_id', '=', projectId)
+      .where('share_code', '=', shareCode)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 }
 

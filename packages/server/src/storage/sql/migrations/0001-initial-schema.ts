@@ -2,6 +2,9 @@ import type { Kysely } from 'kysely';
 import type { SqlDialect } from '../dialect.js';
 
 export async function initialSchema(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  // Names that lists are ordered by sort bytewise on both backends (see SqlDialect).
+  const orderedText = dialect.orderedTextType;
+
   await db.schema
     .createTable('users')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -15,7 +18,7 @@ export async function initialSchema(db: Kysely<unknown>, dialect: SqlDialect): P
   await db.schema
     .createTable('workspaces')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('name', 'text', (c) => c.notNull().unique())
+    .addColumn('name', orderedText, (c) => c.notNull().unique())
     .addColumn('created_by', 'text', (c) => c.notNull().references('users.id'))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
@@ -46,7 +49,7 @@ export async function initialSchema(db: Kysely<unknown>, dialect: SqlDialect): P
     .createTable('projects')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
-    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('name', orderedText, (c) => c.notNull())
     .addColumn('description', 'text')
     .addColumn('is_public', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('notes', 'text', (c) => c.notNull().defaultTo(''))
@@ -117,7 +120,7 @@ export async function initialSchema(db: Kysely<unknown>, dialect: SqlDialect): P
 
   await experimentRef('experiment_values')
     .addColumn('kind', 'text', (c) => c.notNull())
-    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('name', orderedText, (c) => c.notNull())
     .addColumn('seq', 'bigint', (c) => c.notNull())
     .addColumn('value_type', 'text', (c) => c.notNull())
     .addColumn('value_text', 'text', (c) => c.notNull())
@@ -128,25 +131,26 @@ export async function initialSchema(db: Kysely<unknown>, dialect: SqlDialect): P
     .execute();
 
   // One row per series keeps the exact summary (min/max/last and the points that supplied them)
-  // so summaries never scan points.
+  // so summaries never scan points. Metric value columns are nullable because NULL stands for NaN:
+  // SQLite stores a bound NaN as NULL, and a point always has a value.
   await experimentRef('series')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('name', orderedText, (c) => c.notNull())
     .addColumn('contexts', 'text', (c) => c.notNull())
     .addColumn('point_count', 'bigint', (c) => c.notNull())
     .addColumn('block_count', 'integer', (c) => c.notNull())
     .addColumn('tail_count', 'integer', (c) => c.notNull())
-    .addColumn('min_value', 'double precision', (c) => c.notNull())
+    .addColumn('min_value', 'double precision')
     .addColumn('min_step', 'bigint')
     .addColumn('min_timestamp', 'bigint', (c) => c.notNull())
     .addColumn('min_context', 'text')
     .addColumn('min_offset', 'bigint', (c) => c.notNull())
-    .addColumn('max_value', 'double precision', (c) => c.notNull())
+    .addColumn('max_value', 'double precision')
     .addColumn('max_step', 'bigint')
     .addColumn('max_timestamp', 'bigint', (c) => c.notNull())
     .addColumn('max_context', 'text')
     .addColumn('max_offset', 'bigint', (c) => c.notNull())
-    .addColumn('last_value', 'double precision', (c) => c.notNull())
+    .addColumn('last_value', 'double precision')
     .addColumn('last_step', 'bigint')
     .addColumn('last_timestamp', 'bigint', (c) => c.notNull())
     .addColumn('last_context', 'text')
@@ -165,8 +169,9 @@ export async function initialSchema(db: Kysely<unknown>, dialect: SqlDialect): P
     .addColumn('last_offset', 'bigint', (c) => c.notNull())
     .addColumn('min_step', 'bigint')
     .addColumn('max_step', 'bigint')
-    .addColumn('min_value', 'double precision', (c) => c.notNull())
-    .addColumn('max_value', 'double precision', (c) => c.notNull())
+    // Extremes of the block's non-NaN values; NULL when the block holds NaN alone.
+    .addColumn('min_value', 'double precision')
+    .addColumn('max_value', 'double precision')
     .addColumn('payload', dialect.binaryType, (c) => c.notNull())
     .addPrimaryKeyConstraint('series_blocks_pk', ['series_id', 'block_no'])
     .execute();
@@ -176,7 +181,7 @@ export async function initialSchema(db: Kysely<unknown>, dialect: SqlDialect): P
     .createTable('series_tail')
     .addColumn('series_id', 'text', (c) => c.notNull().references('series.id').onDelete('cascade'))
     .addColumn('offset', 'bigint', (c) => c.notNull())
-    .addColumn('value', 'double precision', (c) => c.notNull())
+    .addColumn('value', 'double precision')
     .addColumn('step', 'bigint')
     .addColumn('epoch', 'bigint')
     .addColumn('timestamp', 'bigint', (c) => c.notNull())
@@ -186,7 +191,7 @@ export async function initialSchema(db: Kysely<unknown>, dialect: SqlDialect): P
 
   await experimentRef('experiment_models')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('name', orderedText, (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addUniqueConstraint('experiment_models_name', ['experiment_id', 'name'])
     .execute();

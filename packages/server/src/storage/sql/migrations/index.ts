@@ -1,12 +1,14 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { SqlDialect } from '../dialect.js';
 import { initialSchema } from './0001-initial-schema.js';
+import { projectShareLinks } from './0002-project-share-links.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
 
 const migrations: Record<string, DialectMigration> = {
   '0001-initial-schema': initialSchema,
+  '0002-project-share-links': projectShareLinks,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {

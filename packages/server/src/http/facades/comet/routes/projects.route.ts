@@ -1,5 +1,6 @@
 import {
   AccountDetailsResponse,
+  AddShareLinkResponse,
   CometError,
   CreateProjectBody,
   CreateProjectResponse,
@@ -13,6 +14,8 @@ import {
   ProjectRow,
   ProjectsQuery,
   ProjectsResponse,
+  ShareCodeQuery,
+  ShareLinksResponse,
   UpdateProjectBody,
   WorkspacesResponse,
 } from '@cairn/schemas/comet';
@@ -115,6 +118,36 @@ export function registerProjectRoutes({ app, core }: CometRouteContext): void {
         request.body.notes ?? '',
       );
       return writeOk('Saved');
+    },
+  );
+
+  /** GET /project/get-project-share-links?projectId= */
+  app.get(
+    '/project/get-project-share-links',
+    { schema: { querystring: ProjectLocatorQuery, response: { 200: ShareLinksResponse, ...errors } } },
+    async (request) => ({
+      shareCodes: await core.projects.listShareCodes(principalOf(request), projectRef(request.query)),
+    }),
+  );
+
+  /** GET /write/project/add-share-link?projectId= (a write sent as GET, spec §1.3) */
+  app.get(
+    '/write/project/add-share-link',
+    { schema: { querystring: ProjectLocatorQuery, response: { 200: AddShareLinkResponse, ...errors } } },
+    async (request) => {
+      const shareCode = await core.projects.addShareCode(principalOf(request), projectRef(request.query));
+      return writeOk('Share link added', { shareCode });
+    },
+  );
+
+  /** GET /write/project/delete-project-share-link?projectId=&shareCode= */
+  app.get(
+    '/write/project/delete-project-share-link',
+    { schema: { querystring: ShareCodeQuery, response: { 200: PlainWriteResponse, ...errors } } },
+    async (request) => {
+      const { projectId, shareCode } = request.query;
+      await core.projects.deleteShareCode(principalOf(request), { projectId }, shareCode);
+      return writeOk('Share link deleted');
     },
   );
 
