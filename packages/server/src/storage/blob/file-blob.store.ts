@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -49,9 +49,16 @@ export class FileBlobStore implements BlobStore {
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable | undefined> {
-    const path = this.pathOf(key);
-    if ((await this.size(key)) === undefined) return undefined;
-    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+    // Opened before streaming, so a reader keeps the bytes it found even if the object is deleted
+    // or replaced (renamed over) while it reads; the stream closes the handle when done.
+    let handle: FileHandle;
+    try {
+      handle = await open(this.pathOf(key), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -12,6 +12,18 @@ describe('series block codec', () => {
     expect(decodeBlock(encodeBlock(points))).toEqual(points);
   });
 
+  it('round-trips steps and timestamps whose deltas leave the exact range of doubles', () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    const points: StoredPoint[] = [
+      { offset: 0, value: 1, step: max, epoch: -max, timestamp: 0, contextId: 0 },
+      { offset: 1, value: 2, step: -max, epoch: max, timestamp: 2 ** 60, contextId: 0 },
+      { offset: 2, value: 3, step: 2 ** 52 + 1, epoch: null, timestamp: 1e300, contextId: 0 },
+      { offset: 3, value: 4, step: 0, epoch: -(2 ** 52) - 1, timestamp: 7, contextId: 0 },
+      { offset: 4, value: 5, step: -(2 ** 52) - 3, epoch: 1, timestamp: 1_700_000_000_000, contextId: 0 },
+    ];
+    expect(decodeBlock(encodeBlock(points))).toEqual(points);
+  });
+
   it('compresses a regular series well below 8 bytes per point', () => {
     const points: StoredPoint[] = Array.from({ length: 4096 }, (_, i) => ({
       offset: i,

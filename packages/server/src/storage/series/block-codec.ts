@@ -71,10 +71,23 @@ export function decodeBlock(payload: Uint8Array): StoredPoint[] {
   return points;
 }
 
+/**
+ * Below this a zigzagged delta stays under 2^53, where doubles hold every integer. Larger deltas
+ * (steps jumping across most of the safe range, timestamps past it) go through BigInt; the bytes
+ * are the same varint either way, so readers need not know which path wrote them.
+ */
+const EXACT_DELTA = 2 ** 52;
+
 function writeDeltas(out: ByteWriter, values: readonly number[]): void {
   let previous = 0;
   for (const v of values) {
-    out.varint(zigzag(v - previous));
+    if (!Number.isInteger(v)) throw new Error(`series block columns hold integers, got ${v}`);
+    const delta = v - previous;
+    if (Number.isSafeInteger(v) && Number.isSafeInteger(previous) && Math.abs(delta) < EXACT_DELTA) {
+      out.varint(zigzag(delta));
+    } else {
+      out.bigVarint(zigzagBig(BigInt(v) - BigInt(previous)));
+    }
     previous = v;
   }
 }
@@ -83,7 +96,10 @@ function readDeltas(input: ByteReader, count: number): number[] {
   const values = new Array<number>(count);
   let previous = 0;
   for (let i = 0; i < count; i++) {
-    previous += unzigzag(input.varint());
+    const encoded = input.exactVarint();
+    // A small delta added to a value rounds to nothing: the sum is the next value, a double.
+    previous =
+      typeof encoded === 'number' ? previous + unzigzag(encoded) : Number(BigInt(previous) + unzigzagBig(encoded));
     values[i] = previous;
   }
   return values;
@@ -142,6 +158,14 @@ function unzigzag(n: number): number {
   return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
 }
 
+function zigzagBig(n: bigint): bigint {
+  return n >= 0n ? n * 2n : -n * 2n - 1n;
+}
+
+function unzigzagBig(n: bigint): bigint {
+  return n % 2n === 0n ? n / 2n : -(n + 1n) / 2n;
+}
+
 class ByteWriter {
   private buffer: Uint8Array;
   private length = 0;
@@ -158,6 +182,16 @@ class ByteWriter {
       v = Math.floor(v / 0x80);
     }
     this.buffer[this.length++] = v;
+  }
+
+  bigVarint(value: bigint): void {
+    this.reserve(Math.ceil(value.toString(2).length / 7) + 1);
+    let v = value;
+    while (v >= 0x80n) {
+      this.buffer[this.length++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buffer[this.length++] = Number(v);
   }
 
   bytes(bytes: Uint8Array): void {
@@ -193,6 +227,20 @@ class ByteReader {
       if (byte < 0x80) return result;
       multiplier *= 0x80;
     }
+  }
+
+  /** A varint as a number when it is below 2^53 (exact as a double), else as a bigint. */
+  exactVarint(): number | bigint {
+    const start = this.position;
+    const value = this.varint();
+    if (Number.isSafeInteger(value)) return value;
+    let big = 0n;
+    let shift = 0n;
+    for (let i = start; i < this.position; i++) {
+      big |= BigInt((this.buffer[i] as number) & 0x7f) << shift;
+      shift += 7n;
+    }
+    return big;
   }
 
   take(length: number): Uint8Array {

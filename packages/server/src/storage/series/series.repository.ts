@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { MetricPoint, MetricPointInput, SeriesSummary, SummaryPoint } from '../../core/entities.js';
 import type { SeriesReadOptions, SeriesRepository } from '../../core/store.port.js';
+import { atomically, inSnapshot } from '../sql/atomic.js';
 import type { Database } from '../sql/database.js';
 import { type SqlDialect, toBytes } from '../sql/dialect.js';
 import { allocateSequence } from '../sql/sequence.js';
@@ -15,10 +16,22 @@ export const BLOCK_SIZE = 4096;
 
 type SeriesRow = Database['series'];
 
+/** A series row as the code works with it: NaN where the database holds NULL. */
+type SeriesState = Omit<SeriesRow, 'min_value' | 'max_value' | 'last_value'> & {
+  min_value: number;
+  max_value: number;
+  last_value: number;
+};
+
 /**
  * Series store on the SQL database: recent points go to `series_tail` (one narrow row each);
  * once a series holds BLOCK_SIZE tail points they are sealed into one compressed block, in the
- * same transaction as the write that filled it. Must be called inside a transaction.
+ * same transaction as the write that filled it. Appends run in the caller's transaction or in
+ * their own; multi-statement reads run against one snapshot, so a reader never sees points
+ * half-way between the tail and a block.
+ *
+ * NaN is a legitimate metric value but SQLite stores a bound NaN as NULL, so value columns are
+ * nullable and NULL means NaN on both backends (a point always has a value).
  */
 export class SqlSeriesRepository implements SeriesRepository {
   constructor(
@@ -28,11 +41,21 @@ export class SqlSeriesRepository implements SeriesRepository {
 
   async append(experimentId: string, points: MetricPointInput[]): Promise<number[]> {
     if (points.length === 0) return [];
+    return atomically(this.db, (db) =>
+      new SqlSeriesRepository(db, this.dialect).appendInTransaction(experimentId, points),
+    );
+  }
+
+  private async appendInTransaction(experimentId: string, points: MetricPointInput[]): Promise<number[]> {
+    // Taken first: on PostgreSQL the experiment row lock serialises writers to its series.
     const first = await allocateSequence(this.db, experimentId, points.length);
     const offsets = points.map((_, i) => first + i);
 
     const byName = new Map<string, { point: MetricPointInput; offset: number }[]>();
-    points.forEach((point, i) => {
+    points.forEach((input, i) => {
+      // Neither driver keeps -0 in a float column (pg sends "0"; SQLite stores integral reals as
+      // integers) while a block would: store 0 so a point reads the same before and after sealing.
+      const point = Object.is(input.value, -0) ? { ...input, value: 0 } : input;
       const list = byName.get(point.name) ?? [];
       list.push({ point, offset: offsets[i] as number });
       byName.set(point.name, list);
@@ -44,7 +67,7 @@ export class SqlSeriesRepository implements SeriesRepository {
       .where('experiment_id', '=', experimentId)
       .where('name', 'in', [...byName.keys()])
       .execute();
-    const rows = new Map(existing.map((row) => [row.name, row]));
+    const rows = new Map(existing.map((row) => [row.name, fromColumns(row)]));
 
     for (const [name, entries] of byName) {
       await this.appendToSeries(experimentId, name, rows.get(name), entries);
@@ -59,73 +82,87 @@ export class SqlSeriesRepository implements SeriesRepository {
       .where('experiment_id', '=', experimentId)
       .orderBy('name')
       .execute();
-    return rows.map(toSummary);
+    return rows.map((row) => toSummary(fromColumns(row)));
   }
 
   async getSummary(experimentId: string, name: string): Promise<SeriesSummary | undefined> {
-    const row = await this.findSeries(experimentId, name);
-    return row && toSummary(row);
+    const row = await findSeries(this.db, experimentId, name);
+    return row && toSummary(fromColumns(row));
   }
 
   async readPoints(experimentId: string, name: string, options: SeriesReadOptions = {}): Promise<MetricPoint[]> {
-    const row = await this.findSeries(experimentId, name);
-    if (!row) return [];
     const skip = Math.max(0, options.offset ?? 0);
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     if (limit <= 0) return [];
-    const contexts = JSON.parse(row.contexts) as string[];
-    const result: MetricPoint[] = [];
-    // Blocks before the first wanted point are skipped by count alone, without decoding.
-    let position = 0;
-    const blocks = await this.db
-      .selectFrom('series_blocks')
-      .select(['point_count', 'payload'])
-      .where('series_id', '=', row.id)
-      .orderBy('block_no')
-      .execute();
-    for (const block of blocks) {
-      if (result.length >= limit) return result;
-      if (position + block.point_count <= skip) {
-        position += block.point_count;
-        continue;
+    const end = skip + limit;
+    // The series row, its blocks and its tail must come from one snapshot: a seal committed
+    // between two of these reads would hide (or repeat) a block's worth of points.
+    const fetched = await inSnapshot(this.db, async (db) => {
+      const row = await findSeries(db, experimentId, name);
+      if (!row) return undefined;
+      // Only the blocks overlapping [skip, end) are fetched; the others are skipped by count.
+      const counts = await db
+        .selectFrom('series_blocks')
+        .select(['block_no', 'point_count'])
+        .where('series_id', '=', row.id)
+        .orderBy('block_no')
+        .execute();
+      let position = 0;
+      let firstBlock: number | undefined;
+      let lastBlock: number | undefined;
+      let firstBlockPosition = 0;
+      for (const block of counts) {
+        const blockEnd = position + block.point_count;
+        if (blockEnd > skip && position < end) {
+          if (firstBlock === undefined) {
+            firstBlock = block.block_no;
+            firstBlockPosition = position;
+          }
+          lastBlock = block.block_no;
+        }
+        position = blockEnd;
       }
-      for (const point of decodeBlock(toBytes(block.payload))) {
-        if (position++ < skip) continue;
-        if (result.length >= limit) return result;
-        result.push(toMetricPoint(point, contexts));
+      const payloads =
+        firstBlock === undefined || lastBlock === undefined
+          ? []
+          : await db
+              .selectFrom('series_blocks')
+              .select('payload')
+              .where('series_id', '=', row.id)
+              .where('block_no', '>=', firstBlock)
+              .where('block_no', '<=', lastBlock)
+              .orderBy('block_no')
+              .execute();
+      const tail = end > position ? await readTail(db, row.id) : [];
+      return { contexts: row.contexts, payloads, firstBlockPosition, tail, tailPosition: position };
+    });
+    if (!fetched) return [];
+
+    const contexts = JSON.parse(fetched.contexts) as string[];
+    const result: MetricPoint[] = [];
+    let position = fetched.firstBlockPosition;
+    for (const { payload } of fetched.payloads) {
+      for (const point of decodeBlock(toBytes(payload))) {
+        if (position >= skip && position < end) result.push(toMetricPoint(point, contexts));
+        position++;
       }
     }
-    const tail = await this.db
-      .selectFrom('series_tail')
-      .select(['offset', 'value', 'step', 'epoch', 'timestamp', 'context_id as contextId'])
-      .where('series_id', '=', row.id)
-      .orderBy('offset')
-      .execute();
-    for (const point of tail) {
-      if (position++ < skip) continue;
-      if (result.length >= limit) break;
-      result.push(toMetricPoint(point, contexts));
+    position = fetched.tailPosition;
+    for (const point of fetched.tail) {
+      if (position >= skip && position < end) result.push(toMetricPoint(point, contexts));
+      position++;
     }
     return result;
-  }
-
-  private findSeries(experimentId: string, name: string): Promise<SeriesRow | undefined> {
-    return this.db
-      .selectFrom('series')
-      .selectAll()
-      .where('experiment_id', '=', experimentId)
-      .where('name', '=', name)
-      .executeTakeFirst();
   }
 
   private async appendToSeries(
     experimentId: string,
     name: string,
-    current: SeriesRow | undefined,
+    current: SeriesState | undefined,
     entries: { point: MetricPointInput; offset: number }[],
   ): Promise<void> {
     const firstEntry = entries[0] as { point: MetricPointInput; offset: number };
-    const row: SeriesRow = current ? { ...current } : newSeriesRow(experimentId, name, firstEntry);
+    const row: SeriesState = current ? { ...current } : newSeriesRow(experimentId, name, firstEntry);
     const contexts = JSON.parse(row.contexts) as string[];
     const stored: StoredPoint[] = entries.map(({ point, offset }) => {
       const context = point.context ?? '';
@@ -144,16 +181,11 @@ export class SqlSeriesRepository implements SeriesRepository {
     row.contexts = JSON.stringify(contexts);
     row.point_count += stored.length;
 
-    if (!current) await this.db.insertInto('series').values(row).execute();
+    if (!current) await this.db.insertInto('series').values(toColumns(row)).execute();
 
     let pending = stored;
     if (row.tail_count + pending.length >= BLOCK_SIZE) {
-      const tail = await this.db
-        .selectFrom('series_tail')
-        .select(['offset', 'value', 'step', 'epoch', 'timestamp', 'context_id as contextId'])
-        .where('series_id', '=', row.id)
-        .orderBy('offset')
-        .execute();
+      const tail = await readTail(this.db, row.id);
       await this.db.deleteFrom('series_tail').where('series_id', '=', row.id).execute();
       const all = [...tail, ...pending];
       const sealable = all.length - (all.length % BLOCK_SIZE);
@@ -166,23 +198,25 @@ export class SqlSeriesRepository implements SeriesRepository {
     await this.insertTail(row.id, pending);
     row.tail_count += pending.length;
 
-    const { id, experiment_id: _e, name: _n, ...changes } = row;
+    const { id, experiment_id: _e, name: _n, ...changes } = toColumns(row);
     await this.db.updateTable('series').set(changes).where('id', '=', id).execute();
   }
 
   private async insertBlock(seriesId: string, blockNo: number, points: StoredPoint[]): Promise<void> {
     let minStep: number | null = null;
     let maxStep: number | null = null;
-    let minValue = Number.POSITIVE_INFINITY;
-    let maxValue = Number.NEGATIVE_INFINITY;
+    // NaN points take no part in extremes (as in the series summary); a block of NaN alone has
+    // none (NULL). Infinities are real extremes and are stored as such.
+    let minValue: number | null = null;
+    let maxValue: number | null = null;
     for (const p of points) {
       if (p.step !== null) {
         minStep = minStep === null ? p.step : Math.min(minStep, p.step);
         maxStep = maxStep === null ? p.step : Math.max(maxStep, p.step);
       }
-      // NaN points take no part in extremes (as in the series summary).
-      if (p.value < minValue) minValue = p.value;
-      if (p.value > maxValue) maxValue = p.value;
+      if (Number.isNaN(p.value)) continue;
+      if (minValue === null || p.value < minValue) minValue = p.value;
+      if (maxValue === null || p.value > maxValue) maxValue = p.value;
     }
     await this.db
       .insertInto('series_blocks')
@@ -194,8 +228,8 @@ export class SqlSeriesRepository implements SeriesRepository {
         last_offset: (points[points.length - 1] as StoredPoint).offset,
         min_step: minStep,
         max_step: maxStep,
-        min_value: Number.isFinite(minValue) ? minValue : 0,
-        max_value: Number.isFinite(maxValue) ? maxValue : 0,
+        min_value: minValue,
+        max_value: maxValue,
         payload: encodeBlock(points),
       })
       .execute();
@@ -211,7 +245,7 @@ export class SqlSeriesRepository implements SeriesRepository {
           points.slice(start, start + chunk).map((p) => ({
             series_id: seriesId,
             offset: p.offset,
-            value: p.value,
+            value: nanToNull(p.value),
             step: p.step,
             epoch: p.epoch,
             timestamp: p.timestamp,
@@ -223,11 +257,56 @@ export class SqlSeriesRepository implements SeriesRepository {
   }
 }
 
+function findSeries(db: Kysely<Database>, experimentId: string, name: string): Promise<SeriesRow | undefined> {
+  return db
+    .selectFrom('series')
+    .selectAll()
+    .where('experiment_id', '=', experimentId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+}
+
+async function readTail(db: Kysely<Database>, seriesId: string): Promise<StoredPoint[]> {
+  const rows = await db
+    .selectFrom('series_tail')
+    .select(['offset', 'value', 'step', 'epoch', 'timestamp', 'context_id as contextId'])
+    .where('series_id', '=', seriesId)
+    .orderBy('offset')
+    .execute();
+  return rows.map((row) => ({ ...row, value: nullToNan(row.value) }));
+}
+
+function nanToNull(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
+}
+
+function nullToNan(value: number | null): number {
+  return value ?? Number.NaN;
+}
+
+function fromColumns(row: SeriesRow): SeriesState {
+  return {
+    ...row,
+    min_value: nullToNan(row.min_value),
+    max_value: nullToNan(row.max_value),
+    last_value: nullToNan(row.last_value),
+  };
+}
+
+function toColumns(row: SeriesState): SeriesRow {
+  return {
+    ...row,
+    min_value: nanToNull(row.min_value),
+    max_value: nanToNull(row.max_value),
+    last_value: nanToNull(row.last_value),
+  };
+}
+
 function newSeriesRow(
   experimentId: string,
   name: string,
   first: { point: MetricPointInput; offset: number },
-): SeriesRow {
+): SeriesState {
   const { point, offset } = first;
   const extreme = {
     value: point.value,
@@ -257,11 +336,11 @@ function prefixed<P extends 'min' | 'max' | 'last'>(prefix: P, point: SummaryPoi
     [`${prefix}_timestamp`]: point.timestamp,
     [`${prefix}_context`]: point.context,
     [`${prefix}_offset`]: point.offset,
-  } as Pick<SeriesRow, `${P}_value` | `${P}_step` | `${P}_timestamp` | `${P}_context` | `${P}_offset`>;
+  } as Pick<SeriesState, `${P}_value` | `${P}_step` | `${P}_timestamp` | `${P}_context` | `${P}_offset`>;
 }
 
 /** Min and max ignore NaN unless nothing else was logged; the first extreme logged wins ties. */
-function foldIntoSummary(row: SeriesRow, point: MetricPointInput, offset: number): void {
+function foldIntoSummary(row: SeriesState, point: MetricPointInput, offset: number): void {
   const summary: SummaryPoint = {
     value: point.value,
     step: point.step,
@@ -278,7 +357,7 @@ function foldIntoSummary(row: SeriesRow, point: MetricPointInput, offset: number
   if (offset >= row.last_offset) Object.assign(row, prefixed('last', summary));
 }
 
-function toSummary(row: SeriesRow): SeriesSummary {
+function toSummary(row: SeriesState): SeriesSummary {
   const pick = (p: 'min' | 'max' | 'last'): SummaryPoint => ({
     value: row[`${p}_value`],
     step: row[`${p}_step`],

@@ -1,7 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  type RawBuilder,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  sql,
+  type TransactionSettings,
+} from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
 
@@ -15,6 +27,12 @@ export interface SqlDialect {
    * SQLite 32,766 (SQLITE_MAX_VARIABLE_NUMBER since 3.32); callers divide by their column count.
    */
   readonly maxBindParameters: number;
+  /**
+   * Column type of the names that lists are ordered by. SQLite compares text bytewise; PostgreSQL
+   * would follow the database's locale (en_US puts "a" before "B"), so its names use the "C"
+   * collation and both backends list in the same byte order, served by the unique indexes.
+   */
+  readonly orderedTextType: 'text' | RawBuilder<unknown>;
 }
 
 export interface OpenedDatabase {
@@ -35,9 +53,34 @@ export function openSqlite(file: string, options: SqliteOptions): OpenedDatabase
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
-    dialect: { name: 'sqlite', binaryType: 'blob', maxBindParameters: 32_766 },
+    db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) }),
+    dialect: { name: 'sqlite', binaryType: 'blob', maxBindParameters: 32_766, orderedTextType: 'text' },
   };
+}
+
+/**
+ * Write transactions begin IMMEDIATE. Kysely's plain BEGIN defers the write lock to the first
+ * write; in WAL mode a transaction that read first and then finds another connection (the CLI
+ * beside the server) committed meanwhile fails with SQLITE_BUSY_SNAPSHOT at once, busy_timeout
+ * or not. Taking the lock up front makes concurrent writers wait for each other instead.
+ * Read-only transactions (snapshots) keep BEGIN so they never block writers.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  // Kysely passes the settings to every driver; SqliteDriver's own signature just omits them.
+  override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings): Promise<void> {
+    const readOnly = settings?.accessMode === 'read only';
+    await connection.executeQuery(CompiledQuery.raw(readOnly ? 'begin' : 'begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly config: SqliteDialectConfig) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.config);
+  }
 }
 
 let int8ParserInstalled = false;
@@ -62,7 +105,12 @@ export function openPostgres(url: string): OpenedDatabase {
   });
   return {
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
-    dialect: { name: 'postgres', binaryType: 'bytea', maxBindParameters: 65_535 },
+    dialect: {
+      name: 'postgres',
+      binaryType: 'bytea',
+      maxBindParameters: 65_535,
+      orderedTextType: sql`text collate "C"`,
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { DocumentKind, Experiment, ExperimentStatus, OutputLine, OutputLineInput } from '../../core/entities.js';
 import type { ExperimentPatch, ExperimentRepository } from '../../core/store.port.js';
+import { atomically } from './atomic.js';
 import type { Database } from './database.js';
 import type { SqlDialect } from './dialect.js';
 import { allocateSequence } from './sequence.js';
@@ -128,12 +129,14 @@ export class SqlExperimentRepository implements ExperimentRepository {
   async addTags(id: string, tags: string[]): Promise<void> {
     const unique = [...new Set(tags)];
     if (unique.length === 0) return;
-    const first = await allocateSequence(this.db, id, unique.length);
-    await this.db
-      .insertInto('experiment_tags')
-      .values(unique.map((tag, i) => ({ experiment_id: id, seq: first + i, tag })))
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+    await atomically(this.db, async (db) => {
+      const first = await allocateSequence(db, id, unique.length);
+      await db
+        .insertInto('experiment_tags')
+        .values(unique.map((tag, i) => ({ experiment_id: id, seq: first + i, tag })))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    });
   }
 
   async listTags(id: string): Promise<string[]> {
@@ -148,24 +151,27 @@ export class SqlExperimentRepository implements ExperimentRepository {
 
   async appendOutput(id: string, lines: OutputLineInput[]): Promise<void> {
     if (lines.length === 0) return;
-    const first = await allocateSequence(this.db, id, lines.length);
-    const chunk = Math.floor(this.dialect.maxBindParameters / 7);
-    for (let start = 0; start < lines.length; start += chunk) {
-      await this.db
-        .insertInto('experiment_output')
-        .values(
-          lines.slice(start, start + chunk).map((line, i) => ({
-            experiment_id: id,
-            seq: first + start + i,
-            text: line.text,
-            stderr: line.stderr ? 1 : 0,
-            context: line.context,
-            timestamp: line.timestamp,
-            client_offset: line.clientOffset,
-          })),
-        )
-        .execute();
-    }
+    // Several INSERTs when the batch exceeds the bind-parameter limit: all or none must land.
+    await atomically(this.db, async (db) => {
+      const first = await allocateSequence(db, id, lines.length);
+      const chunk = Math.floor(this.dialect.maxBindParameters / 7);
+      for (let start = 0; start < lines.length; start += chunk) {
+        await db
+          .insertInto('experiment_output')
+          .values(
+            lines.slice(start, start + chunk).map((line, i) => ({
+              experiment_id: id,
+              seq: first + start + i,
+              text: line.text,
+              stderr: line.stderr ? 1 : 0,
+              context: line.context,
+              timestamp: line.timestamp,
+              client_offset: line.clientOffset,
+            })),
+          )
+          .execute();
+      }
+    });
   }
 
   async listOutput(id: string): Promise<OutputLine[]> {

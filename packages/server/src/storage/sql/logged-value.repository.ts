@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { LoggedValue, LoggedValueInput, LoggedValueType, ValueKind } from '../../core/entities.js';
 import type { LoggedValueRepository } from '../../core/store.port.js';
+import { atomically } from './atomic.js';
 import type { Database } from './database.js';
 import type { SqlDialect } from './dialect.js';
 import { allocateSequence } from './sequence.js';
@@ -14,26 +15,29 @@ export class SqlLoggedValueRepository implements LoggedValueRepository {
 
   async append(experimentId: string, kind: ValueKind, values: LoggedValueInput[]): Promise<void> {
     if (values.length === 0) return;
-    const first = await allocateSequence(this.db, experimentId, values.length);
-    const chunk = Math.floor(this.dialect.maxBindParameters / 9);
-    for (let start = 0; start < values.length; start += chunk) {
-      await this.db
-        .insertInto('experiment_values')
-        .values(
-          values.slice(start, start + chunk).map((v, i) => ({
-            experiment_id: experimentId,
-            kind,
-            name: v.name,
-            seq: first + start + i,
-            value_type: v.type,
-            value_text: v.text,
-            step: v.step,
-            timestamp: v.timestamp,
-            context: v.context,
-          })),
-        )
-        .execute();
-    }
+    // Several INSERTs when the batch exceeds the bind-parameter limit: all or none must land.
+    await atomically(this.db, async (db) => {
+      const first = await allocateSequence(db, experimentId, values.length);
+      const chunk = Math.floor(this.dialect.maxBindParameters / 9);
+      for (let start = 0; start < values.length; start += chunk) {
+        await db
+          .insertInto('experiment_values')
+          .values(
+            values.slice(start, start + chunk).map((v, i) => ({
+              experiment_id: experimentId,
+              kind,
+              name: v.name,
+              seq: first + start + i,
+              value_type: v.type,
+              value_text: v.text,
+              step: v.step,
+              timestamp: v.timestamp,
+              context: v.context,
+            })),
+          )
+          .execute();
+      }
+    });
   }
 
   async list(experimentId: string, kind: ValueKind): Promise<LoggedValue[]> {

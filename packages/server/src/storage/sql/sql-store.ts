@@ -52,7 +52,18 @@ export class SqlStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+    // Kysely looks for its migration tables in every schema it can see unless told which one, so
+    // on PostgreSQL another schema's kysely_migration table (another Cairn, a parallel test
+    // suite) would make it skip creating ours. Name the schema the search_path resolves to.
+    const migrationTableSchema =
+      this.dialect.name === 'postgres'
+        ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(this.db)).rows[0]?.schema
+        : undefined;
+    const migrator = new Migrator({
+      db: this.db,
+      provider: migrationProvider(this.dialect),
+      migrationTableSchema,
+    });
     const { error } = await migrator.migrateToLatest();
     if (error) throw error;
   }
