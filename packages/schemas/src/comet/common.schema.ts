@@ -1,4 +1,4 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
 /** Comet's error body (spec §1.5). */
 export const CometError = Type.Object(
@@ -24,10 +24,13 @@ export function WriteResponse<P extends Record<string, TSchema>>(extra: P = {} a
 }
 
 /**
- * Null first: Fastify's Ajv coerces types, and with the value type first it would turn an explicit
- * null into "" or 0 before ever trying the null branch.
+ * A JSON-Schema type list rather than anyOf: Fastify's Ajv coerces types, and under anyOf it
+ * coerces into whichever branch it tries first (0, false and "" became null with the null branch
+ * first; an explicit null became "" or 0 with it last). With a type list Ajv coerces only when no
+ * listed type matches. For schemas that have a `type` (primitives, objects, arrays).
  */
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([Type.Null(), schema]);
+export const Nullable = <T extends TSchema>(schema: T) =>
+  Type.Unsafe<Static<T> | null>({ ...schema, type: ['null', schema.type] });
 
 /**
  * Query booleans arrive as true/false, TRUE/FALSE (R), True/False or 1/0; parse with

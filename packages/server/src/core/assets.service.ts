@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from './blob.port.js';
 import type { Clock } from './clock.port.js';
 import type { Asset, ExperimentModel } from './entities.js';
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from './errors.js';
+import { AlreadyExistsError, DomainError, InvalidArgumentError, NotFoundError } from './errors.js';
 import type { ExperimentsService } from './experiments.service.js';
 import { newHexId } from './ids.js';
 import { type Principal, requireScope } from './principal.js';
@@ -13,6 +13,9 @@ import type { Store } from './store.port.js';
 /** The asset type that makes an upload part of a named experiment model. */
 export const MODEL_ELEMENT_TYPE = 'model-element';
 const ASSET_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+/** Remote links are opaque URIs (comet_ml imposes no format); the cap keeps rows and headers sane. */
+const MAX_REMOTE_LINK_LENGTH = 8192;
 
 export interface AssetUpload {
   fileName: string;
@@ -28,8 +31,33 @@ export interface AssetUpload {
   overwrite?: boolean;
   /** Client-chosen id (honoured when free). */
   assetId?: string | null;
+  /** The client declares a remote asset (Comet's `isRemote`); it then needs `remoteLink`. */
+  remote?: boolean;
   /** For remote assets: the URI; no bytes are stored. */
   remoteLink?: string | null;
+}
+
+/**
+ * Upload fields that arrive after the bytes: multipart clients (comet_ml among them) may send the
+ * `metadata` part after the `file` part, and a stream cannot be read past without consuming it.
+ */
+export interface AssetUploadTrailer {
+  metadata?: string | null;
+  remoteLink?: string | null;
+}
+
+/** Names an asset: by experiment and id, or by id alone (artifact downloads carry no key). */
+export interface AssetLocator {
+  experimentKey?: string | null;
+  assetId: string;
+  /** When given, the asset must belong to this artifact version. */
+  artifactVersionId?: string | null;
+}
+
+/** One file of a zip built from assets: the entry path and the asset whose bytes it holds. */
+export interface AssetArchiveEntry {
+  path: string;
+  asset: Asset;
 }
 
 export class AssetsService {
@@ -42,80 +70,93 @@ export class AssetsService {
   ) {}
 
   /**
-   * Stores an asset. The bytes are streamed to the blob store first; the row is committed only
-   * after they are durable, so a listed asset always has its bytes. With `overwrite`, assets of
-   * the same file name in the same model/artifact scope are replaced.
+   * Stores an asset. Everything that can be checked before the bytes is checked first, so a
+   * refused upload streams nothing. The bytes then go to the blob store, `trailer` (if any) is
+   * read, and the row is committed last, so a listed asset always has its bytes; any failure on
+   * the way deletes the bytes again. With `overwrite`, assets of the same file name in the same
+   * model/artifact scope are replaced.
    */
-  async upload(principal: Principal, key: string, upload: AssetUpload, body: Readable | null): Promise<Asset> {
+  async upload(
+    principal: Principal,
+    key: string,
+    upload: AssetUpload,
+    body: Readable | null,
+    trailer?: () => Promise<AssetUploadTrailer>,
+  ): Promise<Asset> {
     requireScope(principal, 'write');
     const experiment = await this.experiments.writable(this.store, principal, key);
     const asset = this.newAsset(experiment.id, upload);
-    if (body === null && !asset.remote) throw new InvalidArgumentError('an asset upload needs a file part');
+    if (asset.remote && body !== null) throw new InvalidArgumentError('a remote asset has a link and no file part');
+    if (!asset.remote && body === null) throw new InvalidArgumentError('an asset upload needs a file part');
     if (await this.findAnywhere(asset.id)) throw new AlreadyExistsError(`asset ${asset.id} already exists`);
 
-    if (body !== null && !asset.remote) {
-      asset.blobKey = assetBlobKey(experiment.id, asset.id);
+    if (body !== null) {
+      // A blob key of its own per upload (not the asset id): an upload that fails, or races
+      // another one with the same client-chosen id, can then never overwrite or delete bytes that
+      // belong to a committed asset.
+      asset.blobKey = assetBlobKey(experiment.id, newHexId());
       asset.fileSize = (await this.blobs.put(asset.blobKey, body, { maxBytes: this.maxAssetBytes })).size;
     }
-    let replaced: Asset[] = [];
+    let replaced: Asset[];
     try {
-      replaced = await this.store.transaction(async (tx) => {
-        await this.experiments.writable(tx, principal, key);
-        const same = upload.overwrite
-          ? await tx.assets.listSameName(experiment.id, asset.fileName, asset.groupingName, asset.artifactVersionId)
-          : [];
-        for (const old of same) await tx.assets.delete(experiment.id, old.id);
-        if (asset.type === MODEL_ELEMENT_TYPE && asset.groupingName) {
-          await tx.assets.ensureModel({
-            id: newHexId(),
-            experimentId: experiment.id,
-            name: asset.groupingName,
-            createdAt: asset.createdAt,
-          });
-        }
-        await tx.assets.insert(asset);
-        await tx.experiments.update(experiment.id, { updatedAt: asset.createdAt });
-        return same;
-      });
+      if (trailer) {
+        const late = await trailer();
+        if (late.remoteLink) throw new InvalidArgumentError('a remote asset has a link and no file part');
+        if (late.metadata != null) asset.metadata = checkedMetadata(late.metadata);
+      }
+      replaced = await this.commit(principal, key, asset, upload.overwrite ?? false);
     } catch (error) {
       if (asset.blobKey) await this.blobs.delete(asset.blobKey);
       throw error;
     }
+    // Old bytes go after the commit: a crash in between leaves unreferenced files, never dangling rows.
     for (const old of replaced) if (old.blobKey) await this.blobs.delete(old.blobKey);
     return asset;
   }
 
-  /** `type` undefined lists everything; "unknown" also matches plain assets. */
+  /** Assets by creation time. `type` undefined or "all" lists everything; "unknown" also matches plain assets. */
   async list(principal: Principal, key: string, type?: string): Promise<Asset[]> {
     requireScope(principal, 'read');
     const experiment = await this.experiments.readable(this.store, principal, key);
     if (type === undefined || type === 'all') return this.store.assets.list(experiment.id);
     const assets = await this.store.assets.list(experiment.id, { type });
-    return type === 'unknown'
-      ? [...assets, ...(await this.store.assets.list(experiment.id, { type: 'asset' }))]
-      : assets;
+    if (type !== 'unknown') return assets;
+    const plain = await this.store.assets.list(experiment.id, { type: 'asset' });
+    return [...assets, ...plain].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async details(principal: Principal, key: string, assetId: string): Promise<Asset> {
+    return this.find(principal, { experimentKey: key, assetId });
+  }
+
+  /**
+   * Finds an asset the principal may read. Without an experiment key the asset is looked up by
+   * its (globally unique) id and its experiment is checked, reported as "asset not found" alike
+   * so ids cannot be probed across tenants.
+   */
+  async find(principal: Principal, locator: AssetLocator): Promise<Asset> {
     requireScope(principal, 'read');
-    const experiment = await this.experiments.readable(this.store, principal, key);
-    const asset = await this.store.assets.get(experiment.id, assetId);
-    if (!asset) throw new NotFoundError(`asset ${assetId} not found`);
+    let asset: Asset | undefined;
+    if (locator.experimentKey) {
+      const experiment = await this.experiments.readable(this.store, principal, locator.experimentKey);
+      asset = await this.store.assets.get(experiment.id, locator.assetId);
+    } else {
+      asset = await this.store.assets.getById(locator.assetId);
+      if (asset && !(await this.isReadable(principal, asset.experimentId))) asset = undefined;
+    }
+    if (!asset || (locator.artifactVersionId && asset.artifactVersionId !== locator.artifactVersionId)) {
+      throw new NotFoundError(`asset ${locator.assetId} not found`);
+    }
     return asset;
   }
 
-  /** Opens an asset's bytes (or a range of them). Remote assets have none: callers redirect. */
-  async open(
-    principal: Principal,
-    key: string,
-    assetId: string,
-    range?: ByteRange,
-  ): Promise<{ asset: Asset; body: Readable | null }> {
-    const asset = await this.details(principal, key, assetId);
-    if (asset.remote || !asset.blobKey) return { asset, body: null };
-    const body = await this.blobs.get(asset.blobKey, range);
-    if (!body) throw new NotFoundError(`the bytes of asset ${assetId} are missing`);
-    return { asset, body };
+  /**
+   * Streams the bytes (or an inclusive byte range) of an asset obtained from a checked call
+   * (`find`, `list`, `modelAssets`); no second permission check. Undefined for remote assets and
+   * for bytes that have gone missing.
+   */
+  async openChecked(asset: Asset, range?: ByteRange): Promise<Readable | undefined> {
+    return asset.blobKey ? this.blobs.get(asset.blobKey, range) : undefined;
   }
 
   async delete(principal: Principal, key: string, assetId: string): Promise<void> {
@@ -136,7 +177,7 @@ export class AssetsService {
     return this.store.assets.listModels(experiment.id);
   }
 
-  /** The assets of one experiment model; unknown model names are "not found". */
+  /** The model-element assets of one experiment model; unknown model names are "not found". */
   async modelAssets(
     principal: Principal,
     key: string,
@@ -146,12 +187,49 @@ export class AssetsService {
     const experiment = await this.experiments.readable(this.store, principal, key);
     const model = await this.store.assets.getModel(experiment.id, modelName);
     if (!model) throw new NotFoundError(`model "${modelName}" not found in experiment ${key}`);
-    return { model, assets: await this.store.assets.list(experiment.id, { groupingName: modelName }) };
+    const assets = await this.store.assets.list(experiment.id, { groupingName: modelName, type: MODEL_ELEMENT_TYPE });
+    return { model, assets };
   }
 
-  /** Streams an asset's bytes without a second permission check (for zips of checked assets). */
-  async openChecked(asset: Asset): Promise<Readable | undefined> {
-    return asset.blobKey ? this.blobs.get(asset.blobKey) : undefined;
+  /** Inserts the row (replacing same-named assets when `overwrite`); returns the replaced ones. */
+  private async commit(principal: Principal, key: string, asset: Asset, overwrite: boolean): Promise<Asset[]> {
+    try {
+      return await this.store.transaction(async (tx) => {
+        const experiment = await this.experiments.writable(tx, principal, key);
+        const same = overwrite
+          ? await tx.assets.listSameName(experiment.id, asset.fileName, asset.groupingName, asset.artifactVersionId)
+          : [];
+        for (const old of same) await tx.assets.delete(experiment.id, old.id);
+        if (asset.type === MODEL_ELEMENT_TYPE && asset.groupingName) {
+          await tx.assets.ensureModel({
+            id: newHexId(),
+            experimentId: experiment.id,
+            name: asset.groupingName,
+            createdAt: asset.createdAt,
+          });
+        }
+        await tx.assets.insert(asset);
+        await tx.experiments.update(experiment.id, { updatedAt: asset.createdAt });
+        return same;
+      });
+    } catch (error) {
+      // Two uploads with one client-chosen id can both pass the early check; the loser's insert
+      // then fails on the primary key, which is a conflict, not a server fault.
+      if (!(error instanceof DomainError) && (await this.findAnywhere(asset.id))) {
+        throw new AlreadyExistsError(`asset ${asset.id} already exists`);
+      }
+      throw error;
+    }
+  }
+
+  private async isReadable(principal: Principal, experimentKey: string): Promise<boolean> {
+    try {
+      await this.experiments.readable(this.store, principal, experimentKey);
+      return true;
+    } catch (error) {
+      if (error instanceof NotFoundError) return false;
+      throw error;
+    }
   }
 
   private async findAnywhere(assetId: string): Promise<boolean> {
@@ -164,18 +242,14 @@ export class AssetsService {
     if (upload.assetId && !ASSET_ID.test(upload.assetId)) {
       throw new InvalidArgumentError(`invalid assetId "${upload.assetId}"`);
     }
-    if (upload.metadata) {
-      try {
-        JSON.parse(upload.metadata);
-      } catch {
-        throw new InvalidArgumentError('asset metadata must be a JSON document');
-      }
-    }
     const type = upload.type || 'asset';
+    rules.entryName('asset type', type);
+    if (upload.groupingName) rules.entryName('model', upload.groupingName);
     if (type === MODEL_ELEMENT_TYPE && !upload.groupingName) {
       throw new InvalidArgumentError('a model-element asset needs groupingName (the model name)');
     }
-    const remote = Boolean(upload.remoteLink);
+    const remote = Boolean(upload.remote) || Boolean(upload.remoteLink);
+    if (remote && !upload.remoteLink) throw new InvalidArgumentError('a remote asset needs a link part');
     return {
       id: upload.assetId || newHexId(),
       experimentId,
@@ -184,16 +258,58 @@ export class AssetsService {
       type,
       step: rules.optionalInteger('step', upload.step),
       epoch: rules.optionalInteger('epoch', upload.epoch),
-      context: upload.context ?? null,
+      context: upload.context || null,
       dir: type === MODEL_ELEMENT_TYPE ? 'model-element' : 'assets',
-      metadata: upload.metadata ?? null,
+      metadata: upload.metadata == null ? null : checkedMetadata(upload.metadata),
       tags: [],
       remote,
-      link: remote ? (upload.remoteLink ?? null) : null,
-      groupingName: upload.groupingName ?? null,
-      artifactVersionId: upload.artifactVersionId ?? null,
+      link: remote ? remoteLink(upload.remoteLink ?? '') : null,
+      groupingName: upload.groupingName || null,
+      artifactVersionId: upload.artifactVersionId || null,
       blobKey: null,
       createdAt: this.clock.now(),
     };
   }
+}
+
+/**
+ * The entries of a zip of assets (an experiment model's download). File names are logical paths
+ * from clients, so they are made relative and `.`/`..` segments are dropped: a zip entry must
+ * never unpack outside its folder. Remote assets have no bytes and are left out. When two assets
+ * map to one path, the later upload wins, as it would on a file system.
+ */
+export function assetArchiveEntries(assets: readonly Asset[]): AssetArchiveEntry[] {
+  const byPath = new Map<string, Asset>();
+  for (const asset of assets) {
+    if (asset.remote || !asset.blobKey) continue;
+    const segments = asset.fileName
+      .replace(/\\/g, '/')
+      .replace(/^[A-Za-z]:/, '')
+      .split('/')
+      .filter((segment) => segment !== '' && segment !== '.' && segment !== '..');
+    const path = segments.length > 0 ? segments.join('/') : asset.id;
+    byPath.delete(path);
+    byPath.set(path, asset);
+  }
+  return [...byPath].map(([path, asset]) => ({ path, asset }));
+}
+
+function checkedMetadata(text: string): string | null {
+  if (text === '') return null;
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new InvalidArgumentError('asset metadata must be a JSON document');
+  }
+  return text;
+}
+
+function remoteLink(value: string): string {
+  if (value.length > MAX_REMOTE_LINK_LENGTH) {
+    throw new InvalidArgumentError(`a remote asset link must be at most ${MAX_REMOTE_LINK_LENGTH} characters`);
+  }
+  // The link becomes a Location header on download; control characters would break the header.
+  if (CONTROL_CHARS.test(value))
+    throw new InvalidArgumentError('a remote asset link must not contain control characters');
+  return value;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from './clock.port.js';
 import { ALL_SCOPES, type ApiKey, type Scope } from './entities.js';
-import { InvalidArgumentError, NotFoundError, UnauthenticatedError } from './errors.js';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError, UnauthenticatedError } from './errors.js';
 import { newApiKeySecret, newHexId, newUuid } from './ids.js';
 import type { Principal } from './principal.js';
 import * as rules from './rules.js';
@@ -79,9 +79,9 @@ export class AuthService {
   async createUser(name: string, email: string | null = null, isAdmin = false): Promise<{ userId: string }> {
     rules.userName(name);
     return this.store.transaction(async (tx) => {
-      if (await tx.tenancy.getUserByName(name)) throw new InvalidArgumentError(`user "${name}" already exists`);
+      if (await tx.tenancy.getUserByName(name)) throw new AlreadyExistsError(`user "${name}" already exists`);
       if (await tx.tenancy.getWorkspaceByName(name)) {
-        throw new InvalidArgumentError(`a workspace named "${name}" already exists`);
+        throw new AlreadyExistsError(`a workspace named "${name}" already exists`);
       }
       const now = this.clock.now();
       const userId = newUuid();
@@ -101,7 +101,7 @@ export class AuthService {
       const owner = await tx.tenancy.getUserByName(ownerName);
       if (!owner) throw new NotFoundError(`user "${ownerName}" not found`);
       if (await tx.tenancy.getWorkspaceByName(name)) {
-        throw new InvalidArgumentError(`workspace "${name}" already exists`);
+        throw new AlreadyExistsError(`workspace "${name}" already exists`);
       }
       const workspaceId = newHexId();
       await tx.tenancy.insertWorkspace({ id: workspaceId, name, createdBy: owner.id, createdAt: this.clock.now() });

@@ -25,7 +25,64 @@ export interface ExperimentView {
   project: Project;
   workspace: Workspace;
   creatorName: string;
+  /** The run's state when the view was read (see `runState`). */
+  run: RunState;
 }
+
+/**
+ * How often clients are asked to beat (the heartbeat reply). A run is "running" while its client
+ * beats; six missed beats in a row mean the client is gone (killed, crashed, cut off) without
+ * having said so, which is why liveness is derived at read time and not stored.
+ */
+export const HEARTBEAT_INTERVAL_MILLIS = 10_000;
+export const HEARTBEAT_TIMEOUT_MILLIS = 6 * HEARTBEAT_INTERVAL_MILLIS;
+
+/** An experiment's run as callers see it at one instant. */
+export interface RunState {
+  /** Stored as RUNNING and beaten within HEARTBEAT_TIMEOUT_MILLIS. */
+  running: boolean;
+  /**
+   * The stored status, except that a RUNNING run whose beats stopped counts as ended: FAILED when
+   * its client reported a crash or an error, SUCCEEDED otherwise.
+   */
+  status: ExperimentStatus;
+  /** The stored end; for a run whose beats stopped, its last beat; null while running with no end. */
+  endTime: number | null;
+  /**
+   * end − start, and now − start while running with no end: clients (Java reads a `long`) and
+   * the UI want a number that grows during the run, not a null.
+   */
+  durationMillis: number;
+}
+
+export function runState(experiment: Experiment, now: number): RunState {
+  const { status, startTime, endTime, lastHeartbeat } = experiment;
+  const beating = lastHeartbeat !== null && now - lastHeartbeat <= HEARTBEAT_TIMEOUT_MILLIS;
+  if (status === 'RUNNING' && beating) {
+    return { running: true, status, endTime, durationMillis: Math.max(0, (endTime ?? now) - startTime) };
+  }
+  const end = endTime ?? Math.max(startTime, lastHeartbeat ?? startTime);
+  return {
+    running: false,
+    status: status === 'RUNNING' ? endedStatus(experiment) : status,
+    endTime: end,
+    durationMillis: Math.max(0, end - startTime),
+  };
+}
+
+/** How a run that was RUNNING ends: FAILED when its client reported a crash or an error. */
+function endedStatus(experiment: Experiment): ExperimentStatus {
+  return experiment.hasCrashed || experiment.error !== null ? 'FAILED' : 'SUCCEEDED';
+}
+
+/** The fields that resume an ended run: running again, its old end and crash report cleared. */
+function resumed(experiment: Experiment): Partial<Experiment> {
+  if (experiment.status === 'RUNNING') return {};
+  return { status: 'RUNNING', endTime: null, hasCrashed: false, error: null };
+}
+
+/** Longest file path accepted: beyond any real OS path limit (Linux PATH_MAX is 4096). */
+const MAX_FILE_PATH_LENGTH = 4096;
 
 /** A logged value as a caller sends it: typed from its JSON form. */
 export interface ValueInput {
@@ -68,6 +125,8 @@ export class ExperimentsService {
   ): Promise<ExperimentView> {
     requireScope(principal, 'write');
     const key = input.experimentKey ? rules.experimentKey(input.experimentKey) : newHexId();
+    // An empty name is how some clients say "no name"; a given one follows the entry-name rules.
+    const name = input.experimentName ? rules.entryName('experiment', input.experimentName) : null;
     const id = await this.store.transaction(async (tx) => {
       const { project, workspace } = await this.projects.ensureProject(
         tx,
@@ -83,7 +142,7 @@ export class ExperimentsService {
         id: key,
         projectId: project.id,
         workspaceId: workspace.id,
-        name: input.experimentName ?? null,
+        name,
         status: 'RUNNING',
         archived: false,
         startTime: now,
@@ -115,15 +174,23 @@ export class ExperimentsService {
     const { project } = await this.projects.findReadable(this.store, principal, ref);
     const experiments = await this.store.experiments.listInProject(project.id, archived);
     const views: ExperimentView[] = [];
-    for (const experiment of experiments) views.push(await this.view(experiment));
+    for (const experiment of experiments) {
+      const view = await this.view(experiment);
+      // A symlink left behind by a move to another workspace must not reveal the experiment to
+      // callers who cannot read its home project.
+      if (canRead(principal, view.project)) views.push(view);
+    }
     return views;
   }
 
-  /** Ends the run: not running any more, with an end time if it had none. */
+  /**
+   * Ends the run: not running any more, with the end it already shows (its own, or its last beat
+   * when the client went quiet), else now. A crash or error reported earlier makes it FAILED.
+   */
   async stop(principal: Principal, key: string): Promise<void> {
     await this.mutate(principal, key, (e, now) => ({
-      status: e.status === 'RUNNING' ? 'SUCCEEDED' : e.status,
-      endTime: e.endTime ?? now,
+      status: e.status === 'RUNNING' ? endedStatus(e) : e.status,
+      endTime: runState(e, now).endTime ?? now,
     }));
   }
 
@@ -142,9 +209,13 @@ export class ExperimentsService {
     for (const blobKey of blobKeys) await this.blobs.delete(blobKey);
   }
 
-  /** A heartbeat: the run is alive now. */
+  /**
+   * A heartbeat: the run is alive now. A beat for an ended run resumes it (the Java SDK beats for
+   * an existing experiment it continues), so the old end and crash report no longer apply; a
+   * stray beat after a stop only revives the run until it lapses again.
+   */
   async heartbeat(principal: Principal, key: string): Promise<void> {
-    await this.mutate(principal, key, (_e, now) => ({ lastHeartbeat: now }));
+    await this.mutate(principal, key, (e, now) => ({ lastHeartbeat: now, ...resumed(e) }));
   }
 
   /**
@@ -181,31 +252,44 @@ export class ExperimentsService {
     });
   }
 
-  /** The client's own status report: alive, or ended (crashed or with an error). */
+  /**
+   * The client's own status report. comet_ml reports an exception with isAlive=true and the error
+   * while the process still runs, so an alive report counts as a beat and keeps the error; a
+   * report with isAlive=false ends the run, FAILED when it crashed or carries an error.
+   */
   async updateStatus(
     principal: Principal,
     key: string,
-    report: { isAlive: boolean; hasCrashed?: boolean; error?: string | null },
+    report: { isAlive: boolean; hasCrashed?: boolean | null; error?: string | null },
   ): Promise<void> {
     await this.mutate(principal, key, (e, now) => {
-      const failed = Boolean(report.hasCrashed) || Boolean(report.error);
-      const status: ExperimentStatus = report.isAlive ? 'RUNNING' : failed ? 'FAILED' : 'SUCCEEDED';
-      return {
-        status,
-        hasCrashed: Boolean(report.hasCrashed),
-        error: report.error ?? null,
-        lastHeartbeat: report.isAlive ? now : e.lastHeartbeat,
-        endTime: report.isAlive ? e.endTime : (e.endTime ?? now),
-      };
+      const reported = { hasCrashed: Boolean(report.hasCrashed), error: report.error ? report.error : null };
+      if (report.isAlive) return { ...resumed(e), lastHeartbeat: now, ...reported };
+      return { status: endedStatus({ ...e, ...reported }), ...reported, endTime: e.endTime ?? now };
     });
   }
 
+  /** Records the script that runs the experiment; `fileName` is its last path segment. */
   async setFilePath(principal: Principal, key: string, filePath: string): Promise<void> {
-    const fileName = filePath.split(/[\\/]/).pop() ?? filePath;
+    if (filePath.length > MAX_FILE_PATH_LENGTH) {
+      throw new InvalidArgumentError(`filePath must be at most ${MAX_FILE_PATH_LENGTH} characters`);
+    }
+    if (/[\u0000-\u001f\u007f]/.test(filePath)) {
+      throw new InvalidArgumentError('filePath must not contain control characters');
+    }
+    // Windows clients send backslashes; a trailing separator does not make the name empty.
+    const fileName =
+      filePath
+        .split(/[\\/]/)
+        .filter((part) => part !== '')
+        .pop() ?? '';
     await this.mutate(principal, key, () => ({ filePath, fileName }));
   }
 
-  /** Moves experiments to another project, or symlinks them into it when `symlink`. */
+  /**
+   * Moves experiments to another project (of any workspace the caller belongs to), or symlinks
+   * them into it when `symlink`. All or nothing: one bad key leaves every experiment where it was.
+   */
   async move(
     principal: Principal,
     input: { targetWorkspaceName: string; targetProjectName: string; experimentKeys: string[]; symlink: boolean },
@@ -221,6 +305,13 @@ export class ExperimentsService {
       for (const key of input.experimentKeys) {
         const experiment = await this.writable(tx, principal, key);
         if (input.symlink) {
+          // A symlink shows the experiment inside a project; across workspaces it would show it to
+          // members who cannot read it (spec §2: symlinks stay within one workspace).
+          if (experiment.workspaceId !== workspace.id) {
+            throw new InvalidArgumentError(
+              `experiment ${key} can only be symlinked into projects of its own workspace; move it instead`,
+            );
+          }
           if (experiment.projectId !== project.id) await tx.experiments.addSymlink(experiment.id, project.id);
         } else {
           await tx.experiments.update(experiment.id, {
@@ -314,18 +405,6 @@ export class ExperimentsService {
     });
   }
 
-  /** Merges system details: only the keys given change. */
-  async mergeSystemDetails(principal: Principal, key: string, details: Record<string, unknown>): Promise<void> {
-    await this.withWritable(principal, key, async (tx, e) => {
-      const current = JSON.parse((await tx.experiments.getDocument(e.id, 'system-details')) ?? '{}') as Record<
-        string,
-        unknown
-      >;
-      const merged = { ...current, ...details };
-      await tx.experiments.putDocument(e.id, 'system-details', JSON.stringify(merged), this.clock.now());
-    });
-  }
-
   async getDocument(principal: Principal, key: string, kind: DocumentKind): Promise<string | null> {
     requireScope(principal, 'read');
     const experiment = await this.readable(this.store, principal, key);
@@ -407,7 +486,60 @@ export class ExperimentsService {
     const workspace = await this.store.tenancy.getWorkspace(experiment.workspaceId);
     if (!project || !workspace) throw hidden('experiment');
     const creator = await this.store.tenancy.getUser(experiment.createdBy);
-    return { experiment, project, workspace, creatorName: creator?.name ?? '' };
+    const run = runState(experiment, this.clock.now());
+    return { experiment, project, workspace, creatorName: creator?.name ?? '', run };
+  }
+
+  /**
+   * Read-modify-write of one document, for partial writes (system details, dependencies).
+   * Touching the experiment row first takes its row lock, so on PostgreSQL concurrent merges into
+   * the same document queue up instead of losing each other's fields (comet_ml sends system
+   * details one field per call).
+   */
+  async updateDocument(
+    principal: Principal,
+    key: string,
+    kind: DocumentKind,
+    change: (current: string | null) => string,
+  ): Promise<void> {
+    requireScope(principal, 'write');
+    await this.store.transaction(async (tx) => {
+      const experiment = await this.writable(tx, principal, key);
+      const now = this.clock.now();
+      await tx.experiments.update(experiment.id, { updatedAt: now });
+      const current = (await tx.experiments.getDocument(experiment.id, kind)) ?? null;
+      await tx.experiments.putDocument(experiment.id, kind, change(current), now);
+    });
+  }
+
+  /**
+   * Appends the output of one client call. Calls stay in arrival order; within a call, lines are
+   * put in the client's offset order when every line has one. Offsets are never compared across
+   * calls: comet_ml restarts them at 0 in each call. A missing timestamp is the server's time.
+   */
+  async logOutput(
+    principal: Principal,
+    key: string,
+    lines: {
+      text: string;
+      stderr: boolean;
+      context: string | null;
+      timestamp?: number | null;
+      clientOffset?: number | null;
+    }[],
+  ): Promise<void> {
+    const now = this.clock.now();
+    const inputs: OutputLineInput[] = lines.map((line) => ({
+      text: line.text,
+      stderr: line.stderr,
+      context: line.context,
+      timestamp: rules.timestamp(line.timestamp, now),
+      clientOffset: rules.optionalInteger('offset', line.clientOffset),
+    }));
+    if (inputs.every((line) => line.clientOffset !== null)) {
+      inputs.sort((a, b) => (a.clientOffset as number) - (b.clientOffset as number));
+    }
+    await this.appendOutput(principal, key, inputs);
   }
 }
 
@@ -418,7 +550,7 @@ function toLoggedValue(kind: ValueKind, input: ValueInput, now: number): LoggedV
     name: input.name,
     step: rules.optionalInteger('step', input.step),
     timestamp: rules.timestamp(input.timestamp, now),
-    context: input.context ?? null,
+    context: rules.context(input.context),
   };
   const value = input.value;
   if (value === null || value === undefined) return { ...base, type: 'string', text: '' };

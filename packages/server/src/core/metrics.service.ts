@@ -16,6 +16,41 @@ export interface MetricInput {
   context?: string | null;
 }
 
+/**
+ * System metrics are series whose name starts with this prefix. It is Comet's own convention
+ * (comet_ml logs `sys.cpu.percent.avg`, `sys.gpu.0.used_memory`, ... as ordinary metrics), so a
+ * client that streams them itself is classified the same as one using the system-metric writes.
+ */
+export const SYSTEM_METRIC_PREFIX = 'sys.';
+
+export function isSystemMetric(name: string): boolean {
+  return name.startsWith(SYSTEM_METRIC_PREFIX);
+}
+
+/** One GPU's sample; absent or null readings are not logged. */
+export interface GpuSample {
+  gpuId: number;
+  freeMemory?: number | null;
+  usedMemory?: number | null;
+  gpuUtilization?: number | null;
+  totalMemory?: number | null;
+}
+
+/** One sample of machine usage, as reported by a client's monitor. */
+export type SystemSample =
+  | { kind: 'gpu'; gpus: GpuSample[] }
+  | { kind: 'cpu'; percentPerCore: number[] }
+  | { kind: 'ram'; total?: number | null; used?: number | null }
+  | { kind: 'load'; average?: number | null };
+
+/** Where a sample sits in the run; the same for every series the sample feeds. */
+export interface SamplePosition {
+  step?: number | null;
+  epoch?: number | null;
+  timestamp?: number | null;
+  context?: string | null;
+}
+
 /** Every write and read of metric points, for every facade, goes through here. */
 export class MetricsService {
   constructor(
@@ -42,7 +77,7 @@ export class MetricsService {
       step: rules.optionalInteger('step', input.step),
       epoch: rules.optionalInteger('epoch', input.epoch),
       timestamp: rules.timestamp(input.timestamp, now),
-      context: input.context ?? null,
+      context: rules.context(input.context),
     }));
     return this.store.transaction(async (tx) => {
       const experiment = await this.experiments.writable(tx, principal, key);
@@ -50,6 +85,54 @@ export class MetricsService {
       await tx.experiments.update(experiment.id, { updatedAt: now });
       return offsets;
     });
+  }
+
+  /**
+   * Stores a machine-usage sample as system metric series, named as comet_ml names them:
+   * `sys.gpu.<id>.{free_memory,used_memory,gpu_utilization,total_memory}`,
+   * `sys.cpu.percent.<01..>` plus their mean `sys.cpu.percent.avg`, `sys.ram.{total,used}`,
+   * `sys.load.avg`. All points of a sample are one batch (one offset range, all or nothing).
+   */
+  async logSystemMetrics(
+    principal: Principal,
+    key: string,
+    sample: SystemSample,
+    position: SamplePosition = {},
+  ): Promise<number[]> {
+    const readings: [string, number | null | undefined][] = [];
+    switch (sample.kind) {
+      case 'gpu':
+        for (const gpu of sample.gpus) {
+          const id = rules.optionalInteger('gpuId', gpu.gpuId);
+          readings.push(
+            [`sys.gpu.${id}.free_memory`, gpu.freeMemory],
+            [`sys.gpu.${id}.used_memory`, gpu.usedMemory],
+            [`sys.gpu.${id}.gpu_utilization`, gpu.gpuUtilization],
+            [`sys.gpu.${id}.total_memory`, gpu.totalMemory],
+          );
+        }
+        break;
+      case 'cpu':
+        sample.percentPerCore.forEach((percent, i) => {
+          readings.push([`sys.cpu.percent.${String(i + 1).padStart(2, '0')}`, percent]);
+        });
+        if (sample.percentPerCore.length > 0) {
+          const sum = sample.percentPerCore.reduce((a, b) => a + b, 0);
+          readings.push(['sys.cpu.percent.avg', sum / sample.percentPerCore.length]);
+        }
+        break;
+      case 'ram':
+        readings.push(['sys.ram.total', sample.total], ['sys.ram.used', sample.used]);
+        break;
+      case 'load':
+        readings.push(['sys.load.avg', sample.average]);
+        break;
+    }
+    const inputs: MetricInput[] = [];
+    for (const [name, value] of readings) {
+      if (value !== null && value !== undefined) inputs.push({ name, value, ...position });
+    }
+    return this.logMetrics(principal, key, inputs);
   }
 
   /** Points of one metric in offset (logging) order. */
@@ -64,9 +147,20 @@ export class MetricsService {
     return this.store.series.readPoints(experiment.id, name, options);
   }
 
+  /** Summaries of every series, system metrics included, ordered by name. */
   async summaries(principal: Principal, key: string): Promise<SeriesSummary[]> {
     requireScope(principal, 'read');
     const experiment = await this.experiments.readable(this.store, principal, key);
     return this.store.series.listSummaries(experiment.id);
+  }
+
+  /** Summaries of the metrics the user logged: system metrics are left out (see `isSystemMetric`). */
+  async userSummaries(principal: Principal, key: string): Promise<SeriesSummary[]> {
+    return (await this.summaries(principal, key)).filter((s) => !isSystemMetric(s.name));
+  }
+
+  /** Names of the experiment's system metric series, ordered by name. */
+  async systemMetricNames(principal: Principal, key: string): Promise<string[]> {
+    return (await this.summaries(principal, key)).filter((s) => isSystemMetric(s.name)).map((s) => s.name);
   }
 }

@@ -62,15 +62,25 @@ export function entryName(kind: string, value: string): string {
 }
 
 /** Steps and epochs are integers; null means "not given". */
+/** An absent, null or empty context all mean "no context", so reads never tell them apart. */
+export function context(value: string | null | undefined): string | null {
+  return value ? value : null;
+}
+
 export function optionalInteger(kind: string, value: number | null | undefined): number | null {
   if (value === null || value === undefined) return null;
   if (!Number.isSafeInteger(value)) throw new InvalidArgumentError(`${kind} must be an integer, got ${value}`);
   return value;
 }
 
+/** 9999-12-31T23:59:59.999Z: beyond it dates stop being printable and bigint columns stop being safe. */
+const MAX_TIMESTAMP = 253_402_300_799_999;
+
 export function timestamp(value: number | null | undefined, now: number): number {
   if (value === null || value === undefined) return now;
-  if (!Number.isFinite(value) || value < 0) throw new InvalidArgumentError(`invalid timestamp ${value}`);
+  if (!Number.isFinite(value) || value < 0 || value > MAX_TIMESTAMP) {
+    throw new InvalidArgumentError(`invalid timestamp ${value}: epoch milliseconds up to year 9999 expected`);
+  }
   return Math.round(value);
 }
 

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Core } from '../core/core.js';
 import { cometClientlibProbe, cometRestPlugin } from './facades/comet/comet.plugin.js';
 import { gunzipRequestBody } from './gzip-body.js';
+import { collectRoutes } from './openapi/openapi.builder.js';
 import './request-context.js';
 
 export interface AppOptions {
@@ -24,9 +25,11 @@ export async function buildApp({ core, config, logger = false }: AppOptions): Pr
       return typeof given === 'string' && given.length <= 128 ? given : randomUUID();
     },
     requestIdHeader: false,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    // Type lists (`Nullable`) are intended: they are how nullable fields survive coercion.
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, allowUnionTypes: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  collectRoutes(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

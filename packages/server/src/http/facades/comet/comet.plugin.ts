@@ -46,8 +46,11 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
 
   app.setErrorHandler(cometErrorHandler);
   // Multipart bodies (asset and git patch uploads) are consumed as streams, never buffered whole.
+  // The core enforces the size limit while storing. busboy's own limit sits one byte above it: at
+  // its limit busboy ends the file stream normally, truncated, so the core must see the extra byte
+  // to reject the upload; past that byte busboy merely stops passing data on.
   await app.register(multipart, {
-    limits: { fileSize: core.limits.maxAssetBytes, files: 1, fields: 20, fieldSize: 1024 * 1024 },
+    limits: { fileSize: core.limits.maxAssetBytes + 1, files: 1, fields: 20, fieldSize: 1024 * 1024 },
   });
   app.setNotFoundHandler((request, reply) =>
     sendCometError(reply, 404, `no Comet REST endpoint ${request.method} ${request.url.split('?')[0]}`),

@@ -1,0 +1,57 @@
+import { CometError, GitPatchMissingResponse, GitPatchQuery, PlainWriteResponse } from '@cairn/schemas/comet';
+import { Type } from '@sinclair/typebox';
+import { InvalidArgumentError } from '../../../../core/errors.js';
+import { principalOf } from '../../../request-context.js';
+import type { CometRouteContext } from '../comet.plugin.js';
+import { writeOk } from '../comet-reply.js';
+import { BinaryBody } from './binary-body.js';
+import { closeOnFailure, MultipartReader } from './multipart-reader.js';
+
+const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError };
+
+/** The git patch of an experiment: stored and returned verbatim (spec §3.4 #14, §4.2 #21). */
+export function registerGitPatchRoutes({ app, core }: CometRouteContext): void {
+  /** POST /write/experiment/git/patch?experimentKey= — multipart, the bytes in part `file`. */
+  app.post(
+    '/write/experiment/git/patch',
+    { schema: { querystring: GitPatchQuery, response: { 200: PlainWriteResponse, ...errors, 413: CometError } } },
+    async (request, reply) =>
+      closeOnFailure(request, reply, async () => {
+        const reader = new MultipartReader(request, 'file');
+        const file = await reader.untilFile();
+        if (!file) throw new InvalidArgumentError('a git patch upload needs a "file" part');
+        await core.experiments.setGitPatch(
+          principalOf(request),
+          request.query.experimentKey,
+          file.file,
+          core.limits.maxAssetBytes,
+        );
+        // Parts after the file carry nothing we keep, but the body must be read to its end.
+        await reader.rest();
+        return writeOk('Saved');
+      }),
+  );
+
+  /**
+   * GET /experiment/git/patch?experimentKey= — the stored bytes as application/octet-stream, or
+   * comet_ml's "no patch" sentinel, which it recognises by the body starting with `{"msg"`.
+   */
+  app.get(
+    '/experiment/git/patch',
+    {
+      schema: {
+        querystring: GitPatchQuery,
+        response: { 200: Type.Union([GitPatchMissingResponse, BinaryBody]), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const patch = await core.experiments.getGitPatch(principalOf(request), request.query.experimentKey);
+      if (!patch) {
+        return reply
+          .type('application/json')
+          .send({ msg: 'no patch for experiment', code: 200, data: null, sdk_error_code: 0 } as const);
+      }
+      return reply.type('application/octet-stream').send(patch);
+    },
+  );
+}

@@ -1,0 +1,72 @@
+import type { Multipart, MultipartFile } from '@fastify/multipart';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { InvalidArgumentError, TooLargeError } from '../../../../core/errors.js';
+
+/**
+ * Reads a multipart body part by part without buffering files: string parts are collected, and
+ * the reading stops at the file part so its stream can be handed on. The caller must consume that
+ * stream before reading on, because busboy delivers parts strictly in order.
+ */
+export class MultipartReader {
+  /** String parts by name; a repeated name keeps the last value. */
+  readonly fields = new Map<string, string>();
+  private readonly parts: AsyncIterableIterator<Multipart>;
+
+  constructor(
+    request: FastifyRequest,
+    private readonly fileField: string,
+  ) {
+    if (!request.isMultipart()) throw new InvalidArgumentError('expected a multipart/form-data body');
+    this.parts = request.parts();
+  }
+
+  /** Collects string parts up to the file part; undefined when the body has none. */
+  untilFile(): Promise<MultipartFile | undefined> {
+    return this.read(this.fields);
+  }
+
+  /** Reads the string parts after the file part; returns those, and adds them to `fields`. */
+  async rest(): Promise<Map<string, string>> {
+    const after = new Map<string, string>();
+    // The plugin allows one file per request, so busboy hands out no second one; this guards the
+    // contract should that limit ever change.
+    if (await this.read(after)) throw new InvalidArgumentError(`only one "${this.fileField}" part is allowed`);
+    for (const [name, value] of after) this.fields.set(name, value);
+    return after;
+  }
+
+  private async read(into: Map<string, string>): Promise<MultipartFile | undefined> {
+    for (let next = await this.parts.next(); !next.done; next = await this.parts.next()) {
+      const part = next.value;
+      if (part.type === 'file') {
+        if (part.fieldname !== this.fileField) {
+          throw new InvalidArgumentError(
+            `unexpected file part "${part.fieldname}": send the bytes as "${this.fileField}"`,
+          );
+        }
+        return part;
+      }
+      if (part.valueTruncated) throw new TooLargeError(`multipart field "${part.fieldname}" is too large`);
+      // A part sent as application/json arrives parsed; keep the text form the core stores.
+      into.set(part.fieldname, typeof part.value === 'string' ? part.value : JSON.stringify(part.value));
+    }
+    return undefined;
+  }
+}
+/**
+ * Runs an upload; when it fails before the body was read to the end, the connection is closed
+ * after the error reply. Otherwise Node would keep the unread upload on a kept-alive socket and
+ * the client, still sending, would wait instead of reading the error.
+ */
+export async function closeOnFailure<T>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!request.raw.complete) reply.header('connection', 'close');
+    throw error;
+  }
+}
