@@ -48,7 +48,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      // Closing the listener drops only the connections idle at that moment; a keep-alive
+      // connection whose in-flight request finishes later would hold the exit until the client
+      // hung up or keepAliveTimeout passed. Drop each one as soon as its response is done.
+      const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
+      reaper.unref();
       await app.close();
+      clearInterval(reaper);
       await core.store.close();
     })();
     return stopping;

@@ -1,0 +1,249 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ALL_SCOPES, type Core, DomainError, loadConfig, openCore } from '@cairn/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The built `cairn` command, run as a subprocess against a temporary data directory, exactly as
+ * an operator runs it (build first: `npx tsc -b`).
+ */
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/cairn.js');
+const ADMIN_KEY = 'CliTestAdminKey000000000000000000000000000';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The caller's environment without CAIRN_* settings, plus the given ones. */
+function environment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('CAIRN_')) env[name] = value;
+  return { ...env, ...extra };
+}
+
+function cairn(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { env: environment(env) }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+// Every command is a fresh Node process that loads the server package (about a second each).
+describe('cairn CLI', { timeout: 120_000 }, () => {
+  let dir: string;
+  let env: Record<string, string>;
+  const run = (...args: string[]) => cairn(args, env);
+
+  beforeAll(async () => {
+    if (!existsSync(resolve(dirname(BIN), '../dist/main.js'))) {
+      throw new Error('the CLI is not built: run `npx tsc -b` first');
+    }
+    dir = await mkdtemp(join(tmpdir(), 'cairn-cli-'));
+    env = { CAIRN_DATA_DIR: join(dir, 'data'), CAIRN_ADMIN_API_KEY: ADMIN_KEY };
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Opens the same store the CLI wrote, as the server would. */
+  async function withCore<T>(work: (core: Core) => Promise<T>): Promise<T> {
+    const core = await openCore(loadConfig({ CAIRN_DATA_DIR: env.CAIRN_DATA_DIR }));
+    try {
+      return await work(core);
+    } finally {
+      await core.store.close();
+    }
+  }
+
+  it('rejects wrong usage with exit status 2 and the usage text, before touching the store', async () => {
+    const cases: string[][] = [
+      [],
+      ['bogus'],
+      ['users'],
+      ['users', 'create'],
+      ['users', 'create', 'a', 'b'],
+      ['users', 'create', 'carol', '--owner', 'x'],
+      ['users', 'create', 'carol', '--frobnicate'],
+      ['workspaces', 'create', 'team'],
+      ['workspaces', 'create', 'team', '--owner'],
+      ['workspaces', 'add-member', 'team'],
+      ['keys', 'create'],
+      ['keys', 'revoke'],
+      ['keys', 'list', 'extra'],
+      ['server', 'now'],
+    ];
+    const results = await Promise.all(cases.map((args) => run(...args)));
+    results.forEach((result, i) => {
+      expect({ args: cases[i], code: result.code }).toEqual({ args: cases[i], code: 2 });
+      expect(result.stderr).toMatch(/^cairn: .+\n/);
+      expect(result.stderr).toContain('Usage:');
+      expect(result.stdout).toBe('');
+    });
+    expect(results[1]?.stderr).toContain('unknown command "bogus"');
+    expect(results[3]?.stderr).toContain('missing <name>');
+    expect(results[7]?.stderr).toContain('missing --owner <user>');
+    expect(results[6]?.stderr).toContain("'--frobnicate'");
+    // A typo must not create a database.
+    expect(existsSync(env.CAIRN_DATA_DIR as string)).toBe(false);
+  });
+
+  it('prints the usage on --help with exit status 0', async () => {
+    const result = await run('--help');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('cairn keys create <user>');
+    expect(result.stdout).toContain(`Scopes: ${ALL_SCOPES.join(', ')} (`);
+  });
+
+  it('creates users, workspaces, members and keys that authenticate with the right scopes', async () => {
+    const alice = await run('users', 'create', 'alice', '--email', 'alice@example.com');
+    expect(alice).toMatchObject({ code: 0 });
+    expect(alice.stdout).toMatch(/^created user alice \([0-9a-f-]{36}\) with workspace "alice"\n$/);
+    expect((await run('users', 'create', 'bob')).code).toBe(0);
+
+    const team = await run('workspaces', 'create', 'team', '--owner', 'alice');
+    expect(team.code).toBe(0);
+    const teamId = /^created workspace team \(([0-9a-f]{32})\)\n$/.exec(team.stdout)?.[1];
+    expect(teamId).toBeDefined();
+    const member = await run('workspaces', 'add-member', 'team', 'bob');
+    expect(member).toMatchObject({ code: 0, stdout: 'added bob to team\n' });
+    // Adding a member twice is harmless.
+    expect((await run('workspaces', 'add-member', 'team', 'bob')).code).toBe(0);
+
+    const readKey = await run('keys', 'create', 'alice', '--scopes', 'read', '--name', 'notebook');
+    expect(readKey.code).toBe(0);
+    const secret = readKey.stdout.trim();
+    expect(secret).toMatch(/^[A-Za-z0-9]{40}$/);
+    const keyId = /key id ([0-9a-f]{32}), scopes read:/.exec(readKey.stderr)?.[1] as string;
+    expect(keyId).toBeDefined();
+    const bobKey = (await run('keys', 'create', 'bob')).stdout.trim();
+
+    await withCore(async (core) => {
+      const principal = await core.auth.authenticate(secret);
+      expect(principal.userName).toBe('alice');
+      expect([...principal.scopes]).toEqual(['read']);
+      const aliceWorkspaces = await core.store.tenancy.listWorkspacesOfUser(principal.userId);
+      expect(aliceWorkspaces.map((w) => w.name)).toEqual(['alice', 'team']);
+      expect(principal.workspaceIds.has(teamId as string)).toBe(true);
+      expect((await core.store.tenancy.getUserByName('alice'))?.email).toBe('alice@example.com');
+
+      const bob = await core.auth.authenticate(bobKey);
+      expect(bob.userName).toBe('bob');
+      expect([...bob.scopes].sort()).toEqual(['read', 'write']);
+      expect(bob.workspaceIds.has(teamId as string)).toBe(true);
+      // The key's secret is never stored, only its hash.
+      const listed = await core.auth.listKeys('alice');
+      expect(JSON.stringify(listed)).not.toContain(secret);
+    });
+
+    const list = await run('keys', 'list', '--user', 'alice');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toBe(`${keyId}\t${secret.slice(0, 6)}…\tnotebook\tread\tactive\n`);
+    const all = await run('keys', 'list');
+    // Alice's, Bob's and the bootstrap admin key.
+    expect(all.stdout.trim().split('\n')).toHaveLength(3);
+    expect(all.stdout).toContain('bootstrap admin key\tread,write,admin,api:models-read\tactive');
+
+    const revoked = await run('keys', 'revoke', keyId);
+    expect(revoked).toMatchObject({ code: 0, stdout: `revoked ${keyId}\n` });
+    expect((await run('keys', 'list', '--user', 'alice')).stdout).toMatch(
+      new RegExp(`^${keyId}\\t.*\\trevoked \\d{4}-\\d\\d-\\d\\dT`),
+    );
+    await withCore(async (core) => {
+      await expect(core.auth.authenticate(secret)).rejects.toBeInstanceOf(DomainError);
+      await expect(core.auth.authenticate(bobKey)).resolves.toMatchObject({ userName: 'bob' });
+      // The admin key from CAIRN_ADMIN_API_KEY was installed by the first command.
+      await expect(core.auth.authenticate(ADMIN_KEY)).resolves.toMatchObject({ userName: 'admin', isAdmin: true });
+    });
+
+    const again = await run('keys', 'revoke', keyId);
+    expect(again).toMatchObject({ code: 1, stdout: '' });
+    expect(again.stderr).toBe(`cairn: no active API key with id "${keyId}"\n`);
+  });
+
+  it('reports domain errors with exit status 1 and a one-line message', async () => {
+    const cases: [string[], string][] = [
+      [['users', 'create', 'alice'], 'cairn: user "alice" already exists\n'],
+      [['users', 'create', 'bad name'], 'cairn: invalid user name "bad name"'],
+      [['workspaces', 'create', 'w2', '--owner', 'nobody'], 'cairn: user "nobody" not found\n'],
+      [['workspaces', 'create', 'team', '--owner', 'alice'], 'cairn: workspace "team" already exists\n'],
+      [['workspaces', 'add-member', 'nowhere', 'bob'], 'cairn: workspace "nowhere" not found\n'],
+      [['workspaces', 'add-member', 'team', 'nobody'], 'cairn: user "nobody" not found\n'],
+      [['keys', 'create', 'nobody'], 'cairn: user "nobody" not found\n'],
+      [['keys', 'create', 'alice', '--scopes', 'read,root'], 'cairn: unknown scopes: root\n'],
+      [['keys', 'list', '--user', 'nobody'], 'cairn: user "nobody" not found\n'],
+      [['keys', 'revoke', 'no-such-key'], 'cairn: no active API key with id "no-such-key"\n'],
+    ];
+    const results = await Promise.all(cases.map(([args]) => run(...args)));
+    results.forEach((result, i) => {
+      const [args, message] = cases[i] as [string[], string];
+      expect({ args, code: result.code, stderr: result.stderr.slice(0, message.length) }).toEqual({
+        args,
+        code: 1,
+        stderr: message,
+      });
+      // One line, no stack trace.
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    });
+  });
+
+  it('writes beside another process’s transaction that read before the CLI committed', async () => {
+    // The server's transactions read first and write later. Had they not taken the write lock at
+    // BEGIN, a commit by the CLI in between would fail them with SQLITE_BUSY_SNAPSHOT; instead
+    // the CLI waits for the lock (busy_timeout) and both succeed.
+    let cli: Promise<Run> | undefined;
+    await withCore((core) =>
+      core.store.transaction(async (tx) => {
+        expect(await tx.tenancy.getUserByName('erin')).toBeUndefined();
+        cli = run('users', 'create', 'erin');
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        await tx.tenancy.insertUser({
+          id: randomUUID(),
+          name: 'frank',
+          email: null,
+          isAdmin: false,
+          defaultWorkspaceId: null,
+          createdAt: Date.now(),
+        });
+      }),
+    );
+    expect(await cli).toMatchObject({ code: 0 });
+    await withCore(async (core) => {
+      expect(await core.store.tenancy.getUserByName('erin')).toBeDefined();
+      expect(await core.store.tenancy.getUserByName('frank')).toBeDefined();
+    });
+  });
+
+  it('reports bad configuration with exit status 1', async () => {
+    const result = await cairn(['keys', 'list'], { ...env, CAIRN_SQLITE_SYNCHRONOUS: 'sometimes' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('cairn: CAIRN_SQLITE_SYNCHRONOUS must be "full" or "normal"\n');
+  });
+
+  it('keeps a generated admin key when a command is the first to touch the store', async () => {
+    const fresh = { CAIRN_DATA_DIR: join(dir, 'fresh') };
+    const result = await cairn(['users', 'create', 'dana'], fresh);
+    expect(result.code).toBe(0);
+    const file = join(fresh.CAIRN_DATA_DIR, 'admin-api-key');
+    expect(result.stderr).toContain(file);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const secret = (await readFile(file, 'utf8')).trim();
+    const core = await openCore(loadConfig(fresh));
+    try {
+      await expect(core.auth.authenticate(secret)).resolves.toMatchObject({ userName: 'admin', isAdmin: true });
+    } finally {
+      await core.store.close();
+    }
+    // Later commands find the store bootstrapped and leave the key alone.
+    expect((await cairn(['keys', 'list'], fresh)).stderr).toBe('');
+    expect((await readFile(file, 'utf8')).trim()).toBe(secret);
+  });
+});
