@@ -1,0 +1,20 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { renderOpenApiDocuments } from './openapi.documents.js';
+
+describe('committed OpenAPI documents', () => {
+  it('match the route schemas (run `npm run openapi` after changing a route)', async () => {
+    for (const [file, text] of Object.entries(await renderOpenApiDocuments())) {
+      const committed = await readFile(new URL(`../../../../../openapi/${file}`, import.meta.url), 'utf8');
+      expect(committed, `openapi/${file} is stale: run npm run openapi`).toBe(text);
+    }
+  });
+
+  it('documents the Comet routes with their schemas', async () => {
+    const comet = JSON.parse((await renderOpenApiDocuments())['comet.json'] as string);
+    const create = comet.paths['/api/rest/v2/write/project/create'].post;
+    expect(create.requestBody.content['application/json'].schema.required).toContain('workspaceName');
+    expect(create.responses['200'].content['application/json'].schema.properties).toHaveProperty('projectId');
+    expect(comet.paths['/clientlib/rest/v2/workspaces']).toBeUndefined();
+  });
+});

@@ -1,0 +1,30 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCore } from '../../core/core.js';
+import { FileBlobStore } from '../../storage/blob/file-blob.store.js';
+import { SqlStore } from '../../storage/sql/sql-store.js';
+import { buildApp } from '../app.js';
+import { buildOpenApiDocument } from './openapi.builder.js';
+
+/** Renders every facade's document from a throwaway app (routes need a core to register). */
+export async function renderOpenApiDocuments(): Promise<Record<string, string>> {
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-openapi-'));
+  const store = await SqlStore.open(`sqlite:${join(dir, 'cairn.db')}`, { synchronous: 'normal' });
+  try {
+    const core = createCore({ store, blobs: new FileBlobStore(join(dir, 'blobs')), limits: { maxAssetBytes: 1 } });
+    const app = await buildApp({ core, config: { bodyLimitBytes: 1, publicUrl: 'http://127.0.0.1:8080' } });
+    await app.ready();
+    const comet = buildOpenApiDocument(app, {
+      title: 'Cairn — Comet REST API v2',
+      description:
+        'Comet REST v2 as served by Cairn. Every path is also served under /clientlib/rest/v2. Authenticate with `Authorization: <api key>` (or `Comet-Sdk-Api`).',
+      prefixes: ['/api/rest/v2', '/clientlib/isAlive'],
+    });
+    await app.close();
+    return { 'comet.json': `${JSON.stringify(comet, null, 2)}\n` };
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
