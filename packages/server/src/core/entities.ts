@@ -86,6 +86,24 @@ export interface MetricPoint {
   context: string | null;
 }
 
+/** A point kept by downsampling: enough to draw it and to find it again by its offset. */
+export interface SeriesSample {
+  offset: number;
+  value: number;
+  step: number | null;
+  timestamp: number;
+}
+
+/** A series reduced for a chart: exact points when few enough, else min/max per bucket. */
+export interface DownsampledSeries {
+  /** Points in the whole series. */
+  total: number;
+  /** True when `points` is every point of the series (no reduction was needed). */
+  exact: boolean;
+  /** In offset order. */
+  points: SeriesSample[];
+}
+
 /** The point that supplied a summary value (min, max or last). */
 export interface SummaryPoint {
   value: number;

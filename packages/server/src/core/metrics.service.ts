@@ -1,5 +1,6 @@
 import type { Clock } from './clock.port.js';
-import type { MetricPoint, MetricPointInput, SeriesSummary } from './entities.js';
+import type { DownsampledSeries, MetricPoint, MetricPointInput, SeriesSummary } from './entities.js';
+import { InvalidArgumentError } from './errors.js';
 import type { ExperimentsService } from './experiments.service.js';
 import type { Principal } from './principal.js';
 import { requireScope } from './principal.js';
@@ -51,6 +52,19 @@ export interface SamplePosition {
   context?: string | null;
 }
 
+/** A series of the bulk path: parallel arrays, `values` required, the others optional. */
+export interface SeriesBatchInput {
+  name: string;
+  context?: string | null;
+  values: (number | string)[];
+  steps?: (number | null)[] | null;
+  timestamps?: (number | null)[] | null;
+  epochs?: (number | null)[] | null;
+}
+
+/** Charts never need more: Comet's own full-resolution charts stop at 15,000 points. */
+export const MAX_BUCKETS = 15_000;
+
 /** Every write and read of metric points, for every facade, goes through here. */
 export class MetricsService {
   constructor(
@@ -79,6 +93,84 @@ export class MetricsService {
       timestamp: rules.timestamp(input.timestamp, now),
       context: rules.context(input.context),
     }));
+    return this.append(principal, key, points, now);
+  }
+
+  /**
+   * The bulk path: many series, each with its points as parallel arrays. Validated whole before
+   * anything is stored; one bad point or mismatched array length rejects the request. Returns the
+   * number of points stored.
+   */
+  async logSeries(
+    principal: Principal,
+    key: string,
+    series: SeriesBatchInput[],
+    options: { allowNonFinite?: boolean } = {},
+  ): Promise<number> {
+    requireScope(principal, 'write');
+    const now = this.clock.now();
+    const points: MetricPointInput[] = [];
+    for (const input of series) {
+      const name = rules.entryName('metric', input.name);
+      const context = rules.context(input.context);
+      const count = input.values.length;
+      for (const [column, values] of [
+        ['steps', input.steps],
+        ['timestamps', input.timestamps],
+        ['epochs', input.epochs],
+      ] as const) {
+        if (values && values.length !== count) {
+          throw new InvalidArgumentError(
+            `series "${name}": ${column} has ${values.length} entries, values has ${count}`,
+          );
+        }
+      }
+      for (let i = 0; i < count; i++) {
+        points.push({
+          name,
+          value: rules.metricValue(name, input.values[i] as number | string, options.allowNonFinite),
+          step: rules.optionalInteger('step', input.steps?.[i]),
+          epoch: rules.optionalInteger('epoch', input.epochs?.[i]),
+          timestamp: rules.timestamp(input.timestamps?.[i], now),
+          context,
+        });
+      }
+    }
+    if (points.length === 0) return 0;
+    await this.append(principal, key, points, now);
+    return points.length;
+  }
+
+  /** Points of one metric in offset (logging) order, optionally a page or a step range. */
+  async readMetric(
+    principal: Principal,
+    key: string,
+    name: string,
+    options?: SeriesReadOptions,
+  ): Promise<MetricPoint[]> {
+    requireScope(principal, 'read');
+    const experiment = await this.experiments.readable(this.store, principal, key);
+    return this.store.series.readPoints(experiment.id, name, options);
+  }
+
+  /** The exact summary of one metric; undefined when nothing was logged under that name. */
+  async summary(principal: Principal, key: string, name: string): Promise<SeriesSummary | undefined> {
+    requireScope(principal, 'read');
+    const experiment = await this.experiments.readable(this.store, principal, key);
+    return this.store.series.getSummary(experiment.id, name);
+  }
+
+  /** A metric reduced to at most about 2 × `buckets` points, extremes kept (see SeriesRepository). */
+  async downsample(principal: Principal, key: string, name: string, buckets: number): Promise<DownsampledSeries> {
+    requireScope(principal, 'read');
+    if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS) {
+      throw new InvalidArgumentError(`buckets must be an integer from 1 to ${MAX_BUCKETS}`);
+    }
+    const experiment = await this.experiments.readable(this.store, principal, key);
+    return this.store.series.downsample(experiment.id, name, buckets);
+  }
+
+  private async append(principal: Principal, key: string, points: MetricPointInput[], now: number): Promise<number[]> {
     return this.store.transaction(async (tx) => {
       const experiment = await this.experiments.writable(tx, principal, key);
       const offsets = await tx.series.append(experiment.id, points);
@@ -133,18 +225,6 @@ export class MetricsService {
       if (value !== null && value !== undefined) inputs.push({ name, value, ...position });
     }
     return this.logMetrics(principal, key, inputs);
-  }
-
-  /** Points of one metric in offset (logging) order. */
-  async readMetric(
-    principal: Principal,
-    key: string,
-    name: string,
-    options?: SeriesReadOptions,
-  ): Promise<MetricPoint[]> {
-    requireScope(principal, 'read');
-    const experiment = await this.experiments.readable(this.store, principal, key);
-    return this.store.series.readPoints(experiment.id, name, options);
   }
 
   /** Summaries of every series, system metrics included, ordered by name. */

@@ -2,6 +2,7 @@ import type {
   ApiKey,
   Asset,
   DocumentKind,
+  DownsampledSeries,
   Experiment,
   ExperimentModel,
   LoggedValue,
@@ -150,6 +151,9 @@ export interface LoggedValueRepository {
 }
 
 export interface SeriesReadOptions {
+  /** Only points whose step is within [stepFrom, stepTo] (inclusive; points without a step are excluded). */
+  stepFrom?: number;
+  stepTo?: number;
   /** Skip this many points (in offset order). */
   offset?: number;
   limit?: number;
@@ -168,6 +172,13 @@ export interface SeriesRepository {
   getSummary(experimentId: string, name: string): Promise<SeriesSummary | undefined>;
   /** Points of one series in offset order. */
   readPoints(experimentId: string, name: string, options?: SeriesReadOptions): Promise<MetricPoint[]>;
+  /**
+   * At most about 2 × `buckets` points: every point when the series has no more than that,
+   * otherwise the lowest and highest point of each of ≤ `buckets` runs of consecutive points
+   * (NaN points are never chosen). Reads per-block summaries, never the points themselves, so the
+   * cost grows with the series length / 256, not with its points.
+   */
+  downsample(experimentId: string, name: string, buckets: number): Promise<DownsampledSeries>;
 }
 
 export interface AssetListFilter {

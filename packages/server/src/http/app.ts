@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 import type { Core } from '../core/core.js';
+import { cairnApiPlugin } from './facades/cairn/cairn.plugin.js';
 import { cometClientlibProbe, cometRestPlugin } from './facades/comet/comet.plugin.js';
 import { gunzipRequestBody } from './gzip-body.js';
 import { collectRoutes } from './openapi/openapi.builder.js';
@@ -44,6 +45,7 @@ export async function buildApp({ core, config, logger = false }: AppOptions): Pr
     }
   });
 
+  await app.register(cairnApiPlugin, { prefix: '/api/cairn/v1', core });
   await app.register(cometClientlibProbe);
   for (const prefix of ['/api/rest/v2', '/clientlib/rest/v2']) {
     await app.register(cometRestPlugin, { prefix, core, publicUrl: config.publicUrl });

@@ -260,6 +260,72 @@ describe('server process end to end', { timeout: 90_000 }, () => {
     expect(await second.exited).toEqual({ code: 0, signal: null });
   });
 
+  it('keeps every acknowledged bulk batch exactly once across SIGKILL under heavy multi-writer ingest', async () => {
+    const dataDir = join(dir, 'bulk-crash');
+    const first = await startServer(dataDir);
+    const experimentKey = await createExperiment(first, 'bulk-crash');
+    const bulk = (server: Server, body: unknown) =>
+      fetch(`${server.base}/api/cairn/v1/experiments/${experimentKey}/metrics`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(15_000),
+      });
+
+    // Each batch carries 3 series × 700 points whose values encode (writer, batch, index), so a
+    // lost, torn or replayed batch shows up as missing or repeated values.
+    const series = ['s0', 's1', 's2'];
+    const perBatch = 700;
+    const writers = 4;
+    const acked: number[][] = [];
+    const failuresBeforeKill: string[] = [];
+    let killed = false;
+    const writer = async (w: number) => {
+      for (let b = 0; ; b++) {
+        const base = (w * 10_000 + b) * 1_000;
+        const steps = Array.from({ length: perBatch }, (_, i) => b * perBatch + i);
+        const values = steps.map((_, i) => base + i);
+        try {
+          const response = await bulk(first, { series: series.map((name) => ({ name, steps, values })) });
+          await response.text();
+          if (response.status === 200) acked.push([w, b]);
+          else if (!killed) failuresBeforeKill.push(`HTTP ${response.status}`);
+        } catch (error) {
+          if (!killed) failuresBeforeKill.push(String(error));
+          return;
+        }
+      }
+    };
+    const runningWriters = Array.from({ length: writers }, (_, w) => writer(w));
+    const deadline = Date.now() + 30_000;
+    while (acked.length < 40 && Date.now() < deadline && failuresBeforeKill.length === 0) await sleep(5);
+    killed = true;
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await Promise.all(runningWriters);
+    expect(failuresBeforeKill).toEqual([]);
+    expect(acked.length).toBeGreaterThanOrEqual(40);
+
+    const second = await startServer(dataDir);
+    for (const name of series) {
+      const response = await fetch(`${second.base}/api/cairn/v1/experiments/${experimentKey}/metrics/${name}`, {
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      });
+      const { values, total } = (await response.json()) as { values: number[]; total: number };
+      expect(values).toHaveLength(total);
+      expect(new Set(values).size).toBe(values.length);
+      // Batches are atomic: every stored batch is whole.
+      const perBatchCount = new Map<number, number>();
+      for (const v of values)
+        perBatchCount.set(Math.floor(v / 1_000), (perBatchCount.get(Math.floor(v / 1_000)) ?? 0) + 1);
+      expect([...perBatchCount.values()].every((n) => n === perBatch)).toBe(true);
+      for (const [w, b] of acked)
+        expect(perBatchCount.get(w * 10_000 + b), `batch ${w}/${b} of ${name}`).toBe(perBatch);
+    }
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('on SIGTERM stops accepting, completes in-flight requests, and exits 0', async () => {
     const dataDir = join(dir, 'term');
     const server = await startServer(dataDir);

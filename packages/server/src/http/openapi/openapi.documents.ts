@@ -21,8 +21,17 @@ export async function renderOpenApiDocuments(): Promise<Record<string, string>> 
         'Comet REST v2 as served by Cairn. Every path is also served under /clientlib/rest/v2. Authenticate with `Authorization: <api key>` (or `Comet-Sdk-Api`).',
       prefixes: ['/api/rest/v2', '/clientlib/isAlive'],
     });
+    const cairn = buildOpenApiDocument(app, {
+      title: 'Cairn API v1',
+      description:
+        "Cairn's own API: the bulk metric path and columnar series reads. Authenticate with `Authorization: Bearer <api key>`; errors are RFC 9457 problem details.",
+      prefixes: ['/api/cairn/v1'],
+    });
     await app.close();
-    return { 'comet.json': `${JSON.stringify(comet, null, 2)}\n` };
+    return {
+      'comet.json': `${JSON.stringify(comet, null, 2)}\n`,
+      'cairn.json': `${JSON.stringify(cairn, null, 2)}\n`,
+    };
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });

@@ -1,18 +1,39 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { MetricPoint, MetricPointInput, SeriesSummary, SummaryPoint } from '../../core/entities.js';
+import type {
+  DownsampledSeries,
+  MetricPoint,
+  MetricPointInput,
+  SeriesSummary,
+  SummaryPoint,
+} from '../../core/entities.js';
 import type { SeriesReadOptions, SeriesRepository } from '../../core/store.port.js';
 import { atomically, inSnapshot } from '../sql/atomic.js';
 import type { Database } from '../sql/database.js';
 import { type SqlDialect, toBytes } from '../sql/dialect.js';
 import { allocateSequence } from '../sql/sequence.js';
 import { decodeBlock, encodeBlock, type StoredPoint } from './block-codec.js';
+import {
+  CHUNK_SIZE,
+  type ChunkSummary,
+  decodeChunkSummaries,
+  downsampleChunks,
+  encodeChunkSummaries,
+  summarizeChunks,
+} from './chunk-summary.js';
 
 /**
  * Points per sealed block. Large enough that the per-block row and index cost (~100 bytes) is
  * well under a byte per point, small enough that a page read decodes little it does not return.
  */
 export const BLOCK_SIZE = 4096;
+
+/**
+ * A batch bringing at least this many points to one series is sealed into a block at once
+ * (with the tail before it) instead of going through the tail: the bulk path writes each point
+ * once. Smaller batches, such as single-metric writes, collect in the tail until BLOCK_SIZE.
+ */
+export const DIRECT_SEAL_MIN = 512;
 
 type SeriesRow = Database['series'];
 
@@ -91,6 +112,9 @@ export class SqlSeriesRepository implements SeriesRepository {
   }
 
   async readPoints(experimentId: string, name: string, options: SeriesReadOptions = {}): Promise<MetricPoint[]> {
+    if (options.stepFrom !== undefined || options.stepTo !== undefined) {
+      return this.readStepRange(experimentId, name, options);
+    }
     const skip = Math.max(0, options.offset ?? 0);
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     if (limit <= 0) return [];
@@ -155,6 +179,86 @@ export class SqlSeriesRepository implements SeriesRepository {
     return result;
   }
 
+  /** Points whose step is in range; blocks whose step span misses the range are never fetched. */
+  private async readStepRange(experimentId: string, name: string, options: SeriesReadOptions): Promise<MetricPoint[]> {
+    if (options.limit !== undefined && options.limit <= 0) return [];
+    const from = options.stepFrom ?? Number.NEGATIVE_INFINITY;
+    const to = options.stepTo ?? Number.POSITIVE_INFINITY;
+    const fetched = await inSnapshot(this.db, async (db) => {
+      const row = await findSeries(db, experimentId, name);
+      if (!row) return undefined;
+      let query = db
+        .selectFrom('series_blocks')
+        .select('payload')
+        .where('series_id', '=', row.id)
+        .where('min_step', 'is not', null)
+        .orderBy('block_no');
+      if (options.stepFrom !== undefined) query = query.where('max_step', '>=', options.stepFrom);
+      if (options.stepTo !== undefined) query = query.where('min_step', '<=', options.stepTo);
+      const payloads = await query.execute();
+      const tail = row.tail_count > 0 ? await readTail(db, row.id) : [];
+      return { contexts: row.contexts, payloads, tail };
+    });
+    if (!fetched) return [];
+    const contexts = JSON.parse(fetched.contexts) as string[];
+    const skip = Math.max(0, options.offset ?? 0);
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const result: MetricPoint[] = [];
+    let matched = 0;
+    const consider = (point: StoredPoint): boolean => {
+      if (point.step === null || point.step < from || point.step > to) return true;
+      if (matched++ >= skip) result.push(toMetricPoint(point, contexts));
+      return result.length < limit;
+    };
+    for (const { payload } of fetched.payloads) {
+      for (const point of decodeBlock(toBytes(payload))) if (!consider(point)) return result;
+    }
+    for (const point of fetched.tail) if (!consider(point)) return result;
+    return result;
+  }
+
+  async downsample(experimentId: string, name: string, buckets: number): Promise<DownsampledSeries> {
+    const fetched = await inSnapshot(this.db, async (db) => {
+      const row = await findSeries(db, experimentId, name);
+      if (!row) return undefined;
+      // Few points, or buckets finer than the stored chunks: work from the points themselves.
+      if (row.point_count <= 2 * buckets || row.point_count < buckets * CHUNK_SIZE) {
+        return { total: row.point_count, chunks: undefined };
+      }
+      const blocks = await db
+        .selectFrom('series_blocks')
+        .select('chunk_summaries')
+        .where('series_id', '=', row.id)
+        .orderBy('block_no')
+        .execute();
+      const tail = row.tail_count > 0 ? await readTail(db, row.id) : [];
+      const chunks: ChunkSummary[] = [];
+      for (const block of blocks) chunks.push(...decodeChunkSummaries(toBytes(block.chunk_summaries)));
+      chunks.push(...summarizeChunks(tail));
+      return { total: row.point_count, chunks };
+    });
+    if (!fetched) return { total: 0, exact: true, points: [] };
+    if (!fetched.chunks) {
+      // Read after the snapshot closed: a concurrent append can only add points, and every point
+      // returned is exact either way.
+      const points = (await this.readPoints(experimentId, name)).map(({ offset, value, step, timestamp }) => ({
+        offset,
+        value,
+        step,
+        timestamp,
+      }));
+      if (points.length <= 2 * buckets) return { total: points.length, exact: true, points };
+      // Buckets finer than a chunk: bucket the points themselves.
+      const size = Math.ceil(points.length / buckets);
+      return {
+        total: points.length,
+        exact: false,
+        points: downsampleChunks(summarizeChunks(points, size), points.length, buckets),
+      };
+    }
+    return { total: fetched.total, exact: false, points: downsampleChunks(fetched.chunks, fetched.total, buckets) };
+  }
+
   private async appendToSeries(
     experimentId: string,
     name: string,
@@ -184,15 +288,20 @@ export class SqlSeriesRepository implements SeriesRepository {
     if (!current) await this.db.insertInto('series').values(toColumns(row)).execute();
 
     let pending = stored;
-    if (row.tail_count + pending.length >= BLOCK_SIZE) {
-      const tail = await readTail(this.db, row.id);
-      await this.db.deleteFrom('series_tail').where('series_id', '=', row.id).execute();
-      const all = [...tail, ...pending];
-      const sealable = all.length - (all.length % BLOCK_SIZE);
-      for (let start = 0; start < sealable; start += BLOCK_SIZE) {
+    if (row.tail_count + pending.length >= BLOCK_SIZE || pending.length >= DIRECT_SEAL_MIN) {
+      const tail = row.tail_count > 0 ? await readTail(this.db, row.id) : [];
+      if (tail.length > 0) await this.db.deleteFrom('series_tail').where('series_id', '=', row.id).execute();
+      const all = tail.length > 0 ? [...tail, ...pending] : pending;
+      let start = 0;
+      for (; all.length - start >= BLOCK_SIZE; start += BLOCK_SIZE) {
         await this.insertBlock(row.id, row.block_count++, all.slice(start, start + BLOCK_SIZE));
       }
-      pending = all.slice(sealable);
+      // A big remainder becomes a (shorter) block of its own; a small one waits in the tail.
+      if (all.length - start >= DIRECT_SEAL_MIN) {
+        await this.insertBlock(row.id, row.block_count++, all.slice(start));
+        start = all.length;
+      }
+      pending = all.slice(start);
       row.tail_count = 0;
     }
     await this.insertTail(row.id, pending);
@@ -231,6 +340,7 @@ export class SqlSeriesRepository implements SeriesRepository {
         min_value: minValue,
         max_value: maxValue,
         payload: encodeBlock(points),
+        chunk_summaries: encodeChunkSummaries(summarizeChunks(points)),
       })
       .execute();
   }

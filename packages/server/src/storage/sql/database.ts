@@ -115,6 +115,7 @@ export interface Database {
     min_value: number | null;
     max_value: number | null;
     payload: Uint8Array;
+    chunk_summaries: Uint8Array;
   };
   series_tail: {
     series_id: string;

@@ -9,6 +9,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { Core } from '../../../core/core.js';
+import { presentedApiKey } from '../../api-key.js';
 import { cometErrorHandler, sendCometError } from './comet-errors.js';
 import { exactJsonContentType } from './comet-reply.js';
 import { registerAssetsRoutes } from './routes/assets.route.js';
@@ -56,12 +57,8 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
     sendCometError(reply, 404, `no Comet REST endpoint ${request.method} ${request.url.split('?')[0]}`),
   );
 
-  // Comet keys are sent raw in Authorization; the Java SDK uses Comet-Sdk-Api instead.
   app.addHook('onRequest', async (request) => {
-    const header = request.headers.authorization ?? request.headers['comet-sdk-api'];
-    const raw = Array.isArray(header) ? header[0] : header;
-    const secret = raw?.replace(/^Bearer\s+/i, '').trim();
-    request.principal = await core.auth.authenticate(secret);
+    request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
   });
 
   app.addHook('onSend', exactJsonContentType);

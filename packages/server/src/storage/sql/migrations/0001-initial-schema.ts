@@ -173,6 +173,8 @@ export async function initialSchema(db: Kysely<unknown>, dialect: SqlDialect): P
     .addColumn('min_value', 'double precision')
     .addColumn('max_value', 'double precision')
     .addColumn('payload', dialect.binaryType, (c) => c.notNull())
+    // Min/max points per CHUNK_SIZE run (chunk-summary.ts): downsampling reads these, not payloads.
+    .addColumn('chunk_summaries', dialect.binaryType, (c) => c.notNull())
     .addPrimaryKeyConstraint('series_blocks_pk', ['series_id', 'block_no'])
     .execute();
 

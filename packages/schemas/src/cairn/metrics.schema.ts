@@ -1,0 +1,97 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/**
+ * Cairn's own API (`/api/cairn/v1`): the bulk metric path and columnar series reads. Columnar,
+ * because a series of a million points as objects costs several times the bytes and parse time
+ * of the same points as parallel arrays.
+ */
+
+/** JSON cannot carry NaN or ±Infinity: they travel as the strings "NaN", "Infinity", "-Infinity". */
+const MetricValue = Type.Unsafe<number | string>({ type: ['number', 'string'] });
+const NullableInteger = Type.Unsafe<number | null>({ type: ['integer', 'null'] });
+
+export const ExperimentParams = Type.Object({ experimentKey: Type.String({ minLength: 1 }) });
+export const SeriesParams = Type.Object({
+  experimentKey: Type.String({ minLength: 1 }),
+  name: Type.String({ minLength: 1 }),
+});
+
+export const SeriesBatch = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  context: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'] })),
+  values: Type.Array(MetricValue),
+  steps: Type.Optional(Type.Unsafe<(number | null)[] | null>({ type: ['array', 'null'], items: NullableInteger })),
+  timestamps: Type.Optional(
+    Type.Unsafe<(number | null)[] | null>({ type: ['array', 'null'], items: { type: ['number', 'null'] } }),
+  ),
+  epochs: Type.Optional(Type.Unsafe<(number | null)[] | null>({ type: ['array', 'null'], items: NullableInteger })),
+});
+export type SeriesBatch = Static<typeof SeriesBatch>;
+
+export const LogSeriesBody = Type.Object({
+  series: Type.Array(SeriesBatch),
+  /** NaN and infinities are refused unless the client says it means them. */
+  allowNonFinite: Type.Optional(Type.Boolean()),
+});
+export const LogSeriesResponse = Type.Object({ points: Type.Integer() });
+
+export const SeriesPointsQuery = Type.Object({
+  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1 })),
+  stepFrom: Type.Optional(Type.Integer()),
+  stepTo: Type.Optional(Type.Integer()),
+});
+
+export const SeriesPointsResponse = Type.Object({
+  name: Type.String(),
+  /** Points in the whole series (not only those returned). */
+  total: Type.Integer(),
+  offsets: Type.Array(Type.Integer()),
+  steps: Type.Array(NullableInteger),
+  values: Type.Array(MetricValue),
+  timestamps: Type.Array(Type.Integer()),
+  epochs: Type.Array(NullableInteger),
+  contexts: Type.Array(Type.Unsafe<string | null>({ type: ['string', 'null'] })),
+});
+
+export const DownsampleQuery = Type.Object({ buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: 15000 })) });
+
+export const DownsampleResponse = Type.Object({
+  name: Type.String(),
+  total: Type.Integer(),
+  /** True when every point of the series is returned. */
+  exact: Type.Boolean(),
+  offsets: Type.Array(Type.Integer()),
+  steps: Type.Array(NullableInteger),
+  values: Type.Array(MetricValue),
+  timestamps: Type.Array(Type.Integer()),
+});
+
+const SummaryPoint = Type.Object({
+  value: MetricValue,
+  step: NullableInteger,
+  timestamp: Type.Integer(),
+  context: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
+  offset: Type.Integer(),
+});
+
+export const SeriesListResponse = Type.Object({
+  series: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      count: Type.Integer(),
+      min: SummaryPoint,
+      max: SummaryPoint,
+      last: SummaryPoint,
+    }),
+  ),
+});
+
+/** RFC 9457 problem details, Cairn's own error format. */
+export const Problem = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  instance: Type.Optional(Type.String()),
+});

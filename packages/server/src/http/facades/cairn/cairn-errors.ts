@@ -1,0 +1,49 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type DomainErrorKind } from '../../../core/errors.js';
+
+/** Cairn's own API answers errors as RFC 9457 problem details. */
+const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
+  'not-found': 404,
+  'invalid-argument': 400,
+  'already-exists': 409,
+  'failed-precondition': 409,
+  'permission-denied': 403,
+  unauthenticated: 401,
+  'too-large': 413,
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+};
+
+export function sendProblem(reply: FastifyReply, status: number, detail: string): FastifyReply {
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({
+      type: 'about:blank',
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      instance: reply.request.id,
+    });
+}
+
+export function cairnErrorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof DomainError) return sendProblem(reply, STATUS_BY_KIND[error.kind], error.message);
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    return sendProblem(reply, 400, `invalid ${fastifyError.validationContext ?? 'request'}: ${fastifyError.message}`);
+  }
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) return sendProblem(reply, status, fastifyError.message);
+  request.log.error({ err: error }, 'unhandled error');
+  return sendProblem(reply, 500, 'internal server error');
+}

@@ -1,0 +1,34 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyPluginAsync,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { Core } from '../../../core/core.js';
+import { presentedApiKey } from '../../api-key.js';
+import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
+import { registerMetricRoutes } from './routes/metrics.route.js';
+
+export type CairnApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** Cairn's own API at /api/cairn/v1: the bulk metric path (used by the SDK) and columnar reads. */
+export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instance, { core }) => {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  app.setErrorHandler(cairnErrorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 404, `no Cairn API endpoint ${request.method} ${request.url.split('?')[0]}`),
+  );
+  app.addHook('onRequest', async (request) => {
+    request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
+  });
+  registerMetricRoutes(app, core);
+};

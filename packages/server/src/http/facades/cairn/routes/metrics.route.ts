@@ -1,0 +1,118 @@
+import {
+  DownsampleQuery,
+  DownsampleResponse,
+  ExperimentParams,
+  LogSeriesBody,
+  LogSeriesResponse,
+  Problem,
+  SeriesListResponse,
+  SeriesParams,
+  SeriesPointsQuery,
+  SeriesPointsResponse,
+} from '@cairn/schemas/cairn';
+import type { Core } from '../../../../core/core.js';
+import type { SummaryPoint } from '../../../../core/entities.js';
+import { principalOf } from '../../../request-context.js';
+import type { CairnApp } from '../cairn.plugin.js';
+
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 413: Problem };
+
+/** Non-finite values travel as strings: JSON has no NaN or Infinity. */
+function wireValue(value: number): number | string {
+  return Number.isFinite(value) ? value : String(value);
+}
+
+function wireSummaryPoint(point: SummaryPoint) {
+  return { ...point, value: wireValue(point.value) };
+}
+
+export function registerMetricRoutes(app: CairnApp, core: Core): void {
+  /** POST /api/cairn/v1/experiments/:experimentKey/metrics — the bulk path: many series, columnar. */
+  app.post(
+    '/experiments/:experimentKey/metrics',
+    { schema: { params: ExperimentParams, body: LogSeriesBody, response: { 200: LogSeriesResponse, ...errors } } },
+    async (request) => {
+      const points = await core.metrics.logSeries(
+        principalOf(request),
+        request.params.experimentKey,
+        request.body.series,
+        {
+          allowNonFinite: request.body.allowNonFinite ?? false,
+        },
+      );
+      return { points };
+    },
+  );
+
+  /** GET /api/cairn/v1/experiments/:experimentKey/metrics — every series with its exact summary. */
+  app.get(
+    '/experiments/:experimentKey/metrics',
+    { schema: { params: ExperimentParams, response: { 200: SeriesListResponse, ...errors } } },
+    async (request) => {
+      const summaries = await core.metrics.summaries(principalOf(request), request.params.experimentKey);
+      return {
+        series: summaries.map((s) => ({
+          name: s.name,
+          count: s.count,
+          min: wireSummaryPoint(s.min),
+          max: wireSummaryPoint(s.max),
+          last: wireSummaryPoint(s.last),
+        })),
+      };
+    },
+  );
+
+  /** GET /api/cairn/v1/experiments/:experimentKey/metrics/:name — exact points, paged or by step range. */
+  app.get(
+    '/experiments/:experimentKey/metrics/:name',
+    {
+      schema: {
+        params: SeriesParams,
+        querystring: SeriesPointsQuery,
+        response: { 200: SeriesPointsResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const { experimentKey, name } = request.params;
+      const points = await core.metrics.readMetric(principal, experimentKey, name, request.query);
+      const summary = await core.metrics.summary(principal, experimentKey, name);
+      return {
+        name,
+        total: summary?.count ?? 0,
+        offsets: points.map((p) => p.offset),
+        steps: points.map((p) => p.step),
+        values: points.map((p) => wireValue(p.value)),
+        timestamps: points.map((p) => p.timestamp),
+        epochs: points.map((p) => p.epoch),
+        contexts: points.map((p) => p.context),
+      };
+    },
+  );
+
+  /** GET /api/cairn/v1/experiments/:experimentKey/metrics/:name/downsample?buckets= */
+  app.get(
+    '/experiments/:experimentKey/metrics/:name/downsample',
+    {
+      schema: { params: SeriesParams, querystring: DownsampleQuery, response: { 200: DownsampleResponse, ...errors } },
+    },
+    async (request) => {
+      const { experimentKey, name } = request.params;
+      const series = await core.metrics.downsample(
+        principalOf(request),
+        experimentKey,
+        name,
+        request.query.buckets ?? 1000,
+      );
+      return {
+        name,
+        total: series.total,
+        exact: series.exact,
+        offsets: series.points.map((p) => p.offset),
+        steps: series.points.map((p) => p.step),
+        values: series.points.map((p) => wireValue(p.value)),
+        timestamps: series.points.map((p) => p.timestamp),
+      };
+    },
+  );
+}

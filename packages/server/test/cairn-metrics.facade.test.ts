@@ -1,0 +1,158 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BLOCK_SIZE, DIRECT_SEAL_MIN } from '../src/storage/series/series.repository.js';
+import { backends, createTestContext, type TestContext } from './support/test-context.js';
+
+const API = '/api/cairn/v1';
+
+const wave = (i: number) => Math.sin(i / 50) * 100 + i / 1000;
+
+describe.each(backends)('Cairn bulk metrics API (%s)', (backend) => {
+  let t: TestContext;
+  let key: string;
+  const auth = (k: string) => ({ authorization: `Bearer ${k}` });
+
+  beforeAll(async () => {
+    t = await createTestContext(backend);
+    const principal = await t.core.auth.authenticate(t.adminKey);
+    key = (await t.core.experiments.create(principal, { workspaceName: 'default', projectName: 'bulk' })).experiment.id;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const post = (body: unknown, headers: Record<string, string> = auth(t.adminKey), experimentKey = key) =>
+    t.app.inject({
+      method: 'POST',
+      url: `${API}/experiments/${experimentKey}/metrics`,
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    });
+  const get = (path: string, k = t.adminKey) =>
+    t.app.inject({ method: 'GET', url: `${API}/experiments/${key}/${path}`, headers: auth(k) });
+
+  it('ingests many series per request, across tail, direct blocks and sealed blocks, and reads them back exactly', async () => {
+    // Uneven batches: some go through the tail (< DIRECT_SEAL_MIN), some are sealed directly.
+    const sizes = [3, DIRECT_SEAL_MIN - 1, DIRECT_SEAL_MIN, 1, BLOCK_SIZE + 17, 250, 4000];
+    let step = 0;
+    for (const size of sizes) {
+      const steps = Array.from({ length: size }, (_, i) => step + i);
+      const response = await post({
+        series: [
+          { name: 'train/loss', steps, values: steps.map(wave), timestamps: steps.map((s) => 1_700_000_000_000 + s) },
+          { name: 'acc', context: 'val', steps, values: steps.map((s) => s / 7), epochs: steps.map((s) => s >> 8) },
+        ],
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toEqual({ points: 2 * size });
+      step += size;
+    }
+    const total = step;
+    const all = await get('metrics/train%2Floss');
+    expect(all.statusCode).toBe(200);
+    const body = all.json();
+    expect(body.total).toBe(total);
+    expect(body.steps).toEqual(Array.from({ length: total }, (_, i) => i));
+    expect(body.values).toEqual(body.steps.map(wave));
+    expect(body.timestamps).toEqual(body.steps.map((s: number) => 1_700_000_000_000 + s));
+    expect(new Set(body.contexts)).toEqual(new Set([null]));
+
+    const acc = (await get('metrics/acc')).json();
+    expect(acc.values).toEqual(acc.steps.map((s: number) => s / 7));
+    expect(acc.epochs).toEqual(acc.steps.map((s: number) => s >> 8));
+    expect(new Set(acc.contexts)).toEqual(new Set(['val']));
+
+    const page = (await get('metrics/train%2Floss?offset=4090&limit=1000')).json();
+    expect(page.steps).toEqual(Array.from({ length: 1000 }, (_, i) => 4090 + i));
+    const range = (await get('metrics/train%2Floss?stepFrom=5000&stepTo=5009')).json();
+    expect(range.steps).toEqual(Array.from({ length: 10 }, (_, i) => 5000 + i));
+    expect(range.values).toEqual(range.steps.map(wave));
+
+    const list = (await get('metrics')).json().series as { name: string; count: number; max: { value: number } }[];
+    expect(list.map((s) => [s.name, s.count])).toEqual([
+      ['acc', total],
+      ['train/loss', total],
+    ]);
+    expect(list[0]?.max.value).toBe((total - 1) / 7);
+  });
+
+  it('downsamples a long series keeping every bucket’s extremes, and returns short ones exactly', async () => {
+    const n = 60_000;
+    const steps = Array.from({ length: n }, (_, i) => i);
+    const values = steps.map((s) => (s === 31_337 ? 1e6 : s === 777 ? -1e6 : Math.sin(s)));
+    expect((await post({ series: [{ name: 'long', steps, values }] })).statusCode).toBe(200);
+    const sampled = (await get('metrics/long/downsample?buckets=500')).json();
+    expect(sampled.total).toBe(n);
+    expect(sampled.exact).toBe(false);
+    expect(sampled.values.length).toBeLessThanOrEqual(1000);
+    expect(sampled.values.length).toBeGreaterThan(500);
+    expect(sampled.values).toContain(1e6);
+    expect(sampled.values).toContain(-1e6);
+    expect(sampled.steps[sampled.values.indexOf(1e6)]).toBe(31_337);
+    // Every returned point is a real point.
+    sampled.steps.forEach((s: number, i: number) => expect(sampled.values[i]).toBe(values[s]));
+    const offsets = sampled.offsets as number[];
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+
+    const short = (await get('metrics/acc/downsample?buckets=15000')).json();
+    expect(short.exact).toBe(true);
+    expect(short.values.length).toBe(short.total);
+  });
+
+  it('stores NaN and infinities only when asked, and rejects a bad batch whole', async () => {
+    const nonFinite = { series: [{ name: 'nf', values: [1, 'NaN', 'Infinity', '-Infinity'], steps: [0, 1, 2, 3] }] };
+    const refused = await post(nonFinite);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.json()).toMatchObject({ status: 400, title: 'Bad Request' });
+    expect((await get('metrics/nf')).json().total).toBe(0);
+
+    expect((await post({ ...nonFinite, allowNonFinite: true })).statusCode).toBe(200);
+    expect((await get('metrics/nf')).json().values).toEqual([1, 'NaN', 'Infinity', '-Infinity']);
+
+    const before = (await get('metrics')).json();
+    for (const bad of [
+      {
+        series: [
+          { name: 'ok', values: [1, 2] },
+          { name: 'bad', values: [1, 2], steps: [0] },
+        ],
+      },
+      {
+        series: [
+          { name: 'ok', values: [1, 2] },
+          { name: 'bad', values: [1, 'x'] },
+        ],
+      },
+      {
+        series: [
+          { name: 'ok', values: [1, 2] },
+          { name: 'bad', values: [1, 2], steps: [0, 1.5] },
+        ],
+      },
+      { series: [{ name: '', values: [1] }] },
+      { series: [{ name: 'ok', values: [1], timestamps: [-5] }] },
+      { nope: true },
+    ]) {
+      const response = await post(bad);
+      expect(response.statusCode, JSON.stringify(bad)).toBe(400);
+    }
+    expect((await post('{"series": [')).statusCode).toBe(400);
+    expect((await get('metrics')).json()).toEqual(before);
+  });
+
+  it('accepts gzip bodies and refuses other tenants and read-only keys', async () => {
+    const gz = gzipSync(JSON.stringify({ series: [{ name: 'zipped', values: [1, 2, 3] }] }));
+    const zipped = await post(gz, { ...auth(t.adminKey), 'content-encoding': 'gzip' });
+    expect(zipped.statusCode, zipped.body).toBe(200);
+    expect((await get('metrics/zipped')).json().values).toEqual([1, 2, 3]);
+
+    const body = { series: [{ name: 'x', values: [1] }] };
+    expect((await post(body, {})).statusCode).toBe(401);
+    expect((await post(body, auth('wrong'))).statusCode).toBe(401);
+    expect((await post(body, auth(t.otherKey))).statusCode).toBe(404);
+    expect((await post(body, auth(t.readOnlyKey))).statusCode).toBe(403);
+    expect((await get('metrics/zipped', t.otherKey)).statusCode).toBe(404);
+    expect((await get('metrics/x')).json().total).toBe(0);
+  });
+});

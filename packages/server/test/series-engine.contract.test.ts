@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MetricPointInput } from '../src/core/entities.js';
+import { CHUNK_SIZE } from '../src/storage/series/chunk-summary.js';
+import { BLOCK_SIZE, DIRECT_SEAL_MIN } from '../src/storage/series/series.repository.js';
+import { backends, openTestStore, type TestStore } from './support/test-context.js';
+
+/** Series reads beyond plain paging: step ranges and downsampling, on every backend. */
+describe.each(backends)('series engine contract (%s)', (backend) => {
+  let t: TestStore;
+  const experimentId = 'e'.repeat(32);
+
+  const points = (from: number, count: number, value: (i: number) => number): MetricPointInput[] =>
+    Array.from({ length: count }, (_, k) => ({
+      name: 'm',
+      value: value(from + k),
+      step: from + k,
+      epoch: null,
+      timestamp: 1_000 + from + k,
+      context: null,
+    }));
+  const valueAt = (i: number) => (i === 7_777 ? 500 : i === 12_345 ? -500 : Math.cos(i / 10));
+
+  beforeAll(async () => {
+    t = await openTestStore(backend);
+    const now = 1;
+    await t.store.tenancy.insertUser({
+      id: 'u',
+      name: 'u',
+      email: null,
+      isAdmin: false,
+      defaultWorkspaceId: null,
+      createdAt: now,
+    });
+    await t.store.tenancy.insertWorkspace({ id: 'w', name: 'w', createdBy: 'u', createdAt: now });
+    await t.store.projects.insert({
+      id: 'p',
+      workspaceId: 'w',
+      name: 'p',
+      description: null,
+      isPublic: false,
+      notes: '',
+      ownerUserId: 'u',
+      createdAt: now,
+      updatedAt: now,
+    });
+    await t.store.experiments.insert({
+      id: experimentId,
+      projectId: 'p',
+      workspaceId: 'w',
+      name: null,
+      status: 'RUNNING',
+      archived: false,
+      startTime: now,
+      endTime: null,
+      createdBy: 'u',
+      optimizationId: null,
+      filePath: null,
+      fileName: null,
+      lastHeartbeat: null,
+      hasCrashed: false,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    // A mix of direct seals, tail appends and tail seals: 20,000 points.
+    let at = 0;
+    for (const size of [DIRECT_SEAL_MIN, 100, BLOCK_SIZE * 2 + 5, 7, 3000, 1, 20_000]) {
+      const count = Math.min(size, 20_000 - at);
+      if (count <= 0) break;
+      await t.store.series.append(experimentId, points(at, count, valueAt));
+      at += count;
+    }
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('reads a step range exactly, with paging inside the range', async () => {
+    const range = await t.store.series.readPoints(experimentId, 'm', { stepFrom: 4_000, stepTo: 9_000 });
+    expect(range.map((p) => p.step)).toEqual(Array.from({ length: 5_001 }, (_, i) => 4_000 + i));
+    expect(range.map((p) => p.value)).toEqual(range.map((p) => valueAt(p.step as number)));
+    const page = await t.store.series.readPoints(experimentId, 'm', { stepFrom: 4_000, offset: 10, limit: 3 });
+    expect(page.map((p) => p.step)).toEqual([4_010, 4_011, 4_012]);
+    expect(await t.store.series.readPoints(experimentId, 'm', { stepFrom: 30_000 })).toEqual([]);
+  });
+
+  it('downsamples from chunk summaries with every bucket’s exact extremes', async () => {
+    const buckets = 10;
+    expect(20_000).toBeGreaterThanOrEqual(buckets * CHUNK_SIZE);
+    const sampled = await t.store.series.downsample(experimentId, 'm', buckets);
+    expect(sampled.total).toBe(20_000);
+    expect(sampled.exact).toBe(false);
+    expect(sampled.points.length).toBeLessThanOrEqual(2 * buckets + 2);
+    const values = sampled.points.map((p) => p.value);
+    expect(values).toContain(500);
+    expect(values).toContain(-500);
+    for (const p of sampled.points) expect(p.value).toBe(valueAt(p.step as number));
+    expect(sampled.points.find((p) => p.value === 500)).toMatchObject({ step: 7_777, timestamp: 8_777 });
+  });
+
+  it('returns every point when the series is short enough', async () => {
+    const all = await t.store.series.downsample(experimentId, 'm', 15_000);
+    expect(all.exact).toBe(true);
+    expect(all.points.map((p) => p.step)).toEqual(Array.from({ length: 20_000 }, (_, i) => i));
+    expect(await t.store.series.downsample(experimentId, 'absent', 10)).toEqual({ total: 0, exact: true, points: [] });
+  });
+});
