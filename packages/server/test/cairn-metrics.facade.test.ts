@@ -90,7 +90,9 @@ describe.each(backends)('Cairn bulk metrics API (%s)', (backend) => {
     expect(sampled.values).toContain(-1e6);
     expect(sampled.steps[sampled.values.indexOf(1e6)]).toBe(31_337);
     // Every returned point is a real point.
-    sampled.steps.forEach((s: number, i: number) => expect(sampled.values[i]).toBe(values[s]));
+    sampled.steps.forEach((s: number, i: number) => {
+      expect(sampled.values[i]).toBe(values[s]);
+    });
     const offsets = sampled.offsets as number[];
     expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
 
