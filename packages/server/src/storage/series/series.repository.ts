@@ -268,20 +268,32 @@ export class SqlSeriesRepository implements SeriesRepository {
     const firstEntry = entries[0] as { point: MetricPointInput; offset: number };
     const row: SeriesState = current ? { ...current } : newSeriesRow(experimentId, name, firstEntry);
     const contexts = JSON.parse(row.contexts) as string[];
-    const stored: StoredPoint[] = entries.map(({ point, offset }) => {
+    const contextIds = new Map(contexts.map((context, id) => [context, id]));
+    const stored: StoredPoint[] = new Array(entries.length);
+    // One pass keeps the batch's extremes by index; the summary row is folded once per batch,
+    // not once per point (the bulk path's hot loop).
+    let minAt = -1;
+    let maxAt = -1;
+    for (let i = 0; i < entries.length; i++) {
+      const { point, offset } = entries[i] as { point: MetricPointInput; offset: number };
       const context = point.context ?? '';
-      let contextId = contexts.indexOf(context);
-      if (contextId < 0) contextId = contexts.push(context) - 1;
+      let contextId = contextIds.get(context);
+      if (contextId === undefined) {
+        contextId = contexts.push(context) - 1;
+        contextIds.set(context, contextId);
+      }
+      const value = point.value;
+      if (!Number.isNaN(value)) {
+        if (minAt < 0 || value < (entries[minAt] as { point: MetricPointInput }).point.value) minAt = i;
+        if (maxAt < 0 || value > (entries[maxAt] as { point: MetricPointInput }).point.value) maxAt = i;
+      }
+      stored[i] = { offset, value, step: point.step, epoch: point.epoch, timestamp: point.timestamp, contextId };
+    }
+    for (const at of new Set([minAt, maxAt, entries.length - 1])) {
+      if (at < 0) continue;
+      const { point, offset } = entries[at] as { point: MetricPointInput; offset: number };
       foldIntoSummary(row, point, offset);
-      return {
-        offset,
-        value: point.value,
-        step: point.step,
-        epoch: point.epoch,
-        timestamp: point.timestamp,
-        contextId,
-      };
-    });
+    }
     row.contexts = JSON.stringify(contexts);
     row.point_count += stored.length;
 
