@@ -1,4 +1,5 @@
 export * from './assets.schema.js';
+export * from './charts.schema.js';
 export * from './common.schema.js';
 export * from './experiment-data.schema.js';
 export * from './experiments.schema.js';

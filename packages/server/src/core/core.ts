@@ -1,6 +1,7 @@
 import { AssetsService } from './assets.service.js';
 import { AuthService } from './auth.service.js';
 import type { BlobStore } from './blob.port.js';
+import { ChartsService } from './charts.service.js';
 import { type Clock, systemClock } from './clock.port.js';
 import { ExperimentsService } from './experiments.service.js';
 import { MetricsService } from './metrics.service.js';
@@ -18,6 +19,7 @@ export interface Core {
   projects: ProjectsService;
   experiments: ExperimentsService;
   metrics: MetricsService;
+  charts: ChartsService;
   assets: AssetsService;
   limits: CoreLimits;
 }
@@ -26,12 +28,14 @@ export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreL
   const clock = deps.clock ?? systemClock;
   const projects = new ProjectsService(deps.store, deps.blobs, clock);
   const experiments = new ExperimentsService(deps.store, deps.blobs, projects, clock);
+  const metrics = new MetricsService(deps.store, experiments, clock);
   return {
     store: deps.store,
     auth: new AuthService(deps.store, clock),
     projects,
     experiments,
-    metrics: new MetricsService(deps.store, experiments, clock),
+    metrics,
+    charts: new ChartsService(experiments, metrics),
     assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
     limits: deps.limits,
   };

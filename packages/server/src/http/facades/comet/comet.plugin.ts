@@ -13,6 +13,7 @@ import { presentedApiKey } from '../../api-key.js';
 import { cometErrorHandler, sendCometError } from './comet-errors.js';
 import { exactJsonContentType } from './comet-reply.js';
 import { registerAssetsRoutes } from './routes/assets.route.js';
+import { registerChartRoutes } from './routes/charts.route.js';
 import { registerExperimentDataRoutes } from './routes/experiment-data.route.js';
 import { registerExperimentsRoutes } from './routes/experiments.route.js';
 import { registerProjectRoutes } from './routes/projects.route.js';
@@ -68,6 +69,7 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
   registerExperimentsRoutes(context);
   registerExperimentDataRoutes(context);
   registerAssetsRoutes(context);
+  registerChartRoutes(context);
 };
 
 /** GET /clientlib/isAlive/ver — unauthenticated version probe (spec §1.1, §3.8 #52). */
