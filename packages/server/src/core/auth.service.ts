@@ -4,6 +4,7 @@ import { ALL_SCOPES, type ApiKey, type Scope } from './entities.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, UnauthenticatedError } from './errors.js';
 import { newApiKeySecret, newHexId, newUuid } from './ids.js';
 import type { Principal } from './principal.js';
+import type { PrincipalCache } from './principal-cache.js';
 import * as rules from './rules.js';
 import type { Store } from './store.port.js';
 
@@ -26,17 +27,21 @@ export class AuthService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly principals: PrincipalCache,
   ) {}
 
   /** Resolves a presented secret to a principal; unknown or revoked keys are unauthenticated. */
   async authenticate(secret: string | undefined): Promise<Principal> {
     if (!secret) throw new UnauthenticatedError('missing API key');
-    const key = await this.store.tenancy.getApiKeyByHash(hashApiKey(secret));
+    const hash = hashApiKey(secret);
+    const cached = this.principals.get(hash);
+    if (cached) return cached;
+    const key = await this.store.tenancy.getApiKeyByHash(hash);
     if (!key || key.revokedAt !== null) throw new UnauthenticatedError('invalid API key', 90212);
     const user = await this.store.tenancy.getUser(key.userId);
     if (!user) throw new UnauthenticatedError('invalid API key', 90212);
     const workspaces = await this.store.tenancy.listWorkspacesOfUser(user.id);
-    return {
+    const principal: Principal = {
       userId: user.id,
       userName: user.name,
       isAdmin: user.isAdmin,
@@ -44,6 +49,8 @@ export class AuthService {
       workspaceIds: new Set(workspaces.map((w) => w.id)),
       defaultWorkspaceId: user.defaultWorkspaceId ?? workspaces[0]?.id ?? null,
     };
+    this.principals.set(hash, principal);
+    return principal;
   }
 
   /**
@@ -78,36 +85,40 @@ export class AuthService {
   /** Creates a user with a personal workspace named after them, which becomes their default. */
   async createUser(name: string, email: string | null = null, isAdmin = false): Promise<{ userId: string }> {
     rules.userName(name);
-    return this.store.transaction(async (tx) => {
-      if (await tx.tenancy.getUserByName(name)) throw new AlreadyExistsError(`user "${name}" already exists`);
-      if (await tx.tenancy.getWorkspaceByName(name)) {
-        throw new AlreadyExistsError(`a workspace named "${name}" already exists`);
-      }
-      const now = this.clock.now();
-      const userId = newUuid();
-      const workspaceId = newHexId();
-      await tx.tenancy.insertUser({ id: userId, name, email, isAdmin, defaultWorkspaceId: null, createdAt: now });
-      await tx.tenancy.insertWorkspace({ id: workspaceId, name, createdBy: userId, createdAt: now });
-      await tx.tenancy.putMember(workspaceId, userId, 'owner');
-      await tx.tenancy.setDefaultWorkspace(userId, workspaceId);
-      return { userId };
-    });
+    return this.store
+      .transaction(async (tx) => {
+        if (await tx.tenancy.getUserByName(name)) throw new AlreadyExistsError(`user "${name}" already exists`);
+        if (await tx.tenancy.getWorkspaceByName(name)) {
+          throw new AlreadyExistsError(`a workspace named "${name}" already exists`);
+        }
+        const now = this.clock.now();
+        const userId = newUuid();
+        const workspaceId = newHexId();
+        await tx.tenancy.insertUser({ id: userId, name, email, isAdmin, defaultWorkspaceId: null, createdAt: now });
+        await tx.tenancy.insertWorkspace({ id: workspaceId, name, createdBy: userId, createdAt: now });
+        await tx.tenancy.putMember(workspaceId, userId, 'owner');
+        await tx.tenancy.setDefaultWorkspace(userId, workspaceId);
+        return { userId };
+      })
+      .finally(() => this.principals.clear());
   }
 
   /** Creates a workspace owned by `ownerName`. */
   async createWorkspace(name: string, ownerName: string): Promise<{ workspaceId: string }> {
     rules.workspaceName(name);
-    return this.store.transaction(async (tx) => {
-      const owner = await tx.tenancy.getUserByName(ownerName);
-      if (!owner) throw new NotFoundError(`user "${ownerName}" not found`);
-      if (await tx.tenancy.getWorkspaceByName(name)) {
-        throw new AlreadyExistsError(`workspace "${name}" already exists`);
-      }
-      const workspaceId = newHexId();
-      await tx.tenancy.insertWorkspace({ id: workspaceId, name, createdBy: owner.id, createdAt: this.clock.now() });
-      await tx.tenancy.putMember(workspaceId, owner.id, 'owner');
-      return { workspaceId };
-    });
+    return this.store
+      .transaction(async (tx) => {
+        const owner = await tx.tenancy.getUserByName(ownerName);
+        if (!owner) throw new NotFoundError(`user "${ownerName}" not found`);
+        if (await tx.tenancy.getWorkspaceByName(name)) {
+          throw new AlreadyExistsError(`workspace "${name}" already exists`);
+        }
+        const workspaceId = newHexId();
+        await tx.tenancy.insertWorkspace({ id: workspaceId, name, createdBy: owner.id, createdAt: this.clock.now() });
+        await tx.tenancy.putMember(workspaceId, owner.id, 'owner');
+        return { workspaceId };
+      })
+      .finally(() => this.principals.clear());
   }
 
   async addMember(workspaceName: string, userName: string): Promise<void> {
@@ -118,6 +129,7 @@ export class AuthService {
       if (!user) throw new NotFoundError(`user "${userName}" not found`);
       await tx.tenancy.putMember(workspace.id, user.id, 'member');
     });
+    this.principals.clear();
   }
 
   /** Creates a key for a user; the secret is returned once and only its hash is stored. */
@@ -145,6 +157,7 @@ export class AuthService {
     if (!(await this.store.tenancy.revokeApiKey(id, this.clock.now()))) {
       throw new NotFoundError(`no active API key with id "${id}"`);
     }
+    this.principals.clear();
   }
 
   private newKeyRecord(userId: string, name: string, scopes: Scope[], secret: string) {

@@ -5,6 +5,7 @@ import { ChartsService } from './charts.service.js';
 import { type Clock, systemClock } from './clock.port.js';
 import { ExperimentsService } from './experiments.service.js';
 import { MetricsService } from './metrics.service.js';
+import { PrincipalCache } from './principal-cache.js';
 import { ProjectsService } from './projects.service.js';
 import type { Store } from './store.port.js';
 
@@ -26,12 +27,13 @@ export interface Core {
 
 export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreLimits; clock?: Clock }): Core {
   const clock = deps.clock ?? systemClock;
-  const projects = new ProjectsService(deps.store, deps.blobs, clock);
+  const principals = new PrincipalCache(clock);
+  const projects = new ProjectsService(deps.store, deps.blobs, clock, principals);
   const experiments = new ExperimentsService(deps.store, deps.blobs, projects, clock);
   const metrics = new MetricsService(deps.store, experiments, clock);
   return {
     store: deps.store,
-    auth: new AuthService(deps.store, clock),
+    auth: new AuthService(deps.store, clock, principals),
     projects,
     experiments,
     metrics,

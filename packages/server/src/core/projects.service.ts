@@ -10,6 +10,7 @@ import {
 } from './errors.js';
 import { newHexId } from './ids.js';
 import { canRead, hidden, isMember, type Principal, requireScope } from './principal.js';
+import type { PrincipalCache } from './principal-cache.js';
 import * as rules from './rules.js';
 import type { Repositories, Store } from './store.port.js';
 
@@ -29,6 +30,7 @@ export class ProjectsService {
     private readonly store: Store,
     private readonly blobs: BlobStore,
     private readonly clock: Clock,
+    private readonly principals: PrincipalCache,
   ) {}
 
   async listWorkspaces(principal: Principal): Promise<Workspace[]> {
@@ -48,15 +50,17 @@ export class ProjectsService {
   async createWorkspace(principal: Principal, name: string): Promise<Workspace> {
     requireScope(principal, 'write');
     rules.workspaceName(name);
-    return this.store.transaction(async (tx) => {
-      if (await tx.tenancy.getWorkspaceByName(name)) {
-        throw new AlreadyExistsError(`workspace "${name}" already exists`);
-      }
-      const workspace = { id: newHexId(), name, createdBy: principal.userId, createdAt: this.clock.now() };
-      await tx.tenancy.insertWorkspace(workspace);
-      await tx.tenancy.putMember(workspace.id, principal.userId, 'owner');
-      return workspace;
-    });
+    return this.store
+      .transaction(async (tx) => {
+        if (await tx.tenancy.getWorkspaceByName(name)) {
+          throw new AlreadyExistsError(`workspace "${name}" already exists`);
+        }
+        const workspace = { id: newHexId(), name, createdBy: principal.userId, createdAt: this.clock.now() };
+        await tx.tenancy.insertWorkspace(workspace);
+        await tx.tenancy.putMember(workspace.id, principal.userId, 'owner');
+        return workspace;
+      })
+      .finally(() => this.principals.clear());
   }
 
   /** Projects of a workspace: all of them for members, the public ones for everyone else. */

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrincipalCache } from '../src/core/principal-cache.js';
+import { ADMIN_KEY, createTestContext, type TestContext } from './support/test-context.js';
+
+describe('authentication cache', () => {
+  let t: TestContext;
+  beforeAll(async () => {
+    t = await createTestContext('sqlite');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('forgets a revoked key at once and sees a new workspace at once', async () => {
+    const { key, secret } = await t.core.auth.createKey('bob', 'temp', ['read', 'write']);
+    expect((await t.request('GET', '/api/rest/v2/workspaces', { key: secret })).statusCode).toBe(200);
+    await t.core.auth.revokeKey(key.id);
+    expect((await t.request('GET', '/api/rest/v2/workspaces', { key: secret })).statusCode).toBe(401);
+
+    expect((await t.request('GET', '/api/rest/v2/workspaces', { key: ADMIN_KEY })).json().workspaceNames).toEqual([
+      'default',
+    ]);
+    const created = await t.request('POST', '/api/rest/v2/write/workspace/new', { body: { name: 'team' } });
+    expect(created.statusCode).toBe(200);
+    const project = await t.request('POST', '/api/rest/v2/write/project/create', {
+      body: { workspaceName: 'team', projectName: 'p', isPublic: false },
+    });
+    expect(project.statusCode).toBe(200);
+  });
+
+  it('expires entries after its TTL', () => {
+    let now = 0;
+    const cache = new PrincipalCache({ now: () => now });
+    const principal = {
+      userId: 'u',
+      userName: 'u',
+      isAdmin: false,
+      scopes: new Set<'read'>(['read']),
+      workspaceIds: new Set<string>(),
+      defaultWorkspaceId: null,
+    };
+    cache.set('h', principal);
+    now = PrincipalCache.TTL_MILLIS - 1;
+    expect(cache.get('h')).toBe(principal);
+    now = PrincipalCache.TTL_MILLIS;
+    expect(cache.get('h')).toBeUndefined();
+  });
+});
