@@ -42,3 +42,38 @@ describe('series block codec', () => {
     expect(() => decodeBlock(new Uint8Array([1, 2, 3]))).toThrow();
   });
 });
+
+describe('decimal values', () => {
+  const block = (values: number[]): StoredPoint[] =>
+    values.map((value, i) => ({
+      offset: i,
+      value,
+      step: i,
+      epoch: null,
+      timestamp: 1_700_000_000_000 + i,
+      contextId: 0,
+    }));
+
+  it('stores decimal metrics as scaled integers, losslessly and far smaller than doubles', () => {
+    const decimals = block(Array.from({ length: 4096 }, (_, i) => Math.round(Math.exp(-i / 900) * 1e4) / 1e4));
+    const doubles = block(Array.from({ length: 4096 }, (_, i) => Math.exp(-i / 900) + i * 1e-9));
+    expect(decodeBlock(encodeBlock(decimals))).toEqual(decimals);
+    expect(encodeBlock(decimals).length).toBeLessThan(encodeBlock(doubles).length / 4);
+  });
+
+  it('falls back to doubles for anything a decimal cannot hold exactly', () => {
+    for (const odd of [
+      [0.1, -0],
+      [0.5, Number.NaN],
+      [1, Number.POSITIVE_INFINITY],
+      [0.1, 1 / 3],
+      [2 ** 60, 1],
+    ]) {
+      const points = block(odd);
+      const back = decodeBlock(encodeBlock(points));
+      back.forEach((p, i) => {
+        expect(Object.is(p.value, odd[i])).toBe(true);
+      });
+    }
+  });
+});

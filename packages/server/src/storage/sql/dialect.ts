@@ -8,6 +8,7 @@ import {
   Kysely,
   PostgresDialect,
   type RawBuilder,
+  type SqliteDatabase,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
@@ -53,8 +54,38 @@ export function openSqlite(file: string, options: SqliteOptions): OpenedDatabase
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   return {
-    db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) }),
+    db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) }),
     dialect: { name: 'sqlite', binaryType: 'blob', maxBindParameters: 32_766, orderedTextType: 'text' },
+  };
+}
+
+/** Distinct SQL texts kept prepared; the store issues a few dozen shapes, batch sizes multiply them. */
+const STATEMENT_CACHE_SIZE = 512;
+
+/**
+ * Kysely prepares every statement it runs; on the bulk path preparing cost as much as executing.
+ * Statements are reused by SQL text. Safe because Kysely runs one statement at a time on its
+ * single SQLite connection and never leaves an iterator open across statements.
+ */
+function withStatementCache(database: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = statements.get(sql);
+      if (statement) {
+        // Re-insert to keep the map in least-recently-used order.
+        statements.delete(sql);
+      } else {
+        statement = database.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) {
+          const oldest = statements.keys().next().value;
+          if (oldest !== undefined) statements.delete(oldest);
+        }
+      }
+      statements.set(sql, statement);
+      return statement;
+    },
   };
 }
 
