@@ -439,6 +439,8 @@ export class ExperimentsService {
   async readable(repos: Repositories, principal: Principal, key: string): Promise<Experiment> {
     const experiment = await repos.experiments.get(key);
     if (!experiment) throw new NotFoundError(`experiment ${key} not found`, SdkErrorCode.nonExistingRun);
+    // Members read everything in their workspace: the project is only needed for the public flag.
+    if (isMember(principal, experiment.workspaceId)) return experiment;
     const project = await repos.projects.get(experiment.projectId);
     if (!project || !canRead(principal, project)) {
       throw new NotFoundError(`experiment ${key} not found`, SdkErrorCode.nonExistingRun);

@@ -65,8 +65,25 @@ export interface SeriesBatchInput {
 /** Charts never need more: Comet's own full-resolution charts stop at 15,000 points. */
 export const MAX_BUCKETS = 15_000;
 
+interface PendingAppend {
+  points: MetricPointInput[];
+  now: number;
+  resolve(offsets: number[]): void;
+  reject(error: unknown): void;
+}
+
+/** Appends of one principal to one experiment, committed together (see `append`). */
+interface AppendGroup {
+  principal: Principal;
+  key: string;
+  waiting: PendingAppend[];
+  committing: boolean;
+}
+
 /** Every write and read of metric points, for every facade, goes through here. */
 export class MetricsService {
+  private readonly groups = new Map<string, AppendGroup>();
+
   constructor(
     private readonly store: Store,
     private readonly experiments: ExperimentsService,
@@ -170,13 +187,51 @@ export class MetricsService {
     return this.store.series.downsample(experiment.id, name, buckets);
   }
 
-  private async append(principal: Principal, key: string, points: MetricPointInput[], now: number): Promise<number[]> {
-    return this.store.transaction(async (tx) => {
-      const experiment = await this.experiments.writable(tx, principal, key);
-      const offsets = await tx.series.append(experiment.id, points);
-      await tx.experiments.update(experiment.id, { updatedAt: now });
-      return offsets;
+  /**
+   * Group commit. Appends by one caller to one experiment that arrive while an earlier group is
+   * committing are queued and committed together in one transaction, each caller resolving with
+   * its own offsets once that transaction is durable. A training loop's many small writes then
+   * share commits instead of paying one each; a failed commit rejects every caller of its group,
+   * none of whose points were stored.
+   */
+  private append(principal: Principal, key: string, points: MetricPointInput[], now: number): Promise<number[]> {
+    const groupKey = `${principal.userId}\u0000${key}`;
+    let group = this.groups.get(groupKey);
+    if (!group) {
+      group = { principal, key, waiting: [], committing: false };
+      this.groups.set(groupKey, group);
+    }
+    const promise = new Promise<number[]>((resolve, reject) => {
+      (group as AppendGroup).waiting.push({ points, now, resolve, reject });
     });
+    if (!group.committing) void this.commitGroups(groupKey, group);
+    return promise;
+  }
+
+  private async commitGroups(groupKey: string, group: AppendGroup): Promise<void> {
+    group.committing = true;
+    while (group.waiting.length > 0) {
+      const batch = group.waiting.splice(0, group.waiting.length);
+      try {
+        const all = batch.length === 1 ? (batch[0] as PendingAppend).points : batch.flatMap((b) => b.points);
+        const now = Math.max(...batch.map((b) => b.now));
+        const offsets = await this.store.transaction(async (tx) => {
+          const experiment = await this.experiments.writable(tx, group.principal, group.key);
+          const assigned = await tx.series.append(experiment.id, all);
+          await tx.experiments.update(experiment.id, { updatedAt: now });
+          return assigned;
+        });
+        let at = 0;
+        for (const pending of batch) {
+          pending.resolve(offsets.slice(at, at + pending.points.length));
+          at += pending.points.length;
+        }
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+    group.committing = false;
+    this.groups.delete(groupKey);
   }
 
   /**
