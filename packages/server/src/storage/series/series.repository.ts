@@ -29,11 +29,12 @@ import {
 export const BLOCK_SIZE = 4096;
 
 /**
- * A batch bringing at least this many points to one series is sealed into a block at once
- * (with the tail before it) instead of going through the tail: the bulk path writes each point
- * once. Smaller batches, such as single-metric writes, collect in the tail until BLOCK_SIZE.
+ * Points are sealed into a block as soon as a series has this many unsealed ones (its tail plus
+ * the batch being appended), so each point is rewritten at most once and tail rows, which cost
+ * ~60 bytes each on disk, never hold more than this per series. Full BLOCK_SIZE blocks are cut
+ * first; a remainder of at least this size becomes a shorter block, a smaller one stays behind.
  */
-export const DIRECT_SEAL_MIN = 512;
+export const DIRECT_SEAL_MIN = 256;
 
 type SeriesRow = Database['series'];
 
@@ -46,7 +47,7 @@ type SeriesState = Omit<SeriesRow, 'min_value' | 'max_value' | 'last_value'> & {
 
 /**
  * Series store on the SQL database: recent points go to `series_tail` (one narrow row each);
- * once a series holds BLOCK_SIZE tail points they are sealed into one compressed block, in the
+ * once a series holds DIRECT_SEAL_MIN unsealed points they are sealed into compressed blocks, in the
  * same transaction as the write that filled it. Appends run in the caller's transaction or in
  * their own; multi-statement reads run against one snapshot, so a reader never sees points
  * half-way between the tail and a block.
@@ -300,7 +301,7 @@ export class SqlSeriesRepository implements SeriesRepository {
     if (!current) await this.db.insertInto('series').values(toColumns(row)).execute();
 
     let pending = stored;
-    if (row.tail_count + pending.length >= BLOCK_SIZE || pending.length >= DIRECT_SEAL_MIN) {
+    if (row.tail_count + pending.length >= DIRECT_SEAL_MIN) {
       const tail = row.tail_count > 0 ? await readTail(this.db, row.id) : [];
       if (tail.length > 0) await this.db.deleteFrom('series_tail').where('series_id', '=', row.id).execute();
       const all = tail.length > 0 ? [...tail, ...pending] : pending;

@@ -53,6 +53,8 @@ export function openSqlite(file: string, options: SqliteOptions): OpenedDatabase
   database.pragma(`synchronous = ${options.synchronous.toUpperCase()}`);
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // After a checkpoint the WAL is cut back to this size instead of keeping its high-water mark.
+  database.pragma(`journal_size_limit = ${8 * 1024 * 1024}`);
   return {
     db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) }),
     dialect: { name: 'sqlite', binaryType: 'blob', maxBindParameters: 32_766, orderedTextType: 'text' },

@@ -1,0 +1,221 @@
+// Cairn: started from this checkout (packages/cli/bin/cairn.js) against a fresh data dir.
+// Writes go through the bulk endpoint /api/cairn/v1/experiments/{key}/metrics; experiments are
+// created and charts read through the Comet REST v2 facade, as Comet SDK users would.
+
+import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseJson, request } from '../http.mjs';
+import { freePort, runToEnd, startGroup, waitHttp } from '../proc.mjs';
+import { summarize } from '../stats.mjs';
+import { metricName, timestamp, value } from '../workload.mjs';
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * @param {{ repoRoot: string, build: boolean, gzip: boolean, batchPoints: number, log: (s: string) => void }} opts
+ */
+export function cairnDriver(opts) {
+  /** @type {ReturnType<typeof startGroup>|undefined} */
+  let proc;
+  let base = '';
+  const apiKey = Array.from({ length: 40 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
+  const comet = (path) => `${base}/api/rest/v2/${path}`;
+  const v1 = (key, rest = '') => `${base}/api/cairn/v1/experiments/${encodeURIComponent(key)}/metrics${rest}`;
+  const bearer = { authorization: `Bearer ${apiKey}` };
+  const plain = { authorization: apiKey };
+
+  const driver = {
+    name: 'cairn',
+    kind: 'http',
+    pid: 0,
+    dataDir: '',
+    version: '',
+    /** @type {string|undefined} why the main benchmark cannot run on this checkout */
+    unavailable: undefined,
+    calls: {
+      full: 'GET /api/cairn/v1/experiments/{key}/metrics/{name}',
+      page: 'GET /api/cairn/v1/experiments/{key}/metrics/{name}?offset=…&limit=1000',
+      downsample: 'GET /api/cairn/v1/experiments/{key}/metrics/{name}/downsample?buckets=1000',
+      chart: 'POST /api/rest/v2/experiments/multi-metric-chart (fetchFull:false), one request',
+    },
+
+    /** @param {string} workDir */
+    async start(workDir) {
+      const cli = join(opts.repoRoot, 'packages', 'cli', 'bin', 'cairn.js');
+      if (opts.build || !existsSync(join(opts.repoRoot, 'packages', 'cli', 'dist', 'main.js'))) {
+        opts.log('building Cairn (npx tsc -b)');
+        const r = await runToEnd('npx', ['tsc', '-b'], { cwd: opts.repoRoot, timeoutMs: 600_000 });
+        if (r.code !== 0) throw new Error('npx tsc -b failed: Cairn cannot be benchmarked from this checkout');
+      }
+      const dataDir = join(workDir, 'data');
+      await mkdir(dataDir, { recursive: true });
+      const port = await freePort();
+      base = `http://127.0.0.1:${port}`;
+      const logFile = join(workDir, 'cairn.log');
+      proc = startGroup(process.execPath, [cli, 'server'], {
+        cwd: workDir,
+        env: {
+          ...process.env,
+          CAIRN_HOST: '127.0.0.1',
+          CAIRN_PORT: String(port),
+          CAIRN_DATA_DIR: dataDir,
+          CAIRN_ADMIN_API_KEY: apiKey,
+          CAIRN_LOG_LEVEL: 'warn',
+        },
+        logFile,
+      });
+      driver.pid = proc.pid;
+      driver.dataDir = dataDir;
+      await waitHttp(`${base}/healthz`, proc, 60_000, logFile);
+      const rev = await runToEnd('git', ['rev-parse', '--short', 'HEAD'], {
+        cwd: opts.repoRoot,
+        timeoutMs: 10_000,
+        capture: true,
+      }).catch(() => null);
+      driver.version = rev?.code === 0 ? `checkout ${rev.stdout.trim()}` : 'checkout';
+      // Fail early, with a clear message, if the bulk endpoint is not in this checkout yet.
+      const probe = await fetch(v1('no-such-experiment'), {
+        method: 'POST',
+        headers: { ...bearer, 'content-type': 'application/json' },
+        body: '{"series":[]}',
+      });
+      const probeText = await probe.text();
+      // Fastify's own not-found answer names the route; Cairn's (unknown experiment) does not.
+      if (probe.status === 404 && probeText.includes('Route POST:')) {
+        // Still worth starting: the Comet single-metric rate can be measured without it.
+        driver.unavailable = 'this Cairn checkout has no POST /api/cairn/v1/experiments/{key}/metrics route yet';
+      }
+    },
+
+    async stop() {
+      await proc?.stop();
+    },
+
+    /** @param {string[]} names */
+    async createRuns(names) {
+      const keys = [];
+      for (const experimentName of names) {
+        const body = { workspaceName: 'default', projectName: 'bench', experimentName };
+        const r = await request('POST', comet('write/experiment/create'), { headers: plain, json: body });
+        keys.push(parseJson(r.text).experimentKey);
+      }
+      return keys;
+    },
+
+    /** @param {string} key @param {import('../workload.mjs').Batch} b */
+    async writeBatch(key, b) {
+      const series = b.metrics.map((m) => {
+        const steps = new Array(b.stepCount);
+        const values = new Array(b.stepCount);
+        const timestamps = new Array(b.stepCount);
+        for (let i = 0; i < b.stepCount; i++) {
+          const s = b.stepStart + i;
+          steps[i] = s;
+          values[i] = value(b.run, m, s);
+          timestamps[i] = timestamp(b.run, s);
+        }
+        return { name: metricName(m), context: null, steps, values, timestamps };
+      });
+      const r = await request('POST', v1(key), { headers: bearer, json: { series }, gzip: opts.gzip });
+      const stored = parseJson(r.text).points;
+      const sent = b.metrics.length * b.stepCount;
+      if (stored !== sent) throw new Error(`Cairn acknowledged ${stored} of ${sent} points`);
+      return r.ms;
+    },
+
+    /** @param {string} key @param {string} metric */
+    async count(key, metric) {
+      const r = await request('GET', v1(key, `/${encodeURIComponent(metric)}?offset=0&limit=1`), { headers: bearer });
+      return parseJson(r.text).total;
+    },
+
+    /** @param {string} key @param {string} metric */
+    async readFull(key, metric) {
+      const r = await request('GET', v1(key, `/${encodeURIComponent(metric)}`), { headers: bearer });
+      return { ms: r.ms, points: parseJson(r.text).steps.length };
+    },
+
+    /** @param {string} key @param {string} metric @param {number} i @param {number} total */
+    async readPage(key, metric, i, total) {
+      const pages = Math.max(1, Math.ceil(total / 1000));
+      const offset = (Math.abs(i) % pages) * 1000;
+      const r = await request('GET', v1(key, `/${encodeURIComponent(metric)}?offset=${offset}&limit=1000`), {
+        headers: bearer,
+      });
+      return { ms: r.ms, points: parseJson(r.text).steps.length };
+    },
+
+    /** @param {string} key @param {string} metric @param {number} buckets */
+    async readDownsampled(key, metric, buckets) {
+      const r = await request('GET', v1(key, `/${encodeURIComponent(metric)}/downsample?buckets=${buckets}`), {
+        headers: bearer,
+      });
+      const json = parseJson(r.text);
+      const points = Array.isArray(json.buckets) ? json.buckets.length : countNumbers(json, 'values');
+      if (points > 4 * buckets) throw new Error(`downsample returned ${points} points for ${buckets} buckets`);
+      return { ms: r.ms, points };
+    },
+
+    /** @param {string[]} keys @param {string[]} metrics */
+    async readChart(keys, metrics) {
+      const body = { targetedExperiments: keys, metrics, params: null, independentMetrics: true, fetchFull: false };
+      const r = await request('POST', comet('experiments/multi-metric-chart'), { headers: plain, json: body });
+      for (const k of keys) if (!r.text.includes(k)) throw new Error(`multi-metric-chart lacks experiment ${k}`);
+      return { ms: r.ms, points: countNumbers(parseJson(r.text), 'values') };
+    },
+
+    /**
+     * The Comet SDK's real write path: one point per request. Separate experiments per writer,
+     * as 20 concurrently training clients would have.
+     * @param {{ writers: number, maxRequests: number, budgetMs: number }} o
+     */
+    async cometSingleMetricRate(o) {
+      const keys = await driver.createRuns(Array.from({ length: o.writers }, (_, i) => `comet-single-${i}`));
+      /** @type {number[]} */
+      const lat = [];
+      let sent = 0;
+      const t0 = performance.now();
+      const deadline = t0 + o.budgetMs;
+      await Promise.all(
+        keys.map(async (experimentKey) => {
+          for (let step = 0; sent < o.maxRequests && performance.now() < deadline; step++) {
+            sent++;
+            const body = {
+              experimentKey,
+              metricName: 'loss',
+              metricValue: value(0, 0, step),
+              step,
+              timestamp: timestamp(0, step),
+            };
+            lat.push((await request('POST', comet('write/experiment/metric'), { headers: plain, json: body })).ms);
+          }
+        }),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      return { requests: lat.length, seconds, requestsPerSecond: lat.length / seconds, latency: summarize(lat) };
+    },
+  };
+  return driver;
+}
+
+/**
+ * Number of numeric entries in arrays under `field` anywhere in a JSON document: the point
+ * count of a chart response whose exact layout we treat as opaque.
+ * @param {unknown} node @param {string} field
+ */
+function countNumbers(node, field) {
+  let n = 0;
+  const walk = (/** @type {unknown} */ x) => {
+    if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') {
+      for (const [k, v] of Object.entries(x)) {
+        if (k === field && Array.isArray(v)) n += v.length;
+        else walk(v);
+      }
+    }
+  };
+  walk(node);
+  return n;
+}

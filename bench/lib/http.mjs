@@ -1,0 +1,52 @@
+// Minimal HTTP client on Node's built-in fetch (undici, keep-alive), loopback only.
+
+import { gzipSync } from 'node:zlib';
+
+/** Every request goes to the server we started; refuse anything else outright. */
+function assertLoopback(url) {
+  const host = new URL(url).hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') {
+    throw new Error(`bench only talks to loopback servers, not ${host}`);
+  }
+}
+
+export class HttpError extends Error {
+  /** @param {string} method @param {string} url @param {number} status @param {string} body */
+  constructor(method, url, status, body) {
+    super(`${method} ${url} -> ${status}: ${body.slice(0, 500)}`);
+    this.status = status;
+  }
+}
+
+/**
+ * One request; returns the raw body text and the time until the last byte arrived. Parsing is
+ * left to the caller so it stays outside the timed span. Non-2xx throws (never timed).
+ * @param {string} method @param {string} url
+ * @param {{ headers?: Record<string,string>, json?: unknown, gzip?: boolean, timeoutMs?: number }} [opts]
+ */
+export async function request(method, url, { headers = {}, json, gzip = false, timeoutMs = 120_000 } = {}) {
+  assertLoopback(url);
+  /** @type {Record<string,string>} */
+  const h = { ...headers };
+  /** @type {Buffer|string|undefined} */
+  let body;
+  if (json !== undefined) {
+    body = JSON.stringify(json);
+    h['content-type'] = 'application/json';
+    if (gzip) {
+      body = gzipSync(body, { level: 1 });
+      h['content-encoding'] = 'gzip';
+    }
+  }
+  const t0 = performance.now();
+  const res = await fetch(url, { method, headers: h, body, signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  const ms = performance.now() - t0;
+  if (!res.ok) throw new HttpError(method, url, res.status, text);
+  return { text, ms, status: res.status, contentType: res.headers.get('content-type') ?? '' };
+}
+
+/** @param {string} text */
+export function parseJson(text) {
+  return text ? JSON.parse(text) : {};
+}
