@@ -1,24 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  FastifyPluginAsync,
-  RawReplyDefaultExpression,
-  RawRequestDefaultExpression,
-  RawServerDefault,
-} from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import { presentedApiKey } from '../../api-key.js';
+import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
 
-export type CairnApp = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
+export type CairnApp = TypeBoxApp;
 
 /** Cairn's own API at /api/cairn/v1: the bulk metric path (used by the SDK) and columnar reads. */
 export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instance, { core }) => {

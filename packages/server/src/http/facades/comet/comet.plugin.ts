@@ -1,15 +1,9 @@
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  FastifyPluginAsync,
-  RawReplyDefaultExpression,
-  RawRequestDefaultExpression,
-  RawServerDefault,
-} from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import { presentedApiKey } from '../../api-key.js';
+import type { TypeBoxApp } from '../../typed-app.js';
 import { cometErrorHandler, sendCometError } from './comet-errors.js';
 import { exactJsonContentType } from './comet-reply.js';
 import { registerAssetsRoutes } from './routes/assets.route.js';
@@ -31,13 +25,7 @@ export interface CometRouteContext {
   publicUrl: string;
 }
 
-export type CometApp = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
+export type CometApp = TypeBoxApp;
 
 /**
  * Comet REST v2, mounted at /api/rest/v2 and at /clientlib/rest/v2 (comet_ml posts some writes
