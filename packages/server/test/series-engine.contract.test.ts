@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricPointInput } from '../src/core/entities.js';
 import { CHUNK_SIZE } from '../src/storage/series/chunk-summary.js';
 import { BLOCK_SIZE, DIRECT_SEAL_MIN } from '../src/storage/series/series.repository.js';
+import { insertExperiment } from './support/store-fixtures.js';
 import { backends, openTestStore, type TestStore } from './support/test-context.js';
 
 /** Series reads beyond plain paging: step ranges and downsampling, on every backend. */
 describe.each(backends)('series engine contract (%s)', (backend) => {
   let t: TestStore;
-  const experimentId = 'e'.repeat(32);
+  let experimentId: string;
 
   const points = (from: number, count: number, value: (i: number) => number): MetricPointInput[] =>
     Array.from({ length: count }, (_, k) => ({
@@ -22,46 +23,7 @@ describe.each(backends)('series engine contract (%s)', (backend) => {
 
   beforeAll(async () => {
     t = await openTestStore(backend);
-    const now = 1;
-    await t.store.tenancy.insertUser({
-      id: 'u',
-      name: 'u',
-      email: null,
-      isAdmin: false,
-      defaultWorkspaceId: null,
-      createdAt: now,
-    });
-    await t.store.tenancy.insertWorkspace({ id: 'w', name: 'w', createdBy: 'u', createdAt: now });
-    await t.store.projects.insert({
-      id: 'p',
-      workspaceId: 'w',
-      name: 'p',
-      description: null,
-      isPublic: false,
-      notes: '',
-      ownerUserId: 'u',
-      createdAt: now,
-      updatedAt: now,
-    });
-    await t.store.experiments.insert({
-      id: experimentId,
-      projectId: 'p',
-      workspaceId: 'w',
-      name: null,
-      status: 'RUNNING',
-      archived: false,
-      startTime: now,
-      endTime: null,
-      createdBy: 'u',
-      optimizationId: null,
-      filePath: null,
-      fileName: null,
-      lastHeartbeat: null,
-      hasCrashed: false,
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    experimentId = (await insertExperiment(t.store)).id;
     // A mix of direct seals, tail appends and tail seals: 20,000 points.
     let at = 0;
     for (const size of [DIRECT_SEAL_MIN, 100, BLOCK_SIZE * 2 + 5, 7, 3000, 1, 20_000]) {

@@ -1,17 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  Asset,
-  Experiment,
-  MetricPoint,
-  MetricPointInput,
-  Project,
-  SeriesSummary,
-  User,
-  Workspace,
-} from '../src/core/entities.js';
+import type { Experiment, MetricPoint, MetricPointInput, Project, SeriesSummary } from '../src/core/entities.js';
 import type { ApiKeyRecord, Store } from '../src/core/store.port.js';
 import { BLOCK_SIZE } from '../src/storage/series/series.repository.js';
+import { hex, newAsset, newExperiment, newProject, newUser, newWorkspace, T0 } from './support/store-fixtures.js';
 import { backends, openTestStore, type TestStore } from './support/test-context.js';
 
 /**
@@ -19,86 +11,6 @@ import { backends, openTestStore, type TestStore } from './support/test-context.
  * own users, workspaces, projects and experiments with fresh ids, so tests share one store per
  * backend without seeing each other's rows.
  */
-
-const hex = () => randomBytes(16).toString('hex');
-const T0 = 1_700_000_000_000;
-
-function newUser(overrides: Partial<User> = {}): User {
-  return {
-    id: randomUUID(),
-    name: `user-${hex().slice(0, 12)}`,
-    email: null,
-    isAdmin: false,
-    defaultWorkspaceId: null,
-    createdAt: T0,
-    ...overrides,
-  };
-}
-
-function newWorkspace(createdBy: string, overrides: Partial<Workspace> = {}): Workspace {
-  return { id: hex(), name: `ws-${hex().slice(0, 12)}`, createdBy, createdAt: T0, ...overrides };
-}
-
-function newProject(workspaceId: string, ownerUserId: string, overrides: Partial<Project> = {}): Project {
-  return {
-    id: hex(),
-    workspaceId,
-    name: `project-${hex().slice(0, 8)}`,
-    description: null,
-    isPublic: false,
-    notes: '',
-    ownerUserId,
-    createdAt: T0,
-    updatedAt: T0,
-    ...overrides,
-  };
-}
-
-function newExperiment(project: Project, overrides: Partial<Experiment> = {}): Experiment {
-  return {
-    id: hex(),
-    projectId: project.id,
-    workspaceId: project.workspaceId,
-    name: null,
-    status: 'RUNNING',
-    archived: false,
-    startTime: T0,
-    endTime: null,
-    createdBy: project.ownerUserId,
-    optimizationId: null,
-    filePath: null,
-    fileName: null,
-    lastHeartbeat: null,
-    hasCrashed: false,
-    error: null,
-    createdAt: T0,
-    updatedAt: T0,
-    ...overrides,
-  };
-}
-
-function newAsset(experimentId: string, overrides: Partial<Asset> = {}): Asset {
-  return {
-    id: hex(),
-    experimentId,
-    fileName: 'weights.bin',
-    fileSize: 1234,
-    type: 'asset',
-    step: null,
-    epoch: null,
-    context: null,
-    dir: 'assets',
-    metadata: null,
-    tags: [],
-    remote: false,
-    link: null,
-    groupingName: null,
-    artifactVersionId: null,
-    blobKey: `blobs/${hex()}`,
-    createdAt: T0,
-    ...overrides,
-  };
-}
 
 function point(name: string, value: number, overrides: Partial<MetricPointInput> = {}): MetricPointInput {
   return { name, value, step: null, epoch: null, timestamp: T0, context: null, ...overrides };

@@ -110,18 +110,11 @@ export function registerExperimentDocumentsRoutes({ app, core }: CometRouteConte
   /** POST /write/experiment/git/metadata — replaces all five fields (absent ones become null). */
   app.post('/write/experiment/git/metadata', { schema: { body: GitMetadataBody, ...write } }, async (request) => {
     const body = request.body;
-    const metadata: GitMetadata = {
-      user: body.user ?? null,
-      root: body.root ?? null,
-      branch: body.branch ?? null,
-      parent: body.parent ?? null,
-      origin: body.origin ?? null,
-    };
     await core.experiments.setDocument(
       principalOf(request),
       body.experimentKey,
       'git-metadata',
-      JSON.stringify(metadata),
+      JSON.stringify(completeGitMetadata(body)),
     );
     return writeOk('Saved');
   });
@@ -129,14 +122,7 @@ export function registerExperimentDocumentsRoutes({ app, core }: CometRouteConte
   /** GET /experiment/git/metadata?experimentKey= — every key present, null when unset. */
   app.get('/experiment/git/metadata', { schema: read(GitMetadataResponse) }, async (request) => {
     const json = await core.experiments.getDocument(principalOf(request), request.query.experimentKey, 'git-metadata');
-    const stored: Partial<GitMetadata> = json ? (JSON.parse(json) as GitMetadata) : {};
-    return {
-      user: stored.user ?? null,
-      root: stored.root ?? null,
-      branch: stored.branch ?? null,
-      parent: stored.parent ?? null,
-      origin: stored.origin ?? null,
-    };
+    return completeGitMetadata(json ? (JSON.parse(json) as Partial<GitMetadata>) : {});
   });
 
   /**
@@ -203,4 +189,15 @@ export function registerExperimentDocumentsRoutes({ app, core }: CometRouteConte
     );
     return writeOk('Saved');
   });
+}
+
+/** All five git fields, null where not given: writes store them so, reads always answer so. */
+function completeGitMetadata(fields: { [K in keyof GitMetadata]?: GitMetadata[K] | undefined }): GitMetadata {
+  return {
+    user: fields.user ?? null,
+    root: fields.root ?? null,
+    branch: fields.branch ?? null,
+    parent: fields.parent ?? null,
+    origin: fields.origin ?? null,
+  };
 }
