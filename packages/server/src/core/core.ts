@@ -3,6 +3,7 @@ import { AuthService } from './auth.service.js';
 import type { BlobStore } from './blob.port.js';
 import { ChartsService } from './charts.service.js';
 import { type Clock, systemClock } from './clock.port.js';
+import { ExperimentQueryService } from './experiment-query.service.js';
 import { ExperimentsService } from './experiments.service.js';
 import { MetricsService } from './metrics.service.js';
 import { PrincipalCache } from './principal-cache.js';
@@ -19,6 +20,7 @@ export interface Core {
   auth: AuthService;
   projects: ProjectsService;
   experiments: ExperimentsService;
+  queries: ExperimentQueryService;
   metrics: MetricsService;
   charts: ChartsService;
   assets: AssetsService;
@@ -36,6 +38,7 @@ export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreL
     auth: new AuthService(deps.store, clock, principals),
     projects,
     experiments,
+    queries: new ExperimentQueryService(deps.store, projects, clock),
     metrics,
     charts: new ChartsService(experiments, metrics),
     assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),

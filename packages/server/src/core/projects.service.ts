@@ -25,6 +25,28 @@ export interface ProjectView {
 /** How callers name a project: by id, or by workspace and project name. */
 export type ProjectRef = { projectId: string } | { workspaceName: string; projectName: string };
 
+export type ProjectSortKey = 'name' | 'createdAt' | 'lastUpdated' | 'experimentCount';
+
+const PAGE_SORT_KEYS: Record<ProjectSortKey, (view: ProjectView) => string | number> = {
+  name: (v) => v.project.name,
+  createdAt: (v) => v.project.createdAt,
+  lastUpdated: (v) => v.project.updatedAt,
+  experimentCount: (v) => v.experimentCount,
+};
+
+export interface ProjectPageOptions {
+  offset?: number;
+  /** Rows per page; undefined for all the rest. */
+  count?: number;
+  sort?: ProjectSortKey;
+  descending?: boolean;
+  /** true: only the caller's projects; false: only others'. */
+  ownedByCaller?: boolean;
+  isPublic?: boolean;
+  /** Case-insensitive substring of the project name. */
+  search?: string;
+}
+
 export class ProjectsService {
   constructor(
     private readonly store: Store,
@@ -83,6 +105,37 @@ export class ProjectsService {
       });
     }
     return views;
+  }
+
+  /**
+   * One page of a workspace's projects after filters, with the counts before and after them.
+   * A workspace holds projects by the hundred, not the million: the page is cut in memory from
+   * the listing, which already carries each project's experiment count.
+   */
+  async pageProjects(
+    principal: Principal,
+    workspaceName: string,
+    options: ProjectPageOptions,
+  ): Promise<{ views: ProjectView[]; total: number; filtered: number }> {
+    const all = await this.listProjects(principal, workspaceName);
+    const needle = options.search?.toLowerCase();
+    const filtered = all.filter(
+      ({ project }) =>
+        (options.ownedByCaller === undefined || (project.ownerUserId === principal.userId) === options.ownedByCaller) &&
+        (options.isPublic === undefined || project.isPublic === options.isPublic) &&
+        (needle === undefined || project.name.toLowerCase().includes(needle)),
+    );
+    const key = PAGE_SORT_KEYS[options.sort ?? 'name'];
+    const direction = options.descending ? -1 : 1;
+    filtered.sort((a, b) => {
+      const x = key(a);
+      const y = key(b);
+      const order = x < y ? -1 : x > y ? 1 : a.project.id < b.project.id ? -1 : 1;
+      return order * direction;
+    });
+    const offset = options.offset ?? 0;
+    const page = options.count === undefined ? filtered.slice(offset) : filtered.slice(offset, offset + options.count);
+    return { views: page, total: all.length, filtered: filtered.length };
   }
 
   async getProject(principal: Principal, ref: ProjectRef): Promise<ProjectView> {

@@ -18,6 +18,7 @@ import type {
   Workspace,
   WorkspaceRole,
 } from './entities.js';
+import type { EnvironmentField, ExperimentSearch } from './experiment-query.js';
 
 /**
  * The persistence contract of the core. Every backend (SQLite, PostgreSQL) must pass the same
@@ -131,6 +132,16 @@ export interface ExperimentRepository {
   delete(id: string): Promise<void>;
   addSymlink(experimentId: string, projectId: string): Promise<void>;
 
+  /**
+   * Keys of the experiments matching a search, in its order (ties by key), paged. The condition
+   * runs in the database (experiment-query.ts holds its semantics).
+   */
+  search(search: ExperimentSearch): Promise<string[]>;
+  /** Experiments in the project (home or symlinked); `archived` undefined counts both. */
+  countInProject(projectId: string, archived?: boolean): Promise<number>;
+  /** The names logged across the project's experiments, for column listings. */
+  listProjectColumns(projectId: string, archived?: boolean): Promise<ProjectColumns>;
+
   getDocument(id: string, kind: DocumentKind): Promise<string | undefined>;
   putDocument(id: string, kind: DocumentKind, body: string, at: number): Promise<void>;
 
@@ -141,6 +152,17 @@ export interface ExperimentRepository {
   appendOutput(id: string, lines: OutputLineInput[]): Promise<void>;
   /** Lines in arrival order. */
   listOutput(id: string): Promise<OutputLine[]>;
+}
+
+/** Names logged across a project's experiments, ordered by name. */
+export interface ProjectColumns {
+  metrics: string[];
+  /** `numeric`: every experiment's current value of it is a number. */
+  params: { name: string; numeric: boolean }[];
+  others: { name: string; numeric: boolean }[];
+  tags: string[];
+  /** System-details fields some experiment has. */
+  environment: EnvironmentField[];
 }
 
 export interface LoggedValueRepository {

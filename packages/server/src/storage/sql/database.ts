@@ -79,6 +79,15 @@ export interface Database {
     timestamp: number;
     context: string | null;
   };
+  experiment_value_current: {
+    experiment_id: string;
+    kind: string;
+    name: string;
+    seq: number;
+    value_type: string;
+    value_text: string;
+    value_number: number | null;
+  };
   series: {
     id: string;
     experiment_id: string;

@@ -34,7 +34,32 @@ export interface SqlDialect {
    * collation and both backends list in the same byte order, served by the unique indexes.
    */
   readonly orderedTextType: 'text' | RawBuilder<unknown>;
+  /** A top-level field of a JSON text column as text; NULL when absent. */
+  jsonText(json: RawBuilder<unknown>, field: string): RawBuilder<string | null>;
+  /** A top-level field of a JSON text column when it is a JSON number; NULL otherwise. */
+  jsonNumber(json: RawBuilder<unknown>, field: string): RawBuilder<number | null>;
+  /** 1-based position of `needle` in `text`, 0 when absent; case-sensitive on both backends. */
+  position(text: RawBuilder<unknown>, needle: string): RawBuilder<number>;
 }
+
+const sqliteFunctions = {
+  jsonText: (json: RawBuilder<unknown>, field: string) =>
+    sql<string | null>`cast(json_extract(${json}, ${`$.${field}`}) as text)`,
+  jsonNumber: (json: RawBuilder<unknown>, field: string) =>
+    sql<
+      number | null
+    >`(case when json_type(${json}, ${`$.${field}`}) in ('integer', 'real') then json_extract(${json}, ${`$.${field}`}) end)`,
+  position: (text: RawBuilder<unknown>, needle: string) => sql<number>`instr(${text}, ${needle})`,
+};
+
+const postgresFunctions = {
+  jsonText: (json: RawBuilder<unknown>, field: string) => sql<string | null>`(cast(${json} as jsonb) ->> ${field})`,
+  jsonNumber: (json: RawBuilder<unknown>, field: string) =>
+    sql<
+      number | null
+    >`(case when jsonb_typeof(cast(${json} as jsonb) -> ${field}) = 'number' then cast(cast(${json} as jsonb) ->> ${field} as double precision) end)`,
+  position: (text: RawBuilder<unknown>, needle: string) => sql<number>`strpos(${text}, ${needle})`,
+};
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
@@ -57,7 +82,13 @@ export function openSqlite(file: string, options: SqliteOptions): OpenedDatabase
   database.pragma(`journal_size_limit = ${8 * 1024 * 1024}`);
   return {
     db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) }),
-    dialect: { name: 'sqlite', binaryType: 'blob', maxBindParameters: 32_766, orderedTextType: 'text' },
+    dialect: {
+      name: 'sqlite',
+      binaryType: 'blob',
+      maxBindParameters: 32_766,
+      orderedTextType: 'text',
+      ...sqliteFunctions,
+    },
   };
 }
 
@@ -143,6 +174,7 @@ export function openPostgres(url: string): OpenedDatabase {
       binaryType: 'bytea',
       maxBindParameters: 65_535,
       orderedTextType: sql`text collate "C"`,
+      ...postgresFunctions,
     },
   };
 }

@@ -1,9 +1,11 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import type { DocumentKind, Experiment, ExperimentStatus, OutputLine, OutputLineInput } from '../../core/entities.js';
-import type { ExperimentPatch, ExperimentRepository } from '../../core/store.port.js';
+import { ENVIRONMENT_FIELDS, type EnvironmentField, type ExperimentSearch } from '../../core/experiment-query.js';
+import type { ExperimentPatch, ExperimentRepository, ProjectColumns } from '../../core/store.port.js';
 import { atomically } from './atomic.js';
 import type { Database } from './database.js';
 import type { SqlDialect } from './dialect.js';
+import { ExperimentConditionCompiler } from './experiment-search.js';
 import { allocateSequence } from './sequence.js';
 
 export class SqlExperimentRepository implements ExperimentRepository {
@@ -108,6 +110,69 @@ export class SqlExperimentRepository implements ExperimentRepository {
       .execute();
   }
 
+  async search(search: ExperimentSearch): Promise<string[]> {
+    const where = search.where
+      ? new ExperimentConditionCompiler(this.dialect, search).compile(search.where)
+      : sql<SqlBool>`(1 = 1)`;
+    const order = search.orderBy ?? { field: 'createdAt', direction: 'asc' };
+    const column = sql.ref(order.field === 'name' ? 'experiments.name' : 'experiments.created_at');
+    const direction = sql.raw(order.direction === 'desc' ? 'desc' : 'asc');
+    // Unnamed experiments sort after named ones whichever the direction, as listings show them.
+    const nullsLast = order.field === 'name' ? sql`(experiments.name is null), ` : sql``;
+    const { rows } = await sql<{ id: string }>`
+      select experiments.id from experiments
+      where ${inProject(search.projectId, search.archived)} and ${where}
+      order by ${nullsLast}${column} ${direction}, experiments.id asc
+      ${search.limit !== undefined ? sql`limit ${search.limit}` : sql``}
+      ${search.offset ? sql`offset ${search.offset}` : sql``}
+    `.execute(this.db);
+    return rows.map((r) => r.id);
+  }
+
+  async countInProject(projectId: string, archived?: boolean): Promise<number> {
+    const { rows } = await sql<{ n: number | string }>`
+      select count(*) as n from experiments where ${inProject(projectId, archived)}
+    `.execute(this.db);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async listProjectColumns(projectId: string, archived?: boolean): Promise<ProjectColumns> {
+    const members = sql`select experiments.id from experiments where ${inProject(projectId, archived)}`;
+    const names = async (query: RawBuilder<{ name: string }>) => (await query.execute(this.db)).rows.map((r) => r.name);
+    const valueNames = async (kind: 'param' | 'other') =>
+      (
+        await sql<{ name: string; textual: number | string }>`
+          select name, max(case when value_number is null then 1 else 0 end) as textual
+          from experiment_value_current
+          where kind = ${kind} and experiment_id in (${members})
+          group by name order by name
+        `.execute(this.db)
+      ).rows.map((r) => ({ name: r.name, numeric: Number(r.textual) === 0 }));
+    const environment: EnvironmentField[] = [];
+    for (const field of ENVIRONMENT_FIELDS) {
+      const { rows } = await sql<{ found: number }>`
+        select 1 as found from experiment_documents
+        where kind = 'system-details' and experiment_id in (${members})
+          and ${this.dialect.jsonText(sql.ref('body'), field)} is not null
+        limit 1
+      `.execute(this.db);
+      if (rows.length > 0) environment.push(field);
+    }
+    return {
+      metrics: await names(
+        sql<{ name: string }>`select distinct name from series where experiment_id in (${members}) order by name`,
+      ),
+      params: await valueNames('param'),
+      others: await valueNames('other'),
+      tags: await names(
+        sql<{
+          name: string;
+        }>`select distinct tag as name from experiment_tags where experiment_id in (${members}) order by tag`,
+      ),
+      environment,
+    };
+  }
+
   async getDocument(id: string, kind: DocumentKind): Promise<string | undefined> {
     const row = await this.db
       .selectFrom('experiment_documents')
@@ -190,6 +255,12 @@ export class SqlExperimentRepository implements ExperimentRepository {
       clientOffset: r.client_offset,
     }));
   }
+}
+
+/** Experiments whose home is the project or that are symlinked into it. */
+function inProject(projectId: string, archived: boolean | undefined): RawBuilder<SqlBool> {
+  const home = sql<SqlBool>`(experiments.project_id = ${projectId} or experiments.id in (select experiment_id from experiment_symlinks where project_id = ${projectId}))`;
+  return archived === undefined ? home : sql<SqlBool>`(${home} and experiments.archived = ${archived ? 1 : 0})`;
 }
 
 function toExperiment(row: Selectable<Database['experiments']>): Experiment {

@@ -37,7 +37,48 @@ export class SqlLoggedValueRepository implements LoggedValueRepository {
           )
           .execute();
       }
+      await this.keepCurrent(db, experimentId, kind, values, first);
     });
+  }
+
+  /** Upserts the last value of each name in the batch into `experiment_value_current` (search reads it). */
+  private async keepCurrent(
+    db: Kysely<Database>,
+    experimentId: string,
+    kind: ValueKind,
+    values: LoggedValueInput[],
+    firstSeq: number,
+  ): Promise<void> {
+    const lastByName = new Map<string, number>();
+    for (const [i, v] of values.entries()) lastByName.set(v.name, i);
+    const rows = [...lastByName.values()].map((i) => {
+      const v = values[i] as LoggedValueInput;
+      const number = v.type === 'number' ? Number(v.text) : Number.NaN;
+      return {
+        experiment_id: experimentId,
+        kind,
+        name: v.name,
+        seq: firstSeq + i,
+        value_type: v.type,
+        value_text: v.text,
+        value_number: Number.isFinite(number) ? number : null,
+      };
+    });
+    const chunk = Math.floor(this.dialect.maxBindParameters / 7);
+    for (let start = 0; start < rows.length; start += chunk) {
+      await db
+        .insertInto('experiment_value_current')
+        .values(rows.slice(start, start + chunk))
+        .onConflict((oc) =>
+          oc.columns(['experiment_id', 'kind', 'name']).doUpdateSet((eb) => ({
+            seq: eb.ref('excluded.seq'),
+            value_type: eb.ref('excluded.value_type'),
+            value_text: eb.ref('excluded.value_text'),
+            value_number: eb.ref('excluded.value_number'),
+          })),
+        )
+        .execute();
+    }
   }
 
   async list(experimentId: string, kind: ValueKind): Promise<LoggedValue[]> {

@@ -10,6 +10,7 @@ import { registerAssetsRoutes } from './routes/assets.route.js';
 import { registerChartRoutes } from './routes/charts.route.js';
 import { registerExperimentDataRoutes } from './routes/experiment-data.route.js';
 import { registerExperimentsRoutes } from './routes/experiments.route.js';
+import { registerProjectQueryRoutes } from './routes/project-query.route.js';
 import { registerProjectRoutes } from './routes/projects.route.js';
 
 export interface CometPluginOptions {
@@ -54,6 +55,7 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
 
   const context: CometRouteContext = { app, core, publicUrl };
   registerProjectRoutes(context);
+  registerProjectQueryRoutes(context);
   registerExperimentsRoutes(context);
   registerExperimentDataRoutes(context);
   registerAssetsRoutes(context);

@@ -1,0 +1,114 @@
+/**
+ * The one experiment query model. Comet's project query (predicates, spec §5) and Foundry's search
+ * filters both translate into an `ExperimentCondition`; the store compiles it to SQL, so every
+ * facade filters the same way and nothing is filtered in memory.
+ *
+ * Semantics shared by every facade:
+ * - A value test on a field the experiment lacks is false, negated tests included (`ne`,
+ *   `not-between`, `not-contains`…): "missing" is only matched by `missing`. Comet says so
+ *   (spec §5: a missing value satisfies only is_null/is_empty).
+ * - `not` is plain logical negation, so `not(test)` also matches experiments lacking the field
+ *   (Foundry's rule).
+ * - An empty `and` matches everything, an empty `or` nothing.
+ */
+
+/** Built-in experiment attributes a condition may read. Times are epoch ms, durations ms. */
+export type ExperimentAttribute =
+  | 'key'
+  | 'name'
+  | 'status'
+  | 'userName'
+  | 'fileName'
+  | 'filePath'
+  | 'optimizationId'
+  | 'startTime'
+  | 'endTime'
+  | 'lastUpdated'
+  | 'duration'
+  | 'running'
+  | 'hasHtml'
+  | 'hasImages'
+  | 'gitBranch'
+  | 'gitCommit';
+
+export const ATTRIBUTE_TYPES: Record<ExperimentAttribute, 'string' | 'number' | 'boolean'> = {
+  key: 'string',
+  name: 'string',
+  status: 'string',
+  userName: 'string',
+  fileName: 'string',
+  filePath: 'string',
+  optimizationId: 'string',
+  startTime: 'number',
+  endTime: 'number',
+  lastUpdated: 'number',
+  duration: 'number',
+  running: 'boolean',
+  hasHtml: 'boolean',
+  hasImages: 'boolean',
+  gitBranch: 'string',
+  gitCommit: 'string',
+};
+
+/** System-details fields searchable as environment details. */
+export const ENVIRONMENT_FIELDS = ['os', 'osType', 'hostname', 'pythonVersion', 'user', 'ip', 'pid'] as const;
+export type EnvironmentField = (typeof ENVIRONMENT_FIELDS)[number];
+
+/** Which number of a metric series a condition reads. */
+export type SeriesAggregate = 'last' | 'min' | 'max' | 'count';
+
+export type QueryField =
+  | { source: 'metric'; name: string; aggregate: SeriesAggregate }
+  /** The current (last logged) value of a parameter or "other". */
+  | { source: 'param' | 'other'; name: string }
+  | { source: 'attribute'; name: ExperimentAttribute }
+  | { source: 'environment'; name: EnvironmentField };
+
+/**
+ * How a value is compared. `number` tests read the field as a number: a parameter logged as
+ * text then has no numeric value (so the test is false). `string` tests read its text.
+ */
+export type ValueTest =
+  | { as: 'number'; op: ComparisonOp; value: number }
+  | { as: 'number'; op: 'between' | 'not-between'; low: number; high: number }
+  | { as: 'string'; op: ComparisonOp; value: string }
+  | { as: 'string'; op: 'between' | 'not-between'; low: string; high: string }
+  | { as: 'string'; op: TextOp; value: string; caseInsensitive: boolean }
+  | { as: 'boolean'; op: 'eq' | 'ne'; value: boolean };
+
+export type ComparisonOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+export type TextOp = 'contains' | 'not-contains' | 'begins' | 'not-begins' | 'ends' | 'not-ends';
+
+/** A text match on names (tags, parameter names, series names). */
+export interface NameMatch {
+  op: 'eq' | 'contains' | 'begins' | 'ends';
+  value: string;
+  caseInsensitive: boolean;
+}
+
+export type ExperimentCondition =
+  | { kind: 'and' | 'or'; conditions: ExperimentCondition[] }
+  | { kind: 'not'; condition: ExperimentCondition }
+  | { kind: 'test'; field: QueryField; test: ValueTest }
+  /** The field has no value (Comet's is_null); with `orEmpty`, an empty text counts as none (is_empty). */
+  | { kind: 'missing'; field: QueryField; orEmpty: boolean }
+  /** Some tag / parameter name / series name of the experiment matches. */
+  | { kind: 'has'; what: 'tag' | 'param' | 'metric'; match: NameMatch };
+
+export type ExperimentOrderField = 'createdAt' | 'name';
+
+export interface ExperimentSearch {
+  /** Experiments whose home is this project or that are symlinked into it. */
+  projectId: string;
+  /** undefined: both archived and active experiments. */
+  archived?: boolean;
+  where?: ExperimentCondition;
+  /** Ties are broken by experiment key ascending so pages are stable. */
+  orderBy?: { field: ExperimentOrderField; direction: 'asc' | 'desc' };
+  offset?: number;
+  limit?: number;
+  /** "Now", for attributes that depend on it (running, duration of a running experiment). */
+  now: number;
+  /** Heartbeats older than this make a running experiment count as not running. */
+  heartbeatTimeoutMs: number;
+}

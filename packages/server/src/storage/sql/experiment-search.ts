@@ -1,0 +1,273 @@
+import { type RawBuilder, type SqlBool, sql } from 'kysely';
+import type {
+  EnvironmentField,
+  ExperimentAttribute,
+  ExperimentCondition,
+  ExperimentSearch,
+  NameMatch,
+  QueryField,
+  ValueTest,
+} from '../../core/experiment-query.js';
+import type { SqlDialect } from './dialect.js';
+
+type Bool = RawBuilder<SqlBool>;
+type Value = RawBuilder<unknown>;
+
+const TRUE: Bool = sql<SqlBool>`(1 = 1)`;
+const FALSE: Bool = sql<SqlBool>`(1 = 0)`;
+
+const SERIES_COLUMN = { last: 'last_value', min: 'min_value', max: 'max_value', count: 'point_count' } as const;
+const COMPARISON = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
+
+/**
+ * Compiles an `ExperimentCondition` to a WHERE predicate over `experiments`. Conditions on logged
+ * data become non-correlated semi-joins (`experiments.id in (select experiment_id …)`) served by
+ * the name indexes of migration 0003; each is a definite true/false, never NULL, so `not` is
+ * plain negation. Attribute tests guard against NULL themselves for the same reason.
+ */
+export class ExperimentConditionCompiler {
+  constructor(
+    private readonly dialect: SqlDialect,
+    private readonly search: Pick<ExperimentSearch, 'now' | 'heartbeatTimeoutMs'>,
+  ) {}
+
+  compile(condition: ExperimentCondition): Bool {
+    switch (condition.kind) {
+      case 'and':
+        return condition.conditions.length === 0
+          ? TRUE
+          : sql<SqlBool>`(${sql.join(
+              condition.conditions.map((c) => this.compile(c)),
+              sql` and `,
+            )})`;
+      case 'or':
+        return condition.conditions.length === 0
+          ? FALSE
+          : sql<SqlBool>`(${sql.join(
+              condition.conditions.map((c) => this.compile(c)),
+              sql` or `,
+            )})`;
+      case 'not':
+        return sql<SqlBool>`(not ${this.compile(condition.condition)})`;
+      case 'has':
+        return this.has(condition.what, condition.match);
+      case 'test':
+        return this.test(condition.field, condition.test);
+      case 'missing':
+        return this.missing(condition.field, condition.orEmpty);
+    }
+  }
+
+  private has(what: 'tag' | 'param' | 'metric', match: NameMatch): Bool {
+    if (what === 'tag') {
+      return inExperiments(
+        sql`select experiment_id from experiment_tags where ${this.nameMatch(sql.ref('tag'), match)}`,
+      );
+    }
+    if (what === 'param') {
+      return inExperiments(
+        sql`select experiment_id from experiment_value_current where kind = 'param' and ${this.nameMatch(sql.ref('name'), match)}`,
+      );
+    }
+    return inExperiments(sql`select experiment_id from series where ${this.nameMatch(sql.ref('name'), match)}`);
+  }
+
+  private nameMatch(column: Value, match: NameMatch): Bool {
+    if (match.op === 'eq') {
+      return match.caseInsensitive
+        ? sql<SqlBool>`lower(${column}) = ${match.value.toLowerCase()}`
+        : sql<SqlBool>`${column} = ${match.value}`;
+    }
+    return this.valueTest(column, {
+      as: 'string',
+      op: match.op,
+      value: match.value,
+      caseInsensitive: match.caseInsensitive,
+    });
+  }
+
+  private test(field: QueryField, test: ValueTest): Bool {
+    switch (field.source) {
+      case 'metric': {
+        const column = sql.ref(SERIES_COLUMN[field.aggregate]);
+        return inExperiments(
+          sql`select experiment_id from series where name = ${field.name} and ${column} is not null and ${this.valueTest(column, test)}`,
+        );
+      }
+      case 'param':
+      case 'other': {
+        const kind = field.source;
+        if (test.as === 'boolean') {
+          return inExperiments(
+            sql`select experiment_id from experiment_value_current where kind = ${kind} and name = ${field.name} and value_type = 'boolean' and ${this.valueTest(sql.ref('value_text'), { as: 'string', op: test.op, value: String(test.value) })}`,
+          );
+        }
+        const column = sql.ref(test.as === 'number' ? 'value_number' : 'value_text');
+        return inExperiments(
+          sql`select experiment_id from experiment_value_current where kind = ${kind} and name = ${field.name} and ${column} is not null and ${this.valueTest(column, test)}`,
+        );
+      }
+      case 'environment': {
+        const value = this.environmentValue(field.name, test.as === 'number');
+        return inExperiments(
+          sql`select experiment_id from experiment_documents where kind = 'system-details' and ${value} is not null and ${this.valueTest(value, test)}`,
+        );
+      }
+      case 'attribute':
+        return this.attributeTest(field.name, test);
+    }
+  }
+
+  private missing(field: QueryField, orEmpty: boolean): Bool {
+    switch (field.source) {
+      case 'metric': {
+        const column = sql.ref(SERIES_COLUMN[field.aggregate]);
+        return notInExperiments(
+          sql`select experiment_id from series where name = ${field.name} and ${column} is not null`,
+        );
+      }
+      case 'param':
+      case 'other':
+        return notInExperiments(
+          sql`select experiment_id from experiment_value_current where kind = ${field.source} and name = ${field.name}${orEmpty ? sql` and value_text <> ''` : sql``}`,
+        );
+      case 'environment': {
+        const value = this.environmentValue(field.name, false);
+        return notInExperiments(
+          sql`select experiment_id from experiment_documents where kind = 'system-details' and ${value} is not null${orEmpty ? sql` and ${value} <> ''` : sql``}`,
+        );
+      }
+      case 'attribute': {
+        const attribute = this.attribute(field.name);
+        if (attribute.type === 'predicate') return FALSE; // booleans always have a value
+        if (attribute.type === 'document') {
+          return notInExperiments(
+            sql`select experiment_id from experiment_documents where kind = ${attribute.kind} and ${attribute.value} is not null${orEmpty ? sql` and ${attribute.value} <> ''` : sql``}`,
+          );
+        }
+        return orEmpty
+          ? sql<SqlBool>`(${attribute.value} is null or ${attribute.value} = '')`
+          : sql<SqlBool>`(${attribute.value} is null)`;
+      }
+    }
+  }
+
+  private attributeTest(name: ExperimentAttribute, test: ValueTest): Bool {
+    const attribute = this.attribute(name);
+    if (attribute.type === 'predicate') {
+      // Booleans compare with eq/ne only; anything else on a boolean attribute matches nothing.
+      if (test.as !== 'boolean') return FALSE;
+      const wanted = test.op === 'eq' ? test.value : !test.value;
+      return wanted ? attribute.value : sql<SqlBool>`(not ${attribute.value})`;
+    }
+    if (test.as === 'boolean') return FALSE;
+    if (attribute.type === 'document') {
+      return inExperiments(
+        sql`select experiment_id from experiment_documents where kind = ${attribute.kind} and ${attribute.value} is not null and ${this.valueTest(attribute.value, test)}`,
+      );
+    }
+    return sql<SqlBool>`(${attribute.value} is not null and ${this.valueTest(attribute.value, test)})`;
+  }
+
+  /** The SQL behind each attribute: a column expression, a boolean predicate, or a document field. */
+  private attribute(
+    name: ExperimentAttribute,
+  ):
+    | { type: 'value'; value: Value }
+    | { type: 'predicate'; value: Bool }
+    | { type: 'document'; kind: string; value: Value } {
+    const { now, heartbeatTimeoutMs } = this.search;
+    // Mirrors runState(): a RUNNING experiment whose beats stopped counts as ended.
+    const beating = sql<SqlBool>`(experiments.status = 'RUNNING' and experiments.last_heartbeat is not null and experiments.last_heartbeat >= ${now - heartbeatTimeoutMs})`;
+    const lastBeat = sql`coalesce(experiments.last_heartbeat, experiments.start_time)`;
+    const endedAt = sql`coalesce(experiments.end_time, case when ${lastBeat} > experiments.start_time then ${lastBeat} else experiments.start_time end)`;
+    switch (name) {
+      case 'key':
+        return { type: 'value', value: sql.ref('experiments.id') };
+      case 'name':
+        return { type: 'value', value: sql.ref('experiments.name') };
+      case 'status':
+        return {
+          type: 'value',
+          value: sql`(case when experiments.status = 'RUNNING' and not ${beating} then (case when experiments.has_crashed = 1 or experiments.error is not null then 'FAILED' else 'SUCCEEDED' end) else experiments.status end)`,
+        };
+      case 'userName':
+        return { type: 'value', value: sql`(select users.name from users where users.id = experiments.created_by)` };
+      case 'fileName':
+        return { type: 'value', value: sql.ref('experiments.file_name') };
+      case 'filePath':
+        return { type: 'value', value: sql.ref('experiments.file_path') };
+      case 'optimizationId':
+        return { type: 'value', value: sql.ref('experiments.optimization_id') };
+      case 'startTime':
+        return { type: 'value', value: sql.ref('experiments.start_time') };
+      case 'endTime':
+        return { type: 'value', value: sql`(case when ${beating} then experiments.end_time else ${endedAt} end)` };
+      case 'lastUpdated':
+        return { type: 'value', value: sql.ref('experiments.updated_at') };
+      case 'duration':
+        return {
+          type: 'value',
+          value: sql`(case when ${beating} then coalesce(experiments.end_time, ${now}) else ${endedAt} end - experiments.start_time)`,
+        };
+      case 'running':
+        return { type: 'predicate', value: beating };
+      case 'hasHtml':
+        return {
+          type: 'predicate',
+          value: inExperiments(sql`select experiment_id from experiment_documents where kind = 'html' and body <> ''`),
+        };
+      case 'hasImages':
+        return { type: 'predicate', value: inExperiments(sql`select experiment_id from assets where type = 'image'`) };
+      case 'gitBranch':
+        return { type: 'document', kind: 'git-metadata', value: this.dialect.jsonText(sql.ref('body'), 'branch') };
+      case 'gitCommit':
+        return { type: 'document', kind: 'git-metadata', value: this.dialect.jsonText(sql.ref('body'), 'parent') };
+    }
+  }
+
+  private environmentValue(name: EnvironmentField, numeric: boolean): Value {
+    const body = sql.ref('body');
+    return numeric ? this.dialect.jsonNumber(body, name) : this.dialect.jsonText(body, name);
+  }
+
+  /** `value` satisfies `test`; callers have excluded NULL values already. */
+  private valueTest(value: Value, test: ValueTest): Bool {
+    switch (test.op) {
+      case 'eq':
+      case 'ne':
+      case 'lt':
+      case 'le':
+      case 'gt':
+      case 'ge':
+        return sql<SqlBool>`${value} ${sql.raw(COMPARISON[test.op])} ${test.value}`;
+      case 'between':
+        return sql<SqlBool>`(${value} >= ${test.low} and ${value} <= ${test.high})`;
+      case 'not-between':
+        return sql<SqlBool>`(${value} < ${test.low} or ${value} > ${test.high})`;
+      default: {
+        const negated = test.op.startsWith('not-');
+        const op = negated ? test.op.slice(4) : test.op;
+        const text = test.caseInsensitive ? sql`lower(${value})` : value;
+        const needle = test.caseInsensitive ? test.value.toLowerCase() : test.value;
+        // Lengths in code points, as SQL's length() and substr() count them.
+        const length = [...needle].length;
+        const matched =
+          op === 'contains'
+            ? sql<SqlBool>`${this.dialect.position(text, needle)} > 0`
+            : op === 'begins'
+              ? sql<SqlBool>`substr(${text}, 1, ${length}) = ${needle}`
+              : sql<SqlBool>`(length(${text}) >= ${length} and substr(${text}, length(${text}) - ${length - 1}) = ${needle})`;
+        return negated ? sql<SqlBool>`(not ${matched})` : matched;
+      }
+    }
+  }
+}
+
+function inExperiments(subquery: RawBuilder<unknown>): Bool {
+  return sql<SqlBool>`experiments.id in (${subquery})`;
+}
+
+function notInExperiments(subquery: RawBuilder<unknown>): Bool {
+  return sql<SqlBool>`experiments.id not in (${subquery})`;
+}

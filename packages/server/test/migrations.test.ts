@@ -1,0 +1,80 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Migrator, sql } from 'kysely';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type OpenedDatabase, openPostgres, openSqlite } from '../src/storage/sql/dialect.js';
+import { migrationProvider } from '../src/storage/sql/migrations/index.js';
+import { backends, POSTGRES_URL } from './support/test-context.js';
+
+/** Migrations that reshape existing data are tested on data written under the previous schema. */
+describe.each(backends)('migrations on existing data (%s)', (backend) => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function open(): Promise<OpenedDatabase> {
+    if (backend === 'sqlite') {
+      const dir = await mkdtemp(join(tmpdir(), 'cairn-migrate-'));
+      const opened = openSqlite(join(dir, 'cairn.db'), { synchronous: 'normal' });
+      cleanups.push(
+        () => rm(dir, { recursive: true, force: true }),
+        () => opened.db.destroy(),
+      );
+      return opened;
+    }
+    const schema = `m_${Math.random().toString(36).slice(2, 12)}`;
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    const opened = openPostgres(`${POSTGRES_URL}?schema=${schema}`);
+    cleanups.push(async () => {
+      await admin.query(`drop schema ${schema} cascade`);
+      await admin.end();
+    });
+    cleanups.push(() => opened.db.destroy());
+    return opened;
+  }
+
+  it('0003 backfills the current value of every parameter and other', async () => {
+    const { db, dialect } = await open();
+    const migrationTableSchema =
+      dialect.name === 'postgres'
+        ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+        : undefined;
+    const migrator = new Migrator({ db, provider: migrationProvider(dialect), migrationTableSchema });
+    expect((await migrator.migrateTo('0002-project-share-links')).error).toBeUndefined();
+
+    await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(db);
+    await sql`insert into workspaces (id, name, created_by, created_at) values ('w', 'ws', 'u', 0)`.execute(db);
+    await sql`insert into projects (id, workspace_id, name, owner_user_id, created_at, updated_at)
+              values ('p', 'w', 'proj', 'u', 0, 0)`.execute(db);
+    await sql`insert into experiments (id, project_id, workspace_id, status, start_time, created_by, created_at, updated_at)
+              values ('e', 'p', 'w', 'RUNNING', 0, 'u', 0, 0)`.execute(db);
+    const value = (kind: string, name: string, seq: number, type: string, text: string) =>
+      sql`insert into experiment_values (experiment_id, kind, name, seq, value_type, value_text, timestamp)
+          values ('e', ${kind}, ${name}, ${seq}, ${type}, ${text}, 0)`.execute(db);
+    await value('param', 'lr', 1, 'number', '0.5');
+    await value('param', 'lr', 4, 'number', '0.01');
+    await value('param', 'opt', 2, 'string', 'adam');
+    await value('other', 'lr', 3, 'string', 'not a param');
+
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    const { rows } = await sql<{
+      kind: string;
+      name: string;
+      seq: number;
+      value_text: string;
+      value_number: number | null;
+    }>`
+      select kind, name, seq, value_text, value_number from experiment_value_current order by kind, name
+    `.execute(db);
+    expect(rows.map((r) => ({ ...r, seq: Number(r.seq) }))).toEqual([
+      { kind: 'other', name: 'lr', seq: 3, value_text: 'not a param', value_number: null },
+      { kind: 'param', name: 'lr', seq: 4, value_text: '0.01', value_number: 0.01 },
+      { kind: 'param', name: 'opt', seq: 2, value_text: 'adam', value_number: null },
+    ]);
+  });
+});
