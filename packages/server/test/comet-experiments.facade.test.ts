@@ -471,6 +471,26 @@ describe.each(backends)('Comet experiments facade (%s)', (backend) => {
       });
     });
 
+    it('puts a never-set start one second before a lone end that precedes it (comet_ml set_end_time)', async () => {
+      // comet_ml's APIExperiment.set_end_time on a fresh experiment, as when importing a past run.
+      const key = await create();
+      json(await t.request('POST', url, { body: { experimentKey: key, endTimeMillis: 1_600_000_060_000 } }), 200);
+      expect(await meta(key)).toMatchObject({
+        startTimeMillis: 1_600_000_059_000,
+        endTimeMillis: 1_600_000_060_000,
+        durationMillis: 1000,
+      });
+      // A later end keeps the creation time as the start.
+      const live = await create();
+      const created = (await meta(live)).startTimeMillis as number;
+      json(await t.request('POST', url, { body: { experimentKey: live, endTimeMillis: created + 5000 } }), 200);
+      expect(await meta(live)).toMatchObject({ startTimeMillis: created, endTimeMillis: created + 5000 });
+      // A start that was set explicitly is kept: an end before it is still refused.
+      json(await t.request('POST', url, { body: { experimentKey: live, startTimeMillis: 2_000_000 } }), 200);
+      expectError(await t.request('POST', url, { body: { experimentKey: live, endTimeMillis: 1_000_000 } }), 400);
+      expect(await meta(live)).toMatchObject({ startTimeMillis: 2_000_000, endTimeMillis: created + 5000 });
+    });
+
     it('rejects bad times with 400 and keeps the old ones', async () => {
       const key = await create();
       json(

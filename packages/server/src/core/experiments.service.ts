@@ -219,8 +219,9 @@ export class ExperimentsService {
   }
 
   /**
-   * Sets start and/or end. A start given alone, with no end yet, puts the end one second later
-   * (the comet_ml documented behaviour), so the duration is never negative or undefined.
+   * Sets start and/or end. A start given alone, with no end yet, puts the end one second later;
+   * an end given alone, before a start never set, puts the start one second earlier (both as
+   * comet_ml documents), so the duration is never negative or undefined.
    */
   async setStartEndTime(
     principal: Principal,
@@ -241,8 +242,13 @@ export class ExperimentsService {
       const patch: Partial<Experiment> = {};
       if (start !== null) patch.startTime = start;
       if (end !== null) patch.endTime = end;
-      // Every experiment has a start (creation time), so only a missing end needs placing.
       if (start !== null && end === null && e.endTime === null) patch.endTime = start + 1000;
+      // A start still at the creation time was never set. comet_ml documents set_end_time as
+      // placing an unset start one second before the end; clients importing a past run call it
+      // first, with an end long before the creation time.
+      if (start === null && end !== null && e.startTime === e.createdAt && end < e.startTime) {
+        patch.startTime = Math.max(0, end - 1000);
+      }
       const finalStart = patch.startTime ?? e.startTime;
       const finalEnd = patch.endTime ?? e.endTime;
       if (finalEnd !== null && finalEnd < finalStart) {
