@@ -20,6 +20,8 @@ export interface Config {
   sqliteSynchronous: 'full' | 'normal';
   /** Public base URL used in links handed to clients; defaults to http://host:port. */
   publicUrl: string;
+  /** Foundry endpoints demand `preview=true` as Foundry does; `false` lets clients omit it. */
+  foundryRequirePreview: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -44,6 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxAssetBytes: integer(env, 'CAIRN_MAX_ASSET_BYTES', 5 * 1024 * 1024 * 1024),
     sqliteSynchronous: synchronous,
     publicUrl: (env.CAIRN_PUBLIC_URL ?? `http://${host}:${port}`).replace(/\/+$/, ''),
+    foundryRequirePreview: (env.CAIRN_FOUNDRY_REQUIRE_PREVIEW ?? 'true').toLowerCase() !== 'false',
   };
 }
 

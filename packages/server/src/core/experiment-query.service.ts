@@ -1,9 +1,23 @@
 import type { Clock } from './clock.port.js';
+import type { Experiment, Project, SeriesSummary } from './entities.js';
 import type { ExperimentCondition, ExperimentSearch } from './experiment-query.js';
-import { HEARTBEAT_TIMEOUT_MILLIS } from './experiments.service.js';
+import { HEARTBEAT_TIMEOUT_MILLIS, type RunState, runState } from './experiments.service.js';
 import { type Principal, requireScope } from './principal.js';
 import type { ProjectRef, ProjectsService } from './projects.service.js';
-import type { ProjectColumns, Store } from './store.port.js';
+import type { CurrentValue, ProjectColumns, Store } from './store.port.js';
+
+/** Everything a search result shows of one experiment. */
+export interface ExperimentRecord {
+  experiment: Experiment;
+  run: RunState;
+  /** Current value of each parameter, by name. */
+  parameters: CurrentValue[];
+  /** Every series with its exact summary (system metrics included), by name. */
+  series: SeriesSummary[];
+  tags: string[];
+  /** The branch of the logged git metadata, if any. */
+  gitBranch: string | null;
+}
 
 export type SearchOptions = Omit<ExperimentSearch, 'projectId' | 'now' | 'heartbeatTimeoutMs'>;
 
@@ -19,12 +33,63 @@ export class ExperimentQueryService {
   async search(principal: Principal, ref: ProjectRef, options: SearchOptions): Promise<string[]> {
     requireScope(principal, 'read');
     const { project } = await this.projects.findReadable(this.store, principal, ref);
+    return this.searchIn(project, options);
+  }
+
+  /** The readable project a reference names (for facades that show project ids alongside). */
+  async project(principal: Principal, ref: ProjectRef): Promise<Project> {
+    requireScope(principal, 'read');
+    return (await this.projects.findReadable(this.store, principal, ref)).project;
+  }
+
+  /**
+   * One experiment of the project (home or symlinked) with what a search result shows;
+   * undefined when the project holds no such experiment.
+   */
+  async record(principal: Principal, ref: ProjectRef, key: string): Promise<ExperimentRecord | undefined> {
+    const project = await this.project(principal, ref);
+    const found = await this.searchIn(project, {
+      where: {
+        kind: 'test',
+        field: { source: 'attribute', name: 'key' },
+        test: { as: 'string', op: 'eq', value: key },
+      },
+    });
+    return found.length === 0 ? undefined : (await this.records(found))[0];
+  }
+
+  /** Search results as records, in the search's order. */
+  async searchRecords(principal: Principal, ref: ProjectRef, options: SearchOptions): Promise<ExperimentRecord[]> {
+    return this.records(await this.search(principal, ref, options));
+  }
+
+  private searchIn(project: Project, options: SearchOptions): Promise<string[]> {
     return this.store.experiments.search({
       ...options,
       projectId: project.id,
       now: this.clock.now(),
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MILLIS,
     });
+  }
+
+  private async records(keys: string[]): Promise<ExperimentRecord[]> {
+    const now = this.clock.now();
+    const records: ExperimentRecord[] = [];
+    for (const key of keys) {
+      const experiment = await this.store.experiments.get(key);
+      if (!experiment) continue; // deleted between the search and this read
+      const git = await this.store.experiments.getDocument(key, 'git-metadata');
+      const branch = git ? (JSON.parse(git) as { branch?: unknown }).branch : undefined;
+      records.push({
+        experiment,
+        run: runState(experiment, now),
+        parameters: await this.store.values.listCurrent(key, 'param'),
+        series: await this.store.series.listSummaries(key),
+        tags: await this.store.experiments.listTags(key),
+        gitBranch: typeof branch === 'string' && branch !== '' ? branch : null,
+      });
+    }
+    return records;
   }
 
   /**

@@ -66,7 +66,8 @@ export type QueryField =
 
 /**
  * How a value is compared. `number` tests read the field as a number: a parameter logged as
- * text then has no numeric value (so the test is false). `string` tests read its text.
+ * text then has no numeric value (so the test is false). `string` tests read its text;
+ * `datetime` tests read parameters logged as ISO-8601 times (and time attributes).
  */
 export type ValueTest =
   | { as: 'number'; op: ComparisonOp; value: number }
@@ -74,7 +75,9 @@ export type ValueTest =
   | { as: 'string'; op: ComparisonOp; value: string }
   | { as: 'string'; op: 'between' | 'not-between'; low: string; high: string }
   | { as: 'string'; op: TextOp; value: string; caseInsensitive: boolean }
-  | { as: 'boolean'; op: 'eq' | 'ne'; value: boolean };
+  | { as: 'boolean'; op: 'eq' | 'ne'; value: boolean }
+  /** Epoch ms. Parameters and others are datetimes when their text is an ISO-8601 time with a zone. */
+  | { as: 'datetime'; op: ComparisonOp; value: number };
 
 export type ComparisonOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 export type TextOp = 'contains' | 'not-contains' | 'begins' | 'not-begins' | 'ends' | 'not-ends';
@@ -111,4 +114,14 @@ export interface ExperimentSearch {
   now: number;
   /** Heartbeats older than this make a running experiment count as not running. */
   heartbeatTimeoutMs: number;
+}
+
+/** ISO-8601 date-times with a zone (Z or ±hh:mm): the texts parameters are typed datetime by. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** Epoch ms of an ISO-8601 date-time with a zone, or undefined for any other text. */
+export function parseIsoDateTime(text: string): number | undefined {
+  if (!ISO_DATE_TIME.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : undefined;
 }

@@ -7,6 +7,7 @@ import type {
   ExperimentModel,
   LoggedValue,
   LoggedValueInput,
+  LoggedValueType,
   MetricPoint,
   MetricPointInput,
   OutputLine,
@@ -165,9 +166,19 @@ export interface ProjectColumns {
   environment: EnvironmentField[];
 }
 
+export interface CurrentValue {
+  name: string;
+  type: LoggedValueType;
+  text: string;
+  /** The number the text denotes: the number itself, or the epoch ms of an ISO-8601 datetime text. */
+  number: number | null;
+}
+
 export interface LoggedValueRepository {
   /** Appends values; each gets the next `seq` of the experiment, so "current" = highest seq. */
   append(experimentId: string, kind: ValueKind, values: LoggedValueInput[]): Promise<void>;
+  /** The current (last logged) value of each name of that kind, ordered by name. */
+  listCurrent(experimentId: string, kind: ValueKind): Promise<CurrentValue[]>;
   /** Every logged value of that kind, ordered by name then seq. */
   list(experimentId: string, kind: ValueKind): Promise<LoggedValue[]>;
 }

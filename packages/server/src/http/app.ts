@@ -5,13 +5,14 @@ import type { Config } from '../config.js';
 import type { Core } from '../core/core.js';
 import { cairnApiPlugin } from './facades/cairn/cairn.plugin.js';
 import { cometClientlibProbe, cometRestPlugin } from './facades/comet/comet.plugin.js';
+import { foundryModelsPlugin } from './facades/foundry/foundry.plugin.js';
 import { gunzipRequestBody } from './gzip-body.js';
 import { collectRoutes } from './openapi/openapi.builder.js';
 import './request-context.js';
 
 export interface AppOptions {
   core: Core;
-  config: Pick<Config, 'bodyLimitBytes' | 'publicUrl'>;
+  config: Pick<Config, 'bodyLimitBytes' | 'publicUrl'> & Partial<Pick<Config, 'foundryRequirePreview'>>;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -46,6 +47,11 @@ export async function buildApp({ core, config, logger = false }: AppOptions): Pr
   });
 
   await app.register(cairnApiPlugin, { prefix: '/api/cairn/v1', core });
+  await app.register(foundryModelsPlugin, {
+    prefix: '/api',
+    core,
+    requirePreview: config.foundryRequirePreview ?? true,
+  });
   await app.register(cometClientlibProbe);
   for (const prefix of ['/api/rest/v2', '/clientlib/rest/v2']) {
     await app.register(cometRestPlugin, { prefix, core, publicUrl: config.publicUrl });

@@ -17,6 +17,7 @@ const TRUE: Bool = sql<SqlBool>`(1 = 1)`;
 const FALSE: Bool = sql<SqlBool>`(1 = 0)`;
 
 const SERIES_COLUMN = { last: 'last_value', min: 'min_value', max: 'max_value', count: 'point_count' } as const;
+const TIME_ATTRIBUTES = new Set<ExperimentAttribute>(['startTime', 'endTime', 'lastUpdated']);
 const COMPARISON = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
 
 /**
@@ -89,6 +90,7 @@ export class ExperimentConditionCompiler {
   private test(field: QueryField, test: ValueTest): Bool {
     switch (field.source) {
       case 'metric': {
+        if (test.as !== 'number') return FALSE; // series hold numbers only
         const column = sql.ref(SERIES_COLUMN[field.aggregate]);
         return inExperiments(
           sql`select experiment_id from series where name = ${field.name} and ${column} is not null and ${this.valueTest(column, test)}`,
@@ -102,12 +104,20 @@ export class ExperimentConditionCompiler {
             sql`select experiment_id from experiment_value_current where kind = ${kind} and name = ${field.name} and value_type = 'boolean' and ${this.valueTest(sql.ref('value_text'), { as: 'string', op: test.op, value: String(test.value) })}`,
           );
         }
-        const column = sql.ref(test.as === 'number' ? 'value_number' : 'value_text');
+        // value_number holds numbers and the epoch ms of datetime texts: the type tells them apart.
+        const typed =
+          test.as === 'number'
+            ? sql`value_type = 'number' and value_number is not null`
+            : test.as === 'datetime'
+              ? sql`value_type = 'string' and value_number is not null`
+              : sql`value_text is not null`;
+        const column = sql.ref(test.as === 'string' ? 'value_text' : 'value_number');
         return inExperiments(
-          sql`select experiment_id from experiment_value_current where kind = ${kind} and name = ${field.name} and ${column} is not null and ${this.valueTest(column, test)}`,
+          sql`select experiment_id from experiment_value_current where kind = ${kind} and name = ${field.name} and ${typed} and ${this.valueTest(column, test)}`,
         );
       }
       case 'environment': {
+        if (test.as === 'datetime' || test.as === 'boolean') return FALSE;
         const value = this.environmentValue(field.name, test.as === 'number');
         return inExperiments(
           sql`select experiment_id from experiment_documents where kind = 'system-details' and ${value} is not null and ${this.valueTest(value, test)}`,
@@ -161,6 +171,10 @@ export class ExperimentConditionCompiler {
       return wanted ? attribute.value : sql<SqlBool>`(not ${attribute.value})`;
     }
     if (test.as === 'boolean') return FALSE;
+    if (test.as === 'datetime') {
+      if (!TIME_ATTRIBUTES.has(name)) return FALSE;
+      return this.attributeTest(name, { as: 'number', op: test.op, value: test.value });
+    }
     if (attribute.type === 'document') {
       return inExperiments(
         sql`select experiment_id from experiment_documents where kind = ${attribute.kind} and ${attribute.value} is not null and ${this.valueTest(attribute.value, test)}`,

@@ -142,7 +142,7 @@ export class SqlExperimentRepository implements ExperimentRepository {
     const valueNames = async (kind: 'param' | 'other') =>
       (
         await sql<{ name: string; textual: number | string }>`
-          select name, max(case when value_number is null then 1 else 0 end) as textual
+          select name, max(case when value_type = 'number' and value_number is not null then 0 else 1 end) as textual
           from experiment_value_current
           where kind = ${kind} and experiment_id in (${members})
           group by name order by name

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { LoggedValue, LoggedValueInput, LoggedValueType, ValueKind } from '../../core/entities.js';
-import type { LoggedValueRepository } from '../../core/store.port.js';
+import { parseIsoDateTime } from '../../core/experiment-query.js';
+import type { CurrentValue, LoggedValueRepository } from '../../core/store.port.js';
 import { atomically } from './atomic.js';
 import type { Database } from './database.js';
 import type { SqlDialect } from './dialect.js';
@@ -53,7 +54,8 @@ export class SqlLoggedValueRepository implements LoggedValueRepository {
     for (const [i, v] of values.entries()) lastByName.set(v.name, i);
     const rows = [...lastByName.values()].map((i) => {
       const v = values[i] as LoggedValueInput;
-      const number = v.type === 'number' ? Number(v.text) : Number.NaN;
+      // The number a text denotes: the number itself, or the epoch ms of an ISO-8601 datetime.
+      const number = v.type === 'number' ? Number(v.text) : v.type === 'string' ? parseIsoDateTime(v.text) : undefined;
       return {
         experiment_id: experimentId,
         kind,
@@ -61,7 +63,7 @@ export class SqlLoggedValueRepository implements LoggedValueRepository {
         seq: firstSeq + i,
         value_type: v.type,
         value_text: v.text,
-        value_number: Number.isFinite(number) ? number : null,
+        value_number: number !== undefined && Number.isFinite(number) ? number : null,
       };
     });
     const chunk = Math.floor(this.dialect.maxBindParameters / 7);
@@ -79,6 +81,22 @@ export class SqlLoggedValueRepository implements LoggedValueRepository {
         )
         .execute();
     }
+  }
+
+  async listCurrent(experimentId: string, kind: ValueKind): Promise<CurrentValue[]> {
+    const rows = await this.db
+      .selectFrom('experiment_value_current')
+      .select(['name', 'value_type', 'value_text', 'value_number'])
+      .where('experiment_id', '=', experimentId)
+      .where('kind', '=', kind)
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => ({
+      name: r.name,
+      type: r.value_type as LoggedValueType,
+      text: r.value_text,
+      number: r.value_number,
+    }));
   }
 
   async list(experimentId: string, kind: ValueKind): Promise<LoggedValue[]> {

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type DomainErrorKind } from '../../../core/errors.js';
+
+/** Conjure error families and their HTTP statuses (spec §7). */
+export type FoundryErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'PERMISSION_DENIED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'REQUEST_ENTITY_TOO_LARGE'
+  | 'UNAUTHORIZED'
+  | 'INTERNAL';
+
+const STATUS: Record<FoundryErrorCode, number> = {
+  INVALID_ARGUMENT: 400,
+  UNAUTHORIZED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  REQUEST_ENTITY_TOO_LARGE: 413,
+  INTERNAL: 500,
+};
+
+/** A named Foundry error; routes throw it where the spec names the error an endpoint raises. */
+export class FoundryApiError extends Error {
+  constructor(
+    readonly errorCode: FoundryErrorCode,
+    readonly errorName: string,
+    readonly parameters: Record<string, unknown> = {},
+    readonly status: number = STATUS[errorCode],
+  ) {
+    super(`${errorName}: ${JSON.stringify(parameters)}`);
+  }
+}
+
+/** Domain errors that reach the facade without a route naming them get the generic names. */
+const GENERIC: Record<DomainErrorKind, [FoundryErrorCode, string]> = {
+  'not-found': ['NOT_FOUND', 'Default:NotFound'],
+  'invalid-argument': ['INVALID_ARGUMENT', 'Default:InvalidArgument'],
+  'already-exists': ['CONFLICT', 'Default:Conflict'],
+  'failed-precondition': ['INVALID_ARGUMENT', 'Default:FailedPrecondition'],
+  'permission-denied': ['PERMISSION_DENIED', 'ApiUsageDenied'],
+  unauthenticated: ['UNAUTHORIZED', 'MissingCredentials'],
+  'too-large': ['REQUEST_ENTITY_TOO_LARGE', 'Default:RequestEntityTooLarge'],
+};
+
+export function sendFoundryError(reply: FastifyReply, error: FoundryApiError): FastifyReply {
+  return reply.code(error.status).type('application/json').send({
+    errorCode: error.errorCode,
+    errorName: error.errorName,
+    errorInstanceId: randomUUID(),
+    parameters: error.parameters,
+  });
+}
+
+export function foundryErrorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof FoundryApiError) return sendFoundryError(reply, error);
+  if (error instanceof DomainError) {
+    const [code, name] = GENERIC[error.kind];
+    const parameters = error.kind === 'permission-denied' ? { missingScope: 'api:models-read' } : {};
+    return sendFoundryError(reply, new FoundryApiError(code, name, { ...parameters, message: error.message }));
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return sendFoundryError(reply, new FoundryApiError('INVALID_ARGUMENT', 'Conjure:UnsupportedMediaType', {}, 415));
+  }
+  const status = fastifyError.statusCode;
+  if (fastifyError.validation || (status !== undefined && status >= 400 && status < 500)) {
+    return sendFoundryError(
+      reply,
+      new FoundryApiError('INVALID_ARGUMENT', 'Default:InvalidArgument', { message: fastifyError.message }),
+    );
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return sendFoundryError(reply, new FoundryApiError('INTERNAL', 'Default:Internal'));
+}

@@ -1,0 +1,46 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Core } from '../../../core/core.js';
+import { requireScope } from '../../../core/principal.js';
+import { presentedApiKey } from '../../api-key.js';
+import { principalOf } from '../../request-context.js';
+import type { TypeBoxApp } from '../../typed-app.js';
+import { FoundryApiError, foundryErrorHandler, sendFoundryError } from './foundry-errors.js';
+import { registerExperimentRoutes } from './routes/experiments.route.js';
+
+export interface FoundryPluginOptions {
+  core: Core;
+  /** Foundry rejects calls without `preview=true` on preview endpoints; off only for lenient setups. */
+  requirePreview: boolean;
+}
+
+export interface FoundryRouteContext {
+  app: TypeBoxApp;
+  core: Core;
+}
+
+/**
+ * Palantir Foundry Models v2 experiments (preview) at /api/v2/models: a second face over the same
+ * projects (models) and experiments. Bearer API keys with the api:models-read scope.
+ */
+export const foundryModelsPlugin: FastifyPluginAsync<FoundryPluginOptions> = async (instance, options) => {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const { core } = options;
+  app.setErrorHandler(foundryErrorHandler);
+  // Known routes always answer JSON errors; an empty 404 would read as "API not available" (spec §7).
+  app.setNotFoundHandler((request, reply) =>
+    sendFoundryError(
+      reply,
+      new FoundryApiError('NOT_FOUND', 'Default:NotFound', { path: request.url.split('?')[0] ?? '' }),
+    ),
+  );
+  app.addHook('onRequest', async (request) => {
+    request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
+    const preview = (request.query as { preview?: unknown }).preview;
+    if (options.requirePreview && !(typeof preview === 'string' && preview.toLowerCase() === 'true')) {
+      throw new FoundryApiError('INVALID_ARGUMENT', 'ApiFeaturePreviewUsageOnly');
+    }
+    requireScope(principalOf(request), 'api:models-read');
+  });
+  registerExperimentRoutes({ app, core });
+};
