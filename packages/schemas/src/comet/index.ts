@@ -3,5 +3,7 @@ export * from './charts.schema.js';
 export * from './common.schema.js';
 export * from './experiment-data.schema.js';
 export * from './experiments.schema.js';
+export * from './optimizer.schema.js';
+export * from './panels.schema.js';
 export * from './project-query.schema.js';
 export * from './projects.schema.js';

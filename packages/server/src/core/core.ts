@@ -3,9 +3,12 @@ import { AuthService } from './auth.service.js';
 import type { BlobStore } from './blob.port.js';
 import { ChartsService } from './charts.service.js';
 import { type Clock, systemClock } from './clock.port.js';
+import { DashboardsService } from './dashboards.service.js';
 import { ExperimentQueryService } from './experiment-query.service.js';
 import { ExperimentsService } from './experiments.service.js';
 import { MetricsService } from './metrics.service.js';
+import { OptimizerService } from './optimizer.service.js';
+import { MAX_PANEL_ZIP_BYTES, PanelsService } from './panels.service.js';
 import { PrincipalCache } from './principal-cache.js';
 import { ProjectsService } from './projects.service.js';
 import type { Store } from './store.port.js';
@@ -25,6 +28,9 @@ export interface Core {
   charts: ChartsService;
   assets: AssetsService;
   limits: CoreLimits;
+  panels: PanelsService;
+  dashboards: DashboardsService;
+  optimizer: OptimizerService;
 }
 
 export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreLimits; clock?: Clock }): Core {
@@ -33,6 +39,13 @@ export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreL
   const projects = new ProjectsService(deps.store, deps.blobs, clock, principals);
   const experiments = new ExperimentsService(deps.store, deps.blobs, projects, clock);
   const metrics = new MetricsService(deps.store, experiments, clock);
+  // Uploads above the asset limit are cut short by the HTTP layer, so that limit bounds panels too.
+  const panels = new PanelsService(
+    deps.store,
+    deps.blobs,
+    clock,
+    Math.min(MAX_PANEL_ZIP_BYTES, deps.limits.maxAssetBytes),
+  );
   return {
     store: deps.store,
     auth: new AuthService(deps.store, clock, principals),
@@ -43,5 +56,8 @@ export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreL
     charts: new ChartsService(experiments, metrics),
     assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
     limits: deps.limits,
+    panels,
+    dashboards: new DashboardsService(deps.store, projects, panels, clock),
+    optimizer: new OptimizerService(deps.store),
   };
 }

@@ -188,3 +188,77 @@ export interface ExperimentModel {
   name: string;
   createdAt: number;
 }
+
+/** Who may see a code panel outside its workspace: PUBLIC panels are readable by every user. */
+export type PanelScope = 'PUBLIC' | 'PRIVATE';
+
+export interface PanelResource {
+  name: string;
+  version: string;
+  enabled: boolean;
+}
+
+/** The source of a code panel, as its zip describes it (Comet's `code` object). */
+export interface PanelCode {
+  code: string;
+  css: string;
+  description: string;
+  html: string;
+  defaultConfig: string;
+  internalResources: PanelResource[];
+  /** Kept as the client sent them (URLs or objects); Cairn only stores them. */
+  userResources: unknown[];
+  pyCode: string;
+  /** "js" or "py": which of `code` and `pyCode` is the panel. */
+  type: 'js' | 'py';
+  pyConfig: string;
+}
+
+/** A code panel template of a workspace; each upload to it is a new revision. */
+export interface CodePanel {
+  id: string;
+  workspaceId: string;
+  ownerUserId: string;
+  name: string;
+  queryBuilderId: string;
+  scopeType: PanelScope;
+  code: PanelCode;
+  thumbnailName: string | null;
+  /** Time of the upload that produced the current definition. */
+  revisionId: number;
+  /** Where the uploaded zip of the current revision lives in the blob store. */
+  blobKey: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A saved dashboard (Comet's dashboard template) of one project. */
+export interface Dashboard {
+  id: string;
+  projectId: string;
+  name: string;
+  createdBy: string;
+  /** JSON texts, stored as sent: the UI owns their structure. */
+  experimentQueryState: string;
+  dashboardChartState: string;
+  reactGridTableState: string;
+  v2: Record<string, unknown>;
+  source: string | null;
+  current: boolean;
+  unsavedView: boolean;
+  /** At most one dashboard per project is its default. */
+  projectDefault: boolean;
+  pinnedExperiments: string[];
+  autoRefresh: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A code panel placed on a dashboard; its viz store belongs to this placement. */
+export interface PanelInstance {
+  id: string;
+  dashboardId: string;
+  templateId: string;
+  /** Order of the panel on its dashboard, from 0. */
+  position: number;
+}

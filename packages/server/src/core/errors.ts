@@ -62,4 +62,5 @@ export const SdkErrorCode = {
   experimentKeyNotSpecified: 90998,
   experimentAlreadyExists: 90999,
   projectNameTooLong: 1341241,
+  invalidOptimizationId: 5124123,
 } as const;

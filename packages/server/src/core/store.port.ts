@@ -1,6 +1,8 @@
 import type {
   ApiKey,
   Asset,
+  CodePanel,
+  Dashboard,
   DocumentKind,
   DownsampledSeries,
   Experiment,
@@ -12,6 +14,7 @@ import type {
   MetricPointInput,
   OutputLine,
   OutputLineInput,
+  PanelInstance,
   Project,
   SeriesSummary,
   User,
@@ -44,6 +47,9 @@ export interface Repositories {
   readonly values: LoggedValueRepository;
   readonly series: SeriesRepository;
   readonly assets: AssetRepository;
+  readonly codePanels: CodePanelRepository;
+  readonly dashboards: DashboardRepository;
+  readonly optimizations: OptimizationRepository;
 }
 
 export interface ApiKeyRecord extends ApiKey {
@@ -240,4 +246,71 @@ export interface AssetRepository {
   ensureModel(model: ExperimentModel): Promise<ExperimentModel>;
   getModel(experimentId: string, name: string): Promise<ExperimentModel | undefined>;
   listModels(experimentId: string): Promise<ExperimentModel[]>;
+}
+
+export interface CodePanelRepository {
+  insert(panel: CodePanel): Promise<void>;
+  get(id: string): Promise<CodePanel | undefined>;
+  /** Panels of a workspace, oldest first (creation time, then id); `publicOnly` keeps PUBLIC ones. */
+  list(workspaceId: string, publicOnly: boolean): Promise<CodePanel[]>;
+  /**
+   * Stores a new revision: every field of `panel` except its id, workspace, owner and creation
+   * time replaces the stored one.
+   */
+  update(panel: CodePanel): Promise<void>;
+}
+
+export interface DashboardRepository {
+  insert(dashboard: Dashboard): Promise<void>;
+  get(id: string): Promise<Dashboard | undefined>;
+  /** Replaces every field except id, project, creator and creation time. */
+  update(dashboard: Dashboard): Promise<void>;
+  /**
+   * Dashboards of the workspace's projects (only public projects when `publicProjectsOnly`),
+   * ordered by creation time, then id.
+   */
+  listInWorkspace(workspaceId: string, publicProjectsOnly: boolean): Promise<Dashboard[]>;
+  /** Clears the default flag of every dashboard of the project except `keepId`. */
+  clearProjectDefault(projectId: string, keepId: string): Promise<void>;
+
+  /** Instances of a dashboard ordered by position. */
+  listInstances(dashboardId: string): Promise<PanelInstance[]>;
+  getInstance(id: string): Promise<PanelInstance | undefined>;
+  /**
+   * Makes `instances` the dashboard's whole set: instances missing from it are deleted with their
+   * viz stores, the others are inserted or get their new position.
+   */
+  replaceInstances(dashboardId: string, instances: PanelInstance[]): Promise<void>;
+
+  /** The JSON text stored for an instance; undefined when nothing was stored yet. */
+  getVizStore(instanceId: string): Promise<string | undefined>;
+  /** Replaces the instance's store. */
+  putVizStore(instanceId: string, body: string, at: number): Promise<void>;
+}
+
+export type OptimizationGoal = 'MIN' | 'MAX';
+
+export interface OptimizationRanking {
+  /** Experiments of the optimization in the given workspaces, archived ones included. */
+  experimentCount: number;
+  /** The best of them on the metric, or undefined when none logged a finite value of it. */
+  best?: { experimentId: string; value: number };
+}
+
+/**
+ * Optimizations are the experiments sharing an `optimizationId` (set by log-other `optimizer_id`).
+ */
+export interface OptimizationRepository {
+  /**
+   * Ranks the optimization's experiments in `workspaceIds` by their summary of `metricName`: the
+   * series minimum for MIN, the maximum for MAX. NaN-only and infinite extremes take no part.
+   * Ties go to the experiment created first, then to the lowest id. Done in one indexed query, so
+   * the cost does not grow with the experiments' points.
+   */
+  rank(
+    optimizationId: string,
+    workspaceIds: readonly string[],
+    metricName: string,
+    goal: OptimizationGoal,
+  ): Promise<OptimizationRanking>;
 }

@@ -156,4 +156,38 @@ export interface Database {
   };
   project_share_links: { project_id: string; share_code: string; created_by: string; created_at: number };
   experiment_models: { id: string; experiment_id: string; name: string; created_at: number };
+  code_panels: {
+    id: string;
+    workspace_id: string;
+    owner_user_id: string;
+    name: string;
+    query_builder_id: string;
+    scope_type: string;
+    code: string;
+    thumbnail_name: string | null;
+    revision_id: number;
+    blob_key: string;
+    created_at: number;
+    updated_at: number;
+  };
+  dashboards: {
+    id: string;
+    project_id: string;
+    name: string;
+    created_by: string;
+    experiment_query_state: string;
+    dashboard_chart_state: string;
+    react_grid_table_state: string;
+    v2: string;
+    source: string | null;
+    is_current: number;
+    unsaved_view: number;
+    project_default: number;
+    pinned_experiments: string;
+    auto_refresh: number;
+    created_at: number;
+    updated_at: number;
+  };
+  code_panel_instances: { id: string; dashboard_id: string; template_id: string; position: number };
+  viz_instance_stores: { instance_id: string; body: string; updated_at: number };
 }

@@ -2,11 +2,14 @@ import { type Kysely, Migrator, sql } from 'kysely';
 import type { Repositories, Store } from '../../core/store.port.js';
 import { SqlSeriesRepository } from '../series/series.repository.js';
 import { SqlAssetRepository } from './asset.repository.js';
+import { SqlCodePanelRepository } from './code-panel.repository.js';
+import { SqlDashboardRepository } from './dashboard.repository.js';
 import type { Database } from './database.js';
 import { type OpenedDatabase, openPostgres, openSqlite, type SqlDialect, type SqliteOptions } from './dialect.js';
 import { SqlExperimentRepository } from './experiment.repository.js';
 import { SqlLoggedValueRepository } from './logged-value.repository.js';
 import { migrationProvider } from './migrations/index.js';
+import { SqlOptimizationRepository } from './optimization.repository.js';
 import { SqlProjectRepository } from './project.repository.js';
 import { SqlTenancyRepository } from './tenancy.repository.js';
 
@@ -18,6 +21,9 @@ function repositories(db: Kysely<Database>, dialect: SqlDialect): Repositories {
     values: new SqlLoggedValueRepository(db, dialect),
     series: new SqlSeriesRepository(db, dialect),
     assets: new SqlAssetRepository(db),
+    codePanels: new SqlCodePanelRepository(db),
+    dashboards: new SqlDashboardRepository(db),
+    optimizations: new SqlOptimizationRepository(db),
   };
 }
 
@@ -29,6 +35,9 @@ export class SqlStore implements Store {
   readonly values;
   readonly series;
   readonly assets;
+  readonly codePanels;
+  readonly dashboards;
+  readonly optimizations;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -41,6 +50,9 @@ export class SqlStore implements Store {
     this.values = repos.values;
     this.series = repos.series;
     this.assets = repos.assets;
+    this.codePanels = repos.codePanels;
+    this.dashboards = repos.dashboards;
+    this.optimizations = repos.optimizations;
   }
 
   /** Opens the database named by URL (`sqlite:<file>` or `postgres://…`) and migrates it. */

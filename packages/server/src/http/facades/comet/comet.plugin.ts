@@ -8,8 +8,11 @@ import { cometErrorHandler, sendCometError } from './comet-errors.js';
 import { exactJsonContentType } from './comet-reply.js';
 import { registerAssetsRoutes } from './routes/assets.route.js';
 import { registerChartRoutes } from './routes/charts.route.js';
+import { registerDashboardRoutes } from './routes/dashboards.route.js';
 import { registerExperimentDataRoutes } from './routes/experiment-data.route.js';
 import { registerExperimentsRoutes } from './routes/experiments.route.js';
+import { registerOptimizerRoutes } from './routes/optimizer.route.js';
+import { registerPanelRoutes } from './routes/panels.route.js';
 import { registerProjectQueryRoutes } from './routes/project-query.route.js';
 import { registerProjectRoutes } from './routes/projects.route.js';
 
@@ -60,6 +63,9 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
   registerExperimentDataRoutes(context);
   registerAssetsRoutes(context);
   registerChartRoutes(context);
+  registerPanelRoutes(context);
+  registerDashboardRoutes(context);
+  registerOptimizerRoutes(context);
 };
 
 /** GET /clientlib/isAlive/ver — unauthenticated version probe (spec §1.1, §3.8 #52). */
