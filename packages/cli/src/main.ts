@@ -27,6 +27,8 @@ Usage:
   cairn keys create <user> [--name N] [--scopes read,write]
   cairn keys list [--user U]
   cairn keys revoke <key-id>
+  cairn models list <workspace>                   projects with their Foundry model RIDs
+  cairn experiments rid <experiment-key>          an experiment's Foundry experiment and model RIDs
 
 Scopes: ${SCOPES.join(', ')} (admin implies every other scope).
 Commands other than "server" act directly on the store named by CAIRN_DATABASE_URL / CAIRN_DATA_DIR.`;
@@ -101,6 +103,28 @@ const COMMANDS: Record<string, Command> = {
         const state = key.revokedAt === null ? 'active' : `revoked ${new Date(key.revokedAt).toISOString()}`;
         print(`${key.id}\t${key.prefix}…\t${key.name}\t${key.scopes.join(',')}\t${state}`);
       }
+    },
+  },
+  'models list': {
+    args: ['<workspace>'],
+    options: [],
+    async run(core, [workspaceName], _values, print) {
+      const { modelRid } = await loadServer();
+      const workspace = await core.store.tenancy.getWorkspaceByName(workspaceName as string);
+      if (!workspace) throw new UsageError(`no workspace "${workspaceName}"`);
+      for (const project of await core.store.projects.list(workspace.id, false)) {
+        print(`${modelRid(project.id)}\t${project.name}\t${project.experimentCount} experiments`);
+      }
+    },
+  },
+  'experiments rid': {
+    args: ['<experiment-key>'],
+    options: [],
+    async run(core, [key], _values, print) {
+      const { experimentRid, modelRid } = await loadServer();
+      const experiment = await core.store.experiments.get(key as string);
+      if (!experiment) throw new UsageError(`no experiment "${key}"`);
+      print(`${experimentRid(experiment.id)}\t${modelRid(experiment.projectId)}`);
     },
   },
   'keys revoke': {

@@ -222,6 +222,21 @@ describe('cairn CLI', { timeout: 120_000 }, () => {
     });
   });
 
+  it('prints the Foundry RIDs of projects and experiments', async () => {
+    const key = await withCore(async (core) => {
+      const admin = await core.auth.authenticate(ADMIN_KEY);
+      const view = await core.experiments.create(admin, { workspaceName: 'default', projectName: 'rids' });
+      return view.experiment;
+    });
+    const models = await run('models', 'list', 'default');
+    expect(models.code).toBe(0);
+    const uuid = `${key.projectId.slice(0, 8)}-${key.projectId.slice(8, 12)}-${key.projectId.slice(12, 16)}-${key.projectId.slice(16, 20)}-${key.projectId.slice(20)}`;
+    expect(models.stdout).toContain(`ri.models.main.model.${uuid}\trids\t1 experiments`);
+    const rid = await run('experiments', 'rid', key.id);
+    expect(rid.stdout).toBe(`ri.models.main.experiment.${key.id}\tri.models.main.model.${uuid}\n`);
+    expect((await run('experiments', 'rid', 'nope')).code).toBe(2);
+  });
+
   it('reports bad configuration with exit status 1', async () => {
     const result = await cairn(['keys', 'list'], { ...env, CAIRN_SQLITE_SYNCHRONOUS: 'sometimes' });
     expect(result.code).toBe(1);

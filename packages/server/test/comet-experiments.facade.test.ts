@@ -103,6 +103,9 @@ describe.each(backends)('Comet experiments facade (%s)', (backend) => {
         hasCrashed: false,
         error: null,
         status: 'RUNNING',
+        // Cairn additions: the same experiment in the Foundry API.
+        experimentRid: `ri.models.main.experiment.${body.experimentKey}`,
+        modelRid: expect.stringMatching(/^ri\.models\.main\.model\.[0-9a-f-]{36}$/),
       });
       expect(row.startTimeMillis).toBeGreaterThanOrEqual(before);
       expect(row.startTimeMillis).toBeLessThanOrEqual(Date.now());

@@ -32,6 +32,9 @@ export const ExperimentMetadata = Type.Object({
   hasCrashed: Type.Boolean(),
   error: Nullable(Type.String()),
   status: ExperimentStatus,
+  /** Cairn additions: the same experiment and its project in the Foundry API (docs/api/foundry.md). */
+  experimentRid: Type.String(),
+  modelRid: Type.String(),
 });
 export type ExperimentMetadata = Static<typeof ExperimentMetadata>;
 

@@ -21,6 +21,8 @@ export const ProjectRow = Type.Object({
   numberOfExperiments: Type.Integer(),
   lastUpdated: Type.Integer(),
   created_at: Type.Integer(),
+  /** Cairn addition: the project as a Foundry model (docs/api/foundry.md). */
+  modelRid: Type.String(),
 });
 export type ProjectRow = Static<typeof ProjectRow>;
 

@@ -72,24 +72,30 @@ export class ExperimentQueryService {
     });
   }
 
+  /** Records of several experiments with one query per table, not per experiment. */
   private async records(keys: string[]): Promise<ExperimentRecord[]> {
     const now = this.clock.now();
-    const records: ExperimentRecord[] = [];
-    for (const key of keys) {
-      const experiment = await this.store.experiments.get(key);
-      if (!experiment) continue; // deleted between the search and this read
-      const git = await this.store.experiments.getDocument(key, 'git-metadata');
+    // Deleted between the search and this read: left out.
+    const experiments = await this.store.experiments.getMany(keys);
+    const ids = experiments.map((e) => e.id);
+    const [gits, parameters, series, tags] = await Promise.all([
+      this.store.experiments.getDocumentsOf(ids, 'git-metadata'),
+      this.store.values.listCurrentOf(ids, 'param'),
+      this.store.series.listSummariesOf(ids),
+      this.store.experiments.listTagsOf(ids),
+    ]);
+    return experiments.map((experiment) => {
+      const git = gits.get(experiment.id);
       const branch = git ? (JSON.parse(git) as { branch?: unknown }).branch : undefined;
-      records.push({
+      return {
         experiment,
         run: runState(experiment, now),
-        parameters: await this.store.values.listCurrent(key, 'param'),
-        series: await this.store.series.listSummaries(key),
-        tags: await this.store.experiments.listTags(key),
+        parameters: parameters.get(experiment.id) ?? [],
+        series: series.get(experiment.id) ?? [],
+        tags: tags.get(experiment.id) ?? [],
         gitBranch: typeof branch === 'string' && branch !== '' ? branch : null,
-      });
-    }
-    return records;
+      };
+    });
   }
 
   /**

@@ -127,6 +127,8 @@ export type ExperimentPatch = Partial<
 export interface ExperimentRepository {
   insert(experiment: Experiment): Promise<void>;
   get(id: string): Promise<Experiment | undefined>;
+  /** The experiments that exist among `ids`, in the order of `ids`. */
+  getMany(ids: string[]): Promise<Experiment[]>;
   /**
    * Experiments whose home is the project or that are symlinked into it, oldest first.
    * `archived` undefined lists both.
@@ -151,10 +153,14 @@ export interface ExperimentRepository {
 
   getDocument(id: string, kind: DocumentKind): Promise<string | undefined>;
   putDocument(id: string, kind: DocumentKind, body: string, at: number): Promise<void>;
+  /** The documents of that kind of several experiments, by experiment id (absent when unset). */
+  getDocumentsOf(ids: string[], kind: DocumentKind): Promise<Map<string, string>>;
 
   /** Adds tags as a set union; order of first insertion is kept. */
   addTags(id: string, tags: string[]): Promise<void>;
   listTags(id: string): Promise<string[]>;
+  /** Tags of several experiments, by experiment id, each in insertion order. */
+  listTagsOf(ids: string[]): Promise<Map<string, string[]>>;
 
   appendOutput(id: string, lines: OutputLineInput[]): Promise<void>;
   /** Lines in arrival order. */
@@ -185,6 +191,8 @@ export interface LoggedValueRepository {
   append(experimentId: string, kind: ValueKind, values: LoggedValueInput[]): Promise<void>;
   /** The current (last logged) value of each name of that kind, ordered by name. */
   listCurrent(experimentId: string, kind: ValueKind): Promise<CurrentValue[]>;
+  /** `listCurrent` for several experiments at once, by experiment id. */
+  listCurrentOf(experimentIds: string[], kind: ValueKind): Promise<Map<string, CurrentValue[]>>;
   /** Every logged value of that kind, ordered by name then seq. */
   list(experimentId: string, kind: ValueKind): Promise<LoggedValue[]>;
 }
@@ -208,6 +216,8 @@ export interface SeriesRepository {
   append(experimentId: string, points: MetricPointInput[]): Promise<number[]>;
   /** Summaries of every series of the experiment, ordered by name. */
   listSummaries(experimentId: string): Promise<SeriesSummary[]>;
+  /** `listSummaries` for several experiments at once, by experiment id. */
+  listSummariesOf(experimentIds: string[]): Promise<Map<string, SeriesSummary[]>>;
   getSummary(experimentId: string, name: string): Promise<SeriesSummary | undefined>;
   /** Points of one series in offset order. */
   readPoints(experimentId: string, name: string, options?: SeriesReadOptions): Promise<MetricPoint[]>;

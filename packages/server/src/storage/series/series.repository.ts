@@ -107,6 +107,20 @@ export class SqlSeriesRepository implements SeriesRepository {
     return rows.map((row) => toSummary(fromColumns(row)));
   }
 
+  async listSummariesOf(experimentIds: string[]): Promise<Map<string, SeriesSummary[]>> {
+    const byExperiment = new Map<string, SeriesSummary[]>(experimentIds.map((id) => [id, []]));
+    if (experimentIds.length === 0) return byExperiment;
+    const rows = await this.db
+      .selectFrom('series')
+      .selectAll()
+      .where('experiment_id', 'in', experimentIds)
+      .orderBy('experiment_id')
+      .orderBy('name')
+      .execute();
+    for (const row of rows) byExperiment.get(row.experiment_id)?.push(toSummary(fromColumns(row)));
+    return byExperiment;
+  }
+
   async getSummary(experimentId: string, name: string): Promise<SeriesSummary | undefined> {
     const row = await findSeries(this.db, experimentId, name);
     return row && toSummary(fromColumns(row));

@@ -45,6 +45,13 @@ export class SqlExperimentRepository implements ExperimentRepository {
     return row && toExperiment(row);
   }
 
+  async getMany(ids: string[]): Promise<Experiment[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('experiments').selectAll().where('id', 'in', ids).execute();
+    const byId = new Map(rows.map((row) => [row.id, toExperiment(row)]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
   async listInProject(projectId: string, archived?: boolean): Promise<Experiment[]> {
     let query = this.db
       .selectFrom('experiments')
@@ -183,6 +190,17 @@ export class SqlExperimentRepository implements ExperimentRepository {
     return row?.body;
   }
 
+  async getDocumentsOf(ids: string[], kind: DocumentKind): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('experiment_documents')
+      .select(['experiment_id', 'body'])
+      .where('experiment_id', 'in', ids)
+      .where('kind', '=', kind)
+      .execute();
+    return new Map(rows.map((r) => [r.experiment_id, r.body]));
+  }
+
   async putDocument(id: string, kind: DocumentKind, body: string, at: number): Promise<void> {
     await this.db
       .insertInto('experiment_documents')
@@ -212,6 +230,20 @@ export class SqlExperimentRepository implements ExperimentRepository {
       .orderBy('seq')
       .execute();
     return rows.map((r) => r.tag);
+  }
+
+  async listTagsOf(ids: string[]): Promise<Map<string, string[]>> {
+    const byExperiment = new Map<string, string[]>(ids.map((id) => [id, []]));
+    if (ids.length === 0) return byExperiment;
+    const rows = await this.db
+      .selectFrom('experiment_tags')
+      .select(['experiment_id', 'tag'])
+      .where('experiment_id', 'in', ids)
+      .orderBy('experiment_id')
+      .orderBy('seq')
+      .execute();
+    for (const r of rows) byExperiment.get(r.experiment_id)?.push(r.tag);
+    return byExperiment;
   }
 
   async appendOutput(id: string, lines: OutputLineInput[]): Promise<void> {

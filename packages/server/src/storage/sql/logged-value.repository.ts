@@ -99,6 +99,25 @@ export class SqlLoggedValueRepository implements LoggedValueRepository {
     }));
   }
 
+  async listCurrentOf(experimentIds: string[], kind: ValueKind): Promise<Map<string, CurrentValue[]>> {
+    const byExperiment = new Map<string, CurrentValue[]>(experimentIds.map((id) => [id, []]));
+    if (experimentIds.length === 0) return byExperiment;
+    const rows = await this.db
+      .selectFrom('experiment_value_current')
+      .select(['experiment_id', 'name', 'value_type', 'value_text', 'value_number'])
+      .where('experiment_id', 'in', experimentIds)
+      .where('kind', '=', kind)
+      .orderBy('experiment_id')
+      .orderBy('name')
+      .execute();
+    for (const r of rows) {
+      byExperiment
+        .get(r.experiment_id)
+        ?.push({ name: r.name, type: r.value_type as LoggedValueType, text: r.value_text, number: r.value_number });
+    }
+    return byExperiment;
+  }
+
   async list(experimentId: string, kind: ValueKind): Promise<LoggedValue[]> {
     const rows = await this.db
       .selectFrom('experiment_values')

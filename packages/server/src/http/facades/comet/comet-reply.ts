@@ -2,6 +2,7 @@ import type { ProjectRow } from '@cairn/schemas/comet';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidArgumentError } from '../../../core/errors.js';
 import type { ProjectRef, ProjectView } from '../../../core/projects.service.js';
+import { modelRid } from '../../../core/rids.js';
 
 /** onSend hook: comet_ml's JSON reader requires exactly "application/json" (spec §1.4), no charset. */
 export async function exactJsonContentType(_request: FastifyRequest, reply: FastifyReply, payload: unknown) {
@@ -40,6 +41,7 @@ export function toProjectRow(view: ProjectView): ProjectRow {
     isPublic: project.isPublic,
     public: project.isPublic,
     numberOfExperiments: view.experimentCount,
+    modelRid: modelRid(project.id),
     lastUpdated: project.updatedAt,
     created_at: project.createdAt,
   };

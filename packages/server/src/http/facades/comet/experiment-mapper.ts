@@ -1,6 +1,7 @@
 import type { ExperimentMetadata } from '@cairn/schemas/comet';
 import { InvalidArgumentError, SdkErrorCode } from '../../../core/errors.js';
 import type { ExperimentView } from '../../../core/experiments.service.js';
+import { experimentRid, modelRid } from '../../../core/rids.js';
 
 /**
  * An experiment as Comet's ExperimentMetadata (spec §3.1): the metadata reply and each row of
@@ -29,6 +30,8 @@ export function toExperimentMetadata(view: ExperimentView): ExperimentMetadata {
     hasCrashed: experiment.hasCrashed,
     error: experiment.error,
     status: run.status,
+    experimentRid: experimentRid(experiment.id),
+    modelRid: modelRid(experiment.projectId),
   };
 }
 

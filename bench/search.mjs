@@ -1,0 +1,228 @@
+#!/usr/bin/env node
+// Experiment search benchmark (issue #5): npm run bench -- search [--experiments 100000]
+// One model (project) holding N experiments with typed parameters, tags and two series each;
+// a three-level nested Foundry filter over parameters, tags and summary metrics, sent through
+// POST /api/v2/models/{rid}/experiments/search by a real server process, one request in flight.
+//
+// Seeding writes through the store's repositories (the same code the HTTP writes end in) in
+// transactions of 1,000 experiments: 100k experiments through single HTTP writes would take the
+// benchmark's whole budget and measure ingest, which bench/run.mjs already does.
+
+import { randomInt } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { freePort, runToEnd, startGroup, waitHttp } from './lib/proc.mjs';
+import { measure } from './lib/stats.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = resolve(HERE, '..');
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const OPTIMIZERS = ['adam', 'adamw', 'sgd', 'rmsprop'];
+const TAGS = ['baseline', 'ablation', 'sweep', 'prod', 'debug'];
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== 'search'),
+  options: {
+    experiments: { type: 'string', default: '100000' },
+    iterations: { type: 'string', default: '200' },
+    'no-build': { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+const N = Number(values.experiments);
+const log = (line) => process.stderr.write(`[search] ${line}\n`);
+
+if (!values['no-build']) {
+  log('building Cairn (npx tsc -b)');
+  const built = await runToEnd('npx', ['tsc', '-b'], { cwd: REPO_ROOT, timeoutMs: 600_000 });
+  if (built.code !== 0) throw new Error('npx tsc -b failed');
+}
+
+const server = await import(pathToFileURL(join(REPO_ROOT, 'packages/server/dist/index.js')).href);
+const workDir = await mkdtemp(join(os.tmpdir(), 'cairn-search-bench-'));
+const dataDir = join(workDir, 'data');
+await mkdir(dataDir, { recursive: true });
+const apiKey = Array.from({ length: 40 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
+
+/** Deterministic pseudo-random numbers, so every run searches the same data. */
+let seed = 42;
+const random = () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
+
+const seedStarted = performance.now();
+const config = server.loadConfig({
+  CAIRN_DATA_DIR: dataDir,
+  CAIRN_ADMIN_API_KEY: apiKey,
+  CAIRN_SQLITE_SYNCHRONOUS: 'normal',
+});
+const core = await server.openCore(config);
+await core.auth.bootstrap(apiKey);
+const admin = await core.auth.authenticate(apiKey);
+const project = (
+  await core.projects.createProject(admin, {
+    workspaceName: 'default',
+    projectName: 'search-bench',
+    description: null,
+    isPublic: false,
+  })
+).project;
+const BATCH = 1000;
+const base = Date.UTC(2026, 0, 1);
+for (let start = 0; start < N; start += BATCH) {
+  await core.store.transaction(async (tx) => {
+    for (let i = start; i < Math.min(N, start + BATCH); i++) {
+      const id = i.toString(16).padStart(32, '0');
+      const at = base + i * 1000;
+      await tx.experiments.insert({
+        id,
+        projectId: project.id,
+        workspaceId: project.workspaceId,
+        name: `run-${i}`,
+        status: random() < 0.1 ? 'FAILED' : 'SUCCEEDED',
+        archived: false,
+        startTime: at,
+        endTime: at + 60_000,
+        createdBy: admin.userId,
+        optimizationId: null,
+        filePath: null,
+        fileName: null,
+        lastHeartbeat: null,
+        hasCrashed: false,
+        error: null,
+        createdAt: at,
+        updatedAt: at,
+      });
+      const lr = 10 ** (-4 + 3 * random());
+      await tx.values.append(id, 'param', [
+        { name: 'lr', type: 'number', text: String(lr), step: null, timestamp: at, context: null },
+        { name: 'optimizer', type: 'string', text: OPTIMIZERS[i % 4], step: null, timestamp: at, context: null },
+        {
+          name: 'batch_size',
+          type: 'number',
+          text: String(2 ** (4 + (i % 5))),
+          step: null,
+          timestamp: at,
+          context: null,
+        },
+      ]);
+      await tx.experiments.addTags(id, [TAGS[i % TAGS.length], ...(random() < 0.2 ? ['baseline'] : [])]);
+      const loss = 0.05 + random();
+      const acc = random();
+      await tx.series.append(id, [
+        { name: 'loss', value: loss * 2, step: 0, epoch: null, timestamp: at, context: null },
+        { name: 'loss', value: loss, step: 1, epoch: null, timestamp: at + 1, context: null },
+        { name: 'acc', value: acc / 2, step: 0, epoch: null, timestamp: at, context: null },
+        { name: 'acc', value: acc, step: 1, epoch: null, timestamp: at + 1, context: null },
+      ]);
+    }
+  });
+  if ((start / BATCH) % 10 === 0) log(`seeded ${Math.min(N, start + BATCH)} / ${N}`);
+}
+await core.store.close();
+const seedSeconds = (performance.now() - seedStarted) / 1000;
+log(`seeded ${N} experiments in ${seedSeconds.toFixed(0)} s`);
+
+const port = await freePort();
+const baseUrl = `http://127.0.0.1:${port}`;
+const logFile = join(workDir, 'cairn.log');
+const proc = startGroup(process.execPath, [join(REPO_ROOT, 'packages/cli/bin/cairn.js'), 'server'], {
+  cwd: workDir,
+  env: {
+    ...process.env,
+    CAIRN_PORT: String(port),
+    CAIRN_DATA_DIR: dataDir,
+    CAIRN_ADMIN_API_KEY: apiKey,
+    CAIRN_LOG_LEVEL: 'warn',
+  },
+  logFile,
+});
+await waitHttp(`${baseUrl}/healthz`, proc, 60_000, logFile);
+
+const modelRid = server.modelRid(project.id);
+const url = `${baseUrl}/api/v2/models/${modelRid}/experiments/search?preview=true`;
+const FILTERS = {
+  // The issue's shape: three levels of nesting over parameters, tags and summary metrics.
+  nested: {
+    type: 'and',
+    filters: [
+      {
+        type: 'or',
+        filters: [
+          {
+            type: 'and',
+            filters: [
+              { type: 'parameterFilter', parameterName: 'lr', operator: 'LT', value: 0.001 },
+              { type: 'eq', field: 'TAG', value: 'baseline' },
+            ],
+          },
+          {
+            type: 'and',
+            filters: [
+              { type: 'summaryMetricFilter', seriesName: 'loss', aggregation: 'MIN', operator: 'LT', value: 0.1 },
+              { type: 'parameterFilter', parameterName: 'optimizer', operator: 'CONTAINS', value: 'adam' },
+            ],
+          },
+        ],
+      },
+      { type: 'not', value: { type: 'eq', field: 'STATUS', value: 'FAILED' } },
+      { type: 'seriesFilter', seriesName: 'acc', field: 'AGGREGATION_LAST', operator: 'GT', value: 0.5 },
+    ],
+  },
+  // A selective single condition, and no filter at all (the first page of the whole model).
+  selective: { type: 'parameterFilter', parameterName: 'lr', operator: 'LT', value: 0.0002 },
+  none: undefined,
+};
+
+const results = {};
+for (const [label, where] of Object.entries(FILTERS)) {
+  let matched = 0;
+  const body = JSON.stringify({
+    ...(where ? { where } : {}),
+    pageSize: 50,
+    orderBy: { field: 'CREATED_TIME', direction: 'DESC' },
+  });
+  const stats = await measure(
+    async () => {
+      const t0 = performance.now();
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body,
+      });
+      const text = await response.text();
+      const elapsed = performance.now() - t0;
+      if (response.status !== 200) throw new Error(`search answered ${response.status}: ${text}`);
+      matched = JSON.parse(text).data.length;
+      return elapsed;
+    },
+    { iterations: Number(values.iterations), budgetMs: 120_000 },
+  );
+  results[label] = { ...stats, pageLength: matched };
+  log(`${label}: p50 ${stats.p50Ms} ms, p95 ${stats.p95Ms} ms, p99 ${stats.p99Ms} ms (${matched} on the page)`);
+}
+
+await proc.stop();
+const summary = {
+  benchmark: 'search',
+  experiments: N,
+  machine: {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  },
+  seedSeconds: Math.round(seedSeconds),
+  pageSize: 50,
+  results,
+};
+const out =
+  values.out ??
+  join(HERE, 'results', `search-${new Date().toISOString().replaceAll(':', '-').replaceAll('.', '-')}.json`);
+await writeFile(out, `${JSON.stringify(summary, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+await rm(workDir, { recursive: true, force: true });

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, createTestContext, type TestContext } from './support/test-context.js';
+
+const V2 = '/api/rest/v2';
+
+/** One experiment, two faces: the RIDs Comet rows carry open the same experiment in Foundry. */
+describe.each(backends)('Comet and Foundry views of one experiment (%s)', (backend) => {
+  let t: TestContext;
+  beforeAll(async () => {
+    t = await createTestContext(backend);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('exposes stable RIDs on Comet rows that resolve in the Foundry API', async () => {
+    const created = await t.request('POST', `${V2}/write/experiment/create`, {
+      body: { workspaceName: 'default', projectName: 'two-faces', experimentName: 'run-1' },
+    });
+    const key = created.json().experimentKey as string;
+    await t.request('POST', `${V2}/write/experiment/metric`, {
+      body: { experimentKey: key, metricName: 'train/loss', metricValue: 0.25, step: 3 },
+    });
+    await t.request('POST', `${V2}/write/experiment/parameter`, {
+      body: { experimentKey: key, parameterName: 'epochs', parameterValue: 20 },
+    });
+    await t.request('POST', `${V2}/write/experiment/git/metadata`, {
+      body: { experimentKey: key, user: 'ada', root: '/r', branch: 'feature-x', parent: 'abc', origin: 'o' },
+    });
+
+    const metadata = (await t.request('GET', `${V2}/experiment/metadata?experimentKey=${key}`)).json();
+    const project = (await t.request('GET', `${V2}/project?projectId=${metadata.projectId}`)).json();
+    expect(metadata.experimentRid).toBe(`ri.models.main.experiment.${key}`);
+    expect(metadata.modelRid).toMatch(
+      /^ri\.models\.main\.model\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
+    expect(project.modelRid).toBe(metadata.modelRid);
+    expect(metadata.modelRid.replace('ri.models.main.model.', '').replaceAll('-', '')).toBe(metadata.projectId);
+
+    const foundry = await t.request(
+      'GET',
+      `/api/v2/models/${metadata.modelRid}/experiments/${metadata.experimentRid}?preview=true`,
+      { headers: { authorization: `Bearer ${t.adminKey}` }, key: null },
+    );
+    expect(foundry.statusCode, foundry.body).toBe(200);
+    expect(foundry.json()).toMatchObject({
+      rid: metadata.experimentRid,
+      modelRid: metadata.modelRid,
+      name: 'run-1',
+      status: 'RUNNING',
+      branch: 'feature-x',
+      source: { type: 'sdk' },
+      parameters: [{ name: 'epochs', value: { type: 'integer', value: 20 } }],
+      series: [{ name: 'train/loss', length: 1, value: { type: 'double', min: 0.25, max: 0.25, last: 0.25 } }],
+      summaryMetrics: [
+        { seriesName: 'train/loss', aggregation: 'MIN', value: 0.25 },
+        { seriesName: 'train/loss', aggregation: 'MAX', value: 0.25 },
+        { seriesName: 'train/loss', aggregation: 'LAST', value: 0.25 },
+      ],
+      artifacts: {},
+      tags: [],
+    });
+    expect(foundry.json().createdTime).toMatch(/Z$/);
+    expect(foundry.json().createdBy).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+});
