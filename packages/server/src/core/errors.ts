@@ -62,4 +62,11 @@ export const SdkErrorCode = {
   experimentKeyNotSpecified: 90998,
   experimentAlreadyExists: 90999,
   projectNameTooLong: 1341241,
+  noArtifactFound: 624522,
+  noArtifactVersionFound: 624523,
+  artifactVersionExists: 90399,
+  artifactVersionStateImmutable: 90401,
+  artifactVersionStateNotClosed: 90402,
+  artifactVersionStateNotClosedErrorOccurred: 90403,
+  artifactVersionStateInvalid: 90410,
 } as const;

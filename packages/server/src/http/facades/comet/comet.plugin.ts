@@ -6,6 +6,7 @@ import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cometErrorHandler, sendCometError } from './comet-errors.js';
 import { exactJsonContentType } from './comet-reply.js';
+import { registerArtifactsRoutes } from './routes/artifacts.route.js';
 import { registerAssetsRoutes } from './routes/assets.route.js';
 import { registerChartRoutes } from './routes/charts.route.js';
 import { registerExperimentDataRoutes } from './routes/experiment-data.route.js';
@@ -58,6 +59,7 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
   registerExperimentDataRoutes(context);
   registerAssetsRoutes(context);
   registerChartRoutes(context);
+  registerArtifactsRoutes(context);
 };
 
 /** GET /clientlib/isAlive/ver — unauthenticated version probe (spec §1.1, §3.8 #52). */
