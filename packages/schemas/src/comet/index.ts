@@ -1,3 +1,4 @@
+export * from './artifacts.schema.js';
 export * from './assets.schema.js';
 export * from './charts.schema.js';
 export * from './common.schema.js';

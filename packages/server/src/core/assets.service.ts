@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { lockOpenArtifactVersion, readableArtifactVersion, requireOpenArtifactVersion } from './artifacts.service.js';
 import type { BlobStore, ByteRange } from './blob.port.js';
 import type { Clock } from './clock.port.js';
 import type { Asset, ExperimentModel } from './entities.js';
@@ -50,7 +51,10 @@ export interface AssetUploadTrailer {
 export interface AssetLocator {
   experimentKey?: string | null;
   assetId: string;
-  /** When given, the asset must belong to this artifact version. */
+  /**
+   * When given, the asset must be a file of this artifact version, and `experimentKey` is ignored:
+   * comet_ml sends the key of the experiment consuming the artifact, not of the one that logged it.
+   */
   artifactVersionId?: string | null;
 }
 
@@ -89,6 +93,9 @@ export class AssetsService {
     if (asset.remote && body !== null) throw new InvalidArgumentError('a remote asset has a link and no file part');
     if (!asset.remote && body === null) throw new InvalidArgumentError('an asset upload needs a file part');
     if (await this.findAnywhere(asset.id)) throw new AlreadyExistsError(`asset ${asset.id} already exists`);
+    if (asset.artifactVersionId) {
+      await requireOpenArtifactVersion(this.store, principal, experiment.workspaceId, asset.artifactVersionId);
+    }
 
     if (body !== null) {
       // A blob key of its own per upload (not the asset id): an upload that fails, or races
@@ -132,21 +139,24 @@ export class AssetsService {
   /**
    * Finds an asset the principal may read. Without an experiment key the asset is looked up by
    * its (globally unique) id and its experiment is checked, reported as "asset not found" alike
-   * so ids cannot be probed across tenants.
+   * so ids cannot be probed across tenants. A file of an artifact version is readable by the
+   * members of the artifact's workspace.
    */
   async find(principal: Principal, locator: AssetLocator): Promise<Asset> {
     requireScope(principal, 'read');
     let asset: Asset | undefined;
-    if (locator.experimentKey) {
+    if (locator.artifactVersionId) {
+      asset = await this.store.assets.getById(locator.assetId);
+      if (asset?.artifactVersionId !== locator.artifactVersionId) asset = undefined;
+      else if (!(await readableArtifactVersion(this.store, principal, locator.artifactVersionId))) asset = undefined;
+    } else if (locator.experimentKey) {
       const experiment = await this.experiments.readable(this.store, principal, locator.experimentKey);
       asset = await this.store.assets.get(experiment.id, locator.assetId);
     } else {
       asset = await this.store.assets.getById(locator.assetId);
       if (asset && !(await this.isReadable(principal, asset.experimentId))) asset = undefined;
     }
-    if (!asset || (locator.artifactVersionId && asset.artifactVersionId !== locator.artifactVersionId)) {
-      throw new NotFoundError(`asset ${locator.assetId} not found`);
-    }
+    if (!asset) throw new NotFoundError(`asset ${locator.assetId} not found`);
     return asset;
   }
 
@@ -165,6 +175,11 @@ export class AssetsService {
       const experiment = await this.experiments.writable(tx, principal, key);
       const found = await tx.assets.get(experiment.id, assetId);
       if (!found) throw new NotFoundError(`asset ${assetId} not found`);
+      // A closed artifact version's files are immutable. Ids of versions that do not exist (rows
+      // written before artifacts were served) name nothing to protect.
+      if (found.artifactVersionId && (await tx.artifacts.getVersion(found.artifactVersionId))) {
+        await lockOpenArtifactVersion(tx, principal, experiment.workspaceId, found.artifactVersionId, this.clock.now());
+      }
       await tx.assets.delete(experiment.id, assetId);
       return found;
     });
@@ -196,6 +211,16 @@ export class AssetsService {
     try {
       return await this.store.transaction(async (tx) => {
         const experiment = await this.experiments.writable(tx, principal, key);
+        // Locked so that the version cannot close between this check and the commit.
+        if (asset.artifactVersionId) {
+          await lockOpenArtifactVersion(
+            tx,
+            principal,
+            experiment.workspaceId,
+            asset.artifactVersionId,
+            asset.createdAt,
+          );
+        }
         const same = overwrite
           ? await tx.assets.listSameName(experiment.id, asset.fileName, asset.groupingName, asset.artifactVersionId)
           : [];

@@ -1,3 +1,4 @@
+import { ArtifactsService } from './artifacts.service.js';
 import { AssetsService } from './assets.service.js';
 import { AuthService } from './auth.service.js';
 import type { BlobStore } from './blob.port.js';
@@ -27,6 +28,7 @@ export interface Core {
   metrics: MetricsService;
   charts: ChartsService;
   assets: AssetsService;
+  artifacts: ArtifactsService;
   limits: CoreLimits;
   panels: PanelsService;
   dashboards: DashboardsService;
@@ -55,6 +57,7 @@ export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreL
     metrics,
     charts: new ChartsService(experiments, metrics),
     assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
+    artifacts: new ArtifactsService(deps.store, experiments, clock),
     limits: deps.limits,
     panels,
     dashboards: new DashboardsService(deps.store, projects, panels, clock),

@@ -262,3 +262,48 @@ export interface PanelInstance {
   /** Order of the panel on its dashboard, from 0. */
   position: number;
 }
+
+/**
+ * An artifact version's life: OPEN while its files upload, then CLOSED (complete, immutable) or
+ * ERROR (an upload failed). Only an OPEN version accepts files or a state change.
+ */
+export type ArtifactVersionState = 'OPEN' | 'CLOSED' | 'ERROR';
+
+/** A named, typed collection of versions, unique by name within its workspace. */
+export interface Artifact {
+  id: string; // UUID, as Comet's artifact ids are
+  workspaceId: string;
+  /** The project of the experiment that logged the first version; null once that project is gone. */
+  projectId: string | null;
+  name: string;
+  type: string;
+  description: string | null;
+  /** JSON text, stored verbatim. */
+  metadata: string | null;
+  tags: string[];
+  isPublic: boolean;
+  emoji: string | null;
+  createdBy: string;
+  /** Key of the experiment that logged the first version. */
+  experimentKey: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One version of an artifact. Its files are assets whose `artifactVersionId` is its id. */
+export interface ArtifactVersion {
+  id: string; // UUID
+  artifactId: string;
+  /** Semantic version text, unique within the artifact. */
+  version: string;
+  state: ArtifactVersionState;
+  /** JSON text, stored verbatim. */
+  metadata: string | null;
+  tags: string[];
+  note: string | null;
+  ownerUserId: string;
+  /** Key of the experiment that logged the version (Comet's `createdFrom`). */
+  experimentKey: string;
+  createdAt: number;
+  updatedAt: number;
+}

@@ -63,4 +63,11 @@ export const SdkErrorCode = {
   experimentAlreadyExists: 90999,
   projectNameTooLong: 1341241,
   invalidOptimizationId: 5124123,
+  noArtifactFound: 624522,
+  noArtifactVersionFound: 624523,
+  artifactVersionExists: 90399,
+  artifactVersionStateImmutable: 90401,
+  artifactVersionStateNotClosed: 90402,
+  artifactVersionStateNotClosedErrorOccurred: 90403,
+  artifactVersionStateInvalid: 90410,
 } as const;

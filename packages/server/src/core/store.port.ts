@@ -1,5 +1,7 @@
 import type {
   ApiKey,
+  Artifact,
+  ArtifactVersion,
   Asset,
   CodePanel,
   Dashboard,
@@ -47,6 +49,7 @@ export interface Repositories {
   readonly values: LoggedValueRepository;
   readonly series: SeriesRepository;
   readonly assets: AssetRepository;
+  readonly artifacts: ArtifactRepository;
   readonly codePanels: CodePanelRepository;
   readonly dashboards: DashboardRepository;
   readonly optimizations: OptimizationRepository;
@@ -323,4 +326,65 @@ export interface OptimizationRepository {
     metricName: string,
     goal: OptimizationGoal,
   ): Promise<OptimizationRanking>;
+}
+
+/** An artifact with figures derived from its versions and their files at read time. */
+export interface ArtifactRecord extends Artifact {
+  versionsCount: number;
+  /** Bytes of the files of all its versions (remote files count 0). */
+  sizeInBytes: number;
+}
+
+/** A version with its aliases and the bytes of its files, derived at read time. */
+export interface ArtifactVersionRecord extends ArtifactVersion {
+  /** Aliases naming this version, in byte order. */
+  aliases: string[];
+  /** Bytes of the version's files (remote files count 0). */
+  sizeInBytes: number;
+}
+
+export type ArtifactPatch = Partial<
+  Pick<Artifact, 'type' | 'description' | 'metadata' | 'tags' | 'isPublic' | 'emoji' | 'updatedAt'>
+>;
+export type ArtifactVersionPatch = Partial<Pick<ArtifactVersion, 'metadata' | 'tags' | 'updatedAt'>>;
+
+/**
+ * Artifacts, their versions and aliases. Sizes and counts are derived from the rows they sum, so
+ * they can never drift from the files (assets) they describe, whichever way those go.
+ */
+export interface ArtifactRepository {
+  insert(artifact: Artifact): Promise<void>;
+  get(id: string): Promise<ArtifactRecord | undefined>;
+  getByName(workspaceId: string, name: string): Promise<ArtifactRecord | undefined>;
+  /** Artifacts of a workspace ordered by name (byte order); `type` filters by exact type. */
+  list(workspaceId: string, type?: string): Promise<ArtifactRecord[]>;
+  update(id: string, patch: ArtifactPatch): Promise<void>;
+  /**
+   * Sets `updatedAt`; returns false when there is no such artifact. Inside a transaction this takes
+   * the artifact's row lock, which serialises version creation and alias moves on PostgreSQL.
+   */
+  touch(id: string, at: number): Promise<boolean>;
+
+  insertVersion(version: ArtifactVersion): Promise<void>;
+  getVersion(id: string): Promise<ArtifactVersionRecord | undefined>;
+  /** Versions of an artifact in creation order (time, then id); semver order is the core's business. */
+  listVersions(artifactId: string): Promise<ArtifactVersionRecord[]>;
+  updateVersion(id: string, patch: ArtifactVersionPatch): Promise<void>;
+  /**
+   * Moves an OPEN version to `state`, atomically: returns false (and changes nothing) when the
+   * version is absent or no longer OPEN, so two concurrent closes cannot both succeed.
+   */
+  closeVersion(id: string, state: 'CLOSED' | 'ERROR', at: number): Promise<boolean>;
+  /**
+   * Touches the version if it is OPEN; false when absent or not OPEN. Inside a transaction the
+   * row lock it takes makes a concurrent `closeVersion` wait for that transaction.
+   */
+  lockOpenVersion(id: string, at: number): Promise<boolean>;
+  /**
+   * Makes `aliases` exactly the aliases of the version. An alias names one version per artifact,
+   * so one held by another version of the artifact moves to this one.
+   */
+  setAliases(artifactId: string, versionId: string, aliases: readonly string[]): Promise<void>;
+  /** The version's files: assets carrying its id, by creation time then id. */
+  listFiles(versionId: string): Promise<Asset[]>;
 }

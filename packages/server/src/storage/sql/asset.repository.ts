@@ -115,7 +115,7 @@ export class SqlAssetRepository implements AssetRepository {
   }
 }
 
-function toAsset(row: Selectable<Database['assets']>): Asset {
+export function toAsset(row: Selectable<Database['assets']>): Asset {
   return {
     id: row.id,
     experimentId: row.experiment_id,

@@ -190,4 +190,34 @@ export interface Database {
   };
   code_panel_instances: { id: string; dashboard_id: string; template_id: string; position: number };
   viz_instance_stores: { instance_id: string; body: string; updated_at: number };
+  artifacts: {
+    id: string;
+    workspace_id: string;
+    project_id: string | null;
+    name: string;
+    type: string;
+    description: string | null;
+    metadata: string | null;
+    tags: string;
+    is_public: number;
+    emoji: string | null;
+    created_by: string;
+    experiment_key: string;
+    created_at: number;
+    updated_at: number;
+  };
+  artifact_versions: {
+    id: string;
+    artifact_id: string;
+    version: string;
+    state: string;
+    metadata: string | null;
+    tags: string;
+    note: string | null;
+    owner_user_id: string;
+    experiment_key: string;
+    created_at: number;
+    updated_at: number;
+  };
+  artifact_aliases: { artifact_id: string; alias: string; version_id: string };
 }

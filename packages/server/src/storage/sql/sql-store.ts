@@ -1,6 +1,7 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import type { Repositories, Store } from '../../core/store.port.js';
 import { SqlSeriesRepository } from '../series/series.repository.js';
+import { SqlArtifactRepository } from './artifact.repository.js';
 import { SqlAssetRepository } from './asset.repository.js';
 import { SqlCodePanelRepository } from './code-panel.repository.js';
 import { SqlDashboardRepository } from './dashboard.repository.js';
@@ -21,6 +22,7 @@ function repositories(db: Kysely<Database>, dialect: SqlDialect): Repositories {
     values: new SqlLoggedValueRepository(db, dialect),
     series: new SqlSeriesRepository(db, dialect),
     assets: new SqlAssetRepository(db),
+    artifacts: new SqlArtifactRepository(db),
     codePanels: new SqlCodePanelRepository(db),
     dashboards: new SqlDashboardRepository(db),
     optimizations: new SqlOptimizationRepository(db),
@@ -35,6 +37,7 @@ export class SqlStore implements Store {
   readonly values;
   readonly series;
   readonly assets;
+  readonly artifacts;
   readonly codePanels;
   readonly dashboards;
   readonly optimizations;
@@ -50,6 +53,7 @@ export class SqlStore implements Store {
     this.values = repos.values;
     this.series = repos.series;
     this.assets = repos.assets;
+    this.artifacts = repos.artifacts;
     this.codePanels = repos.codePanels;
     this.dashboards = repos.dashboards;
     this.optimizations = repos.optimizations;

@@ -6,6 +6,7 @@ import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cometErrorHandler, sendCometError } from './comet-errors.js';
 import { exactJsonContentType } from './comet-reply.js';
+import { registerArtifactsRoutes } from './routes/artifacts.route.js';
 import { registerAssetsRoutes } from './routes/assets.route.js';
 import { registerChartRoutes } from './routes/charts.route.js';
 import { registerDashboardRoutes } from './routes/dashboards.route.js';
@@ -63,6 +64,7 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
   registerExperimentDataRoutes(context);
   registerAssetsRoutes(context);
   registerChartRoutes(context);
+  registerArtifactsRoutes(context);
   registerPanelRoutes(context);
   registerDashboardRoutes(context);
   registerOptimizerRoutes(context);

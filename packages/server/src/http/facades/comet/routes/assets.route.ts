@@ -193,7 +193,7 @@ export function registerAssetsRoutes(context: CometRouteContext): void {
  * holds one file open, not all). Entries are stored uncompressed: model files are mostly
  * incompressible weights, and with known sizes yazl can announce the exact Content-Length.
  */
-function sendZip(
+export function sendZip(
   reply: FastifyReply,
   name: string,
   entries: AssetArchiveEntry[],

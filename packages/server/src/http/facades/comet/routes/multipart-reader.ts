@@ -1,6 +1,10 @@
+import type { Readable } from 'node:stream';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidArgumentError, TooLargeError } from '../../../../core/errors.js';
+
+/** Longest text taken from a part sent as a file; the same bound as the plugin's `fieldSize`. */
+const MAX_TEXT_PART_BYTES = 1024 * 1024;
 
 /**
  * Reads a multipart body part by part without buffering files: string parts are collected, and
@@ -39,12 +43,11 @@ export class MultipartReader {
     for (let next = await this.parts.next(); !next.done; next = await this.parts.next()) {
       const part = next.value;
       if (part.type === 'file') {
-        if (part.fieldname !== this.fileField) {
-          throw new InvalidArgumentError(
-            `unexpected file part "${part.fieldname}": send the bytes as "${this.fileField}"`,
-          );
-        }
-        return part;
+        if (part.fieldname === this.fileField) return part;
+        // comet_ml sends a remote asset's `link` as a part with a file name ("link"); any part
+        // other than the file is a string field, however it is dressed.
+        into.set(part.fieldname, await readText(part.file, part.fieldname));
+        continue;
       }
       if (part.valueTruncated) throw new TooLargeError(`multipart field "${part.fieldname}" is too large`);
       // A part sent as application/json arrives parsed; keep the text form the core stores.
@@ -69,4 +72,18 @@ export async function closeOnFailure<T>(
     if (!request.raw.complete) reply.header('connection', 'close');
     throw error;
   }
+}
+
+async function readText(stream: Readable, name: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_TEXT_PART_BYTES) {
+      stream.destroy();
+      throw new TooLargeError(`multipart field "${name}" is too large`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
