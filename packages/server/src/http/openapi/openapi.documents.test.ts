@@ -17,4 +17,11 @@ describe('committed OpenAPI documents', () => {
     expect(create.responses['200'].content['application/json'].schema.properties).toHaveProperty('projectId');
     expect(comet.paths['/clientlib/rest/v2/workspaces']).toBeUndefined();
   });
+
+  it('documents the Foundry routes apart from the others', async () => {
+    const foundry = JSON.parse((await renderOpenApiDocuments())['foundry.json'] as string);
+    const search = foundry.paths['/api/v2/models/{modelRid}/experiments/search'].post;
+    expect(search.responses['200'].content['application/json'].schema.required).toContain('data');
+    expect(Object.keys(foundry.paths).every((path) => path.startsWith('/api/v2/models'))).toBe(true);
+  });
 });

@@ -27,8 +27,15 @@ export async function renderOpenApiDocuments(): Promise<Record<string, string>> 
         "Cairn's own API: the bulk metric path and columnar series reads. Authenticate with `Authorization: Bearer <api key>`; errors are RFC 9457 problem details.",
       prefixes: ['/api/cairn/v1'],
     });
+    const foundry = buildOpenApiDocument(app, {
+      title: 'Cairn — Foundry Models v2 experiments',
+      description:
+        'The experiments resource of Palantir Foundry Models API v2 (preview) as served by Cairn. Authenticate with `Authorization: Bearer <api key>` holding the api:models-read scope; send `preview=true`.',
+      prefixes: ['/api/v2/models'],
+    });
     await app.close();
     return {
+      'foundry.json': `${JSON.stringify(foundry, null, 2)}\n`,
       'comet.json': `${JSON.stringify(comet, null, 2)}\n`,
       'cairn.json': `${JSON.stringify(cairn, null, 2)}\n`,
     };
