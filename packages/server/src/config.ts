@@ -20,6 +20,10 @@ export interface Config {
   sqliteSynchronous: 'full' | 'normal';
   /** Public base URL used in links handed to clients; defaults to http://host:port. */
   publicUrl: string;
+  /** Webhook delivery: per-attempt timeout, first retry delay (doubling), attempts before giving up. */
+  webhookTimeoutMillis: number;
+  webhookBackoffBaseMillis: number;
+  webhookMaxAttempts: number;
 }
 
 export class ConfigError extends Error {}
@@ -44,6 +48,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxAssetBytes: integer(env, 'CAIRN_MAX_ASSET_BYTES', 5 * 1024 * 1024 * 1024),
     sqliteSynchronous: synchronous,
     publicUrl: (env.CAIRN_PUBLIC_URL ?? `http://${host}:${port}`).replace(/\/+$/, ''),
+    webhookTimeoutMillis: integer(env, 'CAIRN_WEBHOOK_TIMEOUT_MS', 10_000),
+    webhookBackoffBaseMillis: integer(env, 'CAIRN_WEBHOOK_BACKOFF_BASE_MS', 5_000),
+    webhookMaxAttempts: Math.max(1, integer(env, 'CAIRN_WEBHOOK_MAX_ATTEMPTS', 10)),
   };
 }
 

@@ -4,3 +4,4 @@ export * from './common.schema.js';
 export * from './experiment-data.schema.js';
 export * from './experiments.schema.js';
 export * from './projects.schema.js';
+export * from './registry.schema.js';

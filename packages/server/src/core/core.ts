@@ -7,7 +7,11 @@ import { ExperimentsService } from './experiments.service.js';
 import { MetricsService } from './metrics.service.js';
 import { PrincipalCache } from './principal-cache.js';
 import { ProjectsService } from './projects.service.js';
+import { RegistryService } from './registry.service.js';
 import type { Store } from './store.port.js';
+import { WebhookDispatcher, type WebhookDispatchOptions } from './webhook-dispatcher.js';
+import type { WebhookSender } from './webhook-sender.port.js';
+import { WebhooksService } from './webhooks.service.js';
 
 export interface CoreLimits {
   /** Largest asset or git patch accepted, in bytes. */
@@ -23,14 +27,42 @@ export interface Core {
   charts: ChartsService;
   assets: AssetsService;
   limits: CoreLimits;
+  registry: RegistryService;
+  webhooks: WebhooksService;
+  /** Delivers the webhook log; the server's composition root starts and stops it. */
+  webhookDispatcher: WebhookDispatcher;
 }
 
-export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreLimits; clock?: Clock }): Core {
+/** Outbound webhooks: the HTTP sender (outside the core) and the retry schedule. */
+export interface WebhookDeps {
+  sender: WebhookSender;
+  options?: Partial<WebhookDispatchOptions>;
+}
+
+/** Stands in where nothing sends webhooks (one-shot CLI commands, tests that never start the dispatcher). */
+const noWebhookSender: WebhookSender = {
+  send: () => Promise.reject(new Error('no webhook sender is configured')),
+};
+
+export function createCore(deps: {
+  store: Store;
+  blobs: BlobStore;
+  limits: CoreLimits;
+  clock?: Clock;
+  webhooks?: WebhookDeps;
+}): Core {
   const clock = deps.clock ?? systemClock;
   const principals = new PrincipalCache(clock);
   const projects = new ProjectsService(deps.store, deps.blobs, clock, principals);
   const experiments = new ExperimentsService(deps.store, deps.blobs, projects, clock);
   const metrics = new MetricsService(deps.store, experiments, clock);
+  const webhookDispatcher = new WebhookDispatcher(
+    deps.store,
+    deps.webhooks?.sender ?? noWebhookSender,
+    clock,
+    deps.webhooks?.options,
+  );
+  const webhooks = new WebhooksService(deps.store, clock, webhookDispatcher);
   return {
     store: deps.store,
     auth: new AuthService(deps.store, clock, principals),
@@ -40,5 +72,8 @@ export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreL
     charts: new ChartsService(experiments, metrics),
     assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
     limits: deps.limits,
+    registry: new RegistryService(deps.store, experiments, webhooks, clock),
+    webhooks,
+    webhookDispatcher,
   };
 }

@@ -62,4 +62,8 @@ export const SdkErrorCode = {
   experimentKeyNotSpecified: 90998,
   experimentAlreadyExists: 90999,
   projectNameTooLong: 1341241,
+  /** comet_ml turns this one into "requires a proper semantic version string" (APIExperiment.register_model). */
+  invalidVersionString: 42001,
+  noModelToUpdate: 42006,
+  registryModelNotFound: 42008,
 } as const;

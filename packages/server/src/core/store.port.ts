@@ -18,6 +18,7 @@ import type {
   Workspace,
   WorkspaceRole,
 } from './entities.js';
+import type { RegistryRepository, WebhookRepository } from './registry.port.js';
 
 /**
  * The persistence contract of the core. Every backend (SQLite, PostgreSQL) must pass the same
@@ -42,6 +43,8 @@ export interface Repositories {
   readonly values: LoggedValueRepository;
   readonly series: SeriesRepository;
   readonly assets: AssetRepository;
+  readonly registry: RegistryRepository;
+  readonly webhooks: WebhookRepository;
 }
 
 export interface ApiKeyRecord extends ApiKey {

@@ -8,7 +8,9 @@ import { SqlExperimentRepository } from './experiment.repository.js';
 import { SqlLoggedValueRepository } from './logged-value.repository.js';
 import { migrationProvider } from './migrations/index.js';
 import { SqlProjectRepository } from './project.repository.js';
+import { SqlRegistryRepository } from './registry.repository.js';
 import { SqlTenancyRepository } from './tenancy.repository.js';
+import { SqlWebhookRepository } from './webhook.repository.js';
 
 function repositories(db: Kysely<Database>, dialect: SqlDialect): Repositories {
   return {
@@ -18,6 +20,8 @@ function repositories(db: Kysely<Database>, dialect: SqlDialect): Repositories {
     values: new SqlLoggedValueRepository(db, dialect),
     series: new SqlSeriesRepository(db, dialect),
     assets: new SqlAssetRepository(db),
+    registry: new SqlRegistryRepository(db),
+    webhooks: new SqlWebhookRepository(db),
   };
 }
 
@@ -29,6 +33,8 @@ export class SqlStore implements Store {
   readonly values;
   readonly series;
   readonly assets;
+  readonly registry;
+  readonly webhooks;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -41,6 +47,8 @@ export class SqlStore implements Store {
     this.values = repos.values;
     this.series = repos.series;
     this.assets = repos.assets;
+    this.registry = repos.registry;
+    this.webhooks = repos.webhooks;
   }
 
   /** Opens the database named by URL (`sqlite:<file>` or `postgres://…`) and migrates it. */

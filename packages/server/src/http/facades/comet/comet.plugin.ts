@@ -11,6 +11,8 @@ import { registerChartRoutes } from './routes/charts.route.js';
 import { registerExperimentDataRoutes } from './routes/experiment-data.route.js';
 import { registerExperimentsRoutes } from './routes/experiments.route.js';
 import { registerProjectRoutes } from './routes/projects.route.js';
+import { registerRegistryRoutes } from './routes/registry.route.js';
+import { registerWebhookRoutes } from './routes/webhooks.route.js';
 
 export interface CometPluginOptions {
   core: Core;
@@ -58,6 +60,8 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
   registerExperimentDataRoutes(context);
   registerAssetsRoutes(context);
   registerChartRoutes(context);
+  registerRegistryRoutes(context);
+  registerWebhookRoutes(context);
 };
 
 /** GET /clientlib/isAlive/ver — unauthenticated version probe (spec §1.1, §3.8 #52). */

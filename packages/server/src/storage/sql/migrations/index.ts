@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { SqlDialect } from '../dialect.js';
 import { initialSchema } from './0001-initial-schema.js';
 import { projectShareLinks } from './0002-project-share-links.js';
+import { modelRegistry } from './0004-model-registry.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
@@ -9,6 +10,7 @@ export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Pro
 const migrations: Record<string, DialectMigration> = {
   '0001-initial-schema': initialSchema,
   '0002-project-share-links': projectShareLinks,
+  '0004-model-registry': modelRegistry,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
