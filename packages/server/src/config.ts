@@ -22,6 +22,10 @@ export interface Config {
   publicUrl: string;
   /** Foundry endpoints demand `preview=true` as Foundry does; `false` lets clients omit it. */
   foundryRequirePreview: boolean;
+  /** Webhook delivery: per-attempt timeout, first retry delay (doubling), attempts before giving up. */
+  webhookTimeoutMillis: number;
+  webhookBackoffBaseMillis: number;
+  webhookMaxAttempts: number;
 }
 
 export class ConfigError extends Error {}
@@ -47,6 +51,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteSynchronous: synchronous,
     publicUrl: (env.CAIRN_PUBLIC_URL ?? `http://${host}:${port}`).replace(/\/+$/, ''),
     foundryRequirePreview: (env.CAIRN_FOUNDRY_REQUIRE_PREVIEW ?? 'true').toLowerCase() !== 'false',
+    webhookTimeoutMillis: integer(env, 'CAIRN_WEBHOOK_TIMEOUT_MS', 10_000),
+    webhookBackoffBaseMillis: integer(env, 'CAIRN_WEBHOOK_BACKOFF_BASE_MS', 5_000),
+    webhookMaxAttempts: Math.max(1, integer(env, 'CAIRN_WEBHOOK_MAX_ATTEMPTS', 10)),
   };
 }
 

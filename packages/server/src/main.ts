@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { type Core, createCore } from './core/core.js';
 import { buildApp } from './http/app.js';
+import { FetchWebhookSender } from './outbound/fetch-webhook.sender.js';
 import { openBlobStore } from './storage/blob/blob-store.factory.js';
 import { SqlStore } from './storage/sql/sql-store.js';
 
@@ -12,7 +13,20 @@ export async function openCore(config: Config): Promise<Core> {
   await mkdir(config.dataDir, { recursive: true });
   const store = await SqlStore.open(config.databaseUrl, { synchronous: config.sqliteSynchronous });
   const blobs = openBlobStore(config.blobUrl);
-  return createCore({ store, blobs, limits: { maxAssetBytes: config.maxAssetBytes } });
+  return createCore({
+    store,
+    blobs,
+    limits: { maxAssetBytes: config.maxAssetBytes },
+    webhooks: {
+      sender: new FetchWebhookSender(config.webhookTimeoutMillis),
+      options: {
+        backoffBaseMillis: config.webhookBackoffBaseMillis,
+        maxAttempts: config.webhookMaxAttempts,
+        // A claimed delivery must outlive its longest attempt (see WebhookDispatchOptions).
+        leaseMillis: config.webhookTimeoutMillis + 50_000,
+      },
+    },
+  });
 }
 
 export interface RunningServer {
@@ -45,6 +59,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     app.log.info('created the admin user and the "default" workspace with CAIRN_ADMIN_API_KEY');
   }
   await app.listen({ host: config.host, port: config.port });
+  // Deliveries left pending by the last run (or recorded by the CLI) go out from here on.
+  core.webhookDispatcher.start({ onError: (error) => app.log.error({ err: error }, 'webhook delivery pass failed') });
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -55,6 +71,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       reaper.unref();
       await app.close();
       clearInterval(reaper);
+      // After the requests (which may record deliveries), before the store it reads goes.
+      await core.webhookDispatcher.stop();
       await core.store.close();
     })();
     return stopping;

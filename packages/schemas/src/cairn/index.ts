@@ -1,1 +1,2 @@
 export * from './metrics.schema.js';
+export * from './webhooks.schema.js';

@@ -8,3 +8,4 @@ export * from './optimizer.schema.js';
 export * from './panels.schema.js';
 export * from './project-query.schema.js';
 export * from './projects.schema.js';
+export * from './registry.schema.js';

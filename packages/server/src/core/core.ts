@@ -12,7 +12,11 @@ import { OptimizerService } from './optimizer.service.js';
 import { MAX_PANEL_ZIP_BYTES, PanelsService } from './panels.service.js';
 import { PrincipalCache } from './principal-cache.js';
 import { ProjectsService } from './projects.service.js';
+import { RegistryService } from './registry.service.js';
 import type { Store } from './store.port.js';
+import { WebhookDispatcher, type WebhookDispatchOptions } from './webhook-dispatcher.js';
+import type { WebhookSender } from './webhook-sender.port.js';
+import { WebhooksService } from './webhooks.service.js';
 
 export interface CoreLimits {
   /** Largest asset or git patch accepted, in bytes. */
@@ -33,14 +37,42 @@ export interface Core {
   panels: PanelsService;
   dashboards: DashboardsService;
   optimizer: OptimizerService;
+  registry: RegistryService;
+  webhooks: WebhooksService;
+  /** Delivers the webhook log; the server's composition root starts and stops it. */
+  webhookDispatcher: WebhookDispatcher;
 }
 
-export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreLimits; clock?: Clock }): Core {
+/** Outbound webhooks: the HTTP sender (outside the core) and the retry schedule. */
+export interface WebhookDeps {
+  sender: WebhookSender;
+  options?: Partial<WebhookDispatchOptions>;
+}
+
+/** Stands in where nothing sends webhooks (one-shot CLI commands, tests that never start the dispatcher). */
+const noWebhookSender: WebhookSender = {
+  send: () => Promise.reject(new Error('no webhook sender is configured')),
+};
+
+export function createCore(deps: {
+  store: Store;
+  blobs: BlobStore;
+  limits: CoreLimits;
+  clock?: Clock;
+  webhooks?: WebhookDeps;
+}): Core {
   const clock = deps.clock ?? systemClock;
   const principals = new PrincipalCache(clock);
   const projects = new ProjectsService(deps.store, deps.blobs, clock, principals);
   const experiments = new ExperimentsService(deps.store, deps.blobs, projects, clock);
   const metrics = new MetricsService(deps.store, experiments, clock);
+  const webhookDispatcher = new WebhookDispatcher(
+    deps.store,
+    deps.webhooks?.sender ?? noWebhookSender,
+    clock,
+    deps.webhooks?.options,
+  );
+  const webhooks = new WebhooksService(deps.store, clock, webhookDispatcher);
   // Uploads above the asset limit are cut short by the HTTP layer, so that limit bounds panels too.
   const panels = new PanelsService(
     deps.store,
@@ -62,5 +94,8 @@ export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreL
     panels,
     dashboards: new DashboardsService(deps.store, projects, panels, clock),
     optimizer: new OptimizerService(deps.store),
+    registry: new RegistryService(deps.store, experiments, webhooks, clock),
+    webhooks,
+    webhookDispatcher,
   };
 }

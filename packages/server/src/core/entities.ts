@@ -307,3 +307,79 @@ export interface ArtifactVersion {
   createdAt: number;
   updatedAt: number;
 }
+
+/** A model in a workspace's model registry (Comet's "registry model"). */
+export interface RegistryModel {
+  id: string; // 32 lowercase hex
+  workspaceId: string;
+  /** Lowercase letters, digits and single dashes (comet_ml's `proper_registry_model_name`). */
+  name: string;
+  description: string | null;
+  isPublic: boolean;
+  notes: string;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One registered version of a registry model (Comet's "registry model item"). */
+export interface RegistryVersion {
+  id: string; // 32 lowercase hex
+  registryModelId: string;
+  /** A semantic version (semver.org 2.0.0), unique within the model. */
+  version: string;
+  /** The experiment model whose files the version serves; null once its experiment is deleted. */
+  experimentModelId: string | null;
+  /** The experiment key and model name at registration, kept when the experiment goes. */
+  experimentId: string;
+  experimentModelName: string;
+  comment: string | null;
+  /** Free-form stages such as "production", in the order they were added. */
+  stages: string[];
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What a webhook can be triggered by. */
+export type WebhookEventType = 'STAGE_ADDED' | 'STAGE_REMOVED' | 'MODEL_VERSION_CREATED' | 'MODEL_VERSION_DELETED';
+
+/** One URL of a webhook configuration. */
+export interface WebhookTarget {
+  url: string;
+  /** Extra HTTP headers sent with every delivery (e.g. an Authorization token). */
+  headers: Record<string, string>;
+  name: string | null;
+  /** The events this URL receives; empty means the stage events (STAGE_ADDED, STAGE_REMOVED). */
+  triggers: WebhookEventType[];
+}
+
+/** The webhooks of one registry model, or (`registryModelId` null) of every model in a workspace. */
+export interface WebhookConfig {
+  workspaceId: string;
+  registryModelId: string | null;
+  targets: WebhookTarget[];
+  updatedAt: number;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One event to POST to one URL, and how its attempts went: the durable delivery log. */
+export interface WebhookDelivery {
+  id: string;
+  workspaceId: string;
+  eventType: WebhookEventType;
+  /** The JSON body sent, fixed when the event happened. */
+  payload: string;
+  url: string;
+  headers: Record<string, string>;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  /** HTTP status of the last attempt; null when it got no response (or none was made yet). */
+  lastStatus: number | null;
+  lastError: string | null;
+  /** When the next attempt is due; null once delivered or given up. */
+  nextAttemptAt: number | null;
+  deliveredAt: number | null;
+  createdAt: number;
+}

@@ -70,4 +70,8 @@ export const SdkErrorCode = {
   artifactVersionStateNotClosed: 90402,
   artifactVersionStateNotClosedErrorOccurred: 90403,
   artifactVersionStateInvalid: 90410,
+  /** comet_ml turns this one into "requires a proper semantic version string" (APIExperiment.register_model). */
+  invalidVersionString: 42001,
+  noModelToUpdate: 42006,
+  registryModelNotFound: 42008,
 } as const;

@@ -1,5 +1,5 @@
 /**
- * Semantic versions (semver.org 2.0.0), the version scheme of artifacts: parsing, precedence and
+ * Semantic versions (semver.org 2.0.0), the version scheme of artifacts and registry models: parsing, precedence and
  * the next automatic version. Numbers are bigints because semver sets no upper bound.
  */
 export interface SemVer {
@@ -18,8 +18,12 @@ const SEMVER = new RegExp(
 );
 const NUMERIC = /^\d+$/;
 
+/** Longest version accepted: far beyond any real version, short enough for a column and a log line. */
+export const MAX_VERSION_LENGTH = 128;
+
 /** Parses a version such as "1.2.3", "2.0.0-rc.1" or "1.0.0+build.5"; undefined when it is not semver. */
 export function parseSemVer(text: string): SemVer | undefined {
+  if (text.length > MAX_VERSION_LENGTH) return undefined;
   const match = SEMVER.exec(text);
   if (!match) return undefined;
   return {

@@ -25,6 +25,7 @@ import type {
   WorkspaceRole,
 } from './entities.js';
 import type { EnvironmentField, ExperimentSearch } from './experiment-query.js';
+import type { RegistryRepository, WebhookRepository } from './registry.port.js';
 
 /**
  * The persistence contract of the core. Every backend (SQLite, PostgreSQL) must pass the same
@@ -50,6 +51,8 @@ export interface Repositories {
   readonly series: SeriesRepository;
   readonly assets: AssetRepository;
   readonly artifacts: ArtifactRepository;
+  readonly registry: RegistryRepository;
+  readonly webhooks: WebhookRepository;
   readonly codePanels: CodePanelRepository;
   readonly dashboards: DashboardRepository;
   readonly optimizations: OptimizationRepository;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
-import { type Core, createCore } from '../../src/core/core.js';
+import { type Core, createCore, type WebhookDeps } from '../../src/core/core.js';
 import type { Store } from '../../src/core/store.port.js';
 import { buildApp } from '../../src/http/app.js';
 import { FileBlobStore } from '../../src/storage/blob/file-blob.store.js';
@@ -86,13 +86,20 @@ export interface RequestOptions {
   payload?: InjectOptions['payload'];
 }
 
-/** A whole server (core + HTTP app) over a fresh store, with two tenants. */
-export async function createTestContext(backend: Backend): Promise<TestContext> {
+/**
+ * A whole server (core + HTTP app) over a fresh store, with two tenants. `webhooks` gives the core
+ * a webhook sender; its dispatcher is started only when the test starts it.
+ */
+export async function createTestContext(
+  backend: Backend,
+  options: { webhooks?: WebhookDeps } = {},
+): Promise<TestContext> {
   const testStore = await openTestStore(backend);
   const core = createCore({
     store: testStore.store,
     blobs: new FileBlobStore(testStore.blobDir),
     limits: { maxAssetBytes: 1024 * 1024 },
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
   });
   await core.auth.bootstrap(ADMIN_KEY);
   await core.auth.createUser('bob');
@@ -117,6 +124,7 @@ export async function createTestContext(backend: Backend): Promise<TestContext> 
     },
     async close() {
       await app.close();
+      await core.webhookDispatcher.stop();
       await testStore.close();
     },
   };

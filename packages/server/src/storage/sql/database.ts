@@ -220,4 +220,53 @@ export interface Database {
     updated_at: number;
   };
   artifact_aliases: { artifact_id: string; alias: string; version_id: string };
+  registry_models: {
+    id: string;
+    workspace_id: string;
+    name: string;
+    description: string | null;
+    is_public: number;
+    notes: string;
+    created_by: string;
+    created_at: number;
+    updated_at: number;
+  };
+  registry_versions: {
+    id: string;
+    registry_model_id: string;
+    version: string;
+    experiment_model_id: string | null;
+    experiment_id: string;
+    experiment_model_name: string;
+    comment: string | null;
+    created_by: string;
+    created_at: number;
+    updated_at: number;
+  };
+  registry_version_stages: { version_id: string; position: number; stage: string };
+  webhook_configs: {
+    workspace_id: string;
+    /** The registry model id, or '' for the workspace-wide configuration. */
+    scope: string;
+    registry_model_id: string | null;
+    /** JSON array of WebhookTarget. */
+    targets: string;
+    updated_at: number;
+  };
+  webhook_deliveries: {
+    id: string;
+    workspace_id: string;
+    event_type: string;
+    payload: string;
+    url: string;
+    /** JSON object of header name to value. */
+    headers: string;
+    status: string;
+    attempts: number;
+    last_status: number | null;
+    last_error: string | null;
+    next_attempt_at: number | null;
+    delivered_at: number | null;
+    created_at: number;
+  };
 }

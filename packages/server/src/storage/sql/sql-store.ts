@@ -12,7 +12,9 @@ import { SqlLoggedValueRepository } from './logged-value.repository.js';
 import { migrationProvider } from './migrations/index.js';
 import { SqlOptimizationRepository } from './optimization.repository.js';
 import { SqlProjectRepository } from './project.repository.js';
+import { SqlRegistryRepository } from './registry.repository.js';
 import { SqlTenancyRepository } from './tenancy.repository.js';
+import { SqlWebhookRepository } from './webhook.repository.js';
 
 function repositories(db: Kysely<Database>, dialect: SqlDialect): Repositories {
   return {
@@ -23,6 +25,8 @@ function repositories(db: Kysely<Database>, dialect: SqlDialect): Repositories {
     series: new SqlSeriesRepository(db, dialect),
     assets: new SqlAssetRepository(db),
     artifacts: new SqlArtifactRepository(db),
+    registry: new SqlRegistryRepository(db),
+    webhooks: new SqlWebhookRepository(db),
     codePanels: new SqlCodePanelRepository(db),
     dashboards: new SqlDashboardRepository(db),
     optimizations: new SqlOptimizationRepository(db),
@@ -38,6 +42,8 @@ export class SqlStore implements Store {
   readonly series;
   readonly assets;
   readonly artifacts;
+  readonly registry;
+  readonly webhooks;
   readonly codePanels;
   readonly dashboards;
   readonly optimizations;
@@ -54,6 +60,8 @@ export class SqlStore implements Store {
     this.series = repos.series;
     this.assets = repos.assets;
     this.artifacts = repos.artifacts;
+    this.registry = repos.registry;
+    this.webhooks = repos.webhooks;
     this.codePanels = repos.codePanels;
     this.dashboards = repos.dashboards;
     this.optimizations = repos.optimizations;

@@ -16,6 +16,8 @@ import { registerOptimizerRoutes } from './routes/optimizer.route.js';
 import { registerPanelRoutes } from './routes/panels.route.js';
 import { registerProjectQueryRoutes } from './routes/project-query.route.js';
 import { registerProjectRoutes } from './routes/projects.route.js';
+import { registerRegistryRoutes } from './routes/registry.route.js';
+import { registerWebhookRoutes } from './routes/webhooks.route.js';
 
 export interface CometPluginOptions {
   core: Core;
@@ -65,6 +67,8 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
   registerAssetsRoutes(context);
   registerChartRoutes(context);
   registerArtifactsRoutes(context);
+  registerRegistryRoutes(context);
+  registerWebhookRoutes(context);
   registerPanelRoutes(context);
   registerDashboardRoutes(context);
   registerOptimizerRoutes(context);

@@ -3,6 +3,7 @@ import type { SqlDialect } from '../dialect.js';
 import { initialSchema } from './0001-initial-schema.js';
 import { projectShareLinks } from './0002-project-share-links.js';
 import { experimentSearch } from './0003-experiment-search.js';
+import { modelRegistry } from './0004-model-registry.js';
 import { artifacts } from './0005-artifacts.js';
 import { panelsDashboards } from './0006-panels-dashboards.js';
 
@@ -13,6 +14,7 @@ const migrations: Record<string, DialectMigration> = {
   '0001-initial-schema': initialSchema,
   '0002-project-share-links': projectShareLinks,
   '0003-experiment-search': experimentSearch,
+  '0004-model-registry': modelRegistry,
   '0005-artifacts': artifacts,
   '0006-panels-dashboards': panelsDashboards,
 };

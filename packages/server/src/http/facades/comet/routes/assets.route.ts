@@ -150,14 +150,21 @@ export function registerAssetsRoutes(context: CometRouteContext): void {
     '/experiment/model',
     { schema: { querystring: ExperimentModelsQuery, response: { 200: ExperimentModelsResponse, ...errors } } },
     async (request) => {
-      const models = await core.assets.listModels(principalOf(request), request.query.experimentKey);
+      const principal = principalOf(request);
+      const models = await core.assets.listModels(principal, request.query.experimentKey);
+      const registrations = await core.registry.registrations(principal, models);
       return {
         models: models.map((model) => ({
           experimentModelId: model.id,
           experimentKey: model.experimentId,
           modelName: model.name,
-          // Registrations live in the model registry, which this facade does not serve yet.
-          registryRecords: [],
+          registryRecords: (registrations.get(model.id) ?? []).map(({ model: registryModel, version }) => ({
+            registryModelId: registryModel.id,
+            registryModelItemId: version.id,
+            registryModelName: registryModel.name,
+            version: version.version,
+            createdAt: version.createdAt,
+          })),
         })),
       };
     },
