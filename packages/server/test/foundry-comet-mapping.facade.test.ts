@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { experimentWithModel, register } from './support/registry-fixtures.js';
 import { backends, createTestContext, type TestContext } from './support/test-context.js';
 
 const V2 = '/api/rest/v2';
@@ -62,5 +63,20 @@ describe.each(backends)('Comet and Foundry views of one experiment (%s)', (backe
     });
     expect(foundry.json().createdTime).toMatch(/Z$/);
     expect(foundry.json().createdBy).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
+  it('links an experiment to the newest registry version made from its models', async () => {
+    const { experimentKey, experimentModelId } = await experimentWithModel(t, 'net', { 'model.bin': Buffer.from('w') });
+    const metadata = (await t.request('GET', `${V2}/experiment/metadata?experimentKey=${experimentKey}`)).json();
+    const url = `/api/v2/models/${metadata.modelRid}/experiments/${metadata.experimentRid}?preview=true`;
+    const get = () => t.request('GET', url, { headers: { authorization: `Bearer ${t.adminKey}` }, key: null });
+    expect((await get()).json().linkedModelVersion).toBeUndefined();
+    const first = await register(t, { experimentModelId, registryModelName: 'net', version: '1.0.0' });
+    expect(first.statusCode, first.body).toBe(200);
+    const second = await register(t, { experimentModelId, registryModelName: 'net', version: '1.1.0' }, { item: true });
+    const itemId = second.json().registryModelItemId as string;
+    expect((await get()).json().linkedModelVersion).toBe(
+      `ri.models.main.model-version.${itemId.slice(0, 8)}-${itemId.slice(8, 12)}-${itemId.slice(12, 16)}-${itemId.slice(16, 20)}-${itemId.slice(20)}`,
+    );
   });
 });

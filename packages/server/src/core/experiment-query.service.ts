@@ -17,6 +17,8 @@ export interface ExperimentRecord {
   tags: string[];
   /** The branch of the logged git metadata, if any. */
   gitBranch: string | null;
+  /** The newest registry version made from one of its models (Foundry's linkedModelVersion). */
+  registryVersionId: string | null;
 }
 
 export type SearchOptions = Omit<ExperimentSearch, 'projectId' | 'now' | 'heartbeatTimeoutMs'>;
@@ -78,11 +80,12 @@ export class ExperimentQueryService {
     // Deleted between the search and this read: left out.
     const experiments = await this.store.experiments.getMany(keys);
     const ids = experiments.map((e) => e.id);
-    const [gits, parameters, series, tags] = await Promise.all([
+    const [gits, parameters, series, tags, versions] = await Promise.all([
       this.store.experiments.getDocumentsOf(ids, 'git-metadata'),
       this.store.values.listCurrentOf(ids, 'param'),
       this.store.series.listSummariesOf(ids),
       this.store.experiments.listTagsOf(ids),
+      this.store.registry.latestVersionOfExperiments(ids),
     ]);
     return experiments.map((experiment) => {
       const git = gits.get(experiment.id);
@@ -94,6 +97,7 @@ export class ExperimentQueryService {
         series: series.get(experiment.id) ?? [],
         tags: tags.get(experiment.id) ?? [],
         gitBranch: typeof branch === 'string' && branch !== '' ? branch : null,
+        registryVersionId: versions.get(experiment.id) ?? null,
       };
     });
   }

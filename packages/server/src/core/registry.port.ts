@@ -58,6 +58,8 @@ export interface RegistryRepository {
    * AssetRepository because only the registry looks experiment models up by id.
    */
   getExperimentModel(id: string): Promise<ExperimentModel | undefined>;
+  /** The newest registry version registered from each experiment that has one, by experiment id. */
+  latestVersionOfExperiments(experimentIds: readonly string[]): Promise<Map<string, string>>;
 }
 
 export interface DeliveryListFilter {

@@ -157,6 +157,19 @@ export class SqlRegistryRepository implements RegistryRepository {
     });
   }
 
+  async latestVersionOfExperiments(experimentIds: readonly string[]): Promise<Map<string, string>> {
+    if (experimentIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('registry_versions')
+      .select(['experiment_id', 'id'])
+      .where('experiment_id', 'in', [...experimentIds])
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    // Ascending order: the last row seen for an experiment is its newest version.
+    return new Map(rows.map((r) => [r.experiment_id, r.id]));
+  }
+
   async getExperimentModel(id: string): Promise<ExperimentModel | undefined> {
     const row = await this.db.selectFrom('experiment_models').selectAll().where('id', '=', id).executeTakeFirst();
     return row && { id: row.id, experimentId: row.experiment_id, name: row.name, createdAt: row.created_at };

@@ -2,7 +2,7 @@ import type { Experiment as WireExperiment } from '@cairn/schemas/foundry';
 import type { SummaryPoint } from '../../../../core/entities.js';
 import { parseIsoDateTime } from '../../../../core/experiment-query.js';
 import type { ExperimentRecord } from '../../../../core/experiment-query.service.js';
-import { experimentRid, modelRid } from '../../../../core/rids.js';
+import { experimentRid, modelRid, modelVersionRid } from '../../../../core/rids.js';
 import type { CurrentValue } from '../../../../core/store.port.js';
 import { DEFAULT_BRANCH } from './search-filter.mapper.js';
 
@@ -37,6 +37,7 @@ export function toWireExperiment(record: ExperimentRecord): WireExperiment {
     ]),
     artifacts: {},
     tags: record.tags,
+    ...(record.registryVersionId !== null ? { linkedModelVersion: modelVersionRid(record.registryVersionId) } : {}),
     ...(experiment.name !== null ? { name: experiment.name } : {}),
   };
 }
