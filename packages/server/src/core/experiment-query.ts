@@ -74,7 +74,11 @@ export type ValueTest =
   | { as: 'number'; op: 'between' | 'not-between'; low: number; high: number }
   | { as: 'string'; op: ComparisonOp; value: string }
   | { as: 'string'; op: 'between' | 'not-between'; low: string; high: string }
-  | { as: 'string'; op: TextOp; value: string; caseInsensitive: boolean }
+  /**
+   * With `plainText`, a parameter or other matches only when logged as text that is no ISO-8601
+   * datetime (Foundry's string parameters); otherwise any logged value's text is read.
+   */
+  | { as: 'string'; op: TextOp; value: string; caseInsensitive: boolean; plainText?: boolean }
   | { as: 'boolean'; op: 'eq' | 'ne'; value: boolean }
   /** Epoch ms. Parameters and others are datetimes when their text is an ISO-8601 time with a zone. */
   | { as: 'datetime'; op: ComparisonOp; value: number };

@@ -110,7 +110,9 @@ export class ExperimentConditionCompiler {
             ? sql`value_type = 'number' and value_number is not null`
             : test.as === 'datetime'
               ? sql`value_type = 'string' and value_number is not null`
-              : sql`value_text is not null`;
+              : 'plainText' in test && test.plainText
+                ? sql`value_type = 'string' and value_number is null`
+                : sql`value_text is not null`;
         const column = sql.ref(test.as === 'string' ? 'value_text' : 'value_number');
         return inExperiments(
           sql`select experiment_id from experiment_value_current where kind = ${kind} and name = ${field.name} and ${typed} and ${this.valueTest(column, test)}`,

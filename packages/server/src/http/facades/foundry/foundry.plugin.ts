@@ -1,12 +1,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Core } from '../../../core/core.js';
+import type { Scope } from '../../../core/entities.js';
 import { requireScope } from '../../../core/principal.js';
 import { presentedApiKey } from '../../api-key.js';
-import { principalOf } from '../../request-context.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { FoundryApiError, foundryErrorHandler, sendFoundryError } from './foundry-errors.js';
 import { registerExperimentRoutes } from './routes/experiments.route.js';
+
+const FOUNDRY_SCOPES: ReadonlySet<Scope> = new Set<Scope>(['read']);
 
 export interface FoundryPluginOptions {
   core: Core;
@@ -27,6 +29,9 @@ export const foundryModelsPlugin: FastifyPluginAsync<FoundryPluginOptions> = asy
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { core } = options;
   app.setErrorHandler(foundryErrorHandler);
+  // Request bodies are JSON only (spec §2): Fastify's default text/plain parser would let a text
+  // body through to schema validation instead of the 415 other media types get.
+  app.removeContentTypeParser('text/plain');
   // Known routes always answer JSON errors; an empty 404 would read as "API not available" (spec §7).
   app.setNotFoundHandler((request, reply) =>
     sendFoundryError(
@@ -35,12 +40,15 @@ export const foundryModelsPlugin: FastifyPluginAsync<FoundryPluginOptions> = asy
     ),
   );
   app.addHook('onRequest', async (request) => {
-    request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
+    const principal = await core.auth.authenticate(presentedApiKey(request.headers));
     const preview = (request.query as { preview?: unknown }).preview;
     if (options.requirePreview && !(typeof preview === 'string' && preview.toLowerCase() === 'true')) {
       throw new FoundryApiError('INVALID_ARGUMENT', 'ApiFeaturePreviewUsageOnly');
     }
-    requireScope(principalOf(request), 'api:models-read');
+    requireScope(principal, 'api:models-read');
+    // Every endpoint here only reads: the Foundry scope grants the core's read permission (a key
+    // with api:models-read alone must work) and nothing beyond it, whatever else the key holds.
+    request.principal = { ...principal, scopes: FOUNDRY_SCOPES };
   });
   registerExperimentRoutes({ app, core });
 };

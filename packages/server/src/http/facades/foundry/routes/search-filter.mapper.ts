@@ -173,7 +173,12 @@ function parameterFilter(body: Json, path: string): ExperimentCondition {
   const field = { source: 'param', name } as const;
   if (operator === 'CONTAINS') {
     if (typeof value !== 'string') throw invalid(`${path}: CONTAINS needs a string value`);
-    return { kind: 'test', field, test: { as: 'string', op: 'contains', value, caseInsensitive: false } };
+    // Only string parameters: numbers, booleans and datetimes are other value classes (spec §5).
+    return {
+      kind: 'test',
+      field,
+      test: { as: 'string', op: 'contains', value, caseInsensitive: false, plainText: true },
+    };
   }
   if (operator !== 'EQ' && operator !== 'GT' && operator !== 'LT') {
     throw invalid(`${path}.operator must be one of EQ, GT, LT, CONTAINS`);
@@ -193,6 +198,7 @@ function parameterFilter(body: Json, path: string): ExperimentCondition {
     }
     return { kind: 'test', field, test: { as: 'datetime', op, value: ms } };
   }
+  if (value === undefined) throw invalid(`${path}.value is required`);
   throw invalid(`${path}: ${operator} does not apply to a ${value === null ? 'null' : typeof value} value`);
 }
 

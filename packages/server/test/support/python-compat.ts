@@ -1,0 +1,236 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * What the suites that drive an official Python client share: a pinned venv, a real Cairn server
+ * process started the way `npm start` starts it, and running check scripts against it.
+ */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const BIN = join(ROOT, 'packages/cli/bin/cairn.js');
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+}
+
+/** Runs a command to completion, stdout and stderr interleaved as they arrive. */
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('error', fail);
+    child.once('close', (code, signal) => done({ code, signal, output }));
+  });
+}
+
+/** A missing python3 fails the suite (never skips it): the client checks are part of `npm test`. */
+async function requirePython3(suite: string): Promise<void> {
+  try {
+    const probe = await run('python3', ['--version']);
+    if (probe.code === 0) return;
+    throw new Error(probe.output);
+  } catch (error) {
+    throw new Error(`the ${suite} compatibility suite needs python3 (with the venv module) on PATH: ${String(error)}`);
+  }
+}
+
+export interface VenvSpec {
+  /** Named in errors. */
+  suite: string;
+  /** `<repo>/.venv/<name>` (gitignored), created on first use and reused while it still fits. */
+  dir: string;
+  /** pip requirement specifiers; pin the clients exactly (`name==version`). */
+  requirements: string[];
+  /**
+   * Whether the installed versions (distribution name → version, for every requirement) are the
+   * wanted ones. By default every `name==version` requirement must be installed at that version.
+   */
+  accepts?(versions: Record<string, string>): boolean;
+}
+
+/** The distribution a requirement names (`urllib3<2` → `urllib3`). */
+function distributionOf(requirement: string): string {
+  return requirement.split(/[<>=!~;[\s]/, 1)[0] ?? requirement;
+}
+
+function pinnedVersionsMatch(requirements: string[], versions: Record<string, string>): boolean {
+  return requirements.every((requirement) => {
+    const [name, version] = requirement.split('==');
+    return version === undefined || (name !== undefined && versions[name] === version);
+  });
+}
+
+/**
+ * The venv's python, after making sure the venv holds exactly the requirements: a ready marker
+ * listing them is written after a complete install, so an interrupted install is never taken for a
+ * usable venv, and a changed pin rebuilds it.
+ */
+export async function ensureVenv(spec: VenvSpec): Promise<string> {
+  const python = join(spec.dir, 'bin/python');
+  const marker = join(spec.dir, 'cairn-ready');
+  const wanted = spec.requirements.join('\n');
+  const accepts = spec.accepts ?? ((versions) => pinnedVersionsMatch(spec.requirements, versions));
+  const versions = await installedVersions(python, marker, spec.requirements.map(distributionOf));
+  if (versions && (await readFile(marker, 'utf8')) === wanted && accepts(versions)) return python;
+
+  await requirePython3(spec.suite);
+  await rm(spec.dir, { recursive: true, force: true });
+  const created = await run('python3', ['-m', 'venv', spec.dir]);
+  if (created.code !== 0) throw new Error(`python3 -m venv ${spec.dir} failed:\n${created.output}`);
+  const installed = await run(python, [
+    '-m',
+    'pip',
+    'install',
+    '--disable-pip-version-check',
+    '--no-input',
+    ...spec.requirements,
+  ]);
+  if (installed.code !== 0) throw new Error(`pip install ${spec.requirements.join(' ')} failed:\n${installed.output}`);
+  await writeFile(marker, wanted);
+  return python;
+}
+
+/** Installed versions by distribution name, or undefined when the venv is missing or broken. */
+async function installedVersions(
+  python: string,
+  marker: string,
+  distributions: string[],
+): Promise<Record<string, string> | undefined> {
+  if (!existsSync(python) || !existsSync(marker)) return undefined;
+  const probe = await run(python, [
+    '-c',
+    'import importlib.metadata as m, json, sys; print(json.dumps({d: m.version(d) for d in sys.argv[1:]}))',
+    ...distributions,
+  ]).catch(() => undefined);
+  if (probe?.code !== 0) return undefined;
+  return JSON.parse(probe.output.trim()) as Record<string, string>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * This process's environment without variables whose names start with one of `prefixes` (Cairn's
+ * and the client's settings), so a developer's environment cannot leak into a run.
+ */
+export function cleanEnv(prefixes: string[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!prefixes.some((prefix) => name.startsWith(prefix))) env[name] = value;
+  }
+  return env;
+}
+
+export interface Server {
+  child: ChildProcess;
+  port: number;
+  exited: Promise<void>;
+  output(): string;
+}
+
+/**
+ * A Cairn server on a free port over SQLite in `dataDir`, once its health check answers. The
+ * environment loses every variable starting with one of `stripPrefixes` (default: Cairn's own).
+ */
+export async function startServer(options: {
+  dataDir: string;
+  adminKey: string;
+  stripPrefixes?: string[];
+}): Promise<Server> {
+  if (!existsSync(join(ROOT, 'packages/cli/dist/main.js'))) {
+    throw new Error('the CLI is not built: run `npx tsc -b` first');
+  }
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'server'], {
+    cwd: ROOT,
+    env: {
+      ...cleanEnv(options.stripPrefixes ?? ['CAIRN_']),
+      CAIRN_PORT: String(port),
+      CAIRN_DATA_DIR: options.dataDir,
+      CAIRN_ADMIN_API_KEY: options.adminKey,
+      CAIRN_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  let dead = false;
+  const exited = new Promise<void>((done) =>
+    child.once('exit', () => {
+      dead = true;
+      done();
+    }),
+  );
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && !dead) {
+    try {
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      if (health.status === 200) return { child, port, exited, output: () => output };
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`the server did not become healthy:\n${output}`);
+}
+
+export async function stopServer(server: Server | undefined): Promise<void> {
+  if (!server) return;
+  server.child.kill('SIGTERM');
+  await server.exited;
+}
+
+/** The `*_check.py` scripts of a folder, sorted. */
+export function checkScripts(dir: string): string[] {
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((name) => name.endsWith('_check.py'))
+        .sort()
+    : [];
+}
+
+/** Runs one check script with `env` (on top of a clean environment), unbuffered, leaving no bytecode. */
+export function runScript(
+  python: string,
+  script: string,
+  options: { cwd: string; env: NodeJS.ProcessEnv; stripPrefixes: string[] },
+): Promise<Run> {
+  return run(python, [script], {
+    cwd: options.cwd,
+    env: {
+      ...cleanEnv(options.stripPrefixes),
+      ...options.env,
+      PYTHONUNBUFFERED: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+    },
+  });
+}
