@@ -9,7 +9,7 @@
 // benchmark's whole budget and measure ingest, which bench/run.mjs already does.
 
 import { randomInt } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,6 +29,9 @@ const { values } = parseArgs({
     experiments: { type: 'string', default: '100000' },
     iterations: { type: 'string', default: '200' },
     'no-build': { type: 'boolean', default: false },
+    'keep-data': { type: 'boolean', default: false },
+    /** Reuse a data dir kept by an earlier run (--keep-data) instead of seeding again. */
+    data: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -43,9 +46,12 @@ if (!values['no-build']) {
 
 const server = await import(pathToFileURL(join(REPO_ROOT, 'packages/server/dist/index.js')).href);
 const workDir = await mkdtemp(join(os.tmpdir(), 'cairn-search-bench-'));
-const dataDir = join(workDir, 'data');
+const dataDir = values.data ? resolve(values.data) : join(workDir, 'data');
 await mkdir(dataDir, { recursive: true });
-const apiKey = Array.from({ length: 40 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
+// A reused data dir keeps the admin key of the run that seeded it.
+const apiKey = values.data
+  ? (await readFile(join(dataDir, 'bench-api-key'), 'utf8')).trim()
+  : Array.from({ length: 40 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
 
 /** Deterministic pseudo-random numbers, so every run searches the same data. */
 let seed = 42;
@@ -55,77 +61,87 @@ const random = () => {
 };
 
 const seedStarted = performance.now();
-const config = server.loadConfig({
-  CAIRN_DATA_DIR: dataDir,
-  CAIRN_ADMIN_API_KEY: apiKey,
-  CAIRN_SQLITE_SYNCHRONOUS: 'normal',
-});
-const core = await server.openCore(config);
-await core.auth.bootstrap(apiKey);
-const admin = await core.auth.authenticate(apiKey);
-const project = (
-  await core.projects.createProject(admin, {
-    workspaceName: 'default',
-    projectName: 'search-bench',
-    description: null,
-    isPublic: false,
-  })
-).project;
-const BATCH = 1000;
-const base = Date.UTC(2026, 0, 1);
-for (let start = 0; start < N; start += BATCH) {
-  await core.store.transaction(async (tx) => {
-    for (let i = start; i < Math.min(N, start + BATCH); i++) {
-      const id = i.toString(16).padStart(32, '0');
-      const at = base + i * 1000;
-      await tx.experiments.insert({
-        id,
-        projectId: project.id,
-        workspaceId: project.workspaceId,
-        name: `run-${i}`,
-        status: random() < 0.1 ? 'FAILED' : 'SUCCEEDED',
-        archived: false,
-        startTime: at,
-        endTime: at + 60_000,
-        createdBy: admin.userId,
-        optimizationId: null,
-        filePath: null,
-        fileName: null,
-        lastHeartbeat: null,
-        hasCrashed: false,
-        error: null,
-        createdAt: at,
-        updatedAt: at,
-      });
-      const lr = 10 ** (-4 + 3 * random());
-      await tx.values.append(id, 'param', [
-        { name: 'lr', type: 'number', text: String(lr), step: null, timestamp: at, context: null },
-        { name: 'optimizer', type: 'string', text: OPTIMIZERS[i % 4], step: null, timestamp: at, context: null },
-        {
-          name: 'batch_size',
-          type: 'number',
-          text: String(2 ** (4 + (i % 5))),
-          step: null,
-          timestamp: at,
-          context: null,
-        },
-      ]);
-      await tx.experiments.addTags(id, [TAGS[i % TAGS.length], ...(random() < 0.2 ? ['baseline'] : [])]);
-      const loss = 0.05 + random();
-      const acc = random();
-      await tx.series.append(id, [
-        { name: 'loss', value: loss * 2, step: 0, epoch: null, timestamp: at, context: null },
-        { name: 'loss', value: loss, step: 1, epoch: null, timestamp: at + 1, context: null },
-        { name: 'acc', value: acc / 2, step: 0, epoch: null, timestamp: at, context: null },
-        { name: 'acc', value: acc, step: 1, epoch: null, timestamp: at + 1, context: null },
-      ]);
-    }
+let projectId;
+if (values.data) {
+  const core = await server.openCore(server.loadConfig({ CAIRN_DATA_DIR: dataDir }));
+  const workspace = await core.store.tenancy.getWorkspaceByName('default');
+  projectId = (await core.store.projects.getByName(workspace.id, 'search-bench')).id;
+  await core.store.close();
+} else {
+  const config = server.loadConfig({
+    CAIRN_DATA_DIR: dataDir,
+    CAIRN_ADMIN_API_KEY: apiKey,
+    CAIRN_SQLITE_SYNCHRONOUS: 'normal',
   });
-  if ((start / BATCH) % 10 === 0) log(`seeded ${Math.min(N, start + BATCH)} / ${N}`);
+  const core = await server.openCore(config);
+  await core.auth.bootstrap(apiKey);
+  const admin = await core.auth.authenticate(apiKey);
+  const project = (
+    await core.projects.createProject(admin, {
+      workspaceName: 'default',
+      projectName: 'search-bench',
+      description: null,
+      isPublic: false,
+    })
+  ).project;
+  const BATCH = 1000;
+  const base = Date.UTC(2026, 0, 1);
+  for (let start = 0; start < N; start += BATCH) {
+    await core.store.transaction(async (tx) => {
+      for (let i = start; i < Math.min(N, start + BATCH); i++) {
+        const id = i.toString(16).padStart(32, '0');
+        const at = base + i * 1000;
+        await tx.experiments.insert({
+          id,
+          projectId: project.id,
+          workspaceId: project.workspaceId,
+          name: `run-${i}`,
+          status: random() < 0.1 ? 'FAILED' : 'SUCCEEDED',
+          archived: false,
+          startTime: at,
+          endTime: at + 60_000,
+          createdBy: admin.userId,
+          optimizationId: null,
+          filePath: null,
+          fileName: null,
+          lastHeartbeat: null,
+          hasCrashed: false,
+          error: null,
+          createdAt: at,
+          updatedAt: at,
+        });
+        const lr = 10 ** (-4 + 3 * random());
+        await tx.values.append(id, 'param', [
+          { name: 'lr', type: 'number', text: String(lr), step: null, timestamp: at, context: null },
+          { name: 'optimizer', type: 'string', text: OPTIMIZERS[i % 4], step: null, timestamp: at, context: null },
+          {
+            name: 'batch_size',
+            type: 'number',
+            text: String(2 ** (4 + (i % 5))),
+            step: null,
+            timestamp: at,
+            context: null,
+          },
+        ]);
+        await tx.experiments.addTags(id, [TAGS[i % TAGS.length], ...(random() < 0.2 ? ['baseline'] : [])]);
+        const loss = 0.05 + random();
+        const acc = random();
+        await tx.series.append(id, [
+          { name: 'loss', value: loss * 2, step: 0, epoch: null, timestamp: at, context: null },
+          { name: 'loss', value: loss, step: 1, epoch: null, timestamp: at + 1, context: null },
+          { name: 'acc', value: acc / 2, step: 0, epoch: null, timestamp: at, context: null },
+          { name: 'acc', value: acc, step: 1, epoch: null, timestamp: at + 1, context: null },
+        ]);
+      }
+    });
+    if ((start / BATCH) % 10 === 0) log(`seeded ${Math.min(N, start + BATCH)} / ${N}`);
+  }
+  await writeFile(join(dataDir, 'bench-api-key'), `${apiKey}\n`);
+  projectId = project.id;
+  await core.store.close();
 }
-await core.store.close();
 const seedSeconds = (performance.now() - seedStarted) / 1000;
-log(`seeded ${N} experiments in ${seedSeconds.toFixed(0)} s`);
+if (!values.data) log(`seeded ${N} experiments in ${seedSeconds.toFixed(0)} s`);
 
 const port = await freePort();
 const baseUrl = `http://127.0.0.1:${port}`;
@@ -143,7 +159,7 @@ const proc = startGroup(process.execPath, [join(REPO_ROOT, 'packages/cli/bin/cai
 });
 await waitHttp(`${baseUrl}/healthz`, proc, 60_000, logFile);
 
-const modelRid = server.modelRid(project.id);
+const modelRid = server.modelRid(projectId);
 const url = `${baseUrl}/api/v2/models/${modelRid}/experiments/search?preview=true`;
 const FILTERS = {
   // The issue's shape: three levels of nesting over parameters, tags and summary metrics.
@@ -225,4 +241,5 @@ const out =
   join(HERE, 'results', `search-${new Date().toISOString().replaceAll(':', '-').replaceAll('.', '-')}.json`);
 await writeFile(out, `${JSON.stringify(summary, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-await rm(workDir, { recursive: true, force: true });
+if (values['keep-data'] || values.data) log(`data kept in ${dataDir}`);
+else await rm(workDir, { recursive: true, force: true });

@@ -126,9 +126,22 @@ export class SqlExperimentRepository implements ExperimentRepository {
     const direction = sql.raw(order.direction === 'desc' ? 'desc' : 'asc');
     // Unnamed experiments sort after named ones whichever the direction, as listings show them.
     const nullsLast = order.field === 'name' ? sql`(experiments.name is null), ` : sql``;
+    // Without symlinks into the project (the usual case) the scan runs down the (project_id,
+    // created_at) index and stops at the page; the OR that symlinks need rules that out.
+    const linked = await this.db
+      .selectFrom('experiment_symlinks')
+      .select('experiment_id')
+      .where('project_id', '=', search.projectId)
+      .limit(1)
+      .executeTakeFirst();
+    const scope = linked
+      ? inProject(search.projectId, search.archived)
+      : search.archived === undefined
+        ? sql<SqlBool>`experiments.project_id = ${search.projectId}`
+        : sql<SqlBool>`(experiments.project_id = ${search.projectId} and experiments.archived = ${search.archived ? 1 : 0})`;
     const { rows } = await sql<{ id: string }>`
       select experiments.id from experiments
-      where ${inProject(search.projectId, search.archived)} and ${where}
+      where ${scope} and ${where}
       order by ${nullsLast}${column} ${direction}, experiments.id asc
       ${search.limit !== undefined ? sql`limit ${search.limit}` : sql``}
       ${search.offset ? sql`offset ${search.offset}` : sql``}
