@@ -1,1 +1,2 @@
 export * from './metrics.schema.js';
+export * from './tables.schema.js';

@@ -1,3 +1,4 @@
+import { ArtifactTablesService } from './artifact-tables.service.js';
 import { AssetsService } from './assets.service.js';
 import { AuthService } from './auth.service.js';
 import type { BlobStore } from './blob.port.js';
@@ -24,6 +25,7 @@ export interface Core {
   metrics: MetricsService;
   charts: ChartsService;
   assets: AssetsService;
+  artifactTables: ArtifactTablesService;
   limits: CoreLimits;
 }
 
@@ -42,6 +44,7 @@ export function createCore(deps: { store: Store; blobs: BlobStore; limits: CoreL
     metrics,
     charts: new ChartsService(experiments, metrics),
     assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
+    artifactTables: new ArtifactTablesService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
     limits: deps.limits,
   };
 }

@@ -1,5 +1,7 @@
 import type {
   ApiKey,
+  ArtifactTable,
+  ArtifactTableInfo,
   Asset,
   DocumentKind,
   DownsampledSeries,
@@ -43,6 +45,7 @@ export interface Repositories {
   readonly values: LoggedValueRepository;
   readonly series: SeriesRepository;
   readonly assets: AssetRepository;
+  readonly artifactTables: ArtifactTableRepository;
 }
 
 export interface ApiKeyRecord extends ApiKey {
@@ -229,4 +232,21 @@ export interface AssetRepository {
   ensureModel(model: ExperimentModel): Promise<ExperimentModel>;
   getModel(experimentId: string, name: string): Promise<ExperimentModel | undefined>;
   listModels(experimentId: string): Promise<ExperimentModel[]>;
+}
+
+/**
+ * Table artifacts' metadata; their rows live in the blob store under `blobKey`. A table is named
+ * by (experiment, name); names compare bytewise, as everywhere.
+ */
+export interface ArtifactTableRepository {
+  get(experimentId: string, name: string): Promise<ArtifactTable | undefined>;
+  /** The experiment's tables ordered by name (bytewise), without their row indexes. */
+  list(experimentId: string): Promise<ArtifactTableInfo[]>;
+  /**
+   * Inserts the table, or replaces every field of the one with the same (experiment, name) except
+   * its `createdAt`, which is kept.
+   */
+  put(table: ArtifactTable): Promise<void>;
+  /** Returns false when there was no such table. */
+  delete(experimentId: string, name: string): Promise<boolean>;
 }

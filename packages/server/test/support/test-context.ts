@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
+import type { BlobStore } from '../../src/core/blob.port.js';
 import { type Core, createCore } from '../../src/core/core.js';
 import type { Store } from '../../src/core/store.port.js';
 import { buildApp } from '../../src/http/app.js';
@@ -64,6 +65,8 @@ export interface TestContext {
   app: FastifyInstance;
   core: Core;
   store: Store;
+  /** The blob store the core writes to (a folder of the throwaway store). */
+  blobs: BlobStore;
   /** The bootstrap admin's key (member of workspace "default"). */
   adminKey: string;
   /** Key of "bob", another tenant (member of workspace "bob" only). */
@@ -89,9 +92,10 @@ export interface RequestOptions {
 /** A whole server (core + HTTP app) over a fresh store, with two tenants. */
 export async function createTestContext(backend: Backend): Promise<TestContext> {
   const testStore = await openTestStore(backend);
+  const blobs = new FileBlobStore(testStore.blobDir);
   const core = createCore({
     store: testStore.store,
-    blobs: new FileBlobStore(testStore.blobDir),
+    blobs,
     limits: { maxAssetBytes: 1024 * 1024 },
   });
   await core.auth.bootstrap(ADMIN_KEY);
@@ -104,6 +108,7 @@ export async function createTestContext(backend: Backend): Promise<TestContext> 
     app,
     core,
     store: testStore.store,
+    blobs,
     adminKey: ADMIN_KEY,
     otherKey,
     readOnlyKey,

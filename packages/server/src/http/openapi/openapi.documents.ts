@@ -24,7 +24,7 @@ export async function renderOpenApiDocuments(): Promise<Record<string, string>> 
     const cairn = buildOpenApiDocument(app, {
       title: 'Cairn API v1',
       description:
-        "Cairn's own API: the bulk metric path and columnar series reads. Authenticate with `Authorization: Bearer <api key>`; errors are RFC 9457 problem details.",
+        "Cairn's own API: the bulk metric path, columnar series reads and table artifacts. Authenticate with `Authorization: Bearer <api key>`; errors are RFC 9457 problem details.",
       prefixes: ['/api/cairn/v1'],
     });
     await app.close();

@@ -156,4 +156,16 @@ export interface Database {
   };
   project_share_links: { project_id: string; share_code: string; created_by: string; created_at: number };
   experiment_models: { id: string; experiment_id: string; name: string; created_at: number };
+  artifact_tables: {
+    experiment_id: string;
+    name: string;
+    description: string | null;
+    columns: string;
+    row_count: number;
+    size_bytes: number;
+    blob_key: string;
+    row_index: string;
+    created_at: number;
+    updated_at: number;
+  };
 }

@@ -1,6 +1,7 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import type { Repositories, Store } from '../../core/store.port.js';
 import { SqlSeriesRepository } from '../series/series.repository.js';
+import { SqlArtifactTableRepository } from './artifact-table.repository.js';
 import { SqlAssetRepository } from './asset.repository.js';
 import type { Database } from './database.js';
 import { type OpenedDatabase, openPostgres, openSqlite, type SqlDialect, type SqliteOptions } from './dialect.js';
@@ -18,6 +19,7 @@ function repositories(db: Kysely<Database>, dialect: SqlDialect): Repositories {
     values: new SqlLoggedValueRepository(db, dialect),
     series: new SqlSeriesRepository(db, dialect),
     assets: new SqlAssetRepository(db),
+    artifactTables: new SqlArtifactTableRepository(db),
   };
 }
 
@@ -29,6 +31,7 @@ export class SqlStore implements Store {
   readonly values;
   readonly series;
   readonly assets;
+  readonly artifactTables;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -41,6 +44,7 @@ export class SqlStore implements Store {
     this.values = repos.values;
     this.series = repos.series;
     this.assets = repos.assets;
+    this.artifactTables = repos.artifactTables;
   }
 
   /** Opens the database named by URL (`sqlite:<file>` or `postgres://…`) and migrates it. */

@@ -5,10 +5,11 @@ import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
+import { registerTableRoutes } from './routes/tables.route.js';
 
 export type CairnApp = TypeBoxApp;
 
-/** Cairn's own API at /api/cairn/v1: the bulk metric path (used by the SDK) and columnar reads. */
+/** Cairn's own API at /api/cairn/v1: the bulk metric path (used by the SDK), columnar reads, table artifacts. */
 export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instance, { core }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(cairnErrorHandler);
@@ -19,4 +20,5 @@ export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instanc
     request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
   });
   registerMetricRoutes(app, core);
+  registerTableRoutes(app, core);
 };

@@ -3,6 +3,7 @@ import type { SqlDialect } from '../dialect.js';
 import { initialSchema } from './0001-initial-schema.js';
 import { projectShareLinks } from './0002-project-share-links.js';
 import { experimentSearch } from './0003-experiment-search.js';
+import { artifactTables } from './0007-artifact-tables.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
@@ -11,6 +12,7 @@ const migrations: Record<string, DialectMigration> = {
   '0001-initial-schema': initialSchema,
   '0002-project-share-links': projectShareLinks,
   '0003-experiment-search': experimentSearch,
+  '0007-artifact-tables': artifactTables,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
