@@ -1,5 +1,5 @@
-import { chmod, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config, Core, Scope } from '@cairn/server';
 
@@ -14,6 +14,8 @@ async function loadServer(): Promise<Server> {
   return server;
 }
 
+const DEFAULT_URL = 'http://127.0.0.1:8080';
+
 /** Kept in step with ALL_SCOPES by the CLI test. */
 const SCOPES = ['read', 'write', 'admin', 'api:models-read'];
 
@@ -27,14 +29,19 @@ Usage:
   cairn keys create <user> [--name N] [--scopes read,write]
   cairn keys list [--user U]
   cairn keys revoke <key-id>
+  cairn tables upload <experimentKey> <name> <file.csv|file.parquet|file.json> [--description D]
   cairn models list <workspace>                   projects with their Foundry model RIDs
   cairn experiments rid <experiment-key>          an experiment's Foundry experiment and model RIDs
 
 Scopes: ${SCOPES.join(', ')} (admin implies every other scope).
-Commands other than "server" act directly on the store named by CAIRN_DATABASE_URL / CAIRN_DATA_DIR.`;
+"tables" commands talk HTTP to a running server: CAIRN_URL (default ${DEFAULT_URL}) with CAIRN_API_KEY.
+The other commands act directly on the store named by CAIRN_DATABASE_URL / CAIRN_DATA_DIR.`;
 
 /** Wrong use of the command line: exit status 2 and the usage text. */
 class UsageError extends Error {}
+
+/** A command that failed for another reason than the store (a file, the server, a setting): exit status 1 and one line. */
+class CommandError extends Error {}
 
 const OPTIONS = {
   email: { type: 'string' },
@@ -43,19 +50,29 @@ const OPTIONS = {
   name: { type: 'string' },
   scopes: { type: 'string' },
   user: { type: 'string' },
+  description: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Values = ReturnType<typeof parse>['values'];
 type Print = (line: string) => void;
 
-interface Command {
+interface CommandShape {
   /** Positional arguments after the command words. */
   args: string[];
   options: (keyof typeof OPTIONS)[];
   /** Options that must be given, with how the usage text names them. */
   required?: [keyof typeof OPTIONS, string][];
+}
+
+/** A command on the store itself (the server may be stopped). */
+interface Command extends CommandShape {
   run(core: Core, args: string[], values: Values, print: Print): Promise<void>;
+}
+
+/** A command over HTTP, for what must go through a running server's API. */
+interface HttpCommand extends CommandShape {
+  runOverHttp(args: string[], values: Values, print: Print): Promise<void>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -137,6 +154,88 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+const HTTP_COMMANDS: Record<string, HttpCommand> = {
+  'tables upload': {
+    args: ['<experimentKey>', '<name>', '<file>'],
+    options: ['description'],
+    runOverHttp: uploadTable,
+  },
+};
+
+const UPLOAD_TYPES: Record<string, string> = {
+  '.csv': 'text/csv',
+  '.parquet': 'application/vnd.apache.parquet',
+  '.json': 'application/json',
+};
+
+/**
+ * PUT /api/cairn/v1/experiments/{key}/tables/{name}: the file as it is (CSV, Parquet), or a JSON
+ * file `{"columns": [{"name", "type"}], "rows": [[…]], "description"?}`. The server checks
+ * everything; this only picks the Content-Type by extension.
+ */
+async function uploadTable([experimentKey, name, file]: string[], values: Values, print: Print): Promise<void> {
+  const extension = extname(file as string).toLowerCase();
+  const contentType = UPLOAD_TYPES[extension];
+  if (!contentType) throw new UsageError(`tables upload: ${file} must end in .csv, .parquet or .json`);
+  const apiKey = process.env.CAIRN_API_KEY;
+  if (!apiKey) throw new CommandError('set CAIRN_API_KEY to an API key with the write scope');
+  const base = (process.env.CAIRN_URL || DEFAULT_URL).replace(/\/+$/, '');
+
+  let body: Buffer | string;
+  try {
+    body = await readFile(file as string);
+  } catch (error) {
+    throw new CommandError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  const query = new URLSearchParams();
+  if (extension === '.json' && values.description !== undefined) {
+    // A JSON body's own description wins over the query's, so the option goes into the body.
+    let document: Record<string, unknown>;
+    try {
+      document = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new CommandError(`${file} is not JSON: ${(error as Error).message}`);
+    }
+    body = JSON.stringify({ ...document, description: values.description });
+  } else if (values.description !== undefined) {
+    query.set('description', values.description);
+  }
+  const url = `${base}/api/cairn/v1/experiments/${encodeURIComponent(experimentKey as string)}/tables/${encodeURIComponent(name as string)}${query.size > 0 ? `?${query}` : ''}`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': contentType },
+      body,
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+    throw new CommandError(`cannot reach the server at ${base}: ${cause}`);
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    let detail = text.slice(0, 500);
+    try {
+      detail = (JSON.parse(text) as { detail?: string }).detail ?? detail;
+    } catch {
+      // Not problem details (a proxy's page, say): show the start of the body as it is.
+    }
+    throw new CommandError(`${detail} (HTTP ${response.status})`);
+  }
+  const table = JSON.parse(text) as {
+    name: string;
+    rowCount: number;
+    sizeBytes: number;
+    columns: { name: string; type: string }[];
+  };
+  const shown = table.columns.slice(0, 10).map((c) => `${c.name} ${c.type}`);
+  if (table.columns.length > shown.length) shown.push('…');
+  print(
+    `${response.status === 201 ? 'created' : 'replaced'} table "${table.name}" of experiment ${experimentKey}: ` +
+      `${table.rowCount} rows, ${table.columns.length} columns (${shown.join(', ')}), ${table.sizeBytes} bytes stored`,
+  );
+}
+
 function parse(argv: string[]) {
   return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
 }
@@ -168,7 +267,7 @@ async function main(argv: string[]): Promise<number | 'running'> {
 
   // Every usage check happens before the store is opened, so a typo never creates a database.
   const name = `${command} ${sub ?? ''}`.trim();
-  const spec = COMMANDS[name];
+  const spec: Command | HttpCommand | undefined = COMMANDS[name] ?? HTTP_COMMANDS[name];
   if (!spec) throw new UsageError(`unknown command "${positionals.join(' ')}"`);
   if (rest.length < spec.args.length) throw new UsageError(`${name}: missing ${spec.args[rest.length]}`);
   if (rest.length > spec.args.length) throw new UsageError(`${name}: unexpected argument "${rest[spec.args.length]}"`);
@@ -177,6 +276,10 @@ async function main(argv: string[]): Promise<number | 'running'> {
   }
   for (const [option, usage] of spec.required ?? []) {
     if (!values[option]) throw new UsageError(`${name}: missing ${usage}`);
+  }
+  if ('runOverHttp' in spec) {
+    await spec.runOverHttp(rest, values, (line) => process.stdout.write(`${line}\n`));
+    return 0;
   }
 
   const { loadConfig, openCore } = await loadServer();
@@ -230,7 +333,10 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError) {
       process.stderr.write(`cairn: ${error.message}\n\n${USAGE}\n`);
       process.exitCode = 2;
-    } else if (server && (error instanceof server.DomainError || error instanceof server.ConfigError)) {
+    } else if (
+      error instanceof CommandError ||
+      (server && (error instanceof server.DomainError || error instanceof server.ConfigError))
+    ) {
       process.stderr.write(`cairn: ${error.message}\n`);
       process.exitCode = 1;
     } else {

@@ -1,2 +1,3 @@
 export * from './metrics.schema.js';
+export * from './tables.schema.js';
 export * from './webhooks.schema.js';

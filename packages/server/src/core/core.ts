@@ -1,3 +1,4 @@
+import { ArtifactTablesService } from './artifact-tables.service.js';
 import { ArtifactsService } from './artifacts.service.js';
 import { AssetsService } from './assets.service.js';
 import { AuthService } from './auth.service.js';
@@ -33,6 +34,7 @@ export interface Core {
   charts: ChartsService;
   assets: AssetsService;
   artifacts: ArtifactsService;
+  artifactTables: ArtifactTablesService;
   limits: CoreLimits;
   panels: PanelsService;
   dashboards: DashboardsService;
@@ -90,6 +92,7 @@ export function createCore(deps: {
     charts: new ChartsService(experiments, metrics),
     assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
     artifacts: new ArtifactsService(deps.store, experiments, clock),
+    artifactTables: new ArtifactTablesService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
     limits: deps.limits,
     panels,
     dashboards: new DashboardsService(deps.store, projects, panels, clock),

@@ -383,3 +383,40 @@ export interface WebhookDelivery {
   deliveredAt: number | null;
   createdAt: number;
 }
+
+export const TABLE_COLUMN_TYPES = ['string', 'double', 'integer', 'boolean', 'datetime'] as const;
+export type TableColumnType = (typeof TABLE_COLUMN_TYPES)[number];
+
+export interface TableColumn {
+  name: string;
+  type: TableColumnType;
+}
+
+/**
+ * One cell of a table: a string, a double (NaN and ±Infinity allowed), a safe integer, a boolean,
+ * or a datetime as epoch milliseconds (UTC); null for a missing value, in any column.
+ */
+export type TableCell = string | number | boolean | null;
+
+/** A table artifact without its row index (what listings read). Names are unique per experiment. */
+export interface ArtifactTableInfo {
+  experimentId: string;
+  name: string;
+  description: string | null;
+  columns: TableColumn[];
+  rowCount: number;
+  /** Size of the stored rows (the blob), in bytes. */
+  sizeBytes: number;
+  /** When a table of this name was first logged; re-logging keeps it. */
+  createdAt: number;
+  /** When the current rows were logged. */
+  updatedAt: number;
+  /** Where the rows live in the blob store; a new key for every logging of the table. */
+  blobKey: string;
+}
+
+/** A table artifact with the index of its rows. */
+export interface ArtifactTable extends ArtifactTableInfo {
+  /** Byte offset in the blob of every TABLE_ROW_INDEX_STRIDE-th row (rows 0, stride, 2·stride, …). */
+  rowIndex: number[];
+}

@@ -203,6 +203,7 @@ export class ExperimentsService {
     const blobKeys = await this.store.transaction(async (tx) => {
       const experiment = await this.writable(tx, principal, key);
       const keys = (await tx.assets.list(experiment.id)).flatMap((a) => (a.blobKey ? [a.blobKey] : []));
+      for (const table of await tx.artifactTables.list(experiment.id)) keys.push(table.blobKey);
       await tx.experiments.delete(experiment.id);
       return [...keys, gitPatchBlobKey(experiment.id)];
     });

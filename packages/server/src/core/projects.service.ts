@@ -247,6 +247,7 @@ export class ProjectsService {
       const keys: string[] = [];
       for (const experimentId of owned) {
         for (const asset of await tx.assets.list(experimentId)) if (asset.blobKey) keys.push(asset.blobKey);
+        for (const table of await tx.artifactTables.list(experimentId)) keys.push(table.blobKey);
         keys.push(gitPatchBlobKey(experimentId));
         await tx.experiments.delete(experimentId);
       }

@@ -1,6 +1,8 @@
 import type {
   ApiKey,
   Artifact,
+  ArtifactTable,
+  ArtifactTableInfo,
   ArtifactVersion,
   Asset,
   CodePanel,
@@ -53,6 +55,7 @@ export interface Repositories {
   readonly artifacts: ArtifactRepository;
   readonly registry: RegistryRepository;
   readonly webhooks: WebhookRepository;
+  readonly artifactTables: ArtifactTableRepository;
   readonly codePanels: CodePanelRepository;
   readonly dashboards: DashboardRepository;
   readonly optimizations: OptimizationRepository;
@@ -390,4 +393,21 @@ export interface ArtifactRepository {
   setAliases(artifactId: string, versionId: string, aliases: readonly string[]): Promise<void>;
   /** The version's files: assets carrying its id, by creation time then id. */
   listFiles(versionId: string): Promise<Asset[]>;
+}
+
+/**
+ * Table artifacts' metadata; their rows live in the blob store under `blobKey`. A table is named
+ * by (experiment, name); names compare bytewise, as everywhere.
+ */
+export interface ArtifactTableRepository {
+  get(experimentId: string, name: string): Promise<ArtifactTable | undefined>;
+  /** The experiment's tables ordered by name (bytewise), without their row indexes. */
+  list(experimentId: string): Promise<ArtifactTableInfo[]>;
+  /**
+   * Inserts the table, or replaces every field of the one with the same (experiment, name) except
+   * its `createdAt`, which is kept.
+   */
+  put(table: ArtifactTable): Promise<void>;
+  /** Returns false when there was no such table. */
+  delete(experimentId: string, name: string): Promise<boolean>;
 }

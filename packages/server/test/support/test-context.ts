@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
+import type { BlobStore } from '../../src/core/blob.port.js';
 import { type Core, createCore, type WebhookDeps } from '../../src/core/core.js';
 import type { Store } from '../../src/core/store.port.js';
 import { buildApp } from '../../src/http/app.js';
@@ -64,6 +65,8 @@ export interface TestContext {
   app: FastifyInstance;
   core: Core;
   store: Store;
+  /** The blob store the core writes to (a folder of the throwaway store). */
+  blobs: BlobStore;
   /** The bootstrap admin's key (member of workspace "default"). */
   adminKey: string;
   /** Key of "bob", another tenant (member of workspace "bob" only). */
@@ -95,9 +98,10 @@ export async function createTestContext(
   options: { webhooks?: WebhookDeps } = {},
 ): Promise<TestContext> {
   const testStore = await openTestStore(backend);
+  const blobs = new FileBlobStore(testStore.blobDir);
   const core = createCore({
     store: testStore.store,
-    blobs: new FileBlobStore(testStore.blobDir),
+    blobs,
     limits: { maxAssetBytes: 1024 * 1024 },
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
   });
@@ -111,6 +115,7 @@ export async function createTestContext(
     app,
     core,
     store: testStore.store,
+    blobs,
     adminKey: ADMIN_KEY,
     otherKey,
     readOnlyKey,

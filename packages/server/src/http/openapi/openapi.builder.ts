@@ -45,7 +45,7 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
       ...toParameters(schema.params as JsonObject | undefined, 'path'),
     ];
     if (parameters.length > 0) operation.parameters = parameters;
-    if (schema.body) operation.requestBody = { content: { 'application/json': { schema: plain(schema.body) } } };
+    if (schema.body) operation.requestBody = { content: requestContent(schema.body as JsonObject) };
     const responses: JsonObject = {};
     for (const [status, body] of Object.entries((schema.response ?? {}) as JsonObject)) {
       responses[status] = { description: status, content: { 'application/json': { schema: plain(body) } } };
@@ -60,6 +60,13 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
     info: { title: facade.title, version: '0.1.0', description: facade.description },
     paths,
   };
+}
+
+/** A body schema, or Fastify's per-media-type form `{ content: { [type]: { schema } } }`. */
+function requestContent(body: JsonObject): JsonObject {
+  const byType = body.content as Record<string, { schema: unknown }> | undefined;
+  if (!byType || body.type !== undefined) return { 'application/json': { schema: plain(body) } };
+  return Object.fromEntries(Object.entries(byType).map(([type, entry]) => [type, { schema: plain(entry.schema) }]));
 }
 
 function toParameters(schema: JsonObject | undefined, location: 'query' | 'path'): JsonObject[] {

@@ -269,4 +269,16 @@ export interface Database {
     delivered_at: number | null;
     created_at: number;
   };
+  artifact_tables: {
+    experiment_id: string;
+    name: string;
+    description: string | null;
+    columns: string;
+    row_count: number;
+    size_bytes: number;
+    blob_key: string;
+    row_index: string;
+    created_at: number;
+    updated_at: number;
+  };
 }

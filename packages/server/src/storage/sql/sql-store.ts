@@ -2,6 +2,7 @@ import { type Kysely, Migrator, sql } from 'kysely';
 import type { Repositories, Store } from '../../core/store.port.js';
 import { SqlSeriesRepository } from '../series/series.repository.js';
 import { SqlArtifactRepository } from './artifact.repository.js';
+import { SqlArtifactTableRepository } from './artifact-table.repository.js';
 import { SqlAssetRepository } from './asset.repository.js';
 import { SqlCodePanelRepository } from './code-panel.repository.js';
 import { SqlDashboardRepository } from './dashboard.repository.js';
@@ -27,6 +28,7 @@ function repositories(db: Kysely<Database>, dialect: SqlDialect): Repositories {
     artifacts: new SqlArtifactRepository(db),
     registry: new SqlRegistryRepository(db),
     webhooks: new SqlWebhookRepository(db),
+    artifactTables: new SqlArtifactTableRepository(db),
     codePanels: new SqlCodePanelRepository(db),
     dashboards: new SqlDashboardRepository(db),
     optimizations: new SqlOptimizationRepository(db),
@@ -44,6 +46,7 @@ export class SqlStore implements Store {
   readonly artifacts;
   readonly registry;
   readonly webhooks;
+  readonly artifactTables;
   readonly codePanels;
   readonly dashboards;
   readonly optimizations;
@@ -62,6 +65,7 @@ export class SqlStore implements Store {
     this.artifacts = repos.artifacts;
     this.registry = repos.registry;
     this.webhooks = repos.webhooks;
+    this.artifactTables = repos.artifactTables;
     this.codePanels = repos.codePanels;
     this.dashboards = repos.dashboards;
     this.optimizations = repos.optimizations;

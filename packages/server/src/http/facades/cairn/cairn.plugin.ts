@@ -5,11 +5,12 @@ import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
+import { registerTableRoutes } from './routes/tables.route.js';
 import { registerWebhookRoutes } from './routes/webhooks.route.js';
 
 export type CairnApp = TypeBoxApp;
 
-/** Cairn's own API at /api/cairn/v1: the bulk metric path (used by the SDK), columnar reads, the webhook log. */
+/** Cairn's own API at /api/cairn/v1: the bulk metric path (used by the SDK), columnar reads, table artifacts, webhook deliveries. */
 export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instance, { core }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(cairnErrorHandler);
@@ -20,5 +21,6 @@ export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instanc
     request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
   });
   registerMetricRoutes(app, core);
+  registerTableRoutes(app, core);
   registerWebhookRoutes(app, core);
 };
