@@ -120,6 +120,9 @@ export const DoubleSeriesV1 = Type.Object({
 
 export const ModelResponse = Type.Object({ rid: Rid });
 
+/** A raw body (Parquet, or E5's JSON rows read by the client as bytes); never serialized by the server. */
+export const FoundryBytes = Type.Unsafe<Uint8Array | NodeJS.ReadableStream>({ type: 'string', format: 'binary' });
+
 export function withErrors<T extends Record<number, TSchema>>(responses: T) {
   return { ...responses, 400: FoundryError, 401: FoundryError, 403: FoundryError, 404: FoundryError };
 }

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.port.js';
-import type { Experiment, Project, SeriesSummary } from './entities.js';
+import type { ArtifactTableInfo, Experiment, Project, SeriesSummary } from './entities.js';
 import type { ExperimentCondition, ExperimentSearch } from './experiment-query.js';
 import { HEARTBEAT_TIMEOUT_MILLIS, type RunState, runState } from './experiments.service.js';
 import { type Principal, requireScope } from './principal.js';
@@ -19,6 +19,8 @@ export interface ExperimentRecord {
   gitBranch: string | null;
   /** The newest registry version made from one of its models (Foundry's linkedModelVersion). */
   registryVersionId: string | null;
+  /** Its table artifacts, by name. */
+  tables: ArtifactTableInfo[];
 }
 
 export type SearchOptions = Omit<ExperimentSearch, 'projectId' | 'now' | 'heartbeatTimeoutMs'>;
@@ -80,12 +82,13 @@ export class ExperimentQueryService {
     // Deleted between the search and this read: left out.
     const experiments = await this.store.experiments.getMany(keys);
     const ids = experiments.map((e) => e.id);
-    const [gits, parameters, series, tags, versions] = await Promise.all([
+    const [gits, parameters, series, tags, versions, tables] = await Promise.all([
       this.store.experiments.getDocumentsOf(ids, 'git-metadata'),
       this.store.values.listCurrentOf(ids, 'param'),
       this.store.series.listSummariesOf(ids),
       this.store.experiments.listTagsOf(ids),
       this.store.registry.latestVersionOfExperiments(ids),
+      this.store.artifactTables.listOf(ids),
     ]);
     return experiments.map((experiment) => {
       const git = gits.get(experiment.id);
@@ -98,6 +101,7 @@ export class ExperimentQueryService {
         tags: tags.get(experiment.id) ?? [],
         gitBranch: typeof branch === 'string' && branch !== '' ? branch : null,
         registryVersionId: versions.get(experiment.id) ?? null,
+        tables: tables.get(experiment.id) ?? [],
       };
     });
   }

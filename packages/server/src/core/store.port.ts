@@ -403,6 +403,8 @@ export interface ArtifactTableRepository {
   get(experimentId: string, name: string): Promise<ArtifactTable | undefined>;
   /** The experiment's tables ordered by name (bytewise), without their row indexes. */
   list(experimentId: string): Promise<ArtifactTableInfo[]>;
+  /** `list` for several experiments at once, by experiment id. */
+  listOf(experimentIds: readonly string[]): Promise<Map<string, ArtifactTableInfo[]>>;
   /**
    * Inserts the table, or replaces every field of the one with the same (experiment, name) except
    * its `createdAt`, which is kept.

@@ -41,6 +41,20 @@ export class SqlArtifactTableRepository implements ArtifactTableRepository {
     return rows.map(toInfo);
   }
 
+  async listOf(experimentIds: readonly string[]): Promise<Map<string, ArtifactTableInfo[]>> {
+    const byExperiment = new Map<string, ArtifactTableInfo[]>(experimentIds.map((id) => [id, []]));
+    if (experimentIds.length === 0) return byExperiment;
+    const rows = await this.db
+      .selectFrom('artifact_tables')
+      .select(INFO_COLUMNS)
+      .where('experiment_id', 'in', [...experimentIds])
+      .orderBy('experiment_id')
+      .orderBy('name')
+      .execute();
+    for (const row of rows) byExperiment.get(row.experiment_id)?.push(toInfo(row));
+    return byExperiment;
+  }
+
   async put(table: ArtifactTable): Promise<void> {
     const replaced = {
       description: table.description,

@@ -594,7 +594,55 @@ with urllib.request.urlopen(request, timeout=30) as response:
 assert {NAME_OF[e["rid"]] for e in body["data"]} == {"resnet-baseline", "vit-base"}, body
 
 # ---------------------------------------------------------------------------------------------
-# Parquet series and artifact tables (E4–E6): added when those endpoints land.
+# Parquet series and artifact tables (E4–E6)
 # ---------------------------------------------------------------------------------------------
+import pyarrow as pa  # noqa: E402  (the venv pins it with the SDK)
+
+series_table = Experiment.Series.parquet(MODEL, RID["resnet-baseline"], "train/loss", preview=True).to_pyarrow()
+assert series_table.column_names == ["value", "timestamp", "step"], series_table.schema
+assert series_table.column("value").to_pylist() == LOSS
+assert series_table.column("step").to_pylist() == list(range(len(LOSS)))
+assert series_table.schema.field("timestamp").type == pa.int64()
+expect_error(lambda: Experiment.Series.parquet(MODEL, RID["resnet-baseline"], "no/such", preview=True),
+             model_errors.ExperimentSeriesNotFound, "ExperimentSeriesNotFound")
+
+# Table artifacts come in through Cairn's own API (Foundry's has no writes).
+table_key = RID["resnet-baseline"].rsplit(".", 1)[1]
+rows = [[i, "cat" if i % 2 else "dog", i / 10, i % 3 == 0, f"2025-01-0{1 + i % 9}T00:00:00Z"] for i in range(25)]
+upload = json.dumps({
+    "description": "Validation predictions",
+    "columns": [{"name": "id", "type": "integer"}, {"name": "label", "type": "string"},
+                {"name": "score", "type": "double"}, {"name": "hit", "type": "boolean"},
+                {"name": "at", "type": "datetime"}],
+    "rows": rows,
+}).encode()
+put = urllib.request.Request(f"{URL}/api/cairn/v1/experiments/{table_key}/tables/eval%2Fpredictions", data=upload,
+                             method="PUT", headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+with urllib.request.urlopen(put, timeout=30) as response:
+    assert response.status in (200, 201), response.status
+
+with_table = Experiment.get(MODEL, RID["resnet-baseline"], preview=True)
+artifact = with_table.artifacts["eval/predictions"]
+assert artifact.name == "eval/predictions" and artifact.description == "Validation predictions", artifact
+assert artifact.details.row_count == 25 and artifact.size_bytes > 0, artifact
+
+first = json.loads(Experiment.ArtifactTable.json(MODEL, RID["resnet-baseline"], "eval/predictions", preview=True))
+assert len(first) == 10, "the default page holds 10 rows"
+assert first[0] == {"id": 0, "label": "dog", "score": 0.0, "hit": True, "at": "2025-01-01T00:00:00.000Z"}, first[0]
+paged, offset = [], 0
+while True:
+    page = json.loads(Experiment.ArtifactTable.json(MODEL, RID["resnet-baseline"], "eval/predictions", offset=offset,
+                                                    page_size=7, preview=True))
+    paged.extend(page)
+    offset += len(page)
+    if len(page) < 7:
+        break
+assert [r["id"] for r in paged] == list(range(25)), paged
+table = Experiment.ArtifactTable.parquet(MODEL, RID["resnet-baseline"], "eval/predictions", preview=True).to_pyarrow()
+assert table.num_rows == 25 and table.column_names == ["id", "label", "score", "hit", "at"], table.schema
+assert table.column("label").to_pylist()[:2] == ["dog", "cat"]
+assert table.column("score").to_pylist()[3] == 0.3
+expect_error(lambda: Experiment.ArtifactTable.json(MODEL, RID["resnet-baseline"], "nope", preview=True),
+             model_errors.ExperimentArtifactNotFound, "ExperimentArtifactNotFound")
 
 print("OK experiments_check")

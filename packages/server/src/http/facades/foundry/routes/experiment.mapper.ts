@@ -35,7 +35,17 @@ export function toWireExperiment(record: ExperimentRecord): WireExperiment {
       { seriesName: s.name, aggregation: 'MAX' as const, value: double(s.max.value) },
       { seriesName: s.name, aggregation: 'LAST' as const, value: double(s.last.value) },
     ]),
-    artifacts: {},
+    artifacts: Object.fromEntries(
+      record.tables.map((t) => [
+        t.name,
+        {
+          name: t.name,
+          ...(t.description !== null ? { description: t.description } : {}),
+          sizeBytes: t.sizeBytes,
+          details: { type: 'table' as const, rowCount: t.rowCount },
+        },
+      ]),
+    ),
     tags: record.tags,
     ...(record.registryVersionId !== null ? { linkedModelVersion: modelVersionRid(record.registryVersionId) } : {}),
     ...(experiment.name !== null ? { name: experiment.name } : {}),

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import {
+  ArtifactTableParams,
   DoubleSeriesV1,
   Experiment,
   ExperimentParams,
+  FoundryBytes,
   ModelParams,
   ModelResponse,
   OffsetPageQuery,
@@ -13,10 +15,13 @@ import {
   withErrors,
 } from '@cairn/schemas/foundry';
 import type { FastifyRequest } from 'fastify';
+import type { MetricPoint } from '../../../../core/entities.js';
 import { NotFoundError } from '../../../../core/errors.js';
 import type { ExperimentOrderField } from '../../../../core/experiment-query.js';
 import type { ExperimentRecord } from '../../../../core/experiment-query.service.js';
 import { experimentKeyOfRid, modelRid, projectIdOfModelRid } from '../../../../core/rids.js';
+import { cellToJson } from '../../../../core/table-rows.js';
+import { parquetStream, type SeriesParquetPoint, seriesParquetStream } from '../../../parquet.js';
 import { principalOf } from '../../../request-context.js';
 import type { FoundryRouteContext } from '../foundry.plugin.js';
 import { FoundryApiError } from '../foundry-errors.js';
@@ -27,6 +32,10 @@ const SEARCH_PAGE_DEFAULT = 50;
 const SEARCH_PAGE_MAX = 100;
 const SERIES_PAGE_DEFAULT = 200;
 const SERIES_PAGE_MAX = 1000;
+const TABLE_PAGE_DEFAULT = 10;
+const TABLE_PAGE_MAX = 100;
+/** Points per row group when a series is written as Parquet. */
+const PARQUET_PAGE_POINTS = 10_000;
 
 /** E1–E3 of the spec, and Model.get for client smoke tests. */
 export function registerExperimentRoutes({ app, core }: FoundryRouteContext): void {
@@ -117,20 +126,103 @@ export function registerExperimentRoutes({ app, core }: FoundryRouteContext): vo
     },
   );
 
+  async function seriesOf(
+    request: FastifyRequest,
+    params: { modelRid: string; experimentRid: string; seriesName: string },
+  ): Promise<ExperimentRecord> {
+    const { modelRid: model, experimentRid: experiment, seriesName } = params;
+    const record = await recordOf(request, model, experiment);
+    if (!record.series.some((s) => s.name === seriesName)) {
+      throw new FoundryApiError('NOT_FOUND', 'ExperimentSeriesNotFound', {
+        modelRid: model,
+        experimentRid: experiment,
+        seriesName,
+      });
+    }
+    return record;
+  }
+
+  async function tableOf(
+    request: FastifyRequest,
+    params: { modelRid: string; experimentRid: string; artifactName: string },
+  ): Promise<ExperimentRecord> {
+    const { modelRid: model, experimentRid: experiment, artifactName } = params;
+    const record = await recordOf(request, model, experiment);
+    if (!record.tables.some((t) => t.name === artifactName)) {
+      throw new FoundryApiError('NOT_FOUND', 'ExperimentArtifactNotFound', {
+        modelRid: model,
+        experimentRid: experiment,
+        artifactName,
+      });
+    }
+    return record;
+  }
+
+  /** E4: GET /v2/models/{modelRid}/experiments/{experimentRid}/series/{seriesName}/parquet */
+  app.get(
+    '/v2/models/:modelRid/experiments/:experimentRid/series/:seriesName/parquet',
+    { schema: { params: SeriesParams, querystring: PreviewQuery, response: withErrors({ 200: FoundryBytes }) } },
+    async (request, reply) => {
+      const record = await seriesOf(request, request.params);
+      const principal = principalOf(request);
+      const pages = seriesPages((offset, limit) =>
+        core.metrics.readMetric(principal, record.experiment.id, request.params.seriesName, { offset, limit }),
+      );
+      return reply.type('application/octet-stream').send(seriesParquetStream(pages));
+    },
+  );
+
+  /** E5: GET /v2/models/{modelRid}/experiments/{experimentRid}/artifactTables/{artifactName}/json */
+  app.get(
+    '/v2/models/:modelRid/experiments/:experimentRid/artifactTables/:artifactName/json',
+    {
+      schema: {
+        params: ArtifactTableParams,
+        querystring: OffsetPageQuery,
+        response: withErrors({ 200: FoundryBytes }),
+      },
+    },
+    async (request, reply) => {
+      const record = await tableOf(request, request.params);
+      const pageSize = parsePageSize(request.query.pageSize, TABLE_PAGE_DEFAULT, TABLE_PAGE_MAX);
+      const offset = parseOffset(request.query.offset);
+      const page = await core.artifactTables.readRows(
+        principalOf(request),
+        record.experiment.id,
+        request.params.artifactName,
+        { offset, limit: pageSize },
+      );
+      const columns = page.table.columns;
+      // A JSON array of row objects, column name to value (spec E5); the client reads raw bytes.
+      const rows = page.rows.map((row) =>
+        Object.fromEntries(columns.map((column, c) => [column.name, cellToJson(column.type, row[c] ?? null)])),
+      );
+      return reply.type('application/json').send(Buffer.from(JSON.stringify(rows)));
+    },
+  );
+
+  /** E6: GET /v2/models/{modelRid}/experiments/{experimentRid}/artifactTables/{artifactName}/parquet */
+  app.get(
+    '/v2/models/:modelRid/experiments/:experimentRid/artifactTables/:artifactName/parquet',
+    { schema: { params: ArtifactTableParams, querystring: PreviewQuery, response: withErrors({ 200: FoundryBytes }) } },
+    async (request, reply) => {
+      const record = await tableOf(request, request.params);
+      const { table, batches } = await core.artifactTables.openRows(
+        principalOf(request),
+        record.experiment.id,
+        request.params.artifactName,
+      );
+      return reply.type('application/octet-stream').send(parquetStream(table.columns, batches));
+    },
+  );
+
   /** E3: GET /v2/models/{modelRid}/experiments/{experimentRid}/series/{seriesName}/json */
   app.get(
     '/v2/models/:modelRid/experiments/:experimentRid/series/:seriesName/json',
     { schema: { params: SeriesParams, querystring: OffsetPageQuery, response: withErrors({ 200: DoubleSeriesV1 }) } },
     async (request) => {
-      const { modelRid: model, experimentRid: experiment, seriesName } = request.params;
-      const record = await recordOf(request, model, experiment);
-      if (!record.series.some((s) => s.name === seriesName)) {
-        throw new FoundryApiError('NOT_FOUND', 'ExperimentSeriesNotFound', {
-          modelRid: model,
-          experimentRid: experiment,
-          seriesName,
-        });
-      }
+      const { seriesName } = request.params;
+      const record = await seriesOf(request, request.params);
       const pageSize = parsePageSize(request.query.pageSize, SERIES_PAGE_DEFAULT, SERIES_PAGE_MAX);
       const offset = parseOffset(request.query.offset);
       const points = await core.metrics.readMetric(principalOf(request), record.experiment.id, seriesName, {
@@ -144,6 +236,19 @@ export function registerExperimentRoutes({ app, core }: FoundryRouteContext): vo
       };
     },
   );
+}
+
+/** Pages of one series in logging order, for streaming it whole without holding it whole. */
+async function* seriesPages(
+  read: (offset: number, limit: number) => Promise<MetricPoint[]>,
+): AsyncGenerator<SeriesParquetPoint[]> {
+  for (let offset = 0; ; offset += PARQUET_PAGE_POINTS) {
+    const points = await read(offset, PARQUET_PAGE_POINTS);
+    if (points.length > 0) {
+      yield points.map((p, i) => ({ value: p.value, timestamp: p.timestamp, step: p.step ?? offset + i }));
+    }
+    if (points.length < PARQUET_PAGE_POINTS) return;
+  }
 }
 
 function parseOrderBy(value: unknown): { field: ExperimentOrderField; direction: 'asc' | 'desc' } {
