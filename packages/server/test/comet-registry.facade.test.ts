@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createExperiment,
-  experimentWithModel,
-  register,
-  unzip,
-  uploadModelFile,
-  V2,
-} from './support/registry-fixtures.js';
+import { createExperiment, experimentWithModel, register, uploadModelFile, V2 } from './support/registry-fixtures.js';
 import { backends, createTestContext, PUBLIC_URL, type TestContext } from './support/test-context.js';
+import { unzip } from './support/wire-bodies.js';
 
 const WEIGHTS = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 13) % 256));
 const CONFIG = Buffer.from('{"layers": 3}');

@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * What the suites that drive an official Python client share: a pinned venv, a real Cairn server
@@ -232,5 +234,75 @@ export function runScript(
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
     },
+  });
+}
+
+export interface PythonClientSuite {
+  /** The describe title. */
+  title: string;
+  venv: VenvSpec;
+  /** Folder of the `*_check.py` scripts, each run as its own test. */
+  scriptsDir: string;
+  /** Scripts that must be there (a typo in a file name must not pass as "nothing to run"). */
+  expectedScripts: string[];
+  /** Environment prefixes kept from the scripts and the server: a developer's settings must not leak in. */
+  stripPrefixes: string[];
+  /** Each script's environment, given the running server's port and its admin key. */
+  env(port: number, adminKey: string): Record<string, string>;
+  /** Output that fails a script even when it exits 0 (a client logging an error it swallowed). */
+  failOn?: string;
+}
+
+/**
+ * One official Python client against one real Cairn server process (SQLite; the facades are
+ * tested on both backends elsewhere): builds the client's venv, starts the server, runs every
+ * check script from an empty directory, and fails a script that exits non-zero, prints `failOn`
+ * or never prints `OK <script>`.
+ */
+export function describePythonClientSuite(suite: PythonClientSuite): void {
+  const scripts = checkScripts(suite.scriptsDir);
+  const adminKey = 'CompatAdminKey000000000000000000000000000';
+  describe(suite.title, () => {
+    let python: string | undefined;
+    let server: Server | undefined;
+    let dataDir: string | undefined;
+    let workDir: string | undefined;
+
+    beforeAll(async () => {
+      // Generous: a cold venv downloads the client and its dependencies from PyPI.
+      python = await ensureVenv(suite.venv);
+      dataDir = await mkdtemp(join(tmpdir(), 'cairn-compat-data-'));
+      // An empty working directory: clients read config files (./.env, ./.comet.config) from it.
+      workDir = await mkdtemp(join(tmpdir(), 'cairn-compat-cwd-'));
+      server = await startServer({ dataDir, adminKey, stripPrefixes: suite.stripPrefixes });
+    }, 600_000);
+
+    afterAll(async () => {
+      await stopServer(server);
+      for (const dir of [dataDir, workDir]) if (dir) await rm(dir, { recursive: true, force: true });
+    }, 30_000);
+
+    it('finds the check scripts', () => {
+      for (const expected of suite.expectedScripts) expect(scripts).toContain(expected);
+    });
+
+    it.each(scripts)(
+      '%s',
+      async (script) => {
+        if (!server || !python || !workDir) throw new Error('the server did not start');
+        const result = await runScript(python, join(suite.scriptsDir, script), {
+          cwd: workDir,
+          stripPrefixes: suite.stripPrefixes,
+          env: suite.env(server.port, adminKey),
+        });
+        const report = `${script} exited ${result.code ?? result.signal}:\n${result.output}\n--- server log ---\n${server.output()}`;
+        if (result.code !== 0) throw new Error(report);
+        if (suite.failOn && result.output.includes(suite.failOn)) {
+          throw new Error(`the client printed "${suite.failOn}"; ${report}`);
+        }
+        expect(result.output, report).toContain(`OK ${script.replace(/\.py$/, '')}`);
+      },
+      300_000,
+    );
   });
 }

@@ -1,4 +1,3 @@
-import { inflateRawSync } from 'node:zlib';
 import { expect } from 'vitest';
 import type { TestContext } from './test-context.js';
 
@@ -87,28 +86,4 @@ export function register(
 ) {
   const path = options.item ? 'write/registry-model/item' : 'write/registry-model';
   return t.request('POST', `${V2}/${path}`, { body, key: options.key ?? t.adminKey });
-}
-
-/** Reads a zip through its central directory (stored or deflated entries): name → bytes. */
-export function unzip(zip: Buffer): Map<string, Buffer> {
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  expect(eocd).toBeGreaterThanOrEqual(0);
-  const count = zip.readUInt16LE(eocd + 10);
-  let cursor = zip.readUInt32LE(eocd + 16);
-  const files = new Map<string, Buffer>();
-  for (let i = 0; i < count; i++) {
-    expect(zip.readUInt32LE(cursor)).toBe(0x02014b50);
-    const method = zip.readUInt16LE(cursor + 10);
-    const compressedSize = zip.readUInt32LE(cursor + 20);
-    const nameLength = zip.readUInt16LE(cursor + 28);
-    const extraLength = zip.readUInt16LE(cursor + 30);
-    const commentLength = zip.readUInt16LE(cursor + 32);
-    const localHeader = zip.readUInt32LE(cursor + 42);
-    const name = zip.subarray(cursor + 46, cursor + 46 + nameLength).toString('utf8');
-    const dataStart = localHeader + 30 + zip.readUInt16LE(localHeader + 26) + zip.readUInt16LE(localHeader + 28);
-    const data = zip.subarray(dataStart, dataStart + compressedSize);
-    files.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data));
-    cursor += 46 + nameLength + extraLength + commentLength;
-  }
-  return files;
 }
