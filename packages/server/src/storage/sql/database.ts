@@ -269,4 +269,5 @@ export interface Database {
     delivered_at: number | null;
     created_at: number;
   };
+  client_batches: { experiment_id: string; stream: string; batch_key: string; applied_at: number };
 }

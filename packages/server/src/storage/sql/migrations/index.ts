@@ -6,6 +6,7 @@ import { experimentSearch } from './0003-experiment-search.js';
 import { modelRegistry } from './0004-model-registry.js';
 import { artifacts } from './0005-artifacts.js';
 import { panelsDashboards } from './0006-panels-dashboards.js';
+import { clientlib } from './0008-clientlib.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
@@ -17,6 +18,7 @@ const migrations: Record<string, DialectMigration> = {
   '0004-model-registry': modelRegistry,
   '0005-artifacts': artifacts,
   '0006-panels-dashboards': panelsDashboards,
+  '0008-clientlib': clientlib,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
