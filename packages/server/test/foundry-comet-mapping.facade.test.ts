@@ -79,4 +79,27 @@ describe.each(backends)('Comet and Foundry views of one experiment (%s)', (backe
       `ri.models.main.model-version.${itemId.slice(0, 8)}-${itemId.slice(8, 12)}-${itemId.slice(12, 16)}-${itemId.slice(16, 20)}-${itemId.slice(20)}`,
     );
   });
+
+  it('reads the branch of a git ref as comet_ml logs it (refs/heads/…), in results and in filters', async () => {
+    const created = await t.request('POST', `${V2}/write/experiment/create`, {
+      body: { workspaceName: 'default', projectName: 'refs', experimentName: 'r' },
+    });
+    const key = created.json().experimentKey as string;
+    await t.request('POST', `${V2}/write/experiment/git/metadata`, {
+      body: { experimentKey: key, user: 'ada', root: 'abc', branch: 'refs/heads/release', parent: 'abc', origin: 'o' },
+    });
+    const metadata = (await t.request('GET', `${V2}/experiment/metadata?experimentKey=${key}`)).json();
+    const auth = { headers: { authorization: `Bearer ${t.adminKey}` }, key: null };
+    const got = await t.request(
+      'GET',
+      `/api/v2/models/${metadata.modelRid}/experiments/${metadata.experimentRid}?preview=true`,
+      auth,
+    );
+    expect(got.json().branch).toBe('release');
+    const found = await t.request('POST', `/api/v2/models/${metadata.modelRid}/experiments/search?preview=true`, {
+      ...auth,
+      body: { where: { type: 'eq', field: 'BRANCH', value: 'release' } },
+    });
+    expect(found.json().data.map((e: { rid: string }) => e.rid)).toEqual([metadata.experimentRid]);
+  });
 });

@@ -38,10 +38,14 @@ export const AssetLocatorQuery = Type.Object({
   assetId: Type.String({ minLength: 1 }),
 });
 
-/** Artifact downloads name the asset by id (and artifact version) without an experiment key. */
+/**
+ * Artifact downloads name the asset by id (and artifact version) without an experiment key.
+ * `imageId` is another name for `assetId`: comet_ml builds its image links with it.
+ */
 export const GetAssetQuery = Type.Object({
   experimentKey: Type.Optional(Type.String({ minLength: 1 })),
-  assetId: Type.String({ minLength: 1 }),
+  assetId: Type.Optional(Type.String({ minLength: 1 })),
+  imageId: Type.Optional(Type.String({ minLength: 1 })),
   artifactVersionId: Type.Optional(Type.String({ minLength: 1 })),
 });
 

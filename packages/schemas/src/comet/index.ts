@@ -1,6 +1,7 @@
 export * from './artifacts.schema.js';
 export * from './assets.schema.js';
 export * from './charts.schema.js';
+export * from './clientlib.schema.js';
 export * from './common.schema.js';
 export * from './experiment-data.schema.js';
 export * from './experiments.schema.js';

@@ -8,6 +8,7 @@ import { type Clock, systemClock } from './clock.port.js';
 import { DashboardsService } from './dashboards.service.js';
 import { ExperimentQueryService } from './experiment-query.service.js';
 import { ExperimentsService } from './experiments.service.js';
+import { LiveRunsService } from './live-runs.service.js';
 import { MetricsService } from './metrics.service.js';
 import { OptimizerService } from './optimizer.service.js';
 import { MAX_PANEL_ZIP_BYTES, PanelsService } from './panels.service.js';
@@ -43,6 +44,7 @@ export interface Core {
   webhooks: WebhooksService;
   /** Delivers the webhook log; the server's composition root starts and stops it. */
   webhookDispatcher: WebhookDispatcher;
+  liveRuns: LiveRunsService;
 }
 
 /** Outbound webhooks: the HTTP sender (outside the core) and the retry schedule. */
@@ -100,5 +102,6 @@ export function createCore(deps: {
     registry: new RegistryService(deps.store, experiments, webhooks, clock),
     webhooks,
     webhookDispatcher,
+    liveRuns: new LiveRunsService(deps.store, experiments, clock),
   };
 }

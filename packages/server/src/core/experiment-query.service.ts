@@ -15,7 +15,7 @@ export interface ExperimentRecord {
   /** Every series with its exact summary (system metrics included), by name. */
   series: SeriesSummary[];
   tags: string[];
-  /** The branch of the logged git metadata, if any. */
+  /** The branch of the logged git metadata (a `refs/heads/` ref as its branch name), if any. */
   gitBranch: string | null;
   /** The newest registry version made from one of its models (Foundry's linkedModelVersion). */
   registryVersionId: string | null;
@@ -99,7 +99,7 @@ export class ExperimentQueryService {
         parameters: parameters.get(experiment.id) ?? [],
         series: series.get(experiment.id) ?? [],
         tags: tags.get(experiment.id) ?? [],
-        gitBranch: typeof branch === 'string' && branch !== '' ? branch : null,
+        gitBranch: typeof branch === 'string' && branch !== '' ? branch.replace(/^refs\/heads\//, '') : null,
         registryVersionId: versions.get(experiment.id) ?? null,
         tables: tables.get(experiment.id) ?? [],
       };

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { type BatchKey, type BatchOutcome, normaliseEach } from './batches.js';
 import type { BlobStore } from './blob.port.js';
 import type { Clock } from './clock.port.js';
 import type {
@@ -102,7 +103,7 @@ export interface ValueSummary {
 }
 
 /** Log-other keys with a meaning of their own (spec §2: `Name` renames, `optimizer_id` links). */
-const OTHER_NAME = 'Name';
+export const OTHER_NAME = 'Name';
 const OTHER_OPTIMIZER_ID = 'optimizer_id';
 
 /** Experiment lifecycle and everything logged to an experiment except metrics and assets. */
@@ -124,43 +125,59 @@ export class ExperimentsService {
     },
   ): Promise<ExperimentView> {
     requireScope(principal, 'write');
+    const id = await this.store.transaction((tx) => this.insert(tx, principal, input));
+    return this.get(principal, id);
+  }
+
+  /**
+   * Creates an experiment inside the caller's transaction (its project too when missing), under
+   * the given key or a new one; a key in use is "already exists" (90999). Returns the key.
+   */
+  async insert(
+    tx: Repositories,
+    principal: Principal,
+    input: {
+      workspaceName: string;
+      projectName: string;
+      experimentName?: string | null;
+      experimentKey?: string | null;
+    },
+  ): Promise<string> {
+    requireScope(principal, 'write');
     const key = input.experimentKey ? rules.experimentKey(input.experimentKey) : newHexId();
     // An empty name is how some clients say "no name"; a given one follows the entry-name rules.
     const name = input.experimentName ? rules.entryName('experiment', input.experimentName) : null;
-    const id = await this.store.transaction(async (tx) => {
-      const { project, workspace } = await this.projects.ensureProject(
-        tx,
-        principal,
-        input.workspaceName,
-        input.projectName,
-      );
-      if (await tx.experiments.get(key)) {
-        throw new AlreadyExistsError(`experiment ${key} already exists`, SdkErrorCode.experimentAlreadyExists);
-      }
-      const now = this.clock.now();
-      await tx.experiments.insert({
-        id: key,
-        projectId: project.id,
-        workspaceId: workspace.id,
-        name,
-        status: 'RUNNING',
-        archived: false,
-        startTime: now,
-        endTime: null,
-        createdBy: principal.userId,
-        optimizationId: null,
-        filePath: null,
-        fileName: null,
-        lastHeartbeat: now,
-        hasCrashed: false,
-        error: null,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await tx.projects.update(project.id, { updatedAt: now });
-      return key;
+    const { project, workspace } = await this.projects.ensureProject(
+      tx,
+      principal,
+      input.workspaceName,
+      input.projectName,
+    );
+    if (await tx.experiments.get(key)) {
+      throw new AlreadyExistsError(`experiment ${key} already exists`, SdkErrorCode.experimentAlreadyExists);
+    }
+    const now = this.clock.now();
+    await tx.experiments.insert({
+      id: key,
+      projectId: project.id,
+      workspaceId: workspace.id,
+      name,
+      status: 'RUNNING',
+      archived: false,
+      startTime: now,
+      endTime: null,
+      createdBy: principal.userId,
+      optimizationId: null,
+      filePath: null,
+      fileName: null,
+      lastHeartbeat: now,
+      hasCrashed: false,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
     });
-    return this.get(principal, id);
+    await tx.projects.update(project.id, { updatedAt: now });
+    return key;
   }
 
   async get(principal: Principal, key: string): Promise<ExperimentView> {
@@ -344,13 +361,31 @@ export class ExperimentsService {
     return this.get(principal, key);
   }
 
-  async logValues(principal: Principal, key: string, kind: ValueKind, inputs: ValueInput[]): Promise<void> {
+  /**
+   * Logs parameters or others. With `batchKey` the batch is logged exactly once (a replay stores
+   * nothing, see MetricsService.logMetricBatch); `lenient` leaves out unstorable entries instead
+   * of refusing the batch.
+   */
+  async logValues(
+    principal: Principal,
+    key: string,
+    kind: ValueKind,
+    inputs: ValueInput[],
+    options: { batchKey?: BatchKey; lenient?: boolean } = {},
+  ): Promise<BatchOutcome> {
     requireScope(principal, 'write');
     const now = this.clock.now();
-    const values = inputs.map((input) => toLoggedValue(kind, input, now));
-    await this.store.transaction(async (tx) => {
+    const { valid: values, skipped } = normaliseEach(
+      inputs,
+      (input) => toLoggedValue(kind, input, now),
+      options.lenient ?? false,
+    );
+    return this.store.transaction(async (tx) => {
       const experiment = await this.writable(tx, principal, key);
-      await tx.values.append(experiment.id, kind, values);
+      if (!(await this.firstApplication(tx, experiment.id, options.batchKey, now))) {
+        return { applied: false, stored: 0, skipped: [] };
+      }
+      if (values.length > 0) await tx.values.append(experiment.id, kind, values);
       const patch: Partial<Experiment> = { updatedAt: now };
       if (kind === 'other') {
         for (const v of values) {
@@ -359,7 +394,18 @@ export class ExperimentsService {
         }
       }
       await tx.experiments.update(experiment.id, patch);
+      return { applied: true, stored: values.length, skipped };
     });
+  }
+
+  /** Records the batch key (when there is one); false when it was recorded before: a replay. */
+  private async firstApplication(
+    tx: Repositories,
+    experimentId: string,
+    batchKey: BatchKey | undefined,
+    now: number,
+  ): Promise<boolean> {
+    return !batchKey || tx.clientBatches.markApplied(experimentId, batchKey.stream, batchKey.key, now);
   }
 
   /**
@@ -418,8 +464,29 @@ export class ExperimentsService {
     return (await this.store.experiments.getDocument(experiment.id, kind)) ?? null;
   }
 
-  async appendOutput(principal: Principal, key: string, lines: OutputLineInput[]): Promise<void> {
-    await this.withWritable(principal, key, (tx, e) => tx.experiments.appendOutput(e.id, lines));
+  /** Appends output lines; with `batchKey`, exactly once (a replay appends nothing and returns false). */
+  async appendOutput(
+    principal: Principal,
+    key: string,
+    lines: OutputLineInput[],
+    batchKey?: BatchKey,
+  ): Promise<boolean> {
+    requireScope(principal, 'write');
+    return this.store.transaction(async (tx) => {
+      const experiment = await this.writable(tx, principal, key);
+      const now = this.clock.now();
+      if (!(await this.firstApplication(tx, experiment.id, batchKey, now))) return false;
+      await tx.experiments.appendOutput(experiment.id, lines);
+      await tx.experiments.update(experiment.id, { updatedAt: now });
+      return true;
+    });
+  }
+
+  /** The highest client offset among the experiment's output lines (0 when none has one). */
+  async lastClientOffset(principal: Principal, key: string): Promise<number> {
+    requireScope(principal, 'read');
+    const experiment = await this.readable(this.store, principal, key);
+    return this.store.clientBatches.lastOutputOffset(experiment.id);
   }
 
   async getOutput(principal: Principal, key: string): Promise<OutputLine[]> {
@@ -525,6 +592,7 @@ export class ExperimentsService {
    * Appends the output of one client call. Calls stay in arrival order; within a call, lines are
    * put in the client's offset order when every line has one. Offsets are never compared across
    * calls: comet_ml restarts them at 0 in each call. A missing timestamp is the server's time.
+   * With `batchKey`, exactly once: a replayed call appends nothing and returns false.
    */
   async logOutput(
     principal: Principal,
@@ -536,7 +604,8 @@ export class ExperimentsService {
       timestamp?: number | null;
       clientOffset?: number | null;
     }[],
-  ): Promise<void> {
+    batchKey?: BatchKey,
+  ): Promise<boolean> {
     const now = this.clock.now();
     const inputs: OutputLineInput[] = lines.map((line) => ({
       text: line.text,
@@ -548,7 +617,7 @@ export class ExperimentsService {
     if (inputs.every((line) => line.clientOffset !== null)) {
       inputs.sort((a, b) => (a.clientOffset as number) - (b.clientOffset as number));
     }
-    await this.appendOutput(principal, key, inputs);
+    return this.appendOutput(principal, key, inputs, batchKey);
   }
 }
 

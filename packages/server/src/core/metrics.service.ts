@@ -1,3 +1,4 @@
+import { type BatchKey, type BatchOutcome, normaliseEach } from './batches.js';
 import type { Clock } from './clock.port.js';
 import type { DownsampledSeries, MetricPoint, MetricPointInput, SeriesSummary } from './entities.js';
 import { InvalidArgumentError } from './errors.js';
@@ -68,7 +69,9 @@ export const MAX_BUCKETS = 15_000;
 interface PendingAppend {
   points: MetricPointInput[];
   now: number;
-  resolve(offsets: number[]): void;
+  batchKey: BatchKey | undefined;
+  /** Called with the offsets assigned, or undefined when the batch key showed a replay. */
+  resolve(offsets: number[] | undefined): void;
   reject(error: unknown): void;
 }
 
@@ -102,15 +105,33 @@ export class MetricsService {
   ): Promise<number[]> {
     requireScope(principal, 'write');
     const now = this.clock.now();
-    const points: MetricPointInput[] = inputs.map((input) => ({
-      name: rules.entryName('metric', input.name),
-      value: rules.metricValue(input.name, input.value, options.allowNonFinite),
-      step: rules.optionalInteger('step', input.step),
-      epoch: rules.optionalInteger('epoch', input.epoch),
-      timestamp: rules.timestamp(input.timestamp, now),
-      context: rules.context(input.context),
-    }));
-    return this.append(principal, key, points, now);
+    const points = inputs.map((input) => toPoint(input, now, options.allowNonFinite));
+    return (await this.append(principal, key, points, now, undefined)) ?? [];
+  }
+
+  /**
+   * Appends a client's batch exactly once: when `batchKey` was recorded for the experiment
+   * before, the batch is a replay and nothing is stored; otherwise the key is recorded in the
+   * transaction that stores the points (one append for the whole batch). `lenient` leaves out
+   * points that cannot be stored (a non-numeric value, a fractional step) instead of refusing the
+   * batch, and reports them.
+   */
+  async logMetricBatch(
+    principal: Principal,
+    key: string,
+    inputs: MetricInput[],
+    options: { batchKey?: BatchKey; lenient?: boolean; allowNonFinite?: boolean },
+  ): Promise<BatchOutcome> {
+    requireScope(principal, 'write');
+    const now = this.clock.now();
+    const { valid, skipped } = normaliseEach(
+      inputs,
+      (input) => toPoint(input, now, options.allowNonFinite),
+      options.lenient ?? false,
+    );
+    const offsets = await this.append(principal, key, valid, now, options.batchKey);
+    if (!offsets) return { applied: false, stored: 0, skipped: [] };
+    return { applied: true, stored: offsets.length, skipped };
   }
 
   /**
@@ -154,7 +175,7 @@ export class MetricsService {
       }
     }
     if (points.length === 0) return 0;
-    await this.append(principal, key, points, now);
+    await this.append(principal, key, points, now, undefined);
     return points.length;
   }
 
@@ -192,17 +213,24 @@ export class MetricsService {
    * committing are queued and committed together in one transaction, each caller resolving with
    * its own offsets once that transaction is durable. A training loop's many small writes then
    * share commits instead of paying one each; a failed commit rejects every caller of its group,
-   * none of whose points were stored.
+   * none of whose points were stored. Batch keys are recorded in that same transaction, so a
+   * batch and the record that it was applied are durable together or not at all.
    */
-  private append(principal: Principal, key: string, points: MetricPointInput[], now: number): Promise<number[]> {
+  private append(
+    principal: Principal,
+    key: string,
+    points: MetricPointInput[],
+    now: number,
+    batchKey: BatchKey | undefined,
+  ): Promise<number[] | undefined> {
     const groupKey = `${principal.userId}\u0000${key}`;
     let group = this.groups.get(groupKey);
     if (!group) {
       group = { principal, key, waiting: [], committing: false };
       this.groups.set(groupKey, group);
     }
-    const promise = new Promise<number[]>((resolve, reject) => {
-      (group as AppendGroup).waiting.push({ points, now, resolve, reject });
+    const promise = new Promise<number[] | undefined>((resolve, reject) => {
+      (group as AppendGroup).waiting.push({ points, now, batchKey, resolve, reject });
     });
     if (!group.committing) void this.commitGroups(groupKey, group);
     return promise;
@@ -213,19 +241,32 @@ export class MetricsService {
     while (group.waiting.length > 0) {
       const batch = group.waiting.splice(0, group.waiting.length);
       try {
-        const all = batch.length === 1 ? (batch[0] as PendingAppend).points : batch.flatMap((b) => b.points);
         const now = Math.max(...batch.map((b) => b.now));
-        const offsets = await this.store.transaction(async (tx) => {
+        const results = await this.store.transaction(async (tx) => {
           const experiment = await this.experiments.writable(tx, group.principal, group.key);
-          const assigned = await tx.series.append(experiment.id, all);
-          await tx.experiments.update(experiment.id, { updatedAt: now });
-          return assigned;
+          // A replayed batch key (also one repeated within this group) takes no part.
+          const applied: boolean[] = [];
+          for (const pending of batch) {
+            const { batchKey } = pending;
+            applied.push(
+              !batchKey || (await tx.clientBatches.markApplied(experiment.id, batchKey.stream, batchKey.key, now)),
+            );
+          }
+          const accepted = batch.filter((_, i) => applied[i]);
+          const all = accepted.length === 1 ? (accepted[0] as PendingAppend).points : accepted.flatMap((b) => b.points);
+          const assigned = all.length > 0 ? await tx.series.append(experiment.id, all) : [];
+          if (all.length > 0) await tx.experiments.update(experiment.id, { updatedAt: now });
+          let at = 0;
+          return batch.map((pending, i) => {
+            if (!applied[i]) return undefined;
+            const offsets = assigned.slice(at, at + pending.points.length);
+            at += pending.points.length;
+            return offsets;
+          });
         });
-        let at = 0;
-        for (const pending of batch) {
-          pending.resolve(offsets.slice(at, at + pending.points.length));
-          at += pending.points.length;
-        }
+        batch.forEach((pending, i) => {
+          pending.resolve(results[i]);
+        });
       } catch (error) {
         for (const pending of batch) pending.reject(error);
       }
@@ -298,4 +339,15 @@ export class MetricsService {
   async systemMetricNames(principal: Principal, key: string): Promise<string[]> {
     return (await this.summaries(principal, key)).filter((s) => isSystemMetric(s.name)).map((s) => s.name);
   }
+}
+
+function toPoint(input: MetricInput, now: number, allowNonFinite = false): MetricPointInput {
+  return {
+    name: rules.entryName('metric', input.name),
+    value: rules.metricValue(input.name, input.value, allowNonFinite),
+    step: rules.optionalInteger('step', input.step),
+    epoch: rules.optionalInteger('epoch', input.epoch),
+    timestamp: rules.timestamp(input.timestamp, now),
+    context: rules.context(input.context),
+  };
 }

@@ -59,6 +59,7 @@ export interface Repositories {
   readonly codePanels: CodePanelRepository;
   readonly dashboards: DashboardRepository;
   readonly optimizations: OptimizationRepository;
+  readonly clientBatches: ClientBatchRepository;
 }
 
 export interface ApiKeyRecord extends ApiKey {
@@ -412,4 +413,26 @@ export interface ArtifactTableRepository {
   put(table: ArtifactTable): Promise<void>;
   /** Returns false when there was no such table. */
   delete(experimentId: string, name: string): Promise<boolean>;
+}
+
+/** The streams of client batches that are deduplicated apart from each other. */
+export type ClientStream = 'metric' | 'parameter' | 'output';
+
+/**
+ * Exactly-once logging under client retries. A client (or the facade on its behalf) names each
+ * batch it sends with a key that a replay of the same batch repeats; the service records the key
+ * in the transaction that stores the batch, and a batch whose key is already recorded for the
+ * experiment and stream is acknowledged without being stored again. Keys are kept for the life
+ * of the experiment: a replay may come after a server restart, long after the first attempt.
+ */
+export interface ClientBatchRepository {
+  /**
+   * Records `batchKey` for the experiment and stream. True when this call recorded it, false when
+   * it was recorded before (a replay). Inside a transaction the record commits or rolls back with
+   * the data it guards; on PostgreSQL a concurrent transaction recording the same key waits for
+   * this one and then returns false (or true, if this one rolled back).
+   */
+  markApplied(experimentId: string, stream: ClientStream, batchKey: string, at: number): Promise<boolean>;
+  /** The highest client offset among the experiment's output lines; 0 when none carries one. */
+  lastOutputOffset(experimentId: string): Promise<number>;
 }

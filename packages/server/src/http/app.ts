@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 import type { Core } from '../core/core.js';
 import { cairnApiPlugin } from './facades/cairn/cairn.plugin.js';
+import { cometClientlibPlugin } from './facades/comet/clientlib.plugin.js';
 import { cometClientlibProbe, cometRestPlugin } from './facades/comet/comet.plugin.js';
 import { foundryModelsPlugin } from './facades/foundry/foundry.plugin.js';
 import { gunzipRequestBody } from './gzip-body.js';
@@ -19,7 +20,7 @@ export interface AppOptions {
 /** Builds the HTTP application without listening: tests drive it with inject(). */
 export async function buildApp({ core, config, logger = false }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger,
+    logger: withRedactedKeys(logger),
     bodyLimit: config.bodyLimitBytes,
     // Request ids tie log lines together; a caller's X-Request-Id is kept for tracing across hops.
     genReqId: (request) => {
@@ -53,8 +54,31 @@ export async function buildApp({ core, config, logger = false }: AppOptions): Pr
     requirePreview: config.foundryRequirePreview ?? true,
   });
   await app.register(cometClientlibProbe);
+  await app.register(cometClientlibPlugin, { prefix: '/clientlib', core, publicUrl: config.publicUrl });
   for (const prefix of ['/api/rest/v2', '/clientlib/rest/v2']) {
     await app.register(cometRestPlugin, { prefix, core, publicUrl: config.publicUrl });
   }
   return app;
+}
+
+/**
+ * comet_ml puts its API key in the query of uploads, symlinks and RPC calls; request log lines
+ * show the URL without it.
+ */
+function withRedactedKeys(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return logger;
+  const options = typeof logger === 'object' ? logger : {};
+  return {
+    ...options,
+    serializers: {
+      req: (request: FastifyRequest) => ({
+        method: request.method,
+        url: request.url.replace(/([?&](?:apiKey|api_key)=)[^&#]*/gi, '$1[redacted]'),
+        host: request.host,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+      ...options.serializers,
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
@@ -6,6 +7,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -404,5 +406,84 @@ describe('server process end to end', { timeout: 90_000 }, () => {
     agent.destroy();
     restarted.child.kill('SIGTERM');
     expect(await restarted.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('stores every comet_ml batch once when the client resends them all after a SIGKILL', async () => {
+    const dataDir = join(dir, 'clientlib-replay');
+    const first = await startServer(dataDir);
+    const experimentKey = randomBytes(16).toString('hex');
+    const handshake = await fetch(`${first.base}/clientlib/logger/add/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: ADMIN_KEY, experimentKey, projectName: 'clientlib-replay', teamName: 'default' }),
+    });
+    expect(handshake.status).toBe(200);
+
+    // Batch b holds 100 points valued b × 1000 + i, gzipped as comet_ml sends them.
+    const batch = (b: number) =>
+      gzipSync(
+        JSON.stringify({
+          experimentKey,
+          values: Array.from({ length: 100 }, (_, i) => ({
+            metricName: 'loss',
+            metricValue: b * 1_000 + i,
+            step: b * 100 + i,
+            epoch: null,
+            context: null,
+            timestamp: 1_700_000_000_000 + b,
+          })),
+        }),
+      );
+    const send = (server: Server, b: number) =>
+      fetch(`${server.base}/clientlib/batch/logger/experiment/metric`, {
+        method: 'POST',
+        headers: {
+          authorization: ADMIN_KEY,
+          'content-type': 'application/json;charset=utf-8',
+          'content-encoding': 'gzip',
+        },
+        body: batch(b),
+        signal: AbortSignal.timeout(15_000),
+      });
+
+    let sent = 0;
+    let acked = 0;
+    let killed = false;
+    const writer = (async () => {
+      for (let b = 0; ; b++) {
+        sent = b + 1;
+        try {
+          const response = await send(first, b);
+          await response.text();
+          if (response.status === 200) acked++;
+        } catch {
+          return;
+        }
+        if (killed) return;
+      }
+    })();
+    const deadline = Date.now() + 20_000;
+    while (acked < 30 && Date.now() < deadline) await sleep(5);
+    killed = true;
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await writer;
+    expect(acked).toBeGreaterThanOrEqual(30);
+
+    // The client does not know which sends committed (the last one may have, unanswered), so it
+    // resends everything; the restarted server must store each batch exactly once.
+    const second = await startServer(dataDir);
+    const duplicates: boolean[] = [];
+    for (let b = 0; b < sent; b++) {
+      const response = await send(second, b);
+      expect(response.status).toBe(200);
+      duplicates.push(((await response.json()) as { duplicate: boolean }).duplicate);
+    }
+    expect(duplicates.slice(0, acked).every(Boolean)).toBe(true);
+    const values = (await readMetric(second, experimentKey, 'loss')).map((row) => Number(row.metricValue));
+    expect(values).toEqual(Array.from({ length: sent * 100 }, (_, n) => Math.floor(n / 100) * 1_000 + (n % 100)));
+
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
   });
 });

@@ -6,6 +6,8 @@ export interface OpenApiFacade {
   description: string;
   /** Routes whose URL starts with this prefix belong to the facade (the prefix is kept in paths). */
   prefixes: string[];
+  /** Routes under these prefixes are left out even when a prefix above takes them in (aliases). */
+  excludePrefixes?: string[];
 }
 
 interface CollectedRoute {
@@ -34,6 +36,7 @@ type JsonObject = Record<string, unknown>;
 export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade): JsonObject {
   const routes = (collected.get(app) ?? [])
     .filter((r) => facade.prefixes.some((p) => r.url.startsWith(p)))
+    .filter((r) => !facade.excludePrefixes?.some((p) => r.url.startsWith(p)))
     .sort((a, b) => a.url.localeCompare(b.url) || a.method.localeCompare(b.method));
   const paths: Record<string, Record<string, JsonObject>> = {};
   for (const route of routes) {

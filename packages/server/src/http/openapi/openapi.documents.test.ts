@@ -16,6 +16,9 @@ describe('committed OpenAPI documents', () => {
     expect(create.requestBody.content['application/json'].schema.required).toContain('workspaceName');
     expect(create.responses['200'].content['application/json'].schema.properties).toHaveProperty('projectId');
     expect(comet.paths['/clientlib/rest/v2/workspaces']).toBeUndefined();
+    const batch = comet.paths['/clientlib/batch/logger/experiment/metric'].post;
+    expect(batch.requestBody.content['application/json'].schema.required).toEqual(['experimentKey', 'values']);
+    expect(comet.paths['/clientlib/isAlive/ver'].get).toBeDefined();
   });
 
   it('documents the Foundry routes apart from the others', async () => {

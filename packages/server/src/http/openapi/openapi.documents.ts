@@ -18,8 +18,10 @@ export async function renderOpenApiDocuments(): Promise<Record<string, string>> 
     const comet = buildOpenApiDocument(app, {
       title: 'Cairn — Comet REST API v2',
       description:
-        'Comet REST v2 as served by Cairn. Every path is also served under /clientlib/rest/v2. Authenticate with `Authorization: <api key>` (or `Comet-Sdk-Api`).',
-      prefixes: ['/api/rest/v2', '/clientlib/isAlive'],
+        'Comet REST v2 as served by Cairn. Every path is also served under /clientlib/rest/v2. Authenticate with `Authorization: <api key>` (or `Comet-Sdk-Api`). The /clientlib/ paths are the live-logging protocol of comet_ml (handshake, status reports, gzip batches, uploads); they take the key in the header, the body (`apiKey`) or the query (`apiKey`).',
+      prefixes: ['/api/rest/v2', '/clientlib/'],
+      // The REST alias root repeats every REST path.
+      excludePrefixes: ['/clientlib/rest/v2'],
     });
     const cairn = buildOpenApiDocument(app, {
       title: 'Cairn API v1',

@@ -281,4 +281,5 @@ export interface Database {
     created_at: number;
     updated_at: number;
   };
+  client_batches: { experiment_id: string; stream: string; batch_key: string; applied_at: number };
 }

@@ -246,8 +246,15 @@ export class ExperimentConditionCompiler {
             sql`select 1 from assets where assets.experiment_id = experiments.id and type = 'image'`,
           ),
         };
-      case 'gitBranch':
-        return { type: 'document', kind: 'git-metadata', value: this.dialect.jsonText(sql.ref('body'), 'branch') };
+      case 'gitBranch': {
+        // comet_ml logs the ref ("refs/heads/main"); the branch is its last part.
+        const ref = this.dialect.jsonText(sql.ref('body'), 'branch');
+        return {
+          type: 'document',
+          kind: 'git-metadata',
+          value: sql`(case when ${ref} like 'refs/heads/%' then substr(${ref}, 12) else ${ref} end)`,
+        };
+      }
       case 'gitCommit':
         return { type: 'document', kind: 'git-metadata', value: this.dialect.jsonText(sql.ref('body'), 'parent') };
     }

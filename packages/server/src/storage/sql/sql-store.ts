@@ -4,6 +4,7 @@ import { SqlSeriesRepository } from '../series/series.repository.js';
 import { SqlArtifactRepository } from './artifact.repository.js';
 import { SqlArtifactTableRepository } from './artifact-table.repository.js';
 import { SqlAssetRepository } from './asset.repository.js';
+import { SqlClientBatchRepository } from './client-batch.repository.js';
 import { SqlCodePanelRepository } from './code-panel.repository.js';
 import { SqlDashboardRepository } from './dashboard.repository.js';
 import type { Database } from './database.js';
@@ -32,6 +33,7 @@ function repositories(db: Kysely<Database>, dialect: SqlDialect): Repositories {
     codePanels: new SqlCodePanelRepository(db),
     dashboards: new SqlDashboardRepository(db),
     optimizations: new SqlOptimizationRepository(db),
+    clientBatches: new SqlClientBatchRepository(db),
   };
 }
 
@@ -50,6 +52,7 @@ export class SqlStore implements Store {
   readonly codePanels;
   readonly dashboards;
   readonly optimizations;
+  readonly clientBatches;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -69,6 +72,7 @@ export class SqlStore implements Store {
     this.codePanels = repos.codePanels;
     this.dashboards = repos.dashboards;
     this.optimizations = repos.optimizations;
+    this.clientBatches = repos.clientBatches;
   }
 
   /** Opens the database named by URL (`sqlite:<file>` or `postgres://…`) and migrates it. */

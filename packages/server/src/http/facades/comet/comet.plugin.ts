@@ -6,6 +6,7 @@ import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cometErrorHandler, sendCometError } from './comet-errors.js';
 import { exactJsonContentType } from './comet-reply.js';
+import { acceptNonFiniteJson } from './lenient-json.js';
 import { registerArtifactsRoutes } from './routes/artifacts.route.js';
 import { registerAssetsRoutes } from './routes/assets.route.js';
 import { registerChartRoutes } from './routes/charts.route.js';
@@ -42,6 +43,7 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler(cometErrorHandler);
+  acceptNonFiniteJson(app);
   // Multipart bodies (asset and git patch uploads) are consumed as streams, never buffered whole.
   // The core enforces the size limit while storing. busboy's own limit sits one byte above it: at
   // its limit busboy ends the file stream normally, truncated, so the core must see the extra byte

@@ -7,6 +7,7 @@ import { modelRegistry } from './0004-model-registry.js';
 import { artifacts } from './0005-artifacts.js';
 import { panelsDashboards } from './0006-panels-dashboards.js';
 import { artifactTables } from './0007-artifact-tables.js';
+import { clientlib } from './0008-clientlib.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
@@ -19,6 +20,7 @@ const migrations: Record<string, DialectMigration> = {
   '0005-artifacts': artifacts,
   '0006-panels-dashboards': panelsDashboards,
   '0007-artifact-tables': artifactTables,
+  '0008-clientlib': clientlib,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {

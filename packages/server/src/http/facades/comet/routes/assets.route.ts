@@ -18,6 +18,7 @@ import type { FastifyReply } from 'fastify';
 import { ZipFile } from 'yazl';
 import { type AssetArchiveEntry, assetArchiveEntries } from '../../../../core/assets.service.js';
 import type { Asset } from '../../../../core/entities.js';
+import { InvalidArgumentError } from '../../../../core/errors.js';
 import { principalOf } from '../../../request-context.js';
 import type { CometRouteContext } from '../comet.plugin.js';
 import { sendCometError } from '../comet-errors.js';
@@ -122,7 +123,10 @@ export function registerAssetsRoutes(context: CometRouteContext): void {
       },
     },
     async (request, reply) => {
-      const asset = await core.assets.find(principalOf(request), request.query);
+      const { imageId, ...locator } = request.query;
+      const assetId = locator.assetId ?? imageId;
+      if (!assetId) throw new InvalidArgumentError('assetId is required');
+      const asset = await core.assets.find(principalOf(request), { ...locator, assetId });
       if (asset.remote && asset.link) return reply.redirect(headerSafeLink(asset.link), 302);
       reply.header('accept-ranges', 'bytes');
       const choice = chooseByteRange(request.headers.range, asset.fileSize);

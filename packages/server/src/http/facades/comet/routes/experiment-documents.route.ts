@@ -24,6 +24,7 @@ import {
   type SystemDetailsPatch,
 } from '../../../../core/experiment-documents.js';
 import { principalOf } from '../../../request-context.js';
+import { contentBatchKey, isLiveExperimentCall } from '../batch-key.js';
 import type { CometRouteContext } from '../comet.plugin.js';
 import { writeOk } from '../comet-reply.js';
 import { dataErrors as errors, infoText, joinOutput, systemDetailsOut } from './experiment-data.mapper.js';
@@ -84,11 +85,14 @@ export function registerExperimentDocumentsRoutes({ app, core }: CometRouteConte
     graph: (await core.experiments.getDocument(principalOf(request), request.query.experimentKey, 'graph')) ?? '',
   }));
 
-  /** POST /write/experiment/output — comet_ml posts it to /clientlib/rest/v2, often gzipped. */
+  /**
+   * POST /write/experiment/output — comet_ml posts it to /clientlib/rest/v2, often gzipped. A live
+   * Experiment's resent post is acknowledged and not appended again (see isLiveExperimentCall).
+   */
   app.post('/write/experiment/output', { schema: { body: LogOutputBody, ...write } }, async (request) => {
     const body = request.body;
     const context = body.runContext ?? body.context ?? null;
-    await core.experiments.logOutput(
+    const appended = await core.experiments.logOutput(
       principalOf(request),
       body.experimentKey,
       body.outputLines.map((line) => ({
@@ -98,8 +102,9 @@ export function registerExperimentDocumentsRoutes({ app, core }: CometRouteConte
         timestamp: line.localTimestamp ?? null,
         clientOffset: line.offset ?? null,
       })),
+      isLiveExperimentCall(request.headers) ? contentBatchKey('output', body) : undefined,
     );
-    return writeOk('Saved');
+    return writeOk(appended ? 'Saved' : 'Already stored: the post replays one received before');
   });
 
   /** GET /experiment/output?experimentKey= — stdout and stderr together, in logging order. */
