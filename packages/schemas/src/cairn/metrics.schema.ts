@@ -53,6 +53,7 @@ export const SeriesPointsResponse = Type.Object({
   epochs: Type.Array(NullableInteger),
   contexts: Type.Array(Type.Unsafe<string | null>({ type: ['string', 'null'] })),
 });
+export type SeriesPoints = Static<typeof SeriesPointsResponse>;
 
 export const DownsampleQuery = Type.Object({ buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: 15000 })) });
 
