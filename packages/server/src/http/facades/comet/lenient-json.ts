@@ -16,22 +16,26 @@ class JsonBodyError extends Error {
  * that apply to those strings apply here too. Standard JSON takes the fast path unchanged.
  */
 export function acceptNonFiniteJson(app: FastifyInstance): void {
+  // Fastify's own parser, so __proto__ and constructor.prototype keys stay refused as before.
+  const standard = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text === '') {
       done(new JsonBodyError("Body cannot be empty when content-type is set to 'application/json'"), undefined);
       return;
     }
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      try {
-        done(null, JSON.parse(quoteNonFinite(text)));
-      } catch {
-        done(new JsonBodyError("Body is not valid JSON but content-type is set to 'application/json'"), undefined);
-      }
-    }
+    standard(request, text, (error, parsed) => {
+      if (!error) return done(null, parsed);
+      // A second try with the tokens quoted; anything else wrong (a poisoned key) fails it again.
+      standard(request, quoteNonFinite(text), (retryError, retried) => {
+        if (retryError) {
+          done(new JsonBodyError("Body is not valid JSON but content-type is set to 'application/json'"), undefined);
+        } else {
+          done(null, retried);
+        }
+      });
+    });
   });
 }
 
