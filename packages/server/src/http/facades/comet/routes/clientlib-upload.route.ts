@@ -8,11 +8,12 @@ import {
   parseCometBoolean,
 } from '@cairn/schemas/comet';
 import type { AssetUpload } from '../../../../core/assets.service.js';
-import { InvalidArgumentError, NotFoundError } from '../../../../core/errors.js';
+import { NotFoundError } from '../../../../core/errors.js';
 import type { Principal } from '../../../../core/principal.js';
 import { principalOf } from '../../../request-context.js';
 import type { ClientlibRouteContext } from '../clientlib.plugin.js';
 import { writeOk } from '../comet-reply.js';
+import { storeGitPatch } from './git-patch.route.js';
 import { closeOnFailure, MultipartReader } from './multipart-reader.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError, 413: CometError };
@@ -120,20 +121,7 @@ export function registerClientlibUploadRoutes({ app, core, publicUrl }: Clientli
   app.post(
     '/git-patch/upload',
     { schema: { querystring: ClientlibUploadQuery, response: { 200: PlainWriteResponse, ...errors } } },
-    async (request, reply) =>
-      closeOnFailure(request, reply, async () => {
-        const reader = new MultipartReader(request, 'file');
-        const file = await reader.untilFile();
-        if (!file) throw new InvalidArgumentError('a git patch upload needs a "file" part');
-        await core.experiments.setGitPatch(
-          principalOf(request),
-          request.query.experimentId,
-          file.file,
-          core.limits.maxAssetBytes,
-        );
-        await reader.rest();
-        return writeOk('Saved');
-      }),
+    async (request, reply) => storeGitPatch(core, request, reply, request.query.experimentId),
   );
 }
 

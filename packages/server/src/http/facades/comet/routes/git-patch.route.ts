@@ -1,5 +1,7 @@
 import { CometError, GitPatchMissingResponse, GitPatchQuery, PlainWriteResponse } from '@cairn/schemas/comet';
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Core } from '../../../../core/core.js';
 import { InvalidArgumentError } from '../../../../core/errors.js';
 import { principalOf } from '../../../request-context.js';
 import type { CometRouteContext } from '../comet.plugin.js';
@@ -15,21 +17,7 @@ export function registerGitPatchRoutes({ app, core }: CometRouteContext): void {
   app.post(
     '/write/experiment/git/patch',
     { schema: { querystring: GitPatchQuery, response: { 200: PlainWriteResponse, ...errors, 413: CometError } } },
-    async (request, reply) =>
-      closeOnFailure(request, reply, async () => {
-        const reader = new MultipartReader(request, 'file');
-        const file = await reader.untilFile();
-        if (!file) throw new InvalidArgumentError('a git patch upload needs a "file" part');
-        await core.experiments.setGitPatch(
-          principalOf(request),
-          request.query.experimentKey,
-          file.file,
-          core.limits.maxAssetBytes,
-        );
-        // Parts after the file carry nothing we keep, but the body must be read to its end.
-        await reader.rest();
-        return writeOk('Saved');
-      }),
+    async (request, reply) => storeGitPatch(core, request, reply, request.query.experimentKey),
   );
 
   /**
@@ -54,4 +42,20 @@ export function registerGitPatchRoutes({ app, core }: CometRouteContext): void {
       return reply.type('application/octet-stream').send(patch);
     },
   );
+}
+
+/**
+ * Stores the `file` part of a multipart git patch upload verbatim, for the REST write and for
+ * comet_ml's clientlib upload alike.
+ */
+export function storeGitPatch(core: Core, request: FastifyRequest, reply: FastifyReply, experimentKey: string) {
+  return closeOnFailure(request, reply, async () => {
+    const reader = new MultipartReader(request, 'file');
+    const file = await reader.untilFile();
+    if (!file) throw new InvalidArgumentError('a git patch upload needs a "file" part');
+    await core.experiments.setGitPatch(principalOf(request), experimentKey, file.file, core.limits.maxAssetBytes);
+    // Parts after the file carry nothing we keep, but the body must be read to its end.
+    await reader.rest();
+    return writeOk('Saved');
+  });
 }
