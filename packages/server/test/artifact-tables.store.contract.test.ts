@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ArtifactTable } from '../src/core/entities.js';
 import type { Store } from '../src/core/store.port.js';
 import { hex, insertExperiment, T0 } from './support/store-fixtures.js';
-import { backends, openTestStore, type TestStore } from './support/test-context.js';
+import { backends, useTestStore } from './support/test-context.js';
 
 /** The contract of `ArtifactTableRepository` (core/store.port.ts), run against every backend. */
 
@@ -26,15 +26,9 @@ function newTable(experimentId: string, name: string, overrides: Partial<Artifac
 }
 
 describe.each(backends)('ArtifactTableRepository contract (%s)', (backend) => {
-  let testStore: TestStore;
   let store: Store;
-
-  beforeAll(async () => {
-    testStore = await openTestStore(backend);
-    store = testStore.store;
-  });
-  afterAll(async () => {
-    await testStore?.close();
+  useTestStore(backend, (opened) => {
+    store = opened;
   });
 
   it('stores a table and gets it back whole; absent tables are undefined', async () => {

@@ -1,24 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Artifact, ArtifactVersion } from '../src/core/entities.js';
 import type { Store } from '../src/core/store.port.js';
 import { newAsset, newExperiment, newProject, newUser, newWorkspace, T0 } from './support/store-fixtures.js';
-import { backends, openTestStore, type TestStore } from './support/test-context.js';
+import { backends, useTestStore } from './support/test-context.js';
 
 /**
  * The contract of `ArtifactRepository` (core/store.port.ts), run against every backend. Each test
  * seeds its own workspace, so tests share one store per backend without seeing each other's rows.
  */
 describe.each(backends)('Artifact store contract (%s)', (backend) => {
-  let testStore: TestStore;
   let store: Store;
-
-  beforeAll(async () => {
-    testStore = await openTestStore(backend);
-    store = testStore.store;
-  });
-  afterAll(async () => {
-    await testStore?.close();
+  useTestStore(backend, (opened) => {
+    store = opened;
   });
 
   async function seed() {

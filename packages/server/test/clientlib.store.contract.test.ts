@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../src/core/store.port.js';
 import { hex, insertExperiment, T0 } from './support/store-fixtures.js';
-import { backends, openTestStore, type TestStore } from './support/test-context.js';
+import { backends, useTestStore } from './support/test-context.js';
 
 /** The contract of the client batch repository (core/store.port.ts), on every backend. */
 describe.each(backends)('Client batch store contract (%s)', (backend) => {
-  let testStore: TestStore;
   let store: Store;
-
-  beforeAll(async () => {
-    testStore = await openTestStore(backend);
-    store = testStore.store;
-  });
-  afterAll(async () => {
-    await testStore?.close();
+  useTestStore(backend, (opened) => {
+    store = opened;
   });
 
   it('records a batch key once per experiment and stream', async () => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CodePanel, Dashboard, Experiment, MetricPointInput, Project } from '../src/core/entities.js';
 import type { Store } from '../src/core/store.port.js';
 import { hex, newExperiment, newProject, newUser, newWorkspace, T0 } from './support/store-fixtures.js';
-import { backends, openTestStore, type TestStore } from './support/test-context.js';
+import { backends, useTestStore } from './support/test-context.js';
 
 /**
  * The contract of the code panel, dashboard and optimization repositories (core/store.port.ts),
@@ -65,15 +65,9 @@ function point(name: string, value: number): MetricPointInput {
 }
 
 describe.each(backends)('Panel, dashboard and optimization store contract (%s)', (backend) => {
-  let testStore: TestStore;
   let store: Store;
-
-  beforeAll(async () => {
-    testStore = await openTestStore(backend);
-    store = testStore.store;
-  });
-  afterAll(async () => {
-    await testStore?.close();
+  useTestStore(backend, (opened) => {
+    store = opened;
   });
 
   async function seed(projectOverrides: Partial<Project> = {}) {

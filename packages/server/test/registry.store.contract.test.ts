@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type {
   Experiment,
   ExperimentModel,
@@ -9,22 +9,16 @@ import type {
 } from '../src/core/entities.js';
 import type { Store } from '../src/core/store.port.js';
 import { hex, insertExperiment, newUser, newWorkspace, T0 } from './support/store-fixtures.js';
-import { backends, openTestStore, type TestStore } from './support/test-context.js';
+import { backends, useTestStore } from './support/test-context.js';
 
 /**
  * The registry and webhook parts of the `Store` contract (core/registry.port.ts), on every
  * backend. Each test seeds its own workspace, so tests share one store without seeing each other.
  */
 describe.each(backends)('Registry store contract (%s)', (backend) => {
-  let testStore: TestStore;
   let store: Store;
-
-  beforeAll(async () => {
-    testStore = await openTestStore(backend);
-    store = testStore.store;
-  });
-  afterAll(async () => {
-    await testStore?.close();
+  useTestStore(backend, (opened) => {
+    store = opened;
   });
 
   async function seedWorkspace(): Promise<Workspace> {

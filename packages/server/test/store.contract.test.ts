@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Experiment, MetricPoint, MetricPointInput, Project, SeriesSummary } from '../src/core/entities.js';
 import type { ApiKeyRecord, Store } from '../src/core/store.port.js';
 import { BLOCK_SIZE } from '../src/storage/series/series.repository.js';
 import { hex, newAsset, newExperiment, newProject, newUser, newWorkspace, T0 } from './support/store-fixtures.js';
-import { backends, openTestStore, type TestStore } from './support/test-context.js';
+import { backends, useTestStore } from './support/test-context.js';
 
 /**
  * The contract of `Store` (core/store.port.ts), run against every backend. Each test builds its
@@ -29,15 +29,9 @@ function expectedPoints(inputs: MetricPointInput[], offsets: number[]): MetricPo
 }
 
 describe.each(backends)('Store contract (%s)', (backend) => {
-  let testStore: TestStore;
   let store: Store;
-
-  beforeAll(async () => {
-    testStore = await openTestStore(backend);
-    store = testStore.store;
-  });
-  afterAll(async () => {
-    await testStore?.close();
+  useTestStore(backend, (opened) => {
+    store = opened;
   });
 
   /** A user with a workspace they belong to, and a project in it. */

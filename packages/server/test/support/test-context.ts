@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import type { BlobStore } from '../../src/core/blob.port.js';
 import { type Core, createCore, type WebhookDeps } from '../../src/core/core.js';
 import type { Store } from '../../src/core/store.port.js';
@@ -58,6 +59,21 @@ export async function openTestStore(backend: Backend): Promise<TestStore> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Opens a fresh store for the suite it is called in (before its tests) and closes it after them;
+ * `use` receives the store. The store-contract suites share this preamble.
+ */
+export function useTestStore(backend: Backend, use: (store: SqlStore) => void): void {
+  let testStore: TestStore | undefined;
+  beforeAll(async () => {
+    testStore = await openTestStore(backend);
+    use(testStore.store);
+  });
+  afterAll(async () => {
+    await testStore?.close();
+  });
 }
 
 export interface TestContext {
