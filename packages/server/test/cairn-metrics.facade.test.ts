@@ -44,7 +44,7 @@ describe.each(backends)('Cairn bulk metrics API (%s)', (backend) => {
         ],
       });
       expect(response.statusCode, response.body).toBe(200);
-      expect(response.json()).toEqual({ points: 2 * size });
+      expect(response.json()).toEqual({ points: 2 * size, duplicate: false });
       step += size;
     }
     const total = step;
@@ -141,6 +141,37 @@ describe.each(backends)('Cairn bulk metrics API (%s)', (backend) => {
     }
     expect((await post('{"series": [')).statusCode).toBe(400);
     expect((await get('metrics')).json()).toEqual(before);
+  });
+
+  it('stores a batch with an Idempotency-Key exactly once, also when replays race it', async () => {
+    const body = { series: [{ name: 'once', steps: [0, 1, 2], values: [0.5, 0.25, 0.125] }] };
+    const keyed = (idempotencyKey: string, experimentKey = key) =>
+      post(body, { ...auth(t.adminKey), 'idempotency-key': idempotencyKey }, experimentKey);
+    const first = await keyed('writer-a:1');
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json()).toEqual({ points: 3, duplicate: false });
+    const replay = await keyed('writer-a:1');
+    expect(replay.json()).toEqual({ points: 3, duplicate: true });
+    // Concurrent repeats of a new key: one stores, the others are duplicates.
+    const racing = await Promise.all([keyed('writer-a:2'), keyed('writer-a:2'), keyed('writer-a:2')]);
+    expect(racing.map((r) => r.json().duplicate).sort()).toEqual([false, true, true]);
+    expect((await keyed('writer-b:1')).json().duplicate).toBe(false);
+    expect((await get('metrics/once')).json().total).toBe(9);
+
+    // Keys are per experiment: the same key applies to another experiment.
+    const principal = await t.core.auth.authenticate(t.adminKey);
+    const other = (await t.core.experiments.create(principal, { workspaceName: 'default', projectName: 'bulk' }))
+      .experiment.id;
+    expect((await keyed('writer-a:1', other)).json().duplicate).toBe(false);
+
+    // A batch refused as invalid records nothing: fixed and resent under its key, it is stored.
+    const invalid = await post(
+      { series: [{ name: 'once', values: [1, 'x'] }] },
+      { ...auth(t.adminKey), 'idempotency-key': 'writer-c:1' },
+    );
+    expect(invalid.statusCode).toBe(400);
+    expect((await keyed('writer-c:1')).json().duplicate).toBe(false);
+    expect((await post(body, { ...auth(t.adminKey), 'idempotency-key': 'has space' })).statusCode).toBe(400);
   });
 
   it('accepts gzip bodies and refuses other tenants and read-only keys', async () => {

@@ -33,7 +33,20 @@ export const LogSeriesBody = Type.Object({
   /** NaN and infinities are refused unless the client says it means them. */
   allowNonFinite: Type.Optional(Type.Boolean()),
 });
-export const LogSeriesResponse = Type.Object({ points: Type.Integer() });
+/**
+ * `Idempotency-Key`: names a batch so that retries and replays store it once (e.g. the SDK sends
+ * `<writer id>:<sequence number>`). Keys are per experiment and kept as long as the experiment.
+ */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' })),
+});
+
+export const LogSeriesResponse = Type.Object({
+  /** Points in the request: stored now, or stored by an earlier request with the same key. */
+  points: Type.Integer(),
+  /** True when the Idempotency-Key was already stored for the experiment: nothing was stored now. */
+  duplicate: Type.Boolean(),
+});
 
 export const SeriesPointsQuery = Type.Object({
   offset: Type.Optional(Type.Integer({ minimum: 0 })),

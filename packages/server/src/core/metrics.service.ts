@@ -136,15 +136,16 @@ export class MetricsService {
 
   /**
    * The bulk path: many series, each with its points as parallel arrays. Validated whole before
-   * anything is stored; one bad point or mismatched array length rejects the request. Returns the
-   * number of points stored.
+   * anything is stored; one bad point or mismatched array length rejects the request. With an
+   * `idempotencyKey` the batch is stored exactly once: the key is recorded in the transaction that
+   * stores the points, and a request repeating a recorded key stores nothing (`applied` false).
    */
   async logSeries(
     principal: Principal,
     key: string,
     series: SeriesBatchInput[],
-    options: { allowNonFinite?: boolean } = {},
-  ): Promise<number> {
+    options: { allowNonFinite?: boolean; idempotencyKey?: string } = {},
+  ): Promise<{ points: number; applied: boolean }> {
     requireScope(principal, 'write');
     const now = this.clock.now();
     const points: MetricPointInput[] = [];
@@ -174,9 +175,12 @@ export class MetricsService {
         });
       }
     }
-    if (points.length === 0) return 0;
-    await this.append(principal, key, points, now, undefined);
-    return points.length;
+    const batchKey: BatchKey | undefined =
+      options.idempotencyKey === undefined ? undefined : { stream: 'cairn-metrics', key: options.idempotencyKey };
+    // An empty batch still goes through append when keyed: its key is recorded like any other.
+    if (points.length === 0 && !batchKey) return { points: 0, applied: true };
+    const offsets = await this.append(principal, key, points, now, batchKey);
+    return { points: points.length, applied: offsets !== undefined };
   }
 
   /** Points of one metric in offset (logging) order, optionally a page or a step range. */

@@ -416,7 +416,11 @@ export interface ArtifactTableRepository {
 }
 
 /** The streams of client batches that are deduplicated apart from each other. */
-export type ClientStream = 'metric' | 'parameter' | 'output';
+/**
+ * `metric`, `parameter`, `output`: comet_ml's clientlib batches (content-hash keys);
+ * `cairn-metrics`: Idempotency-Key values of Cairn's bulk metric path.
+ */
+export type ClientStream = 'metric' | 'parameter' | 'output' | 'cairn-metrics';
 
 /**
  * Exactly-once logging under client retries. A client (or the facade on its behalf) names each

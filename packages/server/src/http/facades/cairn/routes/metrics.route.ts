@@ -2,6 +2,7 @@ import {
   DownsampleQuery,
   DownsampleResponse,
   ExperimentParams,
+  IdempotencyHeaders,
   LogSeriesBody,
   LogSeriesResponse,
   Problem,
@@ -28,20 +29,33 @@ function wireSummaryPoint(point: SummaryPoint) {
 }
 
 export function registerMetricRoutes(app: CairnApp, core: Core): void {
-  /** POST /api/cairn/v1/experiments/:experimentKey/metrics — the bulk path: many series, columnar. */
+  /**
+   * POST /api/cairn/v1/experiments/:experimentKey/metrics — the bulk path: many series, columnar.
+   * An `Idempotency-Key` header makes the batch exactly-once: a repeat of a key already stored for
+   * the experiment answers 200 with `duplicate: true` and stores nothing.
+   */
   app.post(
     '/experiments/:experimentKey/metrics',
-    { schema: { params: ExperimentParams, body: LogSeriesBody, response: { 200: LogSeriesResponse, ...errors } } },
+    {
+      schema: {
+        params: ExperimentParams,
+        headers: IdempotencyHeaders,
+        body: LogSeriesBody,
+        response: { 200: LogSeriesResponse, ...errors },
+      },
+    },
     async (request) => {
-      const points = await core.metrics.logSeries(
+      const idempotencyKey = request.headers['idempotency-key'];
+      const outcome = await core.metrics.logSeries(
         principalOf(request),
         request.params.experimentKey,
         request.body.series,
         {
           allowNonFinite: request.body.allowNonFinite ?? false,
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
         },
       );
-      return { points };
+      return { points: outcome.points, duplicate: !outcome.applied };
     },
   );
 
