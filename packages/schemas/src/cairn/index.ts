@@ -1,3 +1,5 @@
+export * from './experiments.schema.js';
 export * from './metrics.schema.js';
+export * from './projects.schema.js';
 export * from './tables.schema.js';
 export * from './webhooks.schema.js';

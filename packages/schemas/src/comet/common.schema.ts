@@ -1,4 +1,4 @@
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 
 /** Comet's error body (spec §1.5). */
 export const CometError = Type.Object(
@@ -23,14 +23,9 @@ export function WriteResponse<P extends Record<string, TSchema>>(extra: P = {} a
   return Type.Object({ ...WriteEnvelope, ...extra });
 }
 
-/**
- * A JSON-Schema type list rather than anyOf: Fastify's Ajv coerces types, and under anyOf it
- * coerces into whichever branch it tries first (0, false and "" became null with the null branch
- * first; an explicit null became "" or 0 with it last). With a type list Ajv coerces only when no
- * listed type matches. For schemas that have a `type` (primitives, objects, arrays).
- */
-export const Nullable = <T extends TSchema>(schema: T) =>
-  Type.Unsafe<Static<T> | null>({ ...schema, type: ['null', schema.type] });
+import { Nullable } from '../shared/nullable.js';
+
+export { Nullable };
 
 /**
  * Query booleans arrive as true/false, TRUE/FALSE (R), True/False or 1/0; parse with

@@ -82,6 +82,23 @@ function resumed(experiment: Experiment): Partial<Experiment> {
   return { status: 'RUNNING', endTime: null, hasCrashed: false, error: null };
 }
 
+/** What `ExperimentsService.update` may change. */
+export interface ExperimentUpdate {
+  name?: string | null;
+  status?: ExperimentStatus;
+  archived?: boolean;
+  startTime?: number;
+  endTime?: number | null;
+}
+
+function checkTimes(start: number, end: number | null): void {
+  if (!Number.isSafeInteger(start) || start < 0)
+    throw new InvalidArgumentError('startTime must be a non-negative integer');
+  if (end !== null && (!Number.isSafeInteger(end) || end < start)) {
+    throw new InvalidArgumentError('endTime must be an integer not before startTime');
+  }
+}
+
 /** Longest file path accepted: beyond any real OS path limit (Linux PATH_MAX is 4096). */
 const MAX_FILE_PATH_LENGTH = 4096;
 
@@ -209,6 +226,45 @@ export class ExperimentsService {
       status: e.status === 'RUNNING' ? endedStatus(e) : e.status,
       endTime: runState(e, now).endTime ?? now,
     }));
+  }
+
+  /**
+   * Changes an experiment's own fields in one transaction. Status RUNNING resumes an ended run
+   * (as a heartbeat would); SUCCEEDED or FAILED ends it at `endTime`, else at the end it already
+   * has, else now. The end may never fall before the start.
+   */
+  async update(principal: Principal, key: string, patch: ExperimentUpdate): Promise<ExperimentView> {
+    const name = patch.name ? rules.entryName('experiment', patch.name) : patch.name === undefined ? undefined : null;
+    await this.mutate(principal, key, (e, now) => {
+      const change: Partial<Experiment> = {};
+      if (name !== undefined) change.name = name;
+      if (patch.archived !== undefined) change.archived = patch.archived;
+      if (patch.startTime !== undefined) change.startTime = patch.startTime;
+      if (patch.endTime !== undefined) change.endTime = patch.endTime;
+      if (patch.status === 'RUNNING') {
+        Object.assign(change, { ...resumed(e), lastHeartbeat: now }, patch.endTime ? { endTime: patch.endTime } : {});
+      } else if (patch.status !== undefined) {
+        change.status = patch.status;
+        change.endTime = patch.endTime ?? e.endTime ?? now;
+      }
+      checkTimes(change.startTime ?? e.startTime, change.endTime === undefined ? e.endTime : change.endTime);
+      return change;
+    });
+    return this.get(principal, key);
+  }
+
+  /** Ends the run now (or at `endTime`) with the given status, SUCCEEDED by default. */
+  async end(
+    principal: Principal,
+    key: string,
+    options: { status?: 'SUCCEEDED' | 'FAILED'; endTime?: number } = {},
+  ): Promise<ExperimentView> {
+    await this.mutate(principal, key, (e, now) => {
+      const endTime = options.endTime ?? now;
+      checkTimes(e.startTime, endTime);
+      return { status: options.status ?? 'SUCCEEDED', endTime };
+    });
+    return this.get(principal, key);
   }
 
   async setArchived(principal: Principal, key: string, archived: boolean): Promise<void> {

@@ -1,6 +1,6 @@
 import type { BlobStore } from './blob.port.js';
 import type { Clock } from './clock.port.js';
-import type { Project, Workspace } from './entities.js';
+import type { Project, User, Workspace } from './entities.js';
 import {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -66,6 +66,15 @@ export class ProjectsService {
       ? await this.store.tenancy.getWorkspace(principal.defaultWorkspaceId)
       : undefined;
     return { userName: principal.userName, defaultWorkspaceName: workspace?.name ?? null };
+  }
+
+  /** The caller's user record and default workspace name. */
+  async account(principal: Principal): Promise<{ user: User; defaultWorkspaceName: string | null }> {
+    requireScope(principal, 'read');
+    const user = await this.store.tenancy.getUser(principal.userId);
+    if (!user) throw hidden('user');
+    const { defaultWorkspaceName } = await this.accountDetails(principal);
+    return { user, defaultWorkspaceName };
   }
 
   /** Creates a workspace owned by the caller. */
@@ -177,7 +186,7 @@ export class ProjectsService {
   async updateProject(
     principal: Principal,
     ref: ProjectRef,
-    patch: { name?: string; description?: string | null; isPublic?: boolean },
+    patch: { name?: string; description?: string | null; isPublic?: boolean; notes?: string },
   ): Promise<ProjectView> {
     requireScope(principal, 'write');
     if (patch.name !== undefined) rules.projectName(patch.name);
@@ -283,8 +292,9 @@ export class ProjectsService {
 
   async view(project: Project, workspace: Workspace): Promise<ProjectView> {
     const owner = await this.store.tenancy.getUser(project.ownerUserId);
-    const experiments = await this.store.experiments.listInProject(project.id);
-    return { project, workspace, ownerName: owner?.name ?? '', experimentCount: experiments.length };
+    // Counted in the database: a project may hold 10^5 experiments.
+    const experimentCount = await this.store.experiments.countInProject(project.id);
+    return { project, workspace, ownerName: owner?.name ?? '', experimentCount };
   }
 
   private async find(

@@ -4,13 +4,18 @@ import type { Core } from '../../../core/core.js';
 import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
+import { registerExperimentRoutes } from './routes/experiments.route.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
+import { registerProjectRoutes } from './routes/projects.route.js';
 import { registerTableRoutes } from './routes/tables.route.js';
 import { registerWebhookRoutes } from './routes/webhooks.route.js';
 
 export type CairnApp = TypeBoxApp;
 
-/** Cairn's own API at /api/cairn/v1: the bulk metric path (used by the SDK), columnar reads, table artifacts, webhook deliveries. */
+/**
+ * Cairn's own API at /api/cairn/v1 (docs/api/cairn.md): the native surface of the SDK, the CLI and
+ * the web UI.
+ */
 export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instance, { core }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(cairnErrorHandler);
@@ -20,6 +25,8 @@ export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instanc
   app.addHook('onRequest', async (request) => {
     request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
   });
+  registerProjectRoutes(app, core);
+  registerExperimentRoutes(app, core);
   registerMetricRoutes(app, core);
   registerTableRoutes(app, core);
   registerWebhookRoutes(app, core);
