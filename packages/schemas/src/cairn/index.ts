@@ -1,4 +1,5 @@
 export * from './experiments.schema.js';
+export * from './logged.schema.js';
 export * from './metrics.schema.js';
 export * from './projects.schema.js';
 export * from './tables.schema.js';

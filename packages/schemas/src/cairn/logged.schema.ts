@@ -1,0 +1,142 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { Nullable } from '../shared/nullable.js';
+
+/**
+ * What is logged to an experiment besides metrics: parameters, others, tags, documents, output,
+ * assets and models (`/api/cairn/v1/experiments/{key}/…`).
+ */
+
+const NullableInteger = Nullable(Type.Integer());
+
+/** A parameter's or other's value as logged: number, string or boolean. */
+export const LoggedScalar = Type.Unsafe<number | string | boolean>({ type: ['number', 'string', 'boolean'] });
+
+export const LoggedValue = Type.Object({
+  name: Type.String(),
+  value: LoggedScalar,
+  type: Type.Union([Type.Literal('number'), Type.Literal('string'), Type.Literal('boolean')]),
+  step: NullableInteger,
+  timestamp: Type.Integer(),
+});
+export type LoggedValue = Static<typeof LoggedValue>;
+
+export const LoggedValuesQuery = Type.Object({
+  /** true: every logged value, in logging order; false (default): the current value of each name, by name. */
+  history: Type.Optional(Type.Boolean()),
+});
+export const LoggedValueList = Type.Object({ items: Type.Array(LoggedValue) });
+export type LoggedValueList = Static<typeof LoggedValueList>;
+
+/**
+ * `values` maps names to values. Nested objects are flattened with "." (`{optimizer: {name: "adam"}}`
+ * logs `optimizer.name`); arrays are stored as their JSON text; null logs an empty string.
+ */
+export const LogValuesBody = Type.Object(
+  {
+    values: Type.Record(Type.String({ minLength: 1 }), Type.Unknown()),
+    step: Type.Optional(NullableInteger),
+    timestamp: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+export type LogValuesBody = Static<typeof LogValuesBody>;
+
+export const TagList = Type.Object({ tags: Type.Array(Type.String()) });
+export type TagList = Static<typeof TagList>;
+export const AddTagsBody = Type.Object(
+  { tags: Type.Array(Type.String({ minLength: 1 })) },
+  { additionalProperties: false },
+);
+export const TagParams = Type.Object({ key: Type.String({ minLength: 1 }), tag: Type.String({ minLength: 1 }) });
+
+export const DOCUMENT_KINDS = [
+  'html',
+  'code',
+  'graph',
+  'git-metadata',
+  'system-details',
+  'cloud-details',
+  'dependencies',
+] as const;
+export type DocumentKind = (typeof DOCUMENT_KINDS)[number];
+const DocumentKindSchema = Type.Unsafe<DocumentKind>({ type: 'string', enum: [...DOCUMENT_KINDS] });
+
+export const DocumentParams = Type.Object({ key: Type.String({ minLength: 1 }), kind: DocumentKindSchema });
+export const DocumentInfo = Type.Object({ kind: DocumentKindSchema, size: Type.Integer(), updatedAt: Type.Integer() });
+export const DocumentList = Type.Object({ items: Type.Array(DocumentInfo) });
+/** The JSON kinds (git-metadata, system-details, cloud-details, dependencies) hold JSON text. */
+export const Document = Type.Object({ kind: DocumentKindSchema, content: Type.String(), updatedAt: Type.Integer() });
+export type Document = Static<typeof Document>;
+export const PutDocumentBody = Type.Object({ content: Type.String() }, { additionalProperties: false });
+
+export const OutputLine = Type.Object({
+  /** Position in the experiment's output, from 1, in arrival order. */
+  seq: Type.Integer(),
+  text: Type.String(),
+  stderr: Type.Boolean(),
+  context: Nullable(Type.String()),
+  timestamp: Type.Integer(),
+});
+export type OutputLine = Static<typeof OutputLine>;
+
+export const OutputQuery = Type.Object({
+  cursor: Type.Optional(Type.String()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
+  /** Only stdout or only stderr lines. */
+  stream: Type.Optional(Type.Union([Type.Literal('stdout'), Type.Literal('stderr')])),
+  /** Case-insensitive substring of the line. */
+  search: Type.Optional(Type.String()),
+});
+export const OutputPage = Type.Object({
+  items: Type.Array(OutputLine),
+  nextCursor: Nullable(Type.String()),
+  /** Lines matching `stream` and `search`, on every page. */
+  total: Type.Integer(),
+});
+export type OutputPage = Static<typeof OutputPage>;
+
+export const LogOutputBody = Type.Object(
+  {
+    lines: Type.Array(
+      Type.Object({
+        text: Type.String(),
+        stderr: Type.Optional(Type.Boolean()),
+        context: Type.Optional(Nullable(Type.String())),
+        timestamp: Type.Optional(Type.Integer({ minimum: 0 })),
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LogOutputBody = Static<typeof LogOutputBody>;
+
+export const Asset = Type.Object({
+  id: Type.String(),
+  fileName: Type.String(),
+  size: Type.Integer(),
+  /** What the file is: "asset", "image", "text-sample", "model-element", "confusion-matrix", … */
+  type: Type.String(),
+  /** The media type it is served with, from its file name. */
+  contentType: Type.String(),
+  step: NullableInteger,
+  epoch: NullableInteger,
+  context: Nullable(Type.String()),
+  /** JSON text, as logged. */
+  metadata: Nullable(Type.String()),
+  /** The experiment model it belongs to, if any. */
+  model: Nullable(Type.String()),
+  remote: Type.Boolean(),
+  link: Nullable(Type.String()),
+  createdAt: Type.Integer(),
+});
+export type Asset = Static<typeof Asset>;
+
+export const AssetParams = Type.Object({ key: Type.String({ minLength: 1 }), assetId: Type.String({ minLength: 1 }) });
+export const AssetListQuery = Type.Object({ type: Type.Optional(Type.String()) });
+export const AssetList = Type.Object({ items: Type.Array(Asset) });
+export type AssetList = Static<typeof AssetList>;
+
+export const Model = Type.Object({ name: Type.String(), createdAt: Type.Integer(), assets: Type.Array(Asset) });
+export type Model = Static<typeof Model>;
+export const ModelList = Type.Object({ items: Type.Array(Model) });
+export type ModelList = Static<typeof ModelList>;
