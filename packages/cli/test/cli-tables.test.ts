@@ -172,9 +172,9 @@ describe('cairn tables upload', { timeout: 120_000 }, () => {
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('Usage:');
     });
-    expect(results[0]?.stderr).toContain('tables upload: missing <file>');
+    expect(results[0]?.stderr).toContain("missing required argument 'file'");
     expect(results[1]?.stderr).toContain('must end in .csv, .parquet or .json');
-    expect(results[2]?.stderr).toContain('tables upload does not take --name');
+    expect(results[2]?.stderr).toContain("unknown option '--name'");
     // Nothing was uploaded by the refused commands.
     const listed = await fetch(`${url}/api/cairn/v1/experiments/${key}/tables`, {
       headers: { authorization: `Bearer ${ADMIN_KEY}` },

@@ -88,9 +88,12 @@ describe('cairn CLI', { timeout: 120_000 }, () => {
       expect(result.stderr).toContain('Usage:');
       expect(result.stdout).toBe('');
     });
-    expect(results[1]?.stderr).toContain('unknown command "bogus"');
-    expect(results[3]?.stderr).toContain('missing <name>');
-    expect(results[7]?.stderr).toContain('missing --owner <user>');
+    expect(results[0]?.stderr).toContain('missing command');
+    expect(results[1]?.stderr).toContain("unknown command 'bogus'");
+    expect(results[2]?.stderr).toContain('users: missing subcommand');
+    expect(results[3]?.stderr).toContain("missing required argument 'name'");
+    expect(results[4]?.stderr).toContain('too many arguments');
+    expect(results[7]?.stderr).toContain("required option '--owner <user>' not specified");
     expect(results[6]?.stderr).toContain("'--frobnicate'");
     // A typo must not create a database.
     expect(existsSync(env.CAIRN_DATA_DIR as string)).toBe(false);

@@ -1,0 +1,171 @@
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config, Core, Scope } from '@cairn/server';
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { loadServer } from '../server-package.js';
+
+/** Kept in step with ALL_SCOPES by the CLI test. */
+export const SCOPES = ['read', 'write', 'admin', 'api:models-read'];
+
+type Print = (line: string) => void;
+const print: Print = (line) => process.stdout.write(`${line}\n`);
+
+/**
+ * Opens the store named by the CAIRN_* variables (the server's own configuration), runs `work`,
+ * and closes it. Operators' commands act on the store directly, so they work while the server is
+ * stopped (and beside a running one).
+ */
+async function onStore(work: (core: Core) => Promise<void>): Promise<void> {
+  const { loadConfig, openCore } = await loadServer();
+  const config = loadConfig();
+  const core = await openCore(config);
+  try {
+    await bootstrap(core, config);
+    await work(core);
+  } finally {
+    await core.store.close();
+  }
+}
+
+/**
+ * A CLI command may be the first thing to touch an empty store. It creates the admin user as the
+ * server would, and keeps a generated admin key where the server keeps it: otherwise the key
+ * would be lost and, the store no longer being empty, the server would never create another.
+ */
+async function bootstrap(core: Core, config: Config): Promise<void> {
+  const { generatedSecret } = await core.auth.bootstrap(config.adminApiKey);
+  if (!generatedSecret) return;
+  const file = join(config.dataDir, 'admin-api-key');
+  await writeFile(file, `${generatedSecret}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  process.stderr.write(`cairn: created the admin user and the "default" workspace; the admin API key is in ${file}\n`);
+}
+
+/** `cairn server`: runs until SIGTERM or SIGINT, then drains and exits 0. */
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('start the server (configured by CAIRN_* environment variables)')
+    .action(async () => {
+      const { loadConfig, startServer } = await loadServer();
+      const running = await startServer(loadConfig());
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        process.once(signal, () => {
+          running.app.log.info({ signal }, 'shutting down');
+          running.stop().then(
+            () => process.exit(0),
+            (error: unknown) => {
+              running.app.log.error({ err: error }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
+        });
+      }
+    });
+}
+
+/** Operators' commands on the store: users, workspaces, API keys, Foundry RIDs. */
+export function registerStoreCommands(program: Command): void {
+  const users = program.command('users').description('manage users (on the store)');
+  users
+    .command('create <name>')
+    .description("create a user and the user's own workspace <name>")
+    .option('--email <email>', 'e-mail address')
+    .option('--admin', 'make the user an administrator')
+    .action((name: string, options: { email?: string; admin?: boolean }) =>
+      onStore(async (core) => {
+        const { userId } = await core.auth.createUser(name, options.email ?? null, options.admin ?? false);
+        print(`created user ${name} (${userId}) with workspace "${name}"`);
+      }),
+    );
+
+  const workspaces = program.command('workspaces').description('manage workspaces (on the store)');
+  workspaces
+    .command('create <name>')
+    .description('create a workspace')
+    .requiredOption('--owner <user>', 'the user who owns it')
+    .action((name: string, options: { owner: string }) =>
+      onStore(async (core) => {
+        const { workspaceId } = await core.auth.createWorkspace(name, options.owner);
+        print(`created workspace ${name} (${workspaceId})`);
+      }),
+    );
+  workspaces
+    .command('add-member <workspace> <user>')
+    .description('make a user a member of a workspace')
+    .action((workspace: string, user: string) =>
+      onStore(async (core) => {
+        await core.auth.addMember(workspace, user);
+        print(`added ${user} to ${workspace}`);
+      }),
+    );
+
+  const keys = program.command('keys').description('manage API keys (on the store)');
+  keys
+    .command('create <user>')
+    .description('create an API key; prints the secret once, on stdout')
+    .option('--name <name>', 'a label for the key', 'cli')
+    .option('--scopes <scopes>', `comma-separated: ${SCOPES.join(', ')}`, 'read,write')
+    .action((user: string, options: { name: string; scopes: string }) =>
+      onStore(async (core) => {
+        const scopes = options.scopes.split(',').map((s) => s.trim()) as Scope[];
+        const { key, secret } = await core.auth.createKey(user, options.name, scopes);
+        // The secret alone on stdout, so `KEY=$(cairn keys create …)` works; the rest on stderr.
+        print(secret);
+        process.stderr.write(`key id ${key.id}, scopes ${key.scopes.join(',')}: the secret above is shown only once\n`);
+      }),
+    );
+  keys
+    .command('list')
+    .description('list API keys: id, prefix, name, scopes, state')
+    .option('--user <user>', "only this user's keys")
+    .action((options: { user?: string }) =>
+      onStore(async (core) => {
+        for (const key of await core.auth.listKeys(options.user)) {
+          const state = key.revokedAt === null ? 'active' : `revoked ${new Date(key.revokedAt).toISOString()}`;
+          print(`${key.id}\t${key.prefix}…\t${key.name}\t${key.scopes.join(',')}\t${state}`);
+        }
+      }),
+    );
+  keys
+    .command('revoke <key-id>')
+    .description('revoke an API key')
+    .action((id: string) =>
+      onStore(async (core) => {
+        await core.auth.revokeKey(id);
+        print(`revoked ${id}`);
+      }),
+    );
+
+  program
+    .command('models')
+    .description('Foundry model RIDs (on the store)')
+    .command('list <workspace>')
+    .description("each project's Foundry model RID")
+    .action((workspaceName: string) =>
+      onStore(async (core) => {
+        const { modelRid } = await loadServer();
+        const workspace = await core.store.tenancy.getWorkspaceByName(workspaceName);
+        if (!workspace) throw new UsageError(`no workspace "${workspaceName}"`);
+        for (const project of await core.store.projects.list(workspace.id, false)) {
+          print(`${modelRid(project.id)}\t${project.name}\t${project.experimentCount} experiments`);
+        }
+      }),
+    );
+}
+
+/** `cairn experiments rid <key>`: on the store, beside the HTTP `experiments` commands. */
+export function registerExperimentRidCommand(experiments: Command): void {
+  experiments
+    .command('rid <experiment-key>')
+    .description("an experiment's Foundry experiment and model RIDs (on the store)")
+    .action((key: string) =>
+      onStore(async (core) => {
+        const { experimentRid, modelRid } = await loadServer();
+        const experiment = await core.store.experiments.get(key);
+        if (!experiment) throw new UsageError(`no experiment "${key}"`);
+        print(`${experimentRid(experiment.id)}\t${modelRid(experiment.projectId)}`);
+      }),
+    );
+}
