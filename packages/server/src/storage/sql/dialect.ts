@@ -8,6 +8,7 @@ import {
   Kysely,
   PostgresDialect,
   type RawBuilder,
+  type SqlBool,
   type SqliteDatabase,
   SqliteDialect,
   type SqliteDialectConfig,
@@ -40,6 +41,16 @@ export interface SqlDialect {
   jsonNumber(json: RawBuilder<unknown>, field: string): RawBuilder<number | null>;
   /** 1-based position of `needle` in `text`, 0 when absent; case-sensitive on both backends. */
   position(text: RawBuilder<unknown>, needle: string): RawBuilder<number>;
+  /**
+   * `text` contains `needle`, ignoring case: SQLite's LIKE folds ASCII letters only, PostgreSQL's
+   * ILIKE folds as the database's locale does.
+   */
+  containsIgnoringCase(text: RawBuilder<unknown>, needle: string): RawBuilder<SqlBool>;
+}
+
+/** A LIKE pattern matching `needle` anywhere, its wildcards escaped with `\`. */
+function containsPattern(needle: string): string {
+  return `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 const sqliteFunctions = {
@@ -50,6 +61,8 @@ const sqliteFunctions = {
       number | null
     >`(case when json_type(${json}, ${`$.${field}`}) in ('integer', 'real') then json_extract(${json}, ${`$.${field}`}) end)`,
   position: (text: RawBuilder<unknown>, needle: string) => sql<number>`instr(${text}, ${needle})`,
+  containsIgnoringCase: (text: RawBuilder<unknown>, needle: string) =>
+    sql<SqlBool>`${text} like ${containsPattern(needle)} escape '\\'`,
 };
 
 const postgresFunctions = {
@@ -59,6 +72,8 @@ const postgresFunctions = {
       number | null
     >`(case when jsonb_typeof(cast(${json} as jsonb) -> ${field}) = 'number' then cast(cast(${json} as jsonb) ->> ${field} as double precision) end)`,
   position: (text: RawBuilder<unknown>, needle: string) => sql<number>`strpos(${text}, ${needle})`,
+  containsIgnoringCase: (text: RawBuilder<unknown>, needle: string) =>
+    sql<SqlBool>`${text} ilike ${containsPattern(needle)} escape '\\'`,
 };
 
 export interface OpenedDatabase {
