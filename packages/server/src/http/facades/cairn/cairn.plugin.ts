@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import { presentedApiKey } from '../../api-key.js';
+import { admitIngest, type IngestAdmission } from '../../ingest-admission.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
 import { registerAssetRoutes } from './routes/assets.route.js';
@@ -17,11 +18,22 @@ import { registerWebhookRoutes } from './routes/webhooks.route.js';
 
 export type CairnApp = TypeBoxApp;
 
+export interface CairnPluginOptions {
+  core: Core;
+  /** Admission of write bodies (shared by every write route of the API). */
+  ingest: IngestAdmission;
+  /** The app's body limit: what a body of unknown length is counted as by `ingest`. */
+  bodyLimitBytes: number;
+}
+
 /**
  * Cairn's own API at /api/cairn/v1 (docs/api/cairn.md): the native surface of the SDK, the CLI and
  * the web UI.
  */
-export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instance, { core }) => {
+export const cairnApiPlugin: FastifyPluginAsync<CairnPluginOptions> = async (
+  instance,
+  { core, ingest, bodyLimitBytes },
+) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(cairnErrorHandler);
   // Asset uploads stream to the blob store, never buffered whole; busboy's limit sits one byte
@@ -32,6 +44,8 @@ export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instanc
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, 404, `no Cairn API endpoint ${request.method} ${request.url.split('?')[0]}`),
   );
+  // Before authentication: an overloaded server refuses a write without a store round trip.
+  admitIngest(app, ingest, bodyLimitBytes);
   app.addHook('onRequest', async (request) => {
     request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
   });
