@@ -515,6 +515,53 @@ describe.each(backends)('Store contract (%s)', (backend) => {
       }
     });
 
+    it('finds sparse matches of a filtered read far into a long output, page by page', async () => {
+      const { experiment } = await seedExperiment();
+      const n = 40_000;
+      await store.experiments.appendOutput(
+        experiment.id,
+        Array.from({ length: n }, (_, i) => ({
+          text: i % 6_000 === 5_999 ? `hit ${i}` : `line ${i}`,
+          stderr: i % 3 === 0,
+          context: null,
+          timestamp: T0,
+          clientOffset: null,
+        })),
+      );
+      const hits = Array.from({ length: n }, (_, i) => i + 1).filter((line) => (line - 1) % 6_000 === 5_999);
+      const pages: number[][] = [];
+      let after = 0;
+      for (;;) {
+        const page = await store.experiments.readOutput(
+          experiment.id,
+          { search: 'HIT' },
+          { afterLine: after, upToLine: n },
+          2,
+        );
+        if (page.length === 0) break;
+        pages.push(page.map((l) => l.line));
+        after = (page.at(-1) as { line: number }).line;
+      }
+      expect(pages).toEqual([hits.slice(0, 2), hits.slice(2, 4), hits.slice(4, 6)]);
+      const stderr = await store.experiments.readOutput(
+        experiment.id,
+        { stderr: true },
+        { afterLine: 30_000, upToLine: n },
+        5_000,
+      );
+      expect(stderr.map((l) => l.line)).toEqual(
+        Array.from({ length: n - 30_000 }, (_, i) => 30_001 + i)
+          .filter((line) => (line - 1) % 3 === 0)
+          .slice(0, 5_000),
+      );
+      // A range ending early stops the search there.
+      expect(
+        (
+          await store.experiments.readOutput(experiment.id, { search: 'hit' }, { afterLine: 0, upToLine: 12_000 }, 10)
+        ).map((l) => l.line),
+      ).toEqual([6_000, 12_000]);
+    });
+
     it('reads output pages after a line, filtered by stream and text, and counts matches in a range', async () => {
       const { experiment } = await seedExperiment();
       const texts = ['Loss 0.5', 'loss 0.4', 'acc 50%', 'LOSS_total', 'warning: lossy', '100% done', 'a_b', 'é loss É'];

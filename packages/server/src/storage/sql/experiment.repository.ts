@@ -338,17 +338,31 @@ export class SqlExperimentRepository implements ExperimentRepository {
   }
 
   async readOutput(id: string, filter: OutputFilter, range: OutputRange, limit: number): Promise<OutputLine[]> {
-    const rows = await this.db
-      .selectFrom('experiment_output')
-      .selectAll()
-      .where('experiment_id', '=', id)
-      .where('line_no', '>', range.afterLine)
-      .where('line_no', '<=', range.upToLine)
-      .where((eb) => eb.and(this.outputConditions(filter)))
-      .orderBy('line_no')
-      .limit(limit)
-      .execute();
-    return rows.map(toOutputLine);
+    const lines: OutputLine[] = [];
+    // Line numbers have no gaps: an unfiltered page is exactly the next `limit` numbers. A filtered
+    // page is looked for in windows of growing width. Each query then spans a bounded range, so
+    // its cost never depends on the planner's guess of how many lines the experiment has (fresh
+    // or stale PostgreSQL statistics made it sort a million lines for one page).
+    const filtered = filter.stderr !== undefined || (filter.search !== undefined && filter.search !== '');
+    let from = range.afterLine;
+    let width = filtered ? OUTPUT_SCAN_WINDOW : limit;
+    while (lines.length < limit && from < range.upToLine) {
+      const to = Math.min(range.upToLine, from + width);
+      const rows = await this.db
+        .selectFrom('experiment_output')
+        .selectAll()
+        .where('experiment_id', '=', id)
+        .where('line_no', '>', from)
+        .where('line_no', '<=', to)
+        .where((eb) => eb.and(this.outputConditions(filter)))
+        .orderBy('line_no')
+        .limit(limit - lines.length)
+        .execute();
+      for (const row of rows) lines.push(toOutputLine(row));
+      from = to;
+      width = Math.min(width * 2, OUTPUT_MAX_SCAN_WINDOW);
+    }
+    return lines;
   }
 
   async countOutput(id: string, filter: OutputFilter, range: OutputRange): Promise<number> {
@@ -398,6 +412,11 @@ function toOutputLine(row: Selectable<Database['experiment_output']>): OutputLin
     clientOffset: row.client_offset,
   };
 }
+
+/** Lines a filtered output read examines first; the window doubles until the page is full. */
+const OUTPUT_SCAN_WINDOW = 8192;
+/** Widest window: bounds the work (and the sort of matches) of one statement. */
+const OUTPUT_MAX_SCAN_WINDOW = 262_144;
 
 /** Experiments whose home is the project or that are symlinked into it. */
 function inProject(projectId: string, archived: boolean | undefined): RawBuilder<SqlBool> {
