@@ -1,5 +1,6 @@
 import type { Asset, Experiment, LoggedValue, OutputLine, Project, Workspace } from '@cairn/schemas/cairn';
 import { MODEL_ELEMENT_TYPE } from '../../../core/assets.service.js';
+import type { BatchKey } from '../../../core/batches.js';
 import type {
   Asset as AssetEntity,
   LoggedValue as LoggedValueEntity,
@@ -9,6 +10,7 @@ import type {
 import { InvalidArgumentError } from '../../../core/errors.js';
 import type { ExperimentView, ValueInput } from '../../../core/experiments.service.js';
 import type { ProjectView } from '../../../core/projects.service.js';
+import type { ClientStream } from '../../../core/store.port.js';
 import { mediaTypeOf } from '../../download-headers.js';
 
 /** Domain → wire mapping of Cairn's API: names instead of ids where people read them. */
@@ -122,4 +124,10 @@ export function wireAsset(asset: AssetEntity): Asset {
     link: asset.remote ? asset.link : null,
     createdAt: asset.createdAt,
   };
+}
+
+/** A request's Idempotency-Key as the core's batch key on the endpoint's own stream. */
+export function batchKeyOf(stream: ClientStream, headers: { 'idempotency-key'?: string }): BatchKey | undefined {
+  const key = headers['idempotency-key'];
+  return key === undefined ? undefined : { stream, key };
 }

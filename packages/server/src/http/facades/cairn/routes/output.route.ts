@@ -10,10 +10,9 @@ import {
 import type { Core } from '../../../../core/core.js';
 import type { OutputFilter } from '../../../../core/entities.js';
 import { principalOf } from '../../../request-context.js';
-import { wireOutputLine } from '../cairn.mapper.js';
+import { batchKeyOf, wireOutputLine } from '../cairn.mapper.js';
 import type { CairnApp } from '../cairn.plugin.js';
 import { decodeQueryCursor, encodeQueryCursor } from '../offset-cursor.js';
-import { batchKeyOf } from './values.route.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 503: Problem };
 

@@ -14,16 +14,10 @@ import type { Core } from '../../../../core/core.js';
 import type { ValueKind } from '../../../../core/entities.js';
 import type { ClientStream } from '../../../../core/store.port.js';
 import { principalOf } from '../../../request-context.js';
-import { flattenValues, wireLoggedValue } from '../cairn.mapper.js';
+import { batchKeyOf, flattenValues, wireLoggedValue } from '../cairn.mapper.js';
 import type { CairnApp } from '../cairn.plugin.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 503: Problem };
-
-/** The Idempotency-Key of a request as the core's batch key on the endpoint's own stream. */
-export function batchKeyOf(stream: ClientStream, headers: { 'idempotency-key'?: string }) {
-  const key = headers['idempotency-key'];
-  return key === undefined ? undefined : { stream, key };
-}
 
 /** Parameters, others and tags of one experiment. */
 export function registerValueRoutes(app: CairnApp, core: Core): void {
