@@ -16,6 +16,11 @@ export interface Config {
   bodyLimitBytes: number;
   /** Largest asset or git patch upload. */
   maxAssetBytes: number;
+  /**
+   * Most bytes of write request bodies the Cairn API holds at once (received, parsed or being
+   * stored); beyond it writes are answered 429 with Retry-After until some finish.
+   */
+  ingestMaxInflightBytes: number;
   /** `full` fsyncs every commit (survives power loss); `normal` survives process crashes only. */
   sqliteSynchronous: 'full' | 'normal';
   /** Public base URL used in links handed to clients; defaults to http://host:port. */
@@ -27,6 +32,9 @@ export interface Config {
   webhookBackoffBaseMillis: number;
   webhookMaxAttempts: number;
 }
+
+/** Room for eight bodies at the default body limit: enough for many writers, far below a small server's memory. */
+export const DEFAULT_INGEST_MAX_INFLIGHT_BYTES = 256 * 1024 * 1024;
 
 export class ConfigError extends Error {}
 
@@ -48,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.CAIRN_LOG_LEVEL ?? 'info',
     bodyLimitBytes: integer(env, 'CAIRN_BODY_LIMIT_BYTES', 32 * 1024 * 1024),
     maxAssetBytes: integer(env, 'CAIRN_MAX_ASSET_BYTES', 5 * 1024 * 1024 * 1024),
+    ingestMaxInflightBytes: integer(env, 'CAIRN_INGEST_MAX_INFLIGHT_BYTES', DEFAULT_INGEST_MAX_INFLIGHT_BYTES),
     sqliteSynchronous: synchronous,
     publicUrl: (env.CAIRN_PUBLIC_URL ?? `http://${host}:${port}`).replace(/\/+$/, ''),
     foundryRequirePreview: (env.CAIRN_FOUNDRY_REQUIRE_PREVIEW ?? 'true').toLowerCase() !== 'false',

@@ -77,4 +77,41 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
       { kind: 'param', name: 'opt', seq: 2, value_text: 'adam', value_number: null },
     ]);
   });
+
+  it('0011 numbers existing output lines per experiment in seq order', async () => {
+    const { db, dialect } = await open();
+    const migrationTableSchema =
+      dialect.name === 'postgres'
+        ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+        : undefined;
+    const migrator = new Migrator({ db, provider: migrationProvider(dialect), migrationTableSchema });
+    expect((await migrator.migrateTo('0008-clientlib')).error).toBeUndefined();
+
+    await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(db);
+    await sql`insert into workspaces (id, name, created_by, created_at) values ('w', 'ws', 'u', 0)`.execute(db);
+    await sql`insert into projects (id, workspace_id, name, owner_user_id, created_at, updated_at)
+              values ('p', 'w', 'proj', 'u', 0, 0)`.execute(db);
+    for (const id of ['e1', 'e2', 'e3']) {
+      await sql`insert into experiments (id, project_id, workspace_id, status, start_time, created_by, created_at, updated_at)
+                values (${id}, 'p', 'w', 'RUNNING', 0, 'u', 0, 0)`.execute(db);
+    }
+    const line = (experiment: string, seq: number, text: string) =>
+      sql`insert into experiment_output (experiment_id, seq, text, stderr, timestamp)
+          values (${experiment}, ${seq}, ${text}, 0, 0)`.execute(db);
+    await line('e1', 7, 'third');
+    await line('e1', 2, 'first');
+    await line('e2', 3, 'only');
+    await line('e1', 5, 'second');
+
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    const { rows } = await sql<{ experiment_id: string; line_no: number | string; text: string }>`
+      select experiment_id, line_no, text from experiment_output order by experiment_id, seq
+    `.execute(db);
+    expect(rows.map((r) => [r.experiment_id, Number(r.line_no), r.text])).toEqual([
+      ['e1', 1, 'first'],
+      ['e1', 2, 'second'],
+      ['e1', 3, 'third'],
+      ['e2', 1, 'only'],
+    ]);
+  });
 });

@@ -383,6 +383,38 @@ describe.each(backends)('Store contract (%s)', (backend) => {
       expect(await store.experiments.getDocument(experiment.id, 'graph')).toBe(big);
     });
 
+    it('removes one tag, keeping the order of the others; false for a tag it does not have', async () => {
+      const { experiment } = await seedExperiment();
+      const { experiment: other } = await seedExperiment();
+      await store.experiments.addTags(experiment.id, ['a', 'b', 'c']);
+      await store.experiments.addTags(other.id, ['b']);
+      expect(await store.experiments.removeTag(experiment.id, 'b')).toBe(true);
+      expect(await store.experiments.removeTag(experiment.id, 'b')).toBe(false);
+      expect(await store.experiments.removeTag(experiment.id, 'A')).toBe(false);
+      expect(await store.experiments.listTags(experiment.id)).toEqual(['a', 'c']);
+      expect(await store.experiments.listTags(other.id)).toEqual(['b']);
+      // Added again, it goes to the end.
+      await store.experiments.addTags(experiment.id, ['b']);
+      expect(await store.experiments.listTags(experiment.id)).toEqual(['a', 'c', 'b']);
+    });
+
+    it('lists documents by kind with their UTF-8 sizes and last writes, and reads one with its time', async () => {
+      const { experiment } = await seedExperiment();
+      expect(await store.experiments.listDocuments(experiment.id)).toEqual([]);
+      expect(await store.experiments.getDocumentEntry(experiment.id, 'code')).toBeUndefined();
+      await store.experiments.putDocument(experiment.id, 'html', '<p>é€😀</p>', T0 + 1);
+      await store.experiments.putDocument(experiment.id, 'code', '', T0 + 2);
+      await store.experiments.putDocument(experiment.id, 'code', 'print(1)', T0 + 3);
+      expect(await store.experiments.listDocuments(experiment.id)).toEqual([
+        { kind: 'code', size: 8, updatedAt: T0 + 3 },
+        { kind: 'html', size: Buffer.byteLength('<p>é€😀</p>'), updatedAt: T0 + 1 },
+      ]);
+      expect(await store.experiments.getDocumentEntry(experiment.id, 'code')).toEqual({
+        body: 'print(1)',
+        updatedAt: T0 + 3,
+      });
+    });
+
     it('adds tags as a set union in first-insertion order', async () => {
       const { experiment } = await seedExperiment();
       const { experiment: other } = await seedExperiment();
@@ -406,7 +438,8 @@ describe.each(backends)('Store contract (%s)', (backend) => {
         { text: '', stderr: false, context: null, timestamp: T0, clientOffset: 7 },
       ]);
       const lines = await store.experiments.listOutput(experiment.id);
-      expect(lines.map(({ seq: _seq, ...line }) => line)).toEqual([
+      expect(lines.map((l) => l.line)).toEqual([1, 2, 3]);
+      expect(lines.map(({ seq: _seq, line: _line, ...line }) => line)).toEqual([
         { text: 'line b', stderr: false, context: null, timestamp: T0 + 5, clientOffset: 0 },
         { text: 'line a', stderr: true, context: 'train', timestamp: T0 + 1, clientOffset: null },
         { text: '', stderr: false, context: null, timestamp: T0, clientOffset: 7 },
@@ -427,7 +460,150 @@ describe.each(backends)('Store contract (%s)', (backend) => {
       }));
       await store.experiments.appendOutput(experiment.id, lines);
       const listed = await store.experiments.listOutput(experiment.id);
-      expect(listed.map(({ seq: _seq, ...line }) => line)).toEqual(lines);
+      expect(listed.map(({ seq: _seq, line: _line, ...line }) => line)).toEqual(lines);
+      expect(listed.map((l) => l.line)).toEqual(lines.map((_, i) => i + 1));
+      expect(await store.experiments.lastOutputLine(experiment.id)).toBe(12_000);
+    });
+
+    it('numbers output lines from 1 without gaps per experiment, whatever else takes sequence numbers', async () => {
+      const { experiment } = await seedExperiment();
+      const { experiment: other } = await seedExperiment();
+      const line = (text: string, stderr = false) => ({
+        text,
+        stderr,
+        context: null,
+        timestamp: T0,
+        clientOffset: null,
+      });
+      expect(await store.experiments.lastOutputLine(experiment.id)).toBe(0);
+      await store.experiments.appendOutput(experiment.id, [line('a'), line('b')]);
+      await store.experiments.addTags(experiment.id, ['takes-a-seq']);
+      await store.series.append(experiment.id, [point('m', 1)]);
+      await store.experiments.appendOutput(other.id, [line('other')]);
+      await store.experiments.appendOutput(experiment.id, [line('c')]);
+      const lines = await store.experiments.listOutput(experiment.id);
+      expect(lines.map((l) => [l.line, l.text])).toEqual([
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'c'],
+      ]);
+      expect(await store.experiments.lastOutputLine(experiment.id)).toBe(3);
+      expect((await store.experiments.listOutput(other.id)).map((l) => l.line)).toEqual([1]);
+    });
+
+    it('numbers concurrent appends without gaps or duplicates', async () => {
+      const { experiment } = await seedExperiment();
+      const batch = (n: number, tag: string) =>
+        Array.from({ length: n }, (_, i) => ({
+          text: `${tag}${i}`,
+          stderr: false,
+          context: null,
+          timestamp: T0,
+          clientOffset: null,
+        }));
+      await Promise.all(
+        ['a', 'b', 'c', 'd'].map((tag) =>
+          store.transaction((tx) => tx.experiments.appendOutput(experiment.id, batch(50, tag))),
+        ),
+      );
+      const lines = await store.experiments.listOutput(experiment.id);
+      expect(lines.map((l) => l.line)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      // Each call's lines stay together, in order.
+      for (const tag of ['a', 'b', 'c', 'd']) {
+        const numbers = lines.filter((l) => l.text.startsWith(tag)).map((l) => l.line);
+        expect(numbers).toEqual(Array.from({ length: 50 }, (_, i) => (numbers[0] as number) + i));
+      }
+    });
+
+    it('finds sparse matches of a filtered read far into a long output, page by page', async () => {
+      const { experiment } = await seedExperiment();
+      const n = 40_000;
+      await store.experiments.appendOutput(
+        experiment.id,
+        Array.from({ length: n }, (_, i) => ({
+          text: i % 6_000 === 5_999 ? `hit ${i}` : `line ${i}`,
+          stderr: i % 3 === 0,
+          context: null,
+          timestamp: T0,
+          clientOffset: null,
+        })),
+      );
+      const hits = Array.from({ length: n }, (_, i) => i + 1).filter((line) => (line - 1) % 6_000 === 5_999);
+      const pages: number[][] = [];
+      let after = 0;
+      for (;;) {
+        const page = await store.experiments.readOutput(
+          experiment.id,
+          { search: 'HIT' },
+          { afterLine: after, upToLine: n },
+          2,
+        );
+        if (page.length === 0) break;
+        pages.push(page.map((l) => l.line));
+        after = (page.at(-1) as { line: number }).line;
+      }
+      expect(pages).toEqual([hits.slice(0, 2), hits.slice(2, 4), hits.slice(4, 6)]);
+      const stderr = await store.experiments.readOutput(
+        experiment.id,
+        { stderr: true },
+        { afterLine: 30_000, upToLine: n },
+        5_000,
+      );
+      expect(stderr.map((l) => l.line)).toEqual(
+        Array.from({ length: n - 30_000 }, (_, i) => 30_001 + i)
+          .filter((line) => (line - 1) % 3 === 0)
+          .slice(0, 5_000),
+      );
+      // A range ending early stops the search there.
+      expect(
+        (
+          await store.experiments.readOutput(experiment.id, { search: 'hit' }, { afterLine: 0, upToLine: 12_000 }, 10)
+        ).map((l) => l.line),
+      ).toEqual([6_000, 12_000]);
+    });
+
+    it('reads output pages after a line, filtered by stream and text, and counts matches in a range', async () => {
+      const { experiment } = await seedExperiment();
+      const texts = ['Loss 0.5', 'loss 0.4', 'acc 50%', 'LOSS_total', 'warning: lossy', '100% done', 'a_b', 'é loss É'];
+      await store.experiments.appendOutput(
+        experiment.id,
+        texts.map((text, i) => ({
+          text,
+          stderr: i % 2 === 1,
+          context: i === 0 ? 'train' : null,
+          timestamp: T0 + i,
+          clientOffset: null,
+        })),
+      );
+      const all = { afterLine: 0, upToLine: 8 };
+      const read = async (filter: Parameters<typeof store.experiments.readOutput>[1], range = all, limit = 100) =>
+        (await store.experiments.readOutput(experiment.id, filter, range, limit)).map((l) => l.line);
+      expect(await read({})).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(await read({}, { afterLine: 2, upToLine: 8 }, 3)).toEqual([3, 4, 5]);
+      expect(await read({}, { afterLine: 2, upToLine: 4 })).toEqual([3, 4]);
+      expect(await read({ stderr: true })).toEqual([2, 4, 6, 8]);
+      expect(await read({ stderr: false }, { afterLine: 1, upToLine: 8 })).toEqual([3, 5, 7]);
+      // Case-insensitive for ASCII letters on every backend; %, _ and \ are plain characters.
+      expect(await read({ search: 'loss' })).toEqual([1, 2, 4, 5, 8]);
+      expect(await read({ search: 'LOSS', stderr: true })).toEqual([2, 4, 8]);
+      expect(await read({ search: '%' })).toEqual([3, 6]);
+      expect(await read({ search: '_' })).toEqual([4, 7]);
+      expect(await read({ search: '0%' })).toEqual([3, 6]);
+      // Non-ASCII letters match as written on every backend (only PostgreSQL folds their case).
+      expect(await read({ search: 'é LOSS' })).toEqual([8]);
+      expect(await read({ search: 'nothing' })).toEqual([]);
+      const first = (await store.experiments.readOutput(experiment.id, {}, all, 1))[0];
+      expect(first).toMatchObject({ line: 1, text: 'Loss 0.5', stderr: false, context: 'train', timestamp: T0 });
+
+      const count = (filter: Parameters<typeof store.experiments.countOutput>[1], range = all) =>
+        store.experiments.countOutput(experiment.id, filter, range);
+      expect(await count({})).toBe(8);
+      expect(await count({}, { afterLine: 3, upToLine: 6 })).toBe(3);
+      expect(await count({}, { afterLine: 6, upToLine: 20 })).toBe(2);
+      expect(await count({}, { afterLine: 8, upToLine: 8 })).toBe(0);
+      expect(await count({ stderr: true })).toBe(4);
+      expect(await count({ search: 'loss' })).toBe(5);
+      expect(await count({ search: 'loss', stderr: false }, { afterLine: 1, upToLine: 8 })).toBe(1);
     });
 
     it('deletes an experiment with everything logged to it', async () => {

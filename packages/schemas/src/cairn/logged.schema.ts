@@ -29,7 +29,8 @@ export type LoggedValueList = Static<typeof LoggedValueList>;
 
 /**
  * `values` maps names to values. Nested objects are flattened with "." (`{optimizer: {name: "adam"}}`
- * logs `optimizer.name`); arrays are stored as their JSON text; null logs an empty string.
+ * logs `optimizer.name`); arrays and empty objects are stored as their JSON text; null logs an
+ * empty string. `step` and `timestamp` apply to every value of the call.
  */
 export const LogValuesBody = Type.Object(
   {
@@ -126,6 +127,7 @@ export const Asset = Type.Object({
   /** The experiment model it belongs to, if any. */
   model: Nullable(Type.String()),
   remote: Type.Boolean(),
+  /** A remote asset's URI; null for stored bytes. */
   link: Nullable(Type.String()),
   createdAt: Type.Integer(),
 });

@@ -32,6 +32,12 @@ export interface AssetUpload {
   overwrite?: boolean;
   /** Client-chosen id (honoured when free). */
   assetId?: string | null;
+  /**
+   * An `assetId` this experiment already has replaces that asset (bytes and fields) instead of
+   * being refused, so a retried upload stores one copy. An id of another experiment's asset, or
+   * of a file of an artifact version, is still "already exists".
+   */
+  replaceSameId?: boolean;
   /** The client declares a remote asset (Comet's `isRemote`); it then needs `remoteLink`. */
   remote?: boolean;
   /** For remote assets: the URI; no bytes are stored. */
@@ -92,7 +98,10 @@ export class AssetsService {
     const asset = this.newAsset(experiment.id, upload);
     if (asset.remote && body !== null) throw new InvalidArgumentError('a remote asset has a link and no file part');
     if (!asset.remote && body === null) throw new InvalidArgumentError('an asset upload needs a file part');
-    if (await this.findAnywhere(asset.id)) throw new AlreadyExistsError(`asset ${asset.id} already exists`);
+    const taken = await this.store.assets.getById(asset.id);
+    if (taken && !(upload.replaceSameId && replaceable(taken, experiment.id))) {
+      throw new AlreadyExistsError(`asset ${asset.id} already exists`);
+    }
     if (asset.artifactVersionId) {
       await requireOpenArtifactVersion(this.store, principal, experiment.workspaceId, asset.artifactVersionId);
     }
@@ -111,7 +120,10 @@ export class AssetsService {
         if (late.remoteLink) throw new InvalidArgumentError('a remote asset has a link and no file part');
         if (late.metadata != null) asset.metadata = checkedMetadata(late.metadata);
       }
-      replaced = await this.commit(principal, key, asset, upload.overwrite ?? false);
+      replaced = await this.commit(principal, key, asset, {
+        overwrite: upload.overwrite ?? false,
+        replaceSameId: upload.replaceSameId ?? false,
+      });
     } catch (error) {
       if (asset.blobKey) await this.blobs.delete(asset.blobKey);
       throw error;
@@ -206,11 +218,32 @@ export class AssetsService {
     return { model, assets };
   }
 
-  /** Inserts the row (replacing same-named assets when `overwrite`); returns the replaced ones. */
-  private async commit(principal: Principal, key: string, asset: Asset, overwrite: boolean): Promise<Asset[]> {
+  /**
+   * Inserts the row, replacing same-named assets when `overwrite` and the asset with the same id
+   * when `replaceSameId`; returns the replaced ones.
+   */
+  private async commit(
+    principal: Principal,
+    key: string,
+    asset: Asset,
+    options: { overwrite: boolean; replaceSameId: boolean },
+  ): Promise<Asset[]> {
+    const { overwrite, replaceSameId } = options;
     try {
       return await this.store.transaction(async (tx) => {
         const experiment = await this.experiments.writable(tx, principal, key);
+        const replaced: Asset[] = [];
+        if (replaceSameId) {
+          // The experiment's row lock first: a retry racing its original upload then waits for
+          // it and replaces what it committed, instead of failing on the duplicate id.
+          await tx.experiments.update(experiment.id, { updatedAt: asset.createdAt });
+          const previous = await tx.assets.get(experiment.id, asset.id);
+          if (previous) {
+            if (!replaceable(previous, experiment.id)) throw new AlreadyExistsError(`asset ${asset.id} already exists`);
+            await tx.assets.delete(experiment.id, previous.id);
+            replaced.push(previous);
+          }
+        }
         // Locked so that the version cannot close between this check and the commit.
         if (asset.artifactVersionId) {
           await lockOpenArtifactVersion(
@@ -225,6 +258,7 @@ export class AssetsService {
           ? await tx.assets.listSameName(experiment.id, asset.fileName, asset.groupingName, asset.artifactVersionId)
           : [];
         for (const old of same) await tx.assets.delete(experiment.id, old.id);
+        replaced.push(...same);
         if (asset.type === MODEL_ELEMENT_TYPE && asset.groupingName) {
           await tx.assets.ensureModel({
             id: newHexId(),
@@ -235,7 +269,7 @@ export class AssetsService {
         }
         await tx.assets.insert(asset);
         await tx.experiments.update(experiment.id, { updatedAt: asset.createdAt });
-        return same;
+        return replaced;
       });
     } catch (error) {
       // Two uploads with one client-chosen id can both pass the early check; the loser's insert
@@ -317,6 +351,11 @@ export function assetArchiveEntries(assets: readonly Asset[]): AssetArchiveEntry
     byPath.set(path, asset);
   }
   return [...byPath].map(([path, asset]) => ({ path, asset }));
+}
+
+/** An asset a client may replace by uploading under its id: this experiment's, not an artifact file. */
+function replaceable(asset: Asset, experimentId: string): boolean {
+  return asset.experimentId === experimentId && asset.artifactVersionId === null;
 }
 
 function checkedMetadata(text: string): string | null {

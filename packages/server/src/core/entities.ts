@@ -149,6 +149,16 @@ export interface OutputLineInput {
 
 export interface OutputLine extends OutputLineInput {
   seq: number;
+  /** Position in the experiment's output: 1, 2, 3, … in arrival order, without gaps. */
+  line: number;
+}
+
+/** Which output lines a read wants: one stream, and/or lines containing a text. */
+export interface OutputFilter {
+  /** true: stderr lines only; false: stdout lines only; undefined: both. */
+  stderr?: boolean;
+  /** Lines containing this text, ignoring case. */
+  search?: string;
 }
 
 /** Single-valued experiment documents, stored whole. */
@@ -160,6 +170,13 @@ export type DocumentKind =
   | 'system-details'
   | 'cloud-details'
   | 'dependencies';
+
+/** A stored document's kind, size (UTF-8 bytes) and time of its last write. */
+export interface DocumentInfo {
+  kind: DocumentKind;
+  size: number;
+  updatedAt: number;
+}
 
 export interface Asset {
   id: string;

@@ -9,7 +9,9 @@ export type DomainErrorKind =
   | 'permission-denied'
   | 'unauthenticated'
   | 'failed-precondition'
-  | 'too-large';
+  | 'too-large'
+  | 'resource-exhausted'
+  | 'unavailable';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
@@ -50,6 +52,36 @@ export class FailedPreconditionError extends DomainError {
 /** A body or upload over a configured limit. */
 export class TooLargeError extends DomainError {
   readonly kind = 'too-large';
+}
+
+/**
+ * The server cannot take the request now but will later: the client should retry after
+ * `retryAfterSeconds`. Facades answer 503 with `Retry-After`.
+ */
+export class UnavailableError extends DomainError {
+  readonly kind = 'unavailable';
+
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The server is at a capacity limit (e.g. bytes of request bodies in flight): the client should
+ * retry after `retryAfterSeconds`. Facades answer 429 with `Retry-After`.
+ */
+export class ResourceExhaustedError extends DomainError {
+  readonly kind = 'resource-exhausted';
+
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
 }
 
 /** Comet SDK error codes the clients recognise (spec §1.5). */

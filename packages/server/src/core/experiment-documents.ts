@@ -4,7 +4,45 @@
  * `ExperimentsService.updateDocument`, so every facade merges the same way.
  */
 
+import type { DocumentKind } from './entities.js';
+import { InvalidArgumentError } from './errors.js';
 import { entryName } from './rules.js';
+
+/**
+ * A whole document as a client writes it. The JSON kinds are parsed and merged by every facade
+ * that reads them, so they must be JSON of the stored shape: an object (git metadata, system and
+ * cloud details) or a list of `{name, version}` objects (dependencies). HTML, code and graph are
+ * free text.
+ */
+export function checkDocumentBody(kind: DocumentKind, body: string): void {
+  if (kind === 'html' || kind === 'code' || kind === 'graph') return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new InvalidArgumentError(`the ${kind} document must be JSON text`);
+  }
+  if (kind === 'dependencies') {
+    const valid =
+      Array.isArray(parsed) &&
+      parsed.every(
+        (d: unknown) =>
+          d !== null &&
+          typeof d === 'object' &&
+          typeof (d as Dependency).name === 'string' &&
+          ((d as Dependency).version === undefined ||
+            (d as Dependency).version === null ||
+            typeof (d as Dependency).version === 'string'),
+      );
+    if (!valid) {
+      throw new InvalidArgumentError('the dependencies document must be a JSON array of {name, version} objects');
+    }
+    return;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InvalidArgumentError(`the ${kind} document must be a JSON object`);
+  }
+}
 
 /** One `{key, value}` pair of additional system info; values are kept as text. */
 export interface AdditionalSystemInfo {

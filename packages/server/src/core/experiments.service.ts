@@ -3,11 +3,13 @@ import { type BatchKey, type BatchOutcome, normaliseEach } from './batches.js';
 import type { BlobStore } from './blob.port.js';
 import type { Clock } from './clock.port.js';
 import type {
+  DocumentInfo,
   DocumentKind,
   Experiment,
   ExperimentStatus,
   LoggedValue,
   LoggedValueInput,
+  OutputFilter,
   OutputLine,
   OutputLineInput,
   Project,
@@ -15,6 +17,7 @@ import type {
   Workspace,
 } from './entities.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, SdkErrorCode } from './errors.js';
+import { checkDocumentBody } from './experiment-documents.js';
 import { newHexId } from './ids.js';
 import { canRead, hidden, isMember, type Principal, requireScope } from './principal.js';
 import { gitPatchBlobKey, type ProjectRef, type ProjectsService } from './projects.service.js';
@@ -109,6 +112,17 @@ export interface ValueInput {
   step?: number | null;
   timestamp?: number | null;
   context?: string | null;
+}
+
+/** A page of an experiment's output (see ExperimentsService.readOutput). */
+export interface OutputPage {
+  lines: OutputLine[];
+  /** More matching lines follow the page (up to `upToLine`). */
+  hasMore: boolean;
+  /** Matching lines up to `upToLine`. */
+  total: number;
+  /** The last line when the page was read: what `total` counts up to. */
+  upToLine: number;
 }
 
 /** min/max/current of one parameter or other, each the logged value that supplied it. */
@@ -490,9 +504,45 @@ export class ExperimentsService {
     });
   }
 
-  async addTags(principal: Principal, key: string, tags: string[]): Promise<void> {
+  /** Every logged value of that kind in the order they were logged, across names. */
+  async valueHistory(principal: Principal, key: string, kind: ValueKind): Promise<LoggedValue[]> {
+    requireScope(principal, 'read');
+    const experiment = await this.readable(this.store, principal, key);
+    const values = await this.store.values.list(experiment.id, kind);
+    return values.sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * Adds tags as a set. With `batchKey`, exactly once: a replayed call adds nothing and returns
+   * false (it matters when a tag removed since must stay removed).
+   */
+  async addTags(
+    principal: Principal,
+    key: string,
+    tags: string[],
+    options: { batchKey?: BatchKey } = {},
+  ): Promise<boolean> {
     for (const tag of tags) rules.entryName('tag', tag);
-    await this.withWritable(principal, key, (tx, e) => tx.experiments.addTags(e.id, tags));
+    requireScope(principal, 'write');
+    return this.store.transaction(async (tx) => {
+      const experiment = await this.writable(tx, principal, key);
+      const now = this.clock.now();
+      if (!(await this.firstApplication(tx, experiment.id, options.batchKey, now))) return false;
+      await tx.experiments.addTags(experiment.id, tags);
+      await tx.experiments.update(experiment.id, { updatedAt: now });
+      return true;
+    });
+  }
+
+  /** Removes a tag; false (and nothing changes) when the experiment does not have it. */
+  async removeTag(principal: Principal, key: string, tag: string): Promise<boolean> {
+    requireScope(principal, 'write');
+    return this.store.transaction(async (tx) => {
+      const experiment = await this.writable(tx, principal, key);
+      const removed = await tx.experiments.removeTag(experiment.id, tag);
+      if (removed) await tx.experiments.update(experiment.id, { updatedAt: this.clock.now() });
+      return removed;
+    });
   }
 
   async getTags(principal: Principal, key: string): Promise<string[]> {
@@ -501,8 +551,12 @@ export class ExperimentsService {
     return this.store.experiments.listTags(experiment.id);
   }
 
-  /** Replaces a document (code, graph, git metadata, cloud details, dependencies). */
+  /**
+   * Replaces a document (code, graph, git metadata, cloud details, dependencies). The JSON kinds
+   * must hold the JSON shape every facade reads back (see checkDocumentBody).
+   */
   async setDocument(principal: Principal, key: string, kind: DocumentKind, body: string): Promise<void> {
+    checkDocumentBody(kind, body);
     await this.withWritable(principal, key, (tx, e) => tx.experiments.putDocument(e.id, kind, body, this.clock.now()));
   }
 
@@ -518,6 +572,25 @@ export class ExperimentsService {
     requireScope(principal, 'read');
     const experiment = await this.readable(this.store, principal, key);
     return (await this.store.experiments.getDocument(experiment.id, kind)) ?? null;
+  }
+
+  /** A document with the time of its last write; undefined when that kind was never written. */
+  async readDocument(
+    principal: Principal,
+    key: string,
+    kind: DocumentKind,
+  ): Promise<{ content: string; updatedAt: number } | undefined> {
+    requireScope(principal, 'read');
+    const experiment = await this.readable(this.store, principal, key);
+    const entry = await this.store.experiments.getDocumentEntry(experiment.id, kind);
+    return entry && { content: entry.body, updatedAt: entry.updatedAt };
+  }
+
+  /** The kinds of document the experiment has, with their sizes and last writes. */
+  async listDocuments(principal: Principal, key: string): Promise<DocumentInfo[]> {
+    requireScope(principal, 'read');
+    const experiment = await this.readable(this.store, principal, key);
+    return this.store.experiments.listDocuments(experiment.id);
   }
 
   /** Appends output lines; with `batchKey`, exactly once (a replay appends nothing and returns false). */
@@ -549,6 +622,52 @@ export class ExperimentsService {
     requireScope(principal, 'read');
     const experiment = await this.readable(this.store, principal, key);
     return this.store.experiments.listOutput(experiment.id);
+  }
+
+  /**
+   * A page of output lines matching `filter`, after line `afterLine`, in arrival order; filtered
+   * and paged in the database, so an output of millions of lines costs a page, not the whole.
+   * `total` counts every matching line up to `upToLine`, the last line when the page was read
+   * (later pages read no further than their own `upToLine`). A reader paging on hands back
+   * `counted` (the previous page's `total` and `upToLine`): only lines since then are counted
+   * again, so a search over a long output is not rescanned for every page.
+   */
+  async readOutput(
+    principal: Principal,
+    key: string,
+    query: {
+      filter: OutputFilter;
+      afterLine: number;
+      limit: number;
+      counted?: { total: number; upToLine: number };
+    },
+  ): Promise<OutputPage> {
+    requireScope(principal, 'read');
+    if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
+      throw new InvalidArgumentError('limit must be a positive integer');
+    }
+    if (!Number.isSafeInteger(query.afterLine) || query.afterLine < 0) {
+      throw new InvalidArgumentError('afterLine must be a non-negative integer');
+    }
+    const experiment = await this.readable(this.store, principal, key);
+    const filter: OutputFilter = { ...query.filter };
+    if (filter.search === '') delete filter.search;
+    // Read first: lines are numbered in commit order, so every line up to it is already visible.
+    const last = await this.store.experiments.lastOutputLine(experiment.id);
+    const counted = query.counted && query.counted.upToLine <= last ? query.counted : { total: 0, upToLine: 0 };
+    const total =
+      counted.total +
+      (await this.store.experiments.countOutput(experiment.id, filter, {
+        afterLine: counted.upToLine,
+        upToLine: last,
+      }));
+    const lines = await this.store.experiments.readOutput(
+      experiment.id,
+      filter,
+      { afterLine: query.afterLine, upToLine: last },
+      query.limit + 1,
+    );
+    return { lines: lines.slice(0, query.limit), hasMore: lines.length > query.limit, total, upToLine: last };
   }
 
   /** Stores the git patch bytes verbatim (a zip from newer clients), replacing any earlier one. */

@@ -7,6 +7,7 @@ import type {
   Asset,
   CodePanel,
   Dashboard,
+  DocumentInfo,
   DocumentKind,
   DownsampledSeries,
   Experiment,
@@ -16,6 +17,7 @@ import type {
   LoggedValueType,
   MetricPoint,
   MetricPointInput,
+  OutputFilter,
   OutputLine,
   OutputLineInput,
   PanelInstance,
@@ -162,19 +164,53 @@ export interface ExperimentRepository {
   listProjectColumns(projectId: string, archived?: boolean): Promise<ProjectColumns>;
 
   getDocument(id: string, kind: DocumentKind): Promise<string | undefined>;
+  /** A document with the time of its last write; undefined when that kind was never written. */
+  getDocumentEntry(id: string, kind: DocumentKind): Promise<{ body: string; updatedAt: number } | undefined>;
   putDocument(id: string, kind: DocumentKind, body: string, at: number): Promise<void>;
+  /**
+   * The kinds of document the experiment has, ordered by kind (byte order), with each body's size
+   * in UTF-8 bytes; the bodies themselves are not read out.
+   */
+  listDocuments(id: string): Promise<DocumentInfo[]>;
   /** The documents of that kind of several experiments, by experiment id (absent when unset). */
   getDocumentsOf(ids: string[], kind: DocumentKind): Promise<Map<string, string>>;
 
   /** Adds tags as a set union; order of first insertion is kept. */
   addTags(id: string, tags: string[]): Promise<void>;
+  /**
+   * Removes one tag (exact match); the others keep their order. False when the experiment did not
+   * have it.
+   */
+  removeTag(id: string, tag: string): Promise<boolean>;
   listTags(id: string): Promise<string[]>;
   /** Tags of several experiments, by experiment id, each in insertion order. */
   listTagsOf(ids: string[]): Promise<Map<string, string[]>>;
 
+  /**
+   * Appends lines; they get the next `line` numbers (contiguous from 1 per experiment) and `seq`
+   * numbers, both in input order. Concurrent appends to one experiment are serialised, so line
+   * numbers are committed in increasing order: a visible line means every lower one is visible.
+   */
   appendOutput(id: string, lines: OutputLineInput[]): Promise<void>;
   /** Lines in arrival order. */
   listOutput(id: string): Promise<OutputLine[]>;
+  /** The `line` number of the last output line, i.e. how many there are; 0 when none. */
+  lastOutputLine(id: string): Promise<number>;
+  /**
+   * Up to `limit` lines matching `filter` whose numbers lie in (`range.afterLine`,
+   * `range.upToLine`], in arrival order. Filtered and paged in the database: the cost follows
+   * the lines examined, never the whole output. `search` matches a substring ignoring case
+   * (ASCII letters on SQLite; as the database's locale folds letters on PostgreSQL).
+   */
+  readOutput(id: string, filter: OutputFilter, range: OutputRange, limit: number): Promise<OutputLine[]>;
+  /** How many lines matching `filter` have numbers in (`range.afterLine`, `range.upToLine`]. */
+  countOutput(id: string, filter: OutputFilter, range: OutputRange): Promise<number>;
+}
+
+/** Output lines numbered above `afterLine` and at most `upToLine`. */
+export interface OutputRange {
+  afterLine: number;
+  upToLine: number;
 }
 
 /** Names logged across a project's experiments, ordered by name. */
@@ -415,12 +451,21 @@ export interface ArtifactTableRepository {
   delete(experimentId: string, name: string): Promise<boolean>;
 }
 
-/** The streams of client batches that are deduplicated apart from each other. */
 /**
+ * The streams of client batches that are deduplicated apart from each other.
  * `metric`, `parameter`, `output`: comet_ml's clientlib batches (content-hash keys);
- * `cairn-metrics`: Idempotency-Key values of Cairn's bulk metric path.
+ * `cairn-*`: Idempotency-Key values of Cairn's API, one stream per endpoint (bulk metrics,
+ * parameters, others, tags, output), so one key may name a batch on each of them.
  */
-export type ClientStream = 'metric' | 'parameter' | 'output' | 'cairn-metrics';
+export type ClientStream =
+  | 'metric'
+  | 'parameter'
+  | 'output'
+  | 'cairn-metrics'
+  | 'cairn-params'
+  | 'cairn-others'
+  | 'cairn-tags'
+  | 'cairn-output';
 
 /**
  * Exactly-once logging under client retries. A client (or the facade on its behalf) names each

@@ -1,19 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import type { Config } from '../config.js';
+import { type Config, DEFAULT_INGEST_MAX_INFLIGHT_BYTES } from '../config.js';
 import type { Core } from '../core/core.js';
 import { cairnApiPlugin } from './facades/cairn/cairn.plugin.js';
 import { cometClientlibPlugin } from './facades/comet/clientlib.plugin.js';
 import { cometClientlibProbe, cometRestPlugin } from './facades/comet/comet.plugin.js';
 import { foundryModelsPlugin } from './facades/foundry/foundry.plugin.js';
 import { gunzipRequestBody } from './gzip-body.js';
+import { IngestAdmission } from './ingest-admission.js';
 import { collectRoutes } from './openapi/openapi.builder.js';
 import './request-context.js';
+import { ensureRetryAfter, refuseWhileDraining } from './retry-later.js';
 
 export interface AppOptions {
   core: Core;
-  config: Pick<Config, 'bodyLimitBytes' | 'publicUrl'> & Partial<Pick<Config, 'foundryRequirePreview'>>;
+  config: Pick<Config, 'bodyLimitBytes' | 'publicUrl'> &
+    Partial<Pick<Config, 'foundryRequirePreview' | 'ingestMaxInflightBytes'>>;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -28,6 +31,9 @@ export async function buildApp({ core, config, logger = false }: AppOptions): Pr
       return typeof given === 'string' && given.length <= 128 ? given : randomUUID();
     },
     requestIdHeader: false,
+    // Requests arriving while the server drains are refused by refuseWhileDraining, in each
+    // facade's error format and with Retry-After, which Fastify's built-in 503 lacks.
+    return503OnClosing: false,
     // Type lists (`Nullable`) are intended: they are how nullable fields survive coercion.
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, allowUnionTypes: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -37,6 +43,8 @@ export async function buildApp({ core, config, logger = false }: AppOptions): Pr
     reply.header('x-request-id', request.id);
   });
   app.addHook('preParsing', gunzipRequestBody);
+  app.addHook('onSend', ensureRetryAfter);
+  refuseWhileDraining(app);
 
   app.get('/healthz', async (_request, reply) => {
     try {
@@ -47,7 +55,12 @@ export async function buildApp({ core, config, logger = false }: AppOptions): Pr
     }
   });
 
-  await app.register(cairnApiPlugin, { prefix: '/api/cairn/v1', core });
+  await app.register(cairnApiPlugin, {
+    prefix: '/api/cairn/v1',
+    core,
+    ingest: new IngestAdmission(config.ingestMaxInflightBytes ?? DEFAULT_INGEST_MAX_INFLIGHT_BYTES),
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
   await app.register(foundryModelsPlugin, {
     prefix: '/api',
     core,

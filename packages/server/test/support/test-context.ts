@@ -7,7 +7,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { BlobStore } from '../../src/core/blob.port.js';
 import { type Core, createCore, type WebhookDeps } from '../../src/core/core.js';
 import type { Store } from '../../src/core/store.port.js';
-import { buildApp } from '../../src/http/app.js';
+import { type AppOptions, buildApp } from '../../src/http/app.js';
 import { FileBlobStore } from '../../src/storage/blob/file-blob.store.js';
 import { SqlStore } from '../../src/storage/sql/sql-store.js';
 
@@ -26,18 +26,31 @@ export const PUBLIC_URL = 'http://cairn.test';
 export interface TestStore {
   store: SqlStore;
   blobDir: string;
+  /** The SQLite database file (SQLite stores only). */
+  file?: string;
   close(): Promise<void>;
 }
 
+export interface TestStoreOptions {
+  /** SQLite's lock wait (5 s by default). */
+  busyTimeoutMillis?: number;
+  /** Rewrites the PostgreSQL URL the store connects to (e.g. through a proxy the test controls). */
+  postgresUrl?: (url: string) => string;
+}
+
 /** A fresh, migrated store: a temp SQLite file, or a throwaway PostgreSQL schema. */
-export async function openTestStore(backend: Backend): Promise<TestStore> {
+export async function openTestStore(backend: Backend, options: TestStoreOptions = {}): Promise<TestStore> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-test-'));
   const blobDir = join(dir, 'blobs');
   if (backend === 'sqlite') {
-    const store = await SqlStore.open(`sqlite:${join(dir, 'cairn.db')}`, { synchronous: 'normal' });
+    const store = await SqlStore.open(`sqlite:${join(dir, 'cairn.db')}`, {
+      synchronous: 'normal',
+      ...(options.busyTimeoutMillis === undefined ? {} : { busyTimeoutMillis: options.busyTimeoutMillis }),
+    });
     return {
       store,
       blobDir,
+      file: join(dir, 'cairn.db'),
       close: async () => {
         await store.close();
         await rm(dir, { recursive: true, force: true });
@@ -48,7 +61,8 @@ export async function openTestStore(backend: Backend): Promise<TestStore> {
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
   await admin.query(`create schema ${schema}`);
-  const store = await SqlStore.open(`${POSTGRES_URL}?schema=${schema}`);
+  const url = options.postgresUrl ? options.postgresUrl(POSTGRES_URL) : POSTGRES_URL;
+  const store = await SqlStore.open(`${url}?schema=${schema}`);
   return {
     store,
     blobDir,
@@ -83,6 +97,8 @@ export interface TestContext {
   store: Store;
   /** The blob store the core writes to (a folder of the throwaway store). */
   blobs: BlobStore;
+  /** The SQLite database file (SQLite contexts only). */
+  databaseFile?: string;
   /** The bootstrap admin's key (member of workspace "default"). */
   adminKey: string;
   /** Key of "bob", another tenant (member of workspace "bob" only). */
@@ -107,13 +123,14 @@ export interface RequestOptions {
 
 /**
  * A whole server (core + HTTP app) over a fresh store, with two tenants. `webhooks` gives the core
- * a webhook sender; its dispatcher is started only when the test starts it.
+ * a webhook sender; its dispatcher is started only when the test starts it. `config` overrides
+ * the app's configuration.
  */
 export async function createTestContext(
   backend: Backend,
-  options: { webhooks?: WebhookDeps } = {},
+  options: { webhooks?: WebhookDeps; config?: Partial<AppOptions['config']>; store?: TestStoreOptions } = {},
 ): Promise<TestContext> {
-  const testStore = await openTestStore(backend);
+  const testStore = await openTestStore(backend, options.store);
   const blobs = new FileBlobStore(testStore.blobDir);
   const core = createCore({
     store: testStore.store,
@@ -125,13 +142,17 @@ export async function createTestContext(
   await core.auth.createUser('bob');
   const otherKey = (await core.auth.createKey('bob', 'test', ['read', 'write'])).secret;
   const readOnlyKey = (await core.auth.createKey('admin', 'read-only', ['read'])).secret;
-  const app = await buildApp({ core, config: { bodyLimitBytes: 2 * 1024 * 1024, publicUrl: PUBLIC_URL } });
+  const app = await buildApp({
+    core,
+    config: { bodyLimitBytes: 2 * 1024 * 1024, publicUrl: PUBLIC_URL, ...options.config },
+  });
   return {
     backend,
     app,
     core,
     store: testStore.store,
     blobs,
+    ...(testStore.file ? { databaseFile: testStore.file } : {}),
     adminKey: ADMIN_KEY,
     otherKey,
     readOnlyKey,

@@ -67,6 +67,8 @@ export interface Database {
     context: string | null;
     timestamp: number;
     client_offset: number | null;
+    /** Position in the experiment's output, from 1, without gaps (0011). */
+    line_no: number;
   };
   experiment_values: {
     experiment_id: string;

@@ -1,7 +1,15 @@
 import { type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
-import type { DocumentKind, Experiment, ExperimentStatus, OutputLine, OutputLineInput } from '../../core/entities.js';
+import type {
+  DocumentInfo,
+  DocumentKind,
+  Experiment,
+  ExperimentStatus,
+  OutputFilter,
+  OutputLine,
+  OutputLineInput,
+} from '../../core/entities.js';
 import { ENVIRONMENT_FIELDS, type EnvironmentField, type ExperimentSearch } from '../../core/experiment-query.js';
-import type { ExperimentPatch, ExperimentRepository, ProjectColumns } from '../../core/store.port.js';
+import type { ExperimentPatch, ExperimentRepository, OutputRange, ProjectColumns } from '../../core/store.port.js';
 import { atomically } from './atomic.js';
 import type { Database } from './database.js';
 import type { SqlDialect } from './dialect.js';
@@ -203,6 +211,25 @@ export class SqlExperimentRepository implements ExperimentRepository {
     return row?.body;
   }
 
+  async getDocumentEntry(id: string, kind: DocumentKind): Promise<{ body: string; updatedAt: number } | undefined> {
+    const row = await this.db
+      .selectFrom('experiment_documents')
+      .select(['body', 'updated_at'])
+      .where('experiment_id', '=', id)
+      .where('kind', '=', kind)
+      .executeTakeFirst();
+    return row && { body: row.body, updatedAt: row.updated_at };
+  }
+
+  async listDocuments(id: string): Promise<DocumentInfo[]> {
+    // octet_length: bytes, not characters, on both backends (SQLite has it since 3.43).
+    const { rows } = await sql<{ kind: DocumentKind; size: number | string; updated_at: number }>`
+      select kind, octet_length(body) as size, updated_at from experiment_documents
+      where experiment_id = ${id} order by kind
+    `.execute(this.db);
+    return rows.map((r) => ({ kind: r.kind, size: Number(r.size), updatedAt: Number(r.updated_at) }));
+  }
+
   async getDocumentsOf(ids: string[], kind: DocumentKind): Promise<Map<string, string>> {
     if (ids.length === 0) return new Map();
     const rows = await this.db
@@ -235,6 +262,15 @@ export class SqlExperimentRepository implements ExperimentRepository {
     });
   }
 
+  async removeTag(id: string, tag: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('experiment_tags')
+      .where('experiment_id', '=', id)
+      .where('tag', '=', tag)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
   async listTags(id: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom('experiment_tags')
@@ -263,8 +299,10 @@ export class SqlExperimentRepository implements ExperimentRepository {
     if (lines.length === 0) return;
     // Several INSERTs when the batch exceeds the bind-parameter limit: all or none must land.
     await atomically(this.db, async (db) => {
+      // The sequence's row lock serialises appenders, so the last line number read next is final.
       const first = await allocateSequence(db, id, lines.length);
-      const chunk = Math.floor(this.dialect.maxBindParameters / 7);
+      const firstLine = (await this.lastLine(db, id)) + 1;
+      const chunk = Math.floor(this.dialect.maxBindParameters / 8);
       for (let start = 0; start < lines.length; start += chunk) {
         await db
           .insertInto('experiment_output')
@@ -277,6 +315,7 @@ export class SqlExperimentRepository implements ExperimentRepository {
               context: line.context,
               timestamp: line.timestamp,
               client_offset: line.clientOffset,
+              line_no: firstLine + start + i,
             })),
           )
           .execute();
@@ -291,16 +330,93 @@ export class SqlExperimentRepository implements ExperimentRepository {
       .where('experiment_id', '=', id)
       .orderBy('seq')
       .execute();
-    return rows.map((r) => ({
-      seq: r.seq,
-      text: r.text,
-      stderr: r.stderr === 1,
-      context: r.context,
-      timestamp: r.timestamp,
-      clientOffset: r.client_offset,
-    }));
+    return rows.map(toOutputLine);
+  }
+
+  lastOutputLine(id: string): Promise<number> {
+    return this.lastLine(this.db, id);
+  }
+
+  async readOutput(id: string, filter: OutputFilter, range: OutputRange, limit: number): Promise<OutputLine[]> {
+    const lines: OutputLine[] = [];
+    // Line numbers have no gaps: an unfiltered page is exactly the next `limit` numbers. A filtered
+    // page is looked for in windows of growing width. Each query then spans a bounded range, so
+    // its cost never depends on the planner's guess of how many lines the experiment has (fresh
+    // or stale PostgreSQL statistics made it sort a million lines for one page).
+    const filtered = filter.stderr !== undefined || (filter.search !== undefined && filter.search !== '');
+    let from = range.afterLine;
+    let width = filtered ? OUTPUT_SCAN_WINDOW : limit;
+    while (lines.length < limit && from < range.upToLine) {
+      const to = Math.min(range.upToLine, from + width);
+      const rows = await this.db
+        .selectFrom('experiment_output')
+        .selectAll()
+        .where('experiment_id', '=', id)
+        .where('line_no', '>', from)
+        .where('line_no', '<=', to)
+        .where((eb) => eb.and(this.outputConditions(filter)))
+        .orderBy('line_no')
+        .limit(limit - lines.length)
+        .execute();
+      for (const row of rows) lines.push(toOutputLine(row));
+      from = to;
+      width = Math.min(width * 2, OUTPUT_MAX_SCAN_WINDOW);
+    }
+    return lines;
+  }
+
+  async countOutput(id: string, filter: OutputFilter, range: OutputRange): Promise<number> {
+    if (range.upToLine <= range.afterLine) return 0;
+    // Line numbers have no gaps, so an unfiltered count is arithmetic on the last one.
+    if (filter.stderr === undefined && filter.search === undefined) {
+      return Math.max(0, Math.min(range.upToLine, await this.lastOutputLine(id)) - range.afterLine);
+    }
+    const row = await this.db
+      .selectFrom('experiment_output')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('experiment_id', '=', id)
+      .where('line_no', '>', range.afterLine)
+      .where('line_no', '<=', range.upToLine)
+      .where((eb) => eb.and(this.outputConditions(filter)))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  private outputConditions(filter: OutputFilter): RawBuilder<SqlBool>[] {
+    const conditions: RawBuilder<SqlBool>[] = [];
+    if (filter.stderr !== undefined) conditions.push(sql<SqlBool>`stderr = ${filter.stderr ? 1 : 0}`);
+    if (filter.search !== undefined && filter.search !== '') {
+      conditions.push(this.dialect.containsIgnoringCase(sql.ref('text'), filter.search));
+    }
+    return conditions;
+  }
+
+  private async lastLine(db: Kysely<Database>, id: string): Promise<number> {
+    const row = await db
+      .selectFrom('experiment_output')
+      .select((eb) => eb.fn.max('line_no').as('last'))
+      .where('experiment_id', '=', id)
+      .executeTakeFirst();
+    return Number(row?.last ?? 0);
   }
 }
+
+function toOutputLine(row: Selectable<Database['experiment_output']>): OutputLine {
+  return {
+    seq: row.seq,
+    line: Number(row.line_no),
+    text: row.text,
+    stderr: row.stderr === 1,
+    context: row.context,
+    timestamp: row.timestamp,
+    clientOffset: row.client_offset,
+  };
+}
+
+/** Lines a filtered output read examines first; the window doubles until the page is full. */
+const OUTPUT_SCAN_WINDOW = 8192;
+/** Widest window: bounds the work (and the sort of matches) of one statement. */
+const OUTPUT_MAX_SCAN_WINDOW = 262_144;
 
 /** Experiments whose home is the project or that are symlinked into it. */
 function inProject(projectId: string, archived: boolean | undefined): RawBuilder<SqlBool> {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../../core/errors.js';
+import { noteRetryLater } from '../../retry-later.js';
 
 /** Cairn's own API answers errors as RFC 9457 problem details. */
 const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
@@ -10,6 +11,8 @@ const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
   'permission-denied': 403,
   unauthenticated: 401,
   'too-large': 413,
+  'resource-exhausted': 429,
+  unavailable: 503,
 };
 
 const TITLES: Record<number, string> = {
@@ -20,7 +23,10 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 export function sendProblem(reply: FastifyReply, status: number, detail: string): FastifyReply {
@@ -37,7 +43,11 @@ export function sendProblem(reply: FastifyReply, status: number, detail: string)
 }
 
 export function cairnErrorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
-  if (error instanceof DomainError) return sendProblem(reply, STATUS_BY_KIND[error.kind], error.message);
+  if (error instanceof DomainError) {
+    // 429 and 503 always say when to come back (UnavailableError and ResourceExhaustedError carry it).
+    noteRetryLater(reply, error);
+    return sendProblem(reply, STATUS_BY_KIND[error.kind], error.message);
+  }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     return sendProblem(reply, 400, `invalid ${fastifyError.validationContext ?? 'request'}: ${fastifyError.message}`);

@@ -1,7 +1,17 @@
-import type { Experiment, Project, Workspace } from '@cairn/schemas/cairn';
-import type { Workspace as WorkspaceEntity } from '../../../core/entities.js';
-import type { ExperimentView } from '../../../core/experiments.service.js';
+import type { Asset, Experiment, LoggedValue, OutputLine, Project, Workspace } from '@cairn/schemas/cairn';
+import { MODEL_ELEMENT_TYPE } from '../../../core/assets.service.js';
+import type { BatchKey } from '../../../core/batches.js';
+import type {
+  Asset as AssetEntity,
+  LoggedValue as LoggedValueEntity,
+  OutputLine as OutputLineEntity,
+  Workspace as WorkspaceEntity,
+} from '../../../core/entities.js';
+import { InvalidArgumentError } from '../../../core/errors.js';
+import type { ExperimentView, ValueInput } from '../../../core/experiments.service.js';
 import type { ProjectView } from '../../../core/projects.service.js';
+import type { ClientStream } from '../../../core/store.port.js';
+import { mediaTypeOf } from '../../download-headers.js';
 
 /** Domain → wire mapping of Cairn's API: names instead of ids where people read them. */
 
@@ -45,4 +55,79 @@ export function wireExperiment(view: ExperimentView, tags: string[]): Experiment
     updatedAt: experiment.updatedAt,
     tags,
   };
+}
+
+/** A logged value with its JSON type back: the store keeps the type beside the text. */
+export function wireLoggedValue(value: LoggedValueEntity): LoggedValue {
+  return {
+    name: value.name,
+    value: value.type === 'number' ? Number(value.text) : value.type === 'boolean' ? value.text === 'true' : value.text,
+    type: value.type,
+    step: value.step,
+    timestamp: value.timestamp,
+  };
+}
+
+/** Deeper nesting than any configuration has; it bounds the recursion a request can cause. */
+const MAX_VALUE_DEPTH = 32;
+
+/**
+ * The values of a params/others call as named scalars. Nested objects are flattened with "."
+ * (`{optimizer: {name: "adam"}}` → `optimizer.name`), arrays and empty objects are kept as their
+ * JSON text, null logs an empty string. Names keep the order of the body.
+ */
+export function flattenValues(values: Record<string, unknown>): Pick<ValueInput, 'name' | 'value'>[] {
+  const flat: Pick<ValueInput, 'name' | 'value'>[] = [];
+  const visit = (name: string, value: unknown, depth: number) => {
+    if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      flat.push({ name, value });
+    } else if (Array.isArray(value)) {
+      flat.push({ name, value: JSON.stringify(value) });
+    } else if (typeof value === 'object') {
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (entries.length === 0) {
+        flat.push({ name, value: '{}' });
+        return;
+      }
+      if (depth >= MAX_VALUE_DEPTH) {
+        throw new InvalidArgumentError(`value "${name}" is nested deeper than ${MAX_VALUE_DEPTH} levels`);
+      }
+      for (const [key, nested] of entries) {
+        if (key === '') throw new InvalidArgumentError(`value "${name}" holds an entry without a name`);
+        visit(`${name}.${key}`, nested, depth + 1);
+      }
+    } else {
+      throw new InvalidArgumentError(`value "${name}" must be a number, string, boolean, null, array or object`);
+    }
+  };
+  for (const [name, value] of Object.entries(values)) visit(name, value, 1);
+  return flat;
+}
+
+export function wireOutputLine(line: OutputLineEntity): OutputLine {
+  return { seq: line.line, text: line.text, stderr: line.stderr, context: line.context, timestamp: line.timestamp };
+}
+
+export function wireAsset(asset: AssetEntity): Asset {
+  return {
+    id: asset.id,
+    fileName: asset.fileName,
+    size: asset.fileSize,
+    type: asset.type,
+    contentType: mediaTypeOf(asset.fileName),
+    step: asset.step,
+    epoch: asset.epoch,
+    context: asset.context,
+    metadata: asset.metadata,
+    model: asset.type === MODEL_ELEMENT_TYPE ? asset.groupingName : null,
+    remote: asset.remote,
+    link: asset.remote ? asset.link : null,
+    createdAt: asset.createdAt,
+  };
+}
+
+/** A request's Idempotency-Key as the core's batch key on the endpoint's own stream. */
+export function batchKeyOf(stream: ClientStream, headers: { 'idempotency-key'?: string }): BatchKey | undefined {
+  const key = headers['idempotency-key'];
+  return key === undefined ? undefined : { stream, key };
 }

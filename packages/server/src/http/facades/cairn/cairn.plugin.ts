@@ -1,33 +1,61 @@
+import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import { presentedApiKey } from '../../api-key.js';
+import { admitIngest, type IngestAdmission } from '../../ingest-admission.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
+import { registerAssetRoutes } from './routes/assets.route.js';
+import { registerDocumentRoutes } from './routes/documents.route.js';
 import { registerExperimentRoutes } from './routes/experiments.route.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
+import { registerOutputRoutes } from './routes/output.route.js';
 import { registerProjectRoutes } from './routes/projects.route.js';
 import { registerTableRoutes } from './routes/tables.route.js';
+import { registerValueRoutes } from './routes/values.route.js';
 import { registerWebhookRoutes } from './routes/webhooks.route.js';
 
 export type CairnApp = TypeBoxApp;
+
+export interface CairnPluginOptions {
+  core: Core;
+  /** Admission of write bodies (shared by every write route of the API). */
+  ingest: IngestAdmission;
+  /** The app's body limit: what a body of unknown length is counted as by `ingest`. */
+  bodyLimitBytes: number;
+}
 
 /**
  * Cairn's own API at /api/cairn/v1 (docs/api/cairn.md): the native surface of the SDK, the CLI and
  * the web UI.
  */
-export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instance, { core }) => {
+export const cairnApiPlugin: FastifyPluginAsync<CairnPluginOptions> = async (
+  instance,
+  { core, ingest, bodyLimitBytes },
+) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(cairnErrorHandler);
+  // Asset uploads stream to the blob store, never buffered whole; busboy's limit sits one byte
+  // above the asset limit so the core sees the extra byte and refuses the upload (see cometRestPlugin).
+  await app.register(multipart, {
+    limits: { fileSize: core.limits.maxAssetBytes + 1, files: 1, fields: 20, fieldSize: 1024 * 1024 },
+  });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, 404, `no Cairn API endpoint ${request.method} ${request.url.split('?')[0]}`),
   );
+  // Before authentication: an overloaded server refuses a write without a store round trip.
+  admitIngest(app, ingest, bodyLimitBytes);
   app.addHook('onRequest', async (request) => {
     request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
   });
   registerProjectRoutes(app, core);
   registerExperimentRoutes(app, core);
   registerMetricRoutes(app, core);
+  registerValueRoutes(app, core);
+  registerDocumentRoutes(app, core);
+  registerOutputRoutes(app, core);
+  registerAssetRoutes(app, core);
   registerTableRoutes(app, core);
   registerWebhookRoutes(app, core);
 };

@@ -4,6 +4,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import type { Core } from '../../../core/core.js';
 import { DomainError, SdkErrorCode } from '../../../core/errors.js';
 import { presentedApiKey } from '../../api-key.js';
+import { retryLaterStatus } from '../../retry-later.js';
 import type { CometApp } from './comet.plugin.js';
 import { cometErrorHandler, sendCometError } from './comet-errors.js';
 import { exactJsonContentType } from './comet-reply.js';
@@ -91,7 +92,8 @@ function clientlibApiKey(request: FastifyRequest): string | undefined {
 }
 
 function clientlibErrorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
-  if (error instanceof DomainError && request.routeOptions.config.clientlibHandshake) {
+  // Retry-later answers (429, 503) keep their status: comet_ml retries those instead of failing the run.
+  if (error instanceof DomainError && request.routeOptions.config.clientlibHandshake && !retryLaterStatus(error)) {
     // comet_ml turns 90212 into "invalid API key"; a missing key is reported the same way.
     const code =
       error.sdkErrorCode || (error.kind === 'unauthenticated' ? SdkErrorCode.apiKeyNotRegistered : error.sdkErrorCode);

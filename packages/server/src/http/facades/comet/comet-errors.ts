@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../../core/errors.js';
+import { noteRetryLater } from '../../retry-later.js';
 
 /** Comet's error body (spec §1.5); `msg` first so clients that sniff `{"msg"` see it. */
 export interface CometErrorBody {
@@ -18,6 +19,8 @@ const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
   'permission-denied': 403,
   unauthenticated: 401,
   'too-large': 413,
+  'resource-exhausted': 429,
+  unavailable: 503,
 };
 
 export function cometErrorBody(status: number, msg: string, sdkErrorCode = 0): CometErrorBody {
@@ -34,6 +37,7 @@ export function sendCometError(reply: FastifyReply, status: number, msg: string,
 /** Maps domain errors, validation failures and Fastify's own errors to Comet's error body. */
 export function cometErrorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof DomainError) {
+    noteRetryLater(reply, error);
     return sendCometError(reply, STATUS_BY_KIND[error.kind], error.message, error.sdkErrorCode);
   }
   const fastifyError = error as FastifyError;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../../core/errors.js';
+import { noteRetryLater, retryLaterStatus } from '../../retry-later.js';
 
 /** Conjure error families and their HTTP statuses (spec §7). */
 export type FoundryErrorCode =
@@ -43,6 +44,10 @@ const GENERIC: Record<DomainErrorKind, [FoundryErrorCode, string]> = {
   'permission-denied': ['PERMISSION_DENIED', 'ApiUsageDenied'],
   unauthenticated: ['UNAUTHORIZED', 'MissingCredentials'],
   'too-large': ['REQUEST_ENTITY_TOO_LARGE', 'Default:RequestEntityTooLarge'],
+  // Conjure has no error code for these: its clients act on the status (429 throttle, 503
+  // unavailable: back off for Retry-After, then retry), the body only names the cause.
+  'resource-exhausted': ['INTERNAL', 'Default:TooManyRequests'],
+  unavailable: ['INTERNAL', 'Default:ServiceUnavailable'],
 };
 
 export function sendFoundryError(reply: FastifyReply, error: FoundryApiError): FastifyReply {
@@ -59,7 +64,11 @@ export function foundryErrorHandler(error: FastifyError | Error, request: Fastif
   if (error instanceof DomainError) {
     const [code, name] = GENERIC[error.kind];
     const parameters = error.kind === 'permission-denied' ? { missingScope: 'api:models-read' } : {};
-    return sendFoundryError(reply, new FoundryApiError(code, name, { ...parameters, message: error.message }));
+    noteRetryLater(reply, error);
+    return sendFoundryError(
+      reply,
+      new FoundryApiError(code, name, { ...parameters, message: error.message }, retryLaterStatus(error)),
+    );
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {

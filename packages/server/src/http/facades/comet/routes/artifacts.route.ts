@@ -16,11 +16,11 @@ import {
 } from '@cairn/schemas/comet';
 import type { ArtifactVersionLocator, ArtifactVersionView, ArtifactView } from '../../../../core/artifacts.service.js';
 import { assetArchiveEntries } from '../../../../core/assets.service.js';
+import { BinaryBody } from '../../../binary-body.js';
 import { principalOf } from '../../../request-context.js';
 import type { CometRouteContext } from '../comet.plugin.js';
 import { writeOk } from '../comet-reply.js';
 import { sendZip } from './assets.route.js';
-import { BinaryBody } from './binary-body.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError };
 

@@ -19,14 +19,15 @@ import { ZipFile } from 'yazl';
 import { type AssetArchiveEntry, assetArchiveEntries } from '../../../../core/assets.service.js';
 import type { Asset } from '../../../../core/entities.js';
 import { InvalidArgumentError } from '../../../../core/errors.js';
+import { BinaryBody } from '../../../binary-body.js';
+import { chooseByteRange } from '../../../byte-range.js';
+import { attachment, baseName, headerSafeLink } from '../../../download-headers.js';
+import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
 import type { CometRouteContext } from '../comet.plugin.js';
 import { sendCometError } from '../comet-errors.js';
 import { writeOk } from '../comet-reply.js';
-import { BinaryBody } from './binary-body.js';
-import { chooseByteRange } from './byte-range.js';
 import { registerGitPatchRoutes } from './git-patch.route.js';
-import { closeOnFailure, MultipartReader } from './multipart-reader.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError };
 const uploadErrors = { ...errors, 413: CometError };
@@ -262,22 +263,4 @@ export function toAssetRow(publicUrl: string, asset: Asset): AssetRow {
 function getAssetLink(publicUrl: string, asset: Asset): string {
   const query = new URLSearchParams({ experimentKey: asset.experimentId, assetId: asset.id });
   return `${publicUrl}/api/rest/v2/experiment/asset/get-asset?${query}`;
-}
-
-/**
- * Remote links are opaque client text; Node refuses header values outside Latin-1, so anything
- * beyond printable ASCII is percent-encoded (UTF-8) for the Location header.
- */
-function headerSafeLink(link: string): string {
-  return link.replace(/[^\x20-\x7e]+/gu, (run) => encodeURIComponent(run));
-}
-
-function baseName(fileName: string): string {
-  return fileName.split(/[\\/]/).filter(Boolean).pop() ?? 'asset';
-}
-
-/** RFC 6266 attachment with an RFC 8187 UTF-8 file name (quotes and parentheses escaped too). */
-function attachment(name: string): string {
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename*=UTF-8''${encoded}`;
 }

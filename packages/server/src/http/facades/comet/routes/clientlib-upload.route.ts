@@ -10,11 +10,11 @@ import {
 import type { AssetUpload } from '../../../../core/assets.service.js';
 import { NotFoundError } from '../../../../core/errors.js';
 import type { Principal } from '../../../../core/principal.js';
+import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
 import type { ClientlibRouteContext } from '../clientlib.plugin.js';
 import { writeOk } from '../comet-reply.js';
 import { storeGitPatch } from './git-patch.route.js';
-import { closeOnFailure, MultipartReader } from './multipart-reader.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError, 413: CometError };
 

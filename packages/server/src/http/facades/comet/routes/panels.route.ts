@@ -11,11 +11,11 @@ import {
 } from '@cairn/schemas/comet';
 import { InvalidArgumentError } from '../../../../core/errors.js';
 import type { CodePanelView } from '../../../../core/panels.service.js';
+import { BinaryBody } from '../../../binary-body.js';
+import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
 import type { CometRouteContext } from '../comet.plugin.js';
 import { writeOk } from '../comet-reply.js';
-import { BinaryBody } from './binary-body.js';
-import { closeOnFailure, MultipartReader } from './multipart-reader.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError };
 

@@ -24,11 +24,11 @@ import type {
   RegistryModelSummary,
   RegistryVersionView,
 } from '../../../../core/registry.service.js';
+import { BinaryBody } from '../../../binary-body.js';
 import { principalOf } from '../../../request-context.js';
 import type { CometRouteContext } from '../comet.plugin.js';
 import { writeOk } from '../comet-reply.js';
 import { sendZip, toAssetRow } from './assets.route.js';
-import { BinaryBody } from './binary-body.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError };
 

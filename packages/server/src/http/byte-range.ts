@@ -1,4 +1,4 @@
-import type { ByteRange } from '../../../../core/blob.port.js';
+import type { ByteRange } from '../core/blob.port.js';
 
 export type RangeChoice =
   | { kind: 'full' }

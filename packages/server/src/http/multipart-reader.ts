@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidArgumentError, TooLargeError } from '../../../../core/errors.js';
+import { InvalidArgumentError, TooLargeError } from '../core/errors.js';
 
 /** Longest text taken from a part sent as a file; the same bound as the plugin's `fieldSize`. */
 const MAX_TEXT_PART_BYTES = 1024 * 1024;

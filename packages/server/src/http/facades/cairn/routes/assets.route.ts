@@ -1,0 +1,162 @@
+import {
+  Asset,
+  AssetList,
+  AssetListQuery,
+  AssetParams,
+  ExperimentKeyParams,
+  ModelList,
+  NoContent,
+  Problem,
+} from '@cairn/schemas/cairn';
+import { MODEL_ELEMENT_TYPE } from '../../../../core/assets.service.js';
+import type { Core } from '../../../../core/core.js';
+import { InvalidArgumentError } from '../../../../core/errors.js';
+import { BinaryBody } from '../../../binary-body.js';
+import { chooseByteRange } from '../../../byte-range.js';
+import { baseName, headerSafeLink, inline, mediaTypeOf } from '../../../download-headers.js';
+import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
+import { principalOf } from '../../../request-context.js';
+import { wireAsset } from '../cairn.mapper.js';
+import type { CairnApp } from '../cairn.plugin.js';
+import { sendProblem } from '../cairn-errors.js';
+
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 503: Problem };
+
+/** Upload fields, all before the `file` part. */
+const UPLOAD_FIELDS = new Set(['id', 'fileName', 'type', 'step', 'epoch', 'context', 'metadata', 'model']);
+
+/** Files logged to an experiment, and the experiment's models (named groups of them). */
+export function registerAssetRoutes(app: CairnApp, core: Core): void {
+  /** GET /api/cairn/v1/experiments/:key/assets?type= — by upload time; `type` filters exactly. */
+  app.get(
+    '/experiments/:key/assets',
+    { schema: { params: ExperimentKeyParams, querystring: AssetListQuery, response: { 200: AssetList, ...errors } } },
+    async (request) => {
+      const assets = await core.assets.list(principalOf(request), request.params.key, request.query.type);
+      return { items: assets.map(wireAsset) };
+    },
+  );
+
+  /**
+   * POST /api/cairn/v1/experiments/:key/assets — multipart: the fields `id`, `fileName`, `type`,
+   * `step`, `epoch`, `context`, `metadata` (JSON text) and `model` first, then the `file` part,
+   * streamed to the blob store. An `id` this experiment already has replaces that asset, so a
+   * retried upload stores one copy; an id in use elsewhere is 409.
+   */
+  app.post(
+    '/experiments/:key/assets',
+    {
+      config: { streamedBody: true },
+      schema: { params: ExperimentKeyParams, response: { 201: Asset, ...errors, 409: Problem, 413: Problem } },
+    },
+    async (request, reply) =>
+      closeOnFailure(request, reply, async () => {
+        const reader = new MultipartReader(request, 'file');
+        const file = await reader.untilFile();
+        if (!file) throw new InvalidArgumentError('an asset upload needs a "file" part');
+        const fields = reader.fields;
+        for (const name of fields.keys()) {
+          if (!UPLOAD_FIELDS.has(name)) throw new InvalidArgumentError(`unknown upload field "${name}"`);
+        }
+        const model = fields.get('model') || null;
+        const type = fields.get('type') || (model ? MODEL_ELEMENT_TYPE : null);
+        if (model && type !== MODEL_ELEMENT_TYPE) {
+          throw new InvalidArgumentError(`an asset of a model has type "${MODEL_ELEMENT_TYPE}"`);
+        }
+        const asset = await core.assets.upload(
+          principalOf(request),
+          request.params.key,
+          {
+            fileName: fields.get('fileName') || file.filename || '',
+            type,
+            step: integerField(fields.get('step'), 'step'),
+            epoch: integerField(fields.get('epoch'), 'epoch'),
+            context: fields.get('context') || null,
+            metadata: fields.get('metadata') ?? null,
+            groupingName: model,
+            assetId: fields.get('id') || null,
+            replaceSameId: true,
+          },
+          file.file,
+          async () => {
+            // Fields must come first: by now the bytes are stored under what came before them.
+            const late = await reader.rest();
+            if (late.size > 0) {
+              throw new InvalidArgumentError(`upload fields must come before the file part: ${[...late.keys()]}`);
+            }
+            return {};
+          },
+        );
+        return reply.code(201).send(wireAsset(asset));
+      }),
+  );
+
+  /**
+   * GET /api/cairn/v1/experiments/:key/assets/:assetId — the bytes with the media type of the file
+   * name; one byte range when asked (206; 416 beyond the end). A remote asset redirects to its
+   * link. Served sandboxed (CSP) and unsniffed: a logged HTML or SVG file must not run as the UI.
+   */
+  app.get(
+    '/experiments/:key/assets/:assetId',
+    { schema: { params: AssetParams, response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: Problem } } },
+    async (request, reply) => {
+      const asset = await core.assets.details(principalOf(request), request.params.key, request.params.assetId);
+      if (asset.remote && asset.link) return reply.redirect(headerSafeLink(asset.link), 302);
+      reply
+        .header('accept-ranges', 'bytes')
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', 'sandbox');
+      const choice = chooseByteRange(request.headers.range, asset.fileSize);
+      if (choice.kind === 'unsatisfiable') {
+        reply.header('content-range', `bytes */${asset.fileSize}`);
+        return sendProblem(reply, 416, `range not satisfiable for ${asset.fileSize} bytes`);
+      }
+      const range = choice.kind === 'partial' ? choice.range : undefined;
+      const body = await core.assets.openChecked(asset, range);
+      // A row without its bytes is damage, not a client error: answer 500 and log it.
+      if (!body) throw new Error(`the bytes of asset ${asset.id} are missing from the blob store`);
+      if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${asset.fileSize}`);
+      return reply
+        .type(mediaTypeOf(asset.fileName))
+        .header('content-length', range ? range.end - range.start + 1 : asset.fileSize)
+        .header('content-disposition', inline(baseName(asset.fileName)))
+        .send(body);
+    },
+  );
+
+  /** DELETE /api/cairn/v1/experiments/:key/assets/:assetId — the row, then its bytes. */
+  app.delete(
+    '/experiments/:key/assets/:assetId',
+    { schema: { params: AssetParams, response: { 204: NoContent, ...errors } } },
+    async (request, reply) => {
+      await core.assets.delete(principalOf(request), request.params.key, request.params.assetId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  /** GET /api/cairn/v1/experiments/:key/models — each model (by creation) with its files. */
+  app.get(
+    '/experiments/:key/models',
+    { schema: { params: ExperimentKeyParams, response: { 200: ModelList, ...errors } } },
+    async (request) => {
+      const principal = principalOf(request);
+      const { key } = request.params;
+      const models = await core.assets.listModels(principal, key);
+      const files = await core.assets.list(principal, key, MODEL_ELEMENT_TYPE);
+      return {
+        items: models.map((model) => ({
+          name: model.name,
+          createdAt: model.createdAt,
+          assets: files.filter((asset) => asset.groupingName === model.name).map(wireAsset),
+        })),
+      };
+    },
+  );
+}
+
+/** A multipart field holding an integer (steps, epochs); absent or empty is null. */
+function integerField(value: string | undefined, name: string): number | null {
+  if (value === undefined || value === '') return null;
+  if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
+  return Number(value.trim());
+}
