@@ -40,6 +40,8 @@ export interface SqlDialect {
   jsonNumber(json: RawBuilder<unknown>, field: string): RawBuilder<number | null>;
   /** 1-based position of `needle` in `text`, 0 when absent; case-sensitive on both backends. */
   position(text: RawBuilder<unknown>, needle: string): RawBuilder<number>;
+  /** A text expression that sorts and compares bytewise (as `orderedTextType` columns do). */
+  bytewise(text: RawBuilder<unknown>): RawBuilder<unknown>;
 }
 
 const sqliteFunctions = {
@@ -50,6 +52,7 @@ const sqliteFunctions = {
       number | null
     >`(case when json_type(${json}, ${`$.${field}`}) in ('integer', 'real') then json_extract(${json}, ${`$.${field}`}) end)`,
   position: (text: RawBuilder<unknown>, needle: string) => sql<number>`instr(${text}, ${needle})`,
+  bytewise: (text: RawBuilder<unknown>) => text,
 };
 
 const postgresFunctions = {
@@ -59,6 +62,7 @@ const postgresFunctions = {
       number | null
     >`(case when jsonb_typeof(cast(${json} as jsonb) -> ${field}) = 'number' then cast(cast(${json} as jsonb) ->> ${field} as double precision) end)`,
   position: (text: RawBuilder<unknown>, needle: string) => sql<number>`strpos(${text}, ${needle})`,
+  bytewise: (text: RawBuilder<unknown>) => sql`((${text}) collate "C")`,
 };
 
 export interface OpenedDatabase {
