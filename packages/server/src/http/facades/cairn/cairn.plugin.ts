@@ -4,13 +4,17 @@ import type { Core } from '../../../core/core.js';
 import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
+import { registerExperimentTableRoutes } from './routes/experiment-table.route.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
 import { registerTableRoutes } from './routes/tables.route.js';
 import { registerWebhookRoutes } from './routes/webhooks.route.js';
 
 export type CairnApp = TypeBoxApp;
 
-/** Cairn's own API at /api/cairn/v1: the bulk metric path (used by the SDK), columnar reads, table artifacts, webhook deliveries. */
+/**
+ * Cairn's own API at /api/cairn/v1: the bulk metric path (used by the SDK), columnar reads, the
+ * experiment table and key catalogue, table artifacts, webhook deliveries.
+ */
 export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instance, { core }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(cairnErrorHandler);
@@ -21,6 +25,7 @@ export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instanc
     request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
   });
   registerMetricRoutes(app, core);
+  registerExperimentTableRoutes(app, core);
   registerTableRoutes(app, core);
   registerWebhookRoutes(app, core);
 };
