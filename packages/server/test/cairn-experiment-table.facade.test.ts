@@ -450,4 +450,19 @@ describe.each(backends)('Cairn experiment table paging (%s)', (backend) => {
     expect(desc.items.at(-1)?.values['params.p']).toBeNull();
     expect(desc.items[0]?.values['params.p']).toBe('text');
   });
+
+  it('counts once per listing: later pages answer with the total their cursor carries', async () => {
+    const first: Page = (await t.request('GET', `${URL}?sort=params.p&limit=5`)).json();
+    const total = first.total as number;
+    const admin = await t.core.auth.authenticate(t.adminKey);
+    await t.core.experiments.create(admin, { workspaceName: 'default', projectName: 'paging', experimentName: 'late' });
+    const next = `${URL}?sort=params.p&limit=5&cursor=${encodeURIComponent(first.nextCursor as string)}`;
+    expect((await t.request('GET', next)).json().total).toBe(total);
+    expect((await t.request('GET', `${next}&count=false`)).json()).not.toHaveProperty('total');
+    expect((await t.request('GET', `${URL}?sort=params.p&limit=5`)).json().total).toBe(total + 1);
+    // A listing first paged without a count counts on the first page that asks for one.
+    const uncounted: Page = (await t.request('GET', `${URL}?sort=params.p&limit=5&count=false`)).json();
+    const later = `${URL}?sort=params.p&limit=5&cursor=${encodeURIComponent(uncounted.nextCursor as string)}`;
+    expect((await t.request('GET', later)).json().total).toBe(total + 1);
+  });
 });

@@ -96,7 +96,8 @@ export class ExperimentTableService {
     const columns = parseColumns(query.columns);
     const archived = query.archived === 'all' ? undefined : query.archived === 'true';
     const fingerprint = fingerprintOf([where ?? null, orderBy, archived ?? 'all']);
-    const after = query.cursor === undefined ? undefined : decodeTableCursor(query.cursor, fingerprint);
+    const resumed = query.cursor === undefined ? undefined : decodeTableCursor(query.cursor, fingerprint);
+    const after = resumed?.position;
 
     const { project } = await this.projects.findReadable(this.store, principal, ref);
     const now = this.clock.now();
@@ -109,19 +110,24 @@ export class ExperimentTableService {
       now,
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MILLIS,
     };
-    const found = await this.store.experiments.searchPage(search, after);
+    // Counting probes every experiment of the project (~0.3 s for a nested filter at 100k), so
+    // the first count of a listing travels in its cursors and later pages answer with it.
+    const [found, counted] = await Promise.all([
+      this.store.experiments.searchPage(search, after),
+      query.count === false || resumed?.total !== undefined
+        ? resumed?.total
+        : this.store.experiments.countMatching(search),
+    ]);
     const page = found.slice(0, limit);
     const last = page[page.length - 1];
-    const nextCursor = found.length > limit && last ? encodeTableCursor(last.position, fingerprint) : null;
-    const [items, total] = await Promise.all([
-      this.rows(
-        page.map((r) => r.key),
-        columns,
-        now,
-      ),
-      query.count === false ? undefined : this.store.experiments.countMatching(search),
-    ]);
-    return { items, nextCursor, ...(total === undefined ? {} : { total }) };
+    const nextCursor =
+      found.length > limit && last ? encodeTableCursor({ position: last.position, total: counted }, fingerprint) : null;
+    const items = await this.rows(
+      page.map((r) => r.key),
+      columns,
+      now,
+    );
+    return { items, nextCursor, ...(query.count === false || counted === undefined ? {} : { total: counted }) };
   }
 
   async keys(principal: Principal, ref: ProjectRef, query: KeyQuery): Promise<KeyPage> {
@@ -351,7 +357,14 @@ function fingerprintOf(parts: unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 16);
 }
 
-function encodeTableCursor(position: SortPosition, fingerprint: string): string {
+/** Where a listing resumes, and the total counted on an earlier page of it. */
+interface TableCursor {
+  position: SortPosition;
+  total: number | undefined;
+}
+
+function encodeTableCursor(cursor: TableCursor, fingerprint: string): string {
+  const { position, total } = cursor;
   // Numbers as text: JSON has no Infinity, and String(n) round-trips every double exactly.
   const value =
     position.value === null
@@ -359,22 +372,34 @@ function encodeTableCursor(position: SortPosition, fingerprint: string): string 
       : typeof position.value === 'number'
         ? { n: String(position.value) }
         : { t: position.value };
-  return `t1.${Buffer.from(JSON.stringify({ h: fingerprint, s: position.segment, v: value, k: position.key })).toString('base64url')}`;
+  const body = {
+    h: fingerprint,
+    s: position.segment,
+    v: value,
+    k: position.key,
+    ...(total === undefined ? {} : { c: total }),
+  };
+  return `t1.${Buffer.from(JSON.stringify(body)).toString('base64url')}`;
 }
 
-function decodeTableCursor(cursor: string, fingerprint: string): SortPosition {
+function decodeTableCursor(cursor: string, fingerprint: string): TableCursor {
   const body = decodeCursor(cursor, 't1.', fingerprint);
-  const { s: segment, v: value, k: key } = body;
+  const { s: segment, v: value, k: key, c: total } = body;
   if (!Number.isSafeInteger(segment) || typeof key !== 'string') throw badCursor();
-  if (value === null) return { segment: segment as number, value: null, key };
+  if (total !== undefined && !(Number.isSafeInteger(total) && (total as number) >= 0)) throw badCursor();
+  const at = (v: number | string | null) => ({
+    position: { segment: segment as number, value: v, key },
+    total: total as number | undefined,
+  });
+  if (value === null) return at(null);
   if (typeof value !== 'object') throw badCursor();
   const { n, t } = value as { n?: unknown; t?: unknown };
   if (typeof n === 'string') {
     const number = Number(n);
     if (Number.isNaN(number) || n.trim() === '') throw badCursor();
-    return { segment: segment as number, value: number, key };
+    return at(number);
   }
-  if (typeof t === 'string') return { segment: segment as number, value: t, key };
+  if (typeof t === 'string') return at(t);
   throw badCursor();
 }
 

@@ -44,41 +44,61 @@ export async function memberProjects(db: Kysely<Database>, experimentId: string)
   return rows.map((r) => r.project_id);
 }
 
-/** Applies deltas to the catalogues of the projects listing the experiment. */
+/** The projects listing an experiment, as a subquery of their ids. */
+function membersOf(experimentId: string) {
+  return sql`(select project_id from experiments where id = ${experimentId}
+              union select project_id from experiment_symlinks where experiment_id = ${experimentId})`;
+}
+
+/**
+ * Applies deltas to the catalogues of the projects listing the experiment. One statement finds
+ * those projects and upserts every delta into each: this runs on the first write of each new
+ * key, i.e. several times per new experiment, where separate lookups showed in ingest.
+ */
 export async function countKeyChanges(
   db: Kysely<Database>,
   dialect: SqlDialect,
   experimentId: string,
   deltas: KeyDelta[],
 ): Promise<void> {
-  if (deltas.length === 0) return;
-  await applyKeyDeltas(db, dialect, await memberProjects(db, experimentId), deltas);
+  const changes = merged(deltas);
+  if (changes.length === 0) return;
+  const chunk = Math.floor((dialect.maxBindParameters - 2) / 6);
+  for (let start = 0; start < changes.length; start += chunk) {
+    // Casts: PostgreSQL types bare parameters in VALUES as text.
+    const rows = changes
+      .slice(start, start + chunk)
+      .map(
+        (d) =>
+          sql`(cast(${d.source} as text), cast(${d.name} as text), cast(${d.experiments} as bigint), cast(${d.numbers} as bigint), cast(${d.strings} as bigint), cast(${d.booleans} as bigint))`,
+      );
+    // "where true": SQLite needs it to read ON CONFLICT after INSERT … SELECT … FROM.
+    await sql`
+      insert into project_keys (project_id, source, name, experiments, numbers, strings, booleans)
+      select m.project_id, d.column1, d.column2, d.column3, d.column4, d.column5, d.column6
+      from ${membersOf(experimentId)} m cross join (values ${sql.join(rows)}) d
+      where true
+      on conflict (project_id, source, name) do update set
+        experiments = project_keys.experiments + excluded.experiments,
+        numbers = project_keys.numbers + excluded.numbers,
+        strings = project_keys.strings + excluded.strings,
+        booleans = project_keys.booleans + excluded.booleans
+    `.execute(db);
+  }
+  if (changes.some((d) => d.experiments < 0)) {
+    await sql`delete from project_keys where project_id in ${membersOf(experimentId)} and experiments <= 0`.execute(db);
+  }
 }
 
-/** Adds the deltas to each project's counts; a key no experiment has any more leaves the catalogue. */
+/** Adds the deltas to each of the given projects' counts; a key no experiment has any more leaves the catalogue. */
 export async function applyKeyDeltas(
   db: Kysely<Database>,
   dialect: SqlDialect,
   projectIds: readonly string[],
   deltas: KeyDelta[],
 ): Promise<void> {
-  if (deltas.length === 0 || projectIds.length === 0) return;
-  const merged = new Map<string, KeyDelta>();
-  for (const d of deltas) {
-    const id = `${d.source}\u0000${d.name}`;
-    const seen = merged.get(id);
-    if (!seen) merged.set(id, { ...d });
-    else {
-      seen.experiments += d.experiments;
-      seen.numbers += d.numbers;
-      seen.strings += d.strings;
-      seen.booleans += d.booleans;
-    }
-  }
-  const changes = [...merged.values()].filter(
-    (d) => d.experiments !== 0 || d.numbers !== 0 || d.strings !== 0 || d.booleans !== 0,
-  );
-  if (changes.length === 0) return;
+  const changes = merged(deltas);
+  if (changes.length === 0 || projectIds.length === 0) return;
   const rows = projectIds.flatMap((projectId) => changes.map((d) => ({ project_id: projectId, ...d })));
   const chunk = Math.floor(dialect.maxBindParameters / 7);
   for (let start = 0; start < rows.length; start += chunk) {
@@ -102,6 +122,25 @@ export async function applyKeyDeltas(
       .where('experiments', '<=', 0)
       .execute();
   }
+}
+
+/** Deltas of the same key summed; keys whose counts do not change left out. */
+function merged(deltas: KeyDelta[]): KeyDelta[] {
+  const byKey = new Map<string, KeyDelta>();
+  for (const d of deltas) {
+    const id = `${d.source}\u0000${d.name}`;
+    const seen = byKey.get(id);
+    if (!seen) byKey.set(id, { ...d });
+    else {
+      seen.experiments += d.experiments;
+      seen.numbers += d.numbers;
+      seen.strings += d.strings;
+      seen.booleans += d.booleans;
+    }
+  }
+  return [...byKey.values()].filter(
+    (d) => d.experiments !== 0 || d.numbers !== 0 || d.strings !== 0 || d.booleans !== 0,
+  );
 }
 
 /** Every key the experiment has, each as a +1 delta (negate to take them away). */
