@@ -334,9 +334,12 @@ export class SqlExperimentRepository implements ExperimentRepository {
       `.execute(this.db);
       const last = candidates[candidates.length - 1];
       if (!last) break;
+      // The candidates drive the join (CROSS JOIN fixes SQLite's order): with `id in (…)` SQLite
+      // preferred the project index and scanned the whole project (43 ms instead of 3 at 100k).
       const { rows: passing } = await sql<{ id: string }>`
-        select experiments.id as id from experiments
-        where experiments.id in (${sql.join(candidates.map((c) => c.id))}) and ${query.scope} and ${query.where}
+        select experiments.id as id
+        from (values ${sql.join(candidates.map((c) => sql`(${c.id})`))}) c cross join experiments
+        where experiments.id = c.column1 and ${query.scope} and ${query.where}
       `.execute(this.db);
       const passed = new Set(passing.map((r) => r.id));
       for (const candidate of candidates) {
