@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Cairn benchmark harness (issue #3): npm run bench -- <S|M|Long|L> [--peers cairn,mlflow,fasttrackml,aim]
-// the experiment search benchmark (issue #5): npm run bench -- search [--experiments N]
+// the experiment search and table benchmark (issue #5): npm run bench -- search [--experiments N]
 // and the output paging benchmark: npm run bench -- output [--lines N] [--database-url URL]
 // Systems run one at a time (server + load generator together, 2 cores): same shape, same data.
 // See bench/README.md for what is measured and the caveats.

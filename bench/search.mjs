@@ -3,6 +3,10 @@
 // One model (project) holding N experiments with typed parameters, tags and two series each;
 // a three-level nested Foundry filter over parameters, tags and summary metrics, sent through
 // POST /api/v2/models/{rid}/experiments/search by a real server process, one request in flight.
+// Then Cairn's experiment table on the same project (GET /api/cairn/v1/…/experiments): the same
+// nested filter in the query language, sorts by a parameter and by a metric maximum (first
+// page, and a page 10,000 rows deep through cursors), with and without the total; and the key
+// catalogue (GET …/keys), first page and a search.
 //
 // Seeding writes through the store's repositories (the same code the HTTP writes end in) in
 // transactions of 1,000 experiments: 100k experiments through single HTTP writes would take the
@@ -222,6 +226,118 @@ for (const [label, where] of Object.entries(FILTERS)) {
   log(`${label}: p50 ${stats.p50Ms} ms, p95 ${stats.p95Ms} ms, p99 ${stats.p99Ms} ms (${matched} on the page)`);
 }
 
+// --- Cairn's experiment table and key catalogue, same project and server ---------------------
+const tableUrl = `${baseUrl}/api/cairn/v1/workspaces/default/projects/search-bench`;
+const COLUMNS =
+  'name,status,startTime,duration,tags,params.lr,params.optimizer,params.batch_size,metrics.loss.min,metrics.acc';
+const NESTED =
+  "((params.lr < 0.001 and tags contains 'baseline') or (metrics.loss.min < 0.1 and params.optimizer contains 'adam'))" +
+  " and not status = 'FAILED' and metrics.acc.last > 0.5";
+
+async function getJson(url) {
+  const response = await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** The cursor `depth` rows into a sorted listing, walked in pages of 1000 (limit is not part of a cursor). */
+async function cursorAt(query, depth) {
+  let cursor = null;
+  for (let walked = 0; walked < depth; walked += 1000) {
+    const page = await getJson(
+      `${tableUrl}/experiments?${query}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    cursor = page.nextCursor;
+    if (!cursor) throw new Error(`${query} has fewer than ${depth} rows`);
+  }
+  return cursor;
+}
+
+const q = (params) => new URLSearchParams(params).toString();
+const TABLE = {
+  'nested filter, newest first, with total': q({ filter: NESTED, columns: COLUMNS }),
+  'nested filter, newest first, count=false': q({ filter: NESTED, columns: COLUMNS, count: 'false' }),
+  'nested filter, 1,000 rows deep, total carried by the cursor': {
+    query: q({ filter: NESTED, columns: COLUMNS }),
+    depth: 1000,
+  },
+  'no filter, newest first, with total': q({ columns: COLUMNS }),
+  'sort params.lr, first page, count=false': q({ sort: 'params.lr', columns: COLUMNS, count: 'false' }),
+  'sort params.lr, 10,000 rows deep': {
+    query: q({ sort: 'params.lr', columns: COLUMNS, count: 'false' }),
+    depth: 10_000,
+  },
+  'sort -metrics.acc.max, first page, count=false': q({ sort: '-metrics.acc.max', columns: COLUMNS, count: 'false' }),
+  'sort -metrics.acc.max, 10,000 rows deep': {
+    query: q({ sort: '-metrics.acc.max', columns: COLUMNS, count: 'false' }),
+    depth: 10_000,
+  },
+  'nested filter, sort -params.lr, count=false': q({
+    filter: NESTED,
+    sort: '-params.lr',
+    columns: COLUMNS,
+    count: 'false',
+  }),
+  'nested filter, sort -metrics.acc.max, count=false': q({
+    filter: NESTED,
+    sort: '-metrics.acc.max',
+    columns: COLUMNS,
+    count: 'false',
+  }),
+  'nested filter, sort -metrics.acc.max, with total': q({ filter: NESTED, sort: '-metrics.acc.max', columns: COLUMNS }),
+};
+const tableResults = {};
+for (const [label, spec] of Object.entries(TABLE)) {
+  const { query, depth } = typeof spec === 'string' ? { query: spec, depth: 0 } : spec;
+  const cursor = depth > 0 ? await cursorAt(query, depth) : null;
+  const url = `${tableUrl}/experiments?${query}&limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+  let rows = 0;
+  let total;
+  const stats = await measure(
+    async () => {
+      const t0 = performance.now();
+      const response = await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } });
+      const text = await response.text();
+      const elapsed = performance.now() - t0;
+      if (response.status !== 200) throw new Error(`table answered ${response.status}: ${text}`);
+      const page = JSON.parse(text);
+      rows = page.items.length;
+      total = page.total;
+      return elapsed;
+    },
+    { iterations: Number(values.iterations), budgetMs: 60_000 },
+  );
+  tableResults[label] = { ...stats, pageLength: rows, ...(total === undefined ? {} : { total }) };
+  log(
+    `table ${label}: p50 ${stats.p50Ms} ms, p95 ${stats.p95Ms} ms (${rows} rows${total === undefined ? '' : `, total ${total}`})`,
+  );
+}
+
+const CATALOGUE = {
+  'first page': 'limit=50',
+  'search "a"': 'search=a&limit=50',
+  'params only': 'source=param&limit=50',
+};
+const catalogueResults = {};
+for (const [label, query] of Object.entries(CATALOGUE)) {
+  let keys = 0;
+  const stats = await measure(
+    async () => {
+      const t0 = performance.now();
+      const response = await fetch(`${tableUrl}/keys?${query}`, { headers: { authorization: `Bearer ${apiKey}` } });
+      const text = await response.text();
+      const elapsed = performance.now() - t0;
+      if (response.status !== 200) throw new Error(`keys answered ${response.status}: ${text}`);
+      keys = JSON.parse(text).items.length;
+      return elapsed;
+    },
+    { iterations: Number(values.iterations), budgetMs: 30_000 },
+  );
+  catalogueResults[label] = { ...stats, keys };
+  log(`keys ${label}: p50 ${stats.p50Ms} ms, p95 ${stats.p95Ms} ms (${keys} keys)`);
+}
+
 await proc.stop();
 const summary = {
   benchmark: 'search',
@@ -235,6 +351,8 @@ const summary = {
   seedSeconds: Math.round(seedSeconds),
   pageSize: 50,
   results,
+  table: tableResults,
+  catalogue: catalogueResults,
 };
 const out =
   values.out ??

@@ -114,4 +114,85 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
       ['e2', 1, 'only'],
     ]);
   });
+
+  it('0009 backfills the key catalogue of every project, symlinked experiments included', async () => {
+    const { db, dialect } = await open();
+    const migrationTableSchema =
+      dialect.name === 'postgres'
+        ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+        : undefined;
+    const migrator = new Migrator({ db, provider: migrationProvider(dialect), migrationTableSchema });
+    expect((await migrator.migrateTo('0008-clientlib')).error).toBeUndefined();
+
+    await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(db);
+    await sql`insert into workspaces (id, name, created_by, created_at) values ('w', 'ws', 'u', 0)`.execute(db);
+    for (const project of ['p', 'q']) {
+      await sql`insert into projects (id, workspace_id, name, owner_user_id, created_at, updated_at)
+                values (${project}, 'w', ${project}, 'u', 0, 0)`.execute(db);
+    }
+    for (const [id, project] of [
+      ['e1', 'p'],
+      ['e2', 'p'],
+      ['e3', 'q'],
+    ]) {
+      await sql`insert into experiments (id, project_id, workspace_id, status, start_time, created_by, created_at, updated_at)
+                values (${id}, ${project}, 'w', 'RUNNING', 0, 'u', 0, 0)`.execute(db);
+    }
+    await sql`insert into experiment_symlinks (experiment_id, project_id) values ('e1', 'q')`.execute(db);
+    const current = (id: string, kind: string, name: string, type: string, text: string) =>
+      sql`insert into experiment_value_current (experiment_id, kind, name, seq, value_type, value_text)
+          values (${id}, ${kind}, ${name}, 0, ${type}, ${text})`.execute(db);
+    await current('e1', 'param', 'lr', 'number', '0.1');
+    await current('e2', 'param', 'lr', 'string', 'auto');
+    await current('e2', 'other', 'seed', 'number', '1');
+    await sql`insert into series (id, experiment_id, name, contexts, point_count, block_count, tail_count,
+                min_timestamp, min_offset, max_timestamp, max_offset, last_timestamp, last_offset)
+              values ('s1', 'e1', 'loss', '[]', 1, 0, 1, 0, 0, 0, 0, 0, 0)`.execute(db);
+    await sql`insert into experiment_tags (experiment_id, seq, tag) values ('e3', 0, 'x'), ('e1', 1, 'x')`.execute(db);
+    await sql`insert into experiment_documents (experiment_id, kind, body, updated_at)
+              values ('e2', 'system-details', ${JSON.stringify({ os: 'Linux', pid: 4, ip: null })}, 0),
+                     ('e1', 'git-metadata', ${JSON.stringify({ os: 'not system' })}, 0)`.execute(db);
+
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    const { rows } = await sql<{
+      project_id: string;
+      source: string;
+      name: string;
+      experiments: number;
+      numbers: number;
+      strings: number;
+      booleans: number;
+    }>`
+      select project_id, source, name, experiments, numbers, strings, booleans from project_keys
+      order by project_id, source, name
+    `.execute(db);
+    const key = (project: string, source: string, name: string, experiments: number, numbers = 0, strings = 0) => ({
+      project_id: project,
+      source,
+      name,
+      experiments,
+      numbers,
+      strings,
+      booleans: 0,
+    });
+    expect(
+      rows.map((r) => ({
+        ...r,
+        experiments: Number(r.experiments),
+        numbers: Number(r.numbers),
+        strings: Number(r.strings),
+        booleans: Number(r.booleans),
+      })),
+    ).toEqual([
+      key('p', 'metric', 'loss', 1),
+      key('p', 'other', 'seed', 1, 1),
+      key('p', 'param', 'lr', 2, 1, 1),
+      key('p', 'system', 'os', 1),
+      key('p', 'system', 'pid', 1),
+      key('p', 'tag', 'x', 1),
+      key('q', 'metric', 'loss', 1),
+      key('q', 'param', 'lr', 1, 1),
+      key('q', 'tag', 'x', 2),
+    ]);
+  });
 });

@@ -1,3 +1,4 @@
+export * from './experiment-table.schema.js';
 export * from './experiments.schema.js';
 export * from './logged.schema.js';
 export * from './metrics.schema.js';

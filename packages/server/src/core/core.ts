@@ -7,6 +7,7 @@ import { ChartsService } from './charts.service.js';
 import { type Clock, systemClock } from './clock.port.js';
 import { DashboardsService } from './dashboards.service.js';
 import { ExperimentQueryService } from './experiment-query.service.js';
+import { ExperimentTableService } from './experiment-table.service.js';
 import { ExperimentsService } from './experiments.service.js';
 import { LiveRunsService } from './live-runs.service.js';
 import { MetricsService } from './metrics.service.js';
@@ -31,6 +32,8 @@ export interface Core {
   projects: ProjectsService;
   experiments: ExperimentsService;
   queries: ExperimentQueryService;
+  /** Cairn's experiment table (query language, any-column sort, keyset pages) and key catalogue. */
+  table: ExperimentTableService;
   metrics: MetricsService;
   charts: ChartsService;
   assets: AssetsService;
@@ -90,6 +93,7 @@ export function createCore(deps: {
     projects,
     experiments,
     queries: new ExperimentQueryService(deps.store, projects, clock),
+    table: new ExperimentTableService(deps.store, projects, clock),
     metrics,
     charts: new ChartsService(experiments, metrics),
     assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),

@@ -26,6 +26,7 @@ export type ExperimentAttribute =
   | 'lastUpdated'
   | 'duration'
   | 'running'
+  | 'archived'
   | 'hasHtml'
   | 'hasImages'
   | 'gitBranch'
@@ -44,6 +45,7 @@ export const ATTRIBUTE_TYPES: Record<ExperimentAttribute, 'string' | 'number' | 
   lastUpdated: 'number',
   duration: 'number',
   running: 'boolean',
+  archived: 'boolean',
   hasHtml: 'boolean',
   hasImages: 'boolean',
   gitBranch: 'string',
@@ -102,7 +104,30 @@ export type ExperimentCondition =
   /** Some tag / parameter name / series name of the experiment matches. */
   | { kind: 'has'; what: 'tag' | 'param' | 'metric'; match: NameMatch };
 
-export type ExperimentOrderField = 'createdAt' | 'name';
+/**
+ * What experiments are ordered by: their creation time, their name, or any field holding one
+ * value per experiment. Experiments lacking a value come last in either direction. A parameter
+ * or other can hold numbers and texts at once: numbers come before texts ascending (texts before
+ * numbers descending), each group in its own order; texts compare bytewise on both backends.
+ */
+export type ExperimentOrderField = 'createdAt' | 'name' | QueryField;
+
+export interface ExperimentOrder {
+  field: ExperimentOrderField;
+  direction: 'asc' | 'desc';
+}
+
+/**
+ * Where a sorted page ended, for keyset paging: the next page starts after the experiment `key`
+ * whose sort value is `value`. `segment` is the group of values the row is in (for a parameter:
+ * numbers, texts, or none); a store mints positions and the caller hands them back unchanged.
+ * `value` is null in the group of experiments lacking a value.
+ */
+export interface SortPosition {
+  segment: number;
+  value: number | string | null;
+  key: string;
+}
 
 export interface ExperimentSearch {
   /** Experiments whose home is this project or that are symlinked into it. */
@@ -110,8 +135,8 @@ export interface ExperimentSearch {
   /** undefined: both archived and active experiments. */
   archived?: boolean;
   where?: ExperimentCondition;
-  /** Ties are broken by experiment key ascending so pages are stable. */
-  orderBy?: { field: ExperimentOrderField; direction: 'asc' | 'desc' };
+  /** Ties are broken by experiment key ascending so pages are stable. Default: createdAt ascending. */
+  orderBy?: ExperimentOrder;
   offset?: number;
   limit?: number;
   /** "Now", for attributes that depend on it (running, duration of a running experiment). */

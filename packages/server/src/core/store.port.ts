@@ -28,7 +28,7 @@ import type {
   Workspace,
   WorkspaceRole,
 } from './entities.js';
-import type { EnvironmentField, ExperimentSearch } from './experiment-query.js';
+import type { EnvironmentField, ExperimentSearch, SortPosition } from './experiment-query.js';
 import type { RegistryRepository, WebhookRepository } from './registry.port.js';
 
 /**
@@ -158,10 +158,30 @@ export interface ExperimentRepository {
    * runs in the database (experiment-query.ts holds its semantics).
    */
   search(search: ExperimentSearch): Promise<string[]>;
+  /**
+   * One page of a search by keyset: the matching experiments after `after` (from the first when
+   * absent), in `search.orderBy` (default createdAt ascending; ties by key, compared bytewise;
+   * experiments lacking a value last in either direction), at most `search.limit`; `offset` is
+   * not read. Each row carries its position; handing the last one back as `after` continues the
+   * listing with no row repeated or skipped while the data stands still. A position that cannot
+   * come from this order is an InvalidArgumentError.
+   */
+  searchPage(search: ExperimentSearch, after?: SortPosition): Promise<{ key: string; position: SortPosition }[]>;
+  /** How many experiments match the search's scope, archived state and condition. */
+  countMatching(search: ExperimentSearch): Promise<number>;
   /** Experiments in the project (home or symlinked); `archived` undefined counts both. */
   countInProject(projectId: string, archived?: boolean): Promise<number>;
   /** The names logged across the project's experiments, for column listings. */
   listProjectColumns(projectId: string, archived?: boolean): Promise<ProjectColumns>;
+  /**
+   * The project's key catalogue: every key some experiment listed in the project (home or
+   * symlinked, archived or not) has, with counts kept on write. Ordered by source then name,
+   * both bytewise; `after` resumes after that key, `search` keeps names containing it ignoring
+   * case (SQLite folds ASCII letters only), `limit` bounds the page.
+   */
+  listKeys(projectId: string, options: KeyListOptions): Promise<ProjectKey[]>;
+  /** How many keys `listKeys` would list with the same source and search, unpaged. */
+  countKeys(projectId: string, options: Pick<KeyListOptions, 'source' | 'search'>): Promise<number>;
 
   getDocument(id: string, kind: DocumentKind): Promise<string | undefined>;
   /** A document with the time of its last write; undefined when that kind was never written. */
@@ -213,6 +233,27 @@ export interface OutputRange {
   upToLine: number;
 }
 
+export type KeySource = 'metric' | 'param' | 'other' | 'tag' | 'system';
+
+export interface KeyListOptions {
+  source?: KeySource;
+  search?: string;
+  after?: { source: KeySource; name: string };
+  limit: number;
+}
+
+/** A key of a project's catalogue. */
+export interface ProjectKey {
+  source: KeySource;
+  name: string;
+  /** Experiments of the project having the key. */
+  experiments: number;
+  /** Parameters and others: how many of those experiments' current values are of each type. */
+  numbers: number;
+  strings: number;
+  booleans: number;
+}
+
 /** Names logged across a project's experiments, ordered by name. */
 export interface ProjectColumns {
   metrics: string[];
@@ -237,8 +278,12 @@ export interface LoggedValueRepository {
   append(experimentId: string, kind: ValueKind, values: LoggedValueInput[]): Promise<void>;
   /** The current (last logged) value of each name of that kind, ordered by name. */
   listCurrent(experimentId: string, kind: ValueKind): Promise<CurrentValue[]>;
-  /** `listCurrent` for several experiments at once, by experiment id. */
-  listCurrentOf(experimentIds: string[], kind: ValueKind): Promise<Map<string, CurrentValue[]>>;
+  /** `listCurrent` for several experiments at once, by experiment id; only `names` when given. */
+  listCurrentOf(
+    experimentIds: string[],
+    kind: ValueKind,
+    names?: readonly string[],
+  ): Promise<Map<string, CurrentValue[]>>;
   /** Every logged value of that kind, ordered by name then seq. */
   list(experimentId: string, kind: ValueKind): Promise<LoggedValue[]>;
 }
@@ -262,8 +307,8 @@ export interface SeriesRepository {
   append(experimentId: string, points: MetricPointInput[]): Promise<number[]>;
   /** Summaries of every series of the experiment, ordered by name. */
   listSummaries(experimentId: string): Promise<SeriesSummary[]>;
-  /** `listSummaries` for several experiments at once, by experiment id. */
-  listSummariesOf(experimentIds: string[]): Promise<Map<string, SeriesSummary[]>>;
+  /** `listSummaries` for several experiments at once, by experiment id; only `names` when given. */
+  listSummariesOf(experimentIds: string[], names?: readonly string[]): Promise<Map<string, SeriesSummary[]>>;
   getSummary(experimentId: string, name: string): Promise<SeriesSummary | undefined>;
   /** Points of one series in offset order. */
   readPoints(experimentId: string, name: string, options?: SeriesReadOptions): Promise<MetricPoint[]>;

@@ -11,6 +11,7 @@ import type { SeriesReadOptions, SeriesRepository } from '../../core/store.port.
 import { atomically, inSnapshot } from '../sql/atomic.js';
 import type { Database } from '../sql/database.js';
 import { type SqlDialect, toBytes } from '../sql/dialect.js';
+import { countKeyChanges, keyDelta } from '../sql/key-catalogue.js';
 import { allocateSequence } from '../sql/sequence.js';
 import { decodeBlock, encodeBlock, type StoredPoint } from './block-codec.js';
 import {
@@ -94,6 +95,13 @@ export class SqlSeriesRepository implements SeriesRepository {
     for (const [name, entries] of byName) {
       await this.appendToSeries(experimentId, name, rows.get(name), entries);
     }
+    const created = [...byName.keys()].filter((name) => !rows.has(name));
+    await countKeyChanges(
+      this.db,
+      this.dialect,
+      experimentId,
+      created.map((name) => keyDelta('metric', name, 1)),
+    );
     return offsets;
   }
 
@@ -107,16 +115,12 @@ export class SqlSeriesRepository implements SeriesRepository {
     return rows.map((row) => toSummary(fromColumns(row)));
   }
 
-  async listSummariesOf(experimentIds: string[]): Promise<Map<string, SeriesSummary[]>> {
+  async listSummariesOf(experimentIds: string[], names?: readonly string[]): Promise<Map<string, SeriesSummary[]>> {
     const byExperiment = new Map<string, SeriesSummary[]>(experimentIds.map((id) => [id, []]));
-    if (experimentIds.length === 0) return byExperiment;
-    const rows = await this.db
-      .selectFrom('series')
-      .selectAll()
-      .where('experiment_id', 'in', experimentIds)
-      .orderBy('experiment_id')
-      .orderBy('name')
-      .execute();
+    if (experimentIds.length === 0 || names?.length === 0) return byExperiment;
+    let query = this.db.selectFrom('series').selectAll().where('experiment_id', 'in', experimentIds);
+    if (names) query = query.where('name', 'in', [...names]);
+    const rows = await query.orderBy('experiment_id').orderBy('name').execute();
     for (const row of rows) byExperiment.get(row.experiment_id)?.push(toSummary(fromColumns(row)));
     return byExperiment;
   }

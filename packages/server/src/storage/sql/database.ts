@@ -284,4 +284,13 @@ export interface Database {
     updated_at: number;
   };
   client_batches: { experiment_id: string; stream: string; batch_key: string; applied_at: number };
+  project_keys: {
+    project_id: string;
+    source: string;
+    name: string;
+    experiments: number;
+    numbers: number;
+    strings: number;
+    booleans: number;
+  };
 }

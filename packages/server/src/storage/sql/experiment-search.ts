@@ -16,7 +16,7 @@ type Value = RawBuilder<unknown>;
 const TRUE: Bool = sql<SqlBool>`(1 = 1)`;
 const FALSE: Bool = sql<SqlBool>`(1 = 0)`;
 
-const SERIES_COLUMN = { last: 'last_value', min: 'min_value', max: 'max_value', count: 'point_count' } as const;
+export const SERIES_COLUMN = { last: 'last_value', min: 'min_value', max: 'max_value', count: 'point_count' } as const;
 const TIME_ATTRIBUTES = new Set<ExperimentAttribute>(['startTime', 'endTime', 'lastUpdated']);
 const COMPARISON = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
 
@@ -189,8 +189,11 @@ export class ExperimentConditionCompiler {
     return sql<SqlBool>`(${attribute.value} is not null and ${this.valueTest(attribute.value, test)})`;
   }
 
-  /** The SQL behind each attribute: a column expression, a boolean predicate, or a document field. */
-  private attribute(
+  /**
+   * The SQL behind each attribute: a column expression, a boolean predicate, or a field of a
+   * document (`value` then reads the document's `body`). Sorting reads them too.
+   */
+  attribute(
     name: ExperimentAttribute,
   ):
     | { type: 'value'; value: Value }
@@ -232,6 +235,8 @@ export class ExperimentConditionCompiler {
         };
       case 'running':
         return { type: 'predicate', value: beating };
+      case 'archived':
+        return { type: 'predicate', value: sql<SqlBool>`(experiments.archived = 1)` };
       case 'hasHtml':
         return {
           type: 'predicate',
@@ -260,7 +265,7 @@ export class ExperimentConditionCompiler {
     }
   }
 
-  private environmentValue(name: EnvironmentField, numeric: boolean): Value {
+  environmentValue(name: EnvironmentField, numeric: boolean): Value {
     const body = sql.ref('body');
     return numeric ? this.dialect.jsonNumber(body, name) : this.dialect.jsonText(body, name);
   }

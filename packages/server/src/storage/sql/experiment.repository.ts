@@ -1,4 +1,4 @@
-import { type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import type {
   DocumentInfo,
   DocumentKind,
@@ -8,13 +8,52 @@ import type {
   OutputLine,
   OutputLineInput,
 } from '../../core/entities.js';
-import { ENVIRONMENT_FIELDS, type EnvironmentField, type ExperimentSearch } from '../../core/experiment-query.js';
-import type { ExperimentPatch, ExperimentRepository, OutputRange, ProjectColumns } from '../../core/store.port.js';
+import {
+  ENVIRONMENT_FIELDS,
+  type EnvironmentField,
+  type ExperimentSearch,
+  type SortPosition,
+} from '../../core/experiment-query.js';
+import type {
+  ExperimentPatch,
+  ExperimentRepository,
+  KeyListOptions,
+  KeySource,
+  OutputRange,
+  ProjectColumns,
+  ProjectKey,
+} from '../../core/store.port.js';
 import { atomically } from './atomic.js';
 import type { Database } from './database.js';
 import type { SqlDialect } from './dialect.js';
+import { afterPosition, checkPosition, type OrderPlan, planOrder, type Segment } from './experiment-order.js';
 import { ExperimentConditionCompiler } from './experiment-search.js';
+import {
+  applyKeyDeltas,
+  countKeyChanges,
+  keyDelta,
+  keysOf,
+  memberProjects,
+  negate,
+  systemFields,
+} from './key-catalogue.js';
 import { allocateSequence } from './sequence.js';
+
+/** Projects up to this size are sorted whole; larger ones are paged along a value index (see holdsMany). */
+const JOINED_SCAN_MIN = 2000;
+/**
+ * Candidate rows in the first round of candidateRows; each further round takes four times more,
+ * up to MAX_CANDIDATES (their keys are bound as parameters: far below either backend's limit).
+ */
+const CANDIDATES = 1000;
+const MAX_CANDIDATES = 16_000;
+
+/** What every segment query of one page shares. */
+interface PageQuery {
+  where: RawBuilder<SqlBool>;
+  scope: RawBuilder<SqlBool>;
+  plan: OrderPlan;
+}
 
 export class SqlExperimentRepository implements ExperimentRepository {
   constructor(
@@ -109,52 +148,269 @@ export class SqlExperimentRepository implements ExperimentRepository {
       (set as Record<string, unknown>)[column] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
     }
     if (Object.keys(set).length === 0) return;
-    await this.db.updateTable('experiments').set(set).where('id', '=', id).execute();
+    const target = patch.projectId;
+    if (target === undefined) {
+      await this.db.updateTable('experiments').set(set).where('id', '=', id).execute();
+      return;
+    }
+    await atomically(this.db, async (db) => {
+      const home = await db.selectFrom('experiments').select('project_id').where('id', '=', id).executeTakeFirst();
+      if (home && home.project_id !== target) {
+        // A move: the keys leave the old home's catalogue (unless a symlink keeps the experiment
+        // listed there) and join the new one's (unless a symlink listed it there already).
+        const linked = new Set(
+          (
+            await db.selectFrom('experiment_symlinks').select('project_id').where('experiment_id', '=', id).execute()
+          ).map((r) => r.project_id),
+        );
+        const keys = await keysOf(db, id);
+        if (!linked.has(home.project_id)) await applyKeyDeltas(db, this.dialect, [home.project_id], negate(keys));
+        if (!linked.has(target)) await applyKeyDeltas(db, this.dialect, [target], keys);
+      }
+      await db.updateTable('experiments').set(set).where('id', '=', id).execute();
+    });
   }
 
   async delete(id: string): Promise<void> {
-    // Children cascade on PostgreSQL and on SQLite (foreign_keys=ON).
-    await this.db.deleteFrom('experiments').where('id', '=', id).execute();
+    await atomically(this.db, async (db) => {
+      await applyKeyDeltas(db, this.dialect, await memberProjects(db, id), negate(await keysOf(db, id)));
+      // Children cascade on PostgreSQL and on SQLite (foreign_keys=ON).
+      await db.deleteFrom('experiments').where('id', '=', id).execute();
+    });
   }
 
   async addSymlink(experimentId: string, projectId: string): Promise<void> {
-    await this.db
-      .insertInto('experiment_symlinks')
-      .values({ experiment_id: experimentId, project_id: projectId })
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+    await atomically(this.db, async (db) => {
+      const members = await memberProjects(db, experimentId);
+      const added = await db
+        .insertInto('experiment_symlinks')
+        .values({ experiment_id: experimentId, project_id: projectId })
+        .onConflict((oc) => oc.doNothing())
+        .returning('project_id')
+        .execute();
+      if (added.length > 0 && !members.includes(projectId)) {
+        await applyKeyDeltas(db, this.dialect, [projectId], await keysOf(db, experimentId));
+      }
+    });
   }
 
   async search(search: ExperimentSearch): Promise<string[]> {
+    const compiler = new ExperimentConditionCompiler(this.dialect, search);
+    const where = search.where ? compiler.compile(search.where) : sql<SqlBool>`(1 = 1)`;
+    const scope = await this.scope(search);
+    const order = search.orderBy ?? { field: 'createdAt', direction: 'asc' };
+    const direction = sql.raw(order.direction === 'desc' ? 'desc' : 'asc');
+    const page = sql`
+      ${search.limit !== undefined ? sql`limit ${search.limit}` : sql``}
+      ${search.offset ? sql`offset ${search.offset}` : sql``}
+    `;
+    if (order.field === 'createdAt' || order.field === 'name') {
+      // By creation time the scan runs down the (project_id, created_at) index and stops at the
+      // page. Unnamed experiments sort after named ones whichever the direction, as listings show them.
+      const column = sql.ref(order.field === 'name' ? 'experiments.name' : 'experiments.created_at');
+      const nullsLast = order.field === 'name' ? sql`(experiments.name is null), ` : sql``;
+      const { rows } = await sql<{ id: string }>`
+        select experiments.id from experiments
+        where ${scope} and ${where}
+        order by ${nullsLast}${column} ${direction}, experiments.id asc
+        ${page}
+      `.execute(this.db);
+      return rows.map((r) => r.id);
+    }
+    // Any other order: each experiment's segment (missing last), then its value in the segment.
+    const plan = planOrder(order, compiler, this.dialect);
+    const segments = plan.segments.map((segment, i) => ({ value: segment.value, alias: sql.ref(`v${i}`) }));
+    const segmentOf = sql`(case ${sql.join(
+      segments.map((s, i) => sql`when ${s.alias} is not null then ${i}`),
+      sql` `,
+    )} else ${segments.length} end)`;
+    const { rows } = await sql<{ id: string }>`
+      select t.id from (
+        select experiments.id as id, ${sql.join(
+          segments.map((s) => sql`${s.value} as ${s.alias}`),
+          sql`, `,
+        )}
+        from experiments where ${scope} and ${where}
+      ) t
+      order by ${segmentOf}, ${sql.join(
+        segments.map((s) => sql`${s.alias} ${direction}`),
+        sql`, `,
+      )}, ${this.dialect.bytewise(sql.ref('t.id'))} asc
+      ${page}
+    `.execute(this.db);
+    return rows.map((r) => r.id);
+  }
+
+  async searchPage(search: ExperimentSearch, after?: SortPosition): Promise<{ key: string; position: SortPosition }[]> {
+    const compiler = new ExperimentConditionCompiler(this.dialect, search);
+    const query: PageQuery = {
+      where: search.where ? compiler.compile(search.where) : sql<SqlBool>`(1 = 1)`,
+      scope: await this.scope(search),
+      plan: planOrder(search.orderBy ?? { field: 'createdAt', direction: 'asc' }, compiler, this.dialect),
+    };
+    const { plan } = query;
+    if (after) checkPosition(plan, after);
+    const limit = search.limit ?? Number.MAX_SAFE_INTEGER;
+    let large: boolean | undefined;
+    const rows: { key: string; position: SortPosition }[] = [];
+    // Segment after segment (numbers, texts, none…) until the page is full.
+    for (let segment = after?.segment ?? 0; segment <= plan.segments.length && rows.length < limit; segment++) {
+      const from = after?.segment === segment ? after : undefined;
+      const wanted = limit - rows.length;
+      const current = plan.segments[segment];
+      if (!current) {
+        if (!plan.missing) break;
+        const key = this.dialect.bytewise(sql.ref('experiments.id'));
+        const { rows: found } = await sql<{ id: string }>`
+          select experiments.id as id from experiments
+          where ${query.scope} and ${query.where} and ${plan.missing}${from ? sql` and ${key} > ${from.key}` : sql``}
+          order by ${key} asc limit ${wanted}
+        `.execute(this.db);
+        for (const r of found) rows.push({ key: r.id, position: { segment, value: null, key: r.id } });
+        continue;
+      }
+      if (current.catalogued && !(await this.anyCatalogued(search.projectId, current.catalogued))) continue;
+      if (current.joined && large === undefined) large = await this.holdsMany(search.projectId);
+      const found =
+        current.joined && large
+          ? current.joined.indexed
+            ? await this.indexedRows(query, current.joined, from, wanted)
+            : await this.candidateRows(query, current.joined, from, wanted)
+          : await this.sortedRows(query, current, from, wanted);
+      for (const r of found) {
+        const value = current.type === 'number' ? Number(r.sv) : String(r.sv);
+        rows.push({ key: r.id, position: { segment, value, key: r.id } });
+      }
+    }
+    return rows;
+  }
+
+  /** A segment's page by sorting the project's matching experiments on their correlated value. */
+  private async sortedRows(query: PageQuery, segment: Segment, from: SortPosition | undefined, wanted: number) {
+    const key = this.dialect.bytewise(sql.ref('t.id'));
+    const { rows } = await sql<{ id: string; sv: number | string }>`
+      select t.id as id, t.sv as sv from (
+        select experiments.id as id, ${segment.value} as sv from experiments where ${query.scope} and ${query.where}
+      ) t
+      where t.sv is not null${from ? sql` and ${afterPosition(sql.ref('t.sv'), key, query.plan.direction, from)}` : sql``}
+      order by t.sv ${sql.raw(query.plan.direction)}, ${key} asc limit ${wanted}
+    `.execute(this.db);
+    return rows;
+  }
+
+  /**
+   * A segment's page in the order of its value index, joined to the experiments it reaches: the
+   * scan stops once the page is full. (SQLite takes CROSS JOIN as the join order.)
+   */
+  private async indexedRows(
+    query: PageQuery,
+    joined: NonNullable<Segment['joined']>,
+    from: SortPosition | undefined,
+    wanted: number,
+  ) {
+    const key = this.dialect.bytewise(sql.ref('experiments.id'));
+    const { rows } = await sql<{ id: string; sv: number | string }>`
+      select experiments.id as id, ${joined.value} as sv
+      from ${joined.table} cross join experiments
+      where experiments.id = v.experiment_id and ${joined.where} and ${query.scope} and ${query.where}
+        ${from ? sql`and ${afterPosition(joined.value, key, query.plan.direction, from)}` : sql``}
+      order by ${joined.value} ${sql.raw(query.plan.direction)}, ${key} asc limit ${wanted}
+    `.execute(this.db);
+    return rows;
+  }
+
+  /**
+   * A segment's page from a value table without a value index: the best CANDIDATES rows of the
+   * table alone (a sort of one narrow scan), then the condition probed on those only, in rounds
+   * of growing size until the page is full. Sorting after joining would probe the condition on
+   * every experiment first: 250 ms instead of ~60 ms for a nested filter at 100k experiments.
+   */
+  private async candidateRows(
+    query: PageQuery,
+    joined: NonNullable<Segment['joined']>,
+    from: SortPosition | undefined,
+    wanted: number,
+  ) {
+    const direction = sql.raw(query.plan.direction);
+    const key = this.dialect.bytewise(sql.ref('v.experiment_id'));
+    const rows: { id: string; sv: number | string }[] = [];
+    let position = from;
+    for (let size = CANDIDATES; rows.length < wanted; size = Math.min(size * 4, MAX_CANDIDATES)) {
+      const { rows: candidates } = await sql<{ id: string; sv: number | string }>`
+        select v.experiment_id as id, ${joined.value} as sv from ${joined.table}
+        where ${joined.where}${position ? sql` and ${afterPosition(joined.value, key, query.plan.direction, position)}` : sql``}
+        order by ${joined.value} ${direction}, ${key} asc limit ${size}
+      `.execute(this.db);
+      const last = candidates[candidates.length - 1];
+      if (!last) break;
+      // The candidates drive the join (CROSS JOIN fixes SQLite's order): with `id in (…)` SQLite
+      // preferred the project index and scanned the whole project (43 ms instead of 3 at 100k).
+      const { rows: passing } = await sql<{ id: string }>`
+        select experiments.id as id
+        from (values ${sql.join(candidates.map((c) => sql`(${c.id})`))}) c cross join experiments
+        where experiments.id = c.column1 and ${query.scope} and ${query.where}
+      `.execute(this.db);
+      const passed = new Set(passing.map((r) => r.id));
+      for (const candidate of candidates) {
+        if (rows.length === wanted) break;
+        if (passed.has(candidate.id)) rows.push(candidate);
+      }
+      if (candidates.length < size) break;
+      position = { segment: 0, value: last.sv, key: last.id };
+    }
+    return rows;
+  }
+
+  async countMatching(search: ExperimentSearch): Promise<number> {
     const where = search.where
       ? new ExperimentConditionCompiler(this.dialect, search).compile(search.where)
       : sql<SqlBool>`(1 = 1)`;
-    const order = search.orderBy ?? { field: 'createdAt', direction: 'asc' };
-    const column = sql.ref(order.field === 'name' ? 'experiments.name' : 'experiments.created_at');
-    const direction = sql.raw(order.direction === 'desc' ? 'desc' : 'asc');
-    // Unnamed experiments sort after named ones whichever the direction, as listings show them.
-    const nullsLast = order.field === 'name' ? sql`(experiments.name is null), ` : sql``;
-    // Without symlinks into the project (the usual case) the scan runs down the (project_id,
-    // created_at) index and stops at the page; the OR that symlinks need rules that out.
+    const { rows } = await sql<{ n: number | string }>`
+      select count(*) as n from experiments where ${await this.scope(search)} and ${where}
+    `.execute(this.db);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * The experiments a search covers. Without symlinks into the project (the usual case) a scan
+   * can run down the (project_id, created_at) index; the OR that symlinks need rules that out.
+   */
+  private async scope(search: ExperimentSearch): Promise<RawBuilder<SqlBool>> {
     const linked = await this.db
       .selectFrom('experiment_symlinks')
       .select('experiment_id')
       .where('project_id', '=', search.projectId)
       .limit(1)
       .executeTakeFirst();
-    const scope = linked
-      ? inProject(search.projectId, search.archived)
-      : search.archived === undefined
-        ? sql<SqlBool>`experiments.project_id = ${search.projectId}`
-        : sql<SqlBool>`(experiments.project_id = ${search.projectId} and experiments.archived = ${search.archived ? 1 : 0})`;
-    const { rows } = await sql<{ id: string }>`
-      select experiments.id from experiments
-      where ${scope} and ${where}
-      order by ${nullsLast}${column} ${direction}, experiments.id asc
-      ${search.limit !== undefined ? sql`limit ${search.limit}` : sql``}
-      ${search.offset ? sql`offset ${search.offset}` : sql``}
+    if (linked) return inProject(search.projectId, search.archived);
+    return search.archived === undefined
+      ? sql<SqlBool>`experiments.project_id = ${search.projectId}`
+      : sql<SqlBool>`(experiments.project_id = ${search.projectId} and experiments.archived = ${search.archived ? 1 : 0})`;
+  }
+
+  /** Whether some experiment of the project has the key (with a current value of one of `types`). */
+  private async anyCatalogued(projectId: string, key: NonNullable<Segment['catalogued']>): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('project_keys')
+      .select(['numbers', 'strings', 'booleans'])
+      .where('project_id', '=', projectId)
+      .where('source', '=', key.source)
+      .where('name', '=', key.name)
+      .executeTakeFirst();
+    if (!row) return false;
+    return key.types.length === 0 || key.types.some((type) => Number(row[type]) > 0);
+  }
+
+  /**
+   * Whether the project holds more than JOINED_SCAN_MIN experiments (counted no further). A
+   * large project is paged in the order of a value index across every project's rows of that
+   * name; a small one is cheaper to sort whole than to find among other projects' rows.
+   */
+  private async holdsMany(projectId: string): Promise<boolean> {
+    const { rows } = await sql<{ n: number | string }>`
+      select count(*) as n from (select 1 from experiments where project_id = ${projectId} limit ${JOINED_SCAN_MIN + 1}) t
     `.execute(this.db);
-    return rows.map((r) => r.id);
+    return Number(rows[0]?.n ?? 0) > JOINED_SCAN_MIN;
   }
 
   async countInProject(projectId: string, archived?: boolean): Promise<number> {
@@ -201,6 +457,67 @@ export class SqlExperimentRepository implements ExperimentRepository {
     };
   }
 
+  async listKeys(projectId: string, options: KeyListOptions): Promise<ProjectKey[]> {
+    const { after } = options;
+    const rows = await this.db
+      .selectFrom('project_keys')
+      .select(['source', 'name', 'experiments', 'numbers', 'strings', 'booleans'])
+      .where('project_id', '=', projectId)
+      .where(this.keyFilter(options))
+      .where((eb) =>
+        after
+          ? eb.or([
+              eb('source', '>', after.source),
+              eb.and([eb('source', '=', after.source), eb('name', '>', after.name)]),
+            ])
+          : eb.lit(true),
+      )
+      .orderBy('source')
+      .orderBy('name')
+      .limit(options.limit)
+      .execute();
+    return rows.map((r) => ({
+      source: r.source as KeySource,
+      name: r.name,
+      experiments: Number(r.experiments),
+      numbers: Number(r.numbers),
+      strings: Number(r.strings),
+      booleans: Number(r.booleans),
+    }));
+  }
+
+  async countKeys(projectId: string, options: Pick<KeyListOptions, 'source' | 'search'>): Promise<number> {
+    const row = await this.db
+      .selectFrom('project_keys')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('project_id', '=', projectId)
+      .where(this.keyFilter(options))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  private keyFilter(options: Pick<KeyListOptions, 'source' | 'search'>) {
+    const { source, search } = options;
+    return (eb: ExpressionBuilder<Database, 'project_keys'>) =>
+      eb.and([
+        ...(source ? [eb('source', '=', source)] : []),
+        ...(search
+          ? // lower() folds ASCII letters alone on both backends (PostgreSQL: the names' "C"
+            // collation), so the needle is folded the same way.
+            [
+              eb(
+                this.dialect.position(
+                  sql`lower(name)`,
+                  search.replace(/[A-Z]/g, (c) => c.toLowerCase()),
+                ),
+                '>',
+                0,
+              ),
+            ]
+          : []),
+      ]);
+  }
+
   async getDocument(id: string, kind: DocumentKind): Promise<string | undefined> {
     const row = await this.db
       .selectFrom('experiment_documents')
@@ -242,11 +559,26 @@ export class SqlExperimentRepository implements ExperimentRepository {
   }
 
   async putDocument(id: string, kind: DocumentKind, body: string, at: number): Promise<void> {
-    await this.db
-      .insertInto('experiment_documents')
-      .values({ experiment_id: id, kind, body, updated_at: at })
-      .onConflict((oc) => oc.columns(['experiment_id', 'kind']).doUpdateSet({ body, updated_at: at }))
-      .execute();
+    const put = (db: Kysely<Database>) =>
+      db
+        .insertInto('experiment_documents')
+        .values({ experiment_id: id, kind, body, updated_at: at })
+        .onConflict((oc) => oc.columns(['experiment_id', 'kind']).doUpdateSet({ body, updated_at: at }))
+        .execute();
+    if (kind !== 'system-details') {
+      await put(this.db);
+      return;
+    }
+    // Its fields are the catalogue's system keys: fields set or cleared move the counts.
+    await atomically(this.db, async (db) => {
+      const before = new Set(systemFields(await new SqlExperimentRepository(db, this.dialect).getDocument(id, kind)));
+      const after = new Set(systemFields(body));
+      await put(db);
+      await countKeyChanges(db, this.dialect, id, [
+        ...[...after].filter((f) => !before.has(f)).map((f) => keyDelta('system', f, 1)),
+        ...[...before].filter((f) => !after.has(f)).map((f) => keyDelta('system', f, -1)),
+      ]);
+    });
   }
 
   async addTags(id: string, tags: string[]): Promise<void> {
@@ -254,21 +586,33 @@ export class SqlExperimentRepository implements ExperimentRepository {
     if (unique.length === 0) return;
     await atomically(this.db, async (db) => {
       const first = await allocateSequence(db, id, unique.length);
-      await db
+      const added = await db
         .insertInto('experiment_tags')
         .values(unique.map((tag, i) => ({ experiment_id: id, seq: first + i, tag })))
         .onConflict((oc) => oc.doNothing())
+        .returning('tag')
         .execute();
+      await countKeyChanges(
+        db,
+        this.dialect,
+        id,
+        added.map((r) => keyDelta('tag', r.tag, 1)),
+      );
     });
   }
 
   async removeTag(id: string, tag: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('experiment_tags')
-      .where('experiment_id', '=', id)
-      .where('tag', '=', tag)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return atomically(this.db, async (db) => {
+      const result = await db
+        .deleteFrom('experiment_tags')
+        .where('experiment_id', '=', id)
+        .where('tag', '=', tag)
+        .executeTakeFirst();
+      const removed = Number(result.numDeletedRows) > 0;
+      // The key catalogue counts experiments having the tag: one fewer now.
+      if (removed) await countKeyChanges(db, this.dialect, id, [keyDelta('tag', tag, -1)]);
+      return removed;
+    });
   }
 
   async listTags(id: string): Promise<string[]> {

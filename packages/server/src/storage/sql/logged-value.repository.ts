@@ -5,6 +5,7 @@ import type { CurrentValue, LoggedValueRepository } from '../../core/store.port.
 import { atomically } from './atomic.js';
 import type { Database } from './database.js';
 import type { SqlDialect } from './dialect.js';
+import { countKeyChanges, type KeyDelta, keyDelta } from './key-catalogue.js';
 import { allocateSequence } from './sequence.js';
 
 /** Parameters and "others": every logged value is kept, so summaries are exact. */
@@ -52,6 +53,7 @@ export class SqlLoggedValueRepository implements LoggedValueRepository {
   ): Promise<void> {
     const lastByName = new Map<string, number>();
     for (const [i, v] of values.entries()) lastByName.set(v.name, i);
+    await this.countKeys(db, experimentId, kind, values, lastByName);
     const rows = [...lastByName.values()].map((i) => {
       const v = values[i] as LoggedValueInput;
       // The number a text denotes: the number itself, or the epoch ms of an ISO-8601 datetime.
@@ -83,6 +85,41 @@ export class SqlLoggedValueRepository implements LoggedValueRepository {
     }
   }
 
+  /** New names and changed types of current values move the project key catalogue. */
+  private async countKeys(
+    db: Kysely<Database>,
+    experimentId: string,
+    kind: ValueKind,
+    values: LoggedValueInput[],
+    lastByName: Map<string, number>,
+  ): Promise<void> {
+    const names = [...lastByName.keys()];
+    const before = new Map<string, string>();
+    const chunk = this.dialect.maxBindParameters - 2;
+    for (let start = 0; start < names.length; start += chunk) {
+      const rows = await db
+        .selectFrom('experiment_value_current')
+        .select(['name', 'value_type'])
+        .where('experiment_id', '=', experimentId)
+        .where('kind', '=', kind)
+        .where('name', 'in', names.slice(start, start + chunk))
+        .execute();
+      for (const r of rows) before.set(r.name, r.value_type);
+    }
+    const deltas: KeyDelta[] = [];
+    for (const [name, i] of lastByName) {
+      const type = (values[i] as LoggedValueInput).type;
+      const previous = before.get(name);
+      if (previous === type) continue;
+      if (previous === undefined) deltas.push(keyDelta(kind, name, 1, type));
+      else {
+        deltas.push({ ...keyDelta(kind, name, -1, previous as LoggedValueType), experiments: 0 });
+        deltas.push({ ...keyDelta(kind, name, 1, type), experiments: 0 });
+      }
+    }
+    await countKeyChanges(db, this.dialect, experimentId, deltas);
+  }
+
   async listCurrent(experimentId: string, kind: ValueKind): Promise<CurrentValue[]> {
     const rows = await this.db
       .selectFrom('experiment_value_current')
@@ -99,17 +136,20 @@ export class SqlLoggedValueRepository implements LoggedValueRepository {
     }));
   }
 
-  async listCurrentOf(experimentIds: string[], kind: ValueKind): Promise<Map<string, CurrentValue[]>> {
+  async listCurrentOf(
+    experimentIds: string[],
+    kind: ValueKind,
+    names?: readonly string[],
+  ): Promise<Map<string, CurrentValue[]>> {
     const byExperiment = new Map<string, CurrentValue[]>(experimentIds.map((id) => [id, []]));
-    if (experimentIds.length === 0) return byExperiment;
-    const rows = await this.db
+    if (experimentIds.length === 0 || names?.length === 0) return byExperiment;
+    let query = this.db
       .selectFrom('experiment_value_current')
       .select(['experiment_id', 'name', 'value_type', 'value_text', 'value_number'])
       .where('experiment_id', 'in', experimentIds)
-      .where('kind', '=', kind)
-      .orderBy('experiment_id')
-      .orderBy('name')
-      .execute();
+      .where('kind', '=', kind);
+    if (names) query = query.where('name', 'in', [...names]);
+    const rows = await query.orderBy('experiment_id').orderBy('name').execute();
     for (const r of rows) {
       byExperiment
         .get(r.experiment_id)

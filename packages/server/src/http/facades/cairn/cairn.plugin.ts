@@ -8,6 +8,7 @@ import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
 import { registerAssetRoutes } from './routes/assets.route.js';
 import { registerDocumentRoutes } from './routes/documents.route.js';
+import { registerExperimentTableRoutes } from './routes/experiment-table.route.js';
 import { registerExperimentRoutes } from './routes/experiments.route.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
 import { registerOutputRoutes } from './routes/output.route.js';
@@ -56,6 +57,7 @@ export const cairnApiPlugin: FastifyPluginAsync<CairnPluginOptions> = async (
   registerDocumentRoutes(app, core);
   registerOutputRoutes(app, core);
   registerAssetRoutes(app, core);
+  registerExperimentTableRoutes(app, core);
   registerTableRoutes(app, core);
   registerWebhookRoutes(app, core);
 };

@@ -8,6 +8,7 @@ import { artifacts } from './0005-artifacts.js';
 import { panelsDashboards } from './0006-panels-dashboards.js';
 import { artifactTables } from './0007-artifact-tables.js';
 import { clientlib } from './0008-clientlib.js';
+import { projectKeys } from './0009-project-keys.js';
 import { outputLines } from './0011-output-lines.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
@@ -22,6 +23,7 @@ const migrations: Record<string, DialectMigration> = {
   '0006-panels-dashboards': panelsDashboards,
   '0007-artifact-tables': artifactTables,
   '0008-clientlib': clientlib,
+  '0009-project-keys': projectKeys,
   '0011-output-lines': outputLines,
 };
 
