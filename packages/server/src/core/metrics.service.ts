@@ -1,10 +1,18 @@
 import { type BatchKey, type BatchOutcome, normaliseEach } from './batches.js';
 import type { Clock } from './clock.port.js';
-import type { DownsampledSeries, MetricPoint, MetricPointInput, SeriesSummary } from './entities.js';
-import { InvalidArgumentError } from './errors.js';
+import type {
+  DownsampledSeries,
+  Experiment,
+  MetricPoint,
+  MetricPointInput,
+  SeriesAxis,
+  SeriesSummary,
+  SeriesWindow,
+} from './entities.js';
+import { InvalidArgumentError, NotFoundError, SdkErrorCode } from './errors.js';
 import type { ExperimentsService } from './experiments.service.js';
 import type { Principal } from './principal.js';
-import { requireScope } from './principal.js';
+import { canRead, isMember, requireScope } from './principal.js';
 import * as rules from './rules.js';
 import type { SeriesReadOptions, Store } from './store.port.js';
 
@@ -65,6 +73,27 @@ export interface SeriesBatchInput {
 
 /** Charts never need more: Comet's own full-resolution charts stop at 15,000 points. */
 export const MAX_BUCKETS = 15_000;
+
+/** A chart read of many series (see `querySeries`). */
+export interface SeriesQueryInput {
+  experiments: string[];
+  metrics: string[];
+  x?: SeriesAxis;
+  from?: number | null;
+  to?: number | null;
+  buckets?: number;
+}
+
+export const SERIES_AXES: readonly SeriesAxis[] = ['step', 'epoch', 'wall', 'relative'];
+export const DEFAULT_QUERY_BUCKETS = 1000;
+/** Experiments and metrics one series query may name (a chart shows far fewer lines). */
+export const MAX_QUERY_EXPERIMENTS = 500;
+export const MAX_QUERY_METRICS = 100;
+/**
+ * experiments × metrics × buckets of one query: bounds the answer (~115 bytes of JSON per bucket)
+ * and the work; 50 lines at 15,000 buckets or 2,000 at 1,000 fit.
+ */
+export const MAX_QUERY_CELLS = 2_000_000;
 
 interface PendingAppend {
   points: MetricPointInput[];
@@ -193,6 +222,84 @@ export class MetricsService {
     requireScope(principal, 'read');
     const experiment = await this.experiments.readable(this.store, principal, key);
     return this.store.series.readPoints(experiment.id, name, options);
+  }
+
+  /**
+   * Chart reads: many metrics of many experiments over one x range, bucketed or exact (the
+   * semantics are `SeriesRepository.query`'s). Every experiment must be readable by the caller;
+   * one that is not, or does not exist, is "not found". Metrics an experiment lacks are absent.
+   */
+  async querySeries(principal: Principal, input: SeriesQueryInput): Promise<SeriesWindow[]> {
+    requireScope(principal, 'read');
+    const keys = [...new Set(input.experiments)];
+    const metrics = [...new Set(input.metrics)];
+    const x = input.x ?? 'step';
+    const buckets = input.buckets ?? DEFAULT_QUERY_BUCKETS;
+    const from = input.from ?? undefined;
+    const to = input.to ?? undefined;
+    if (keys.length === 0 || keys.length > MAX_QUERY_EXPERIMENTS) {
+      throw new InvalidArgumentError(`experiments must name 1 to ${MAX_QUERY_EXPERIMENTS} experiments`);
+    }
+    if (metrics.length === 0 || metrics.length > MAX_QUERY_METRICS) {
+      throw new InvalidArgumentError(`metrics must name 1 to ${MAX_QUERY_METRICS} metrics`);
+    }
+    for (const name of metrics) rules.entryName('metric', name);
+    if (!SERIES_AXES.includes(x)) throw new InvalidArgumentError(`x must be one of ${SERIES_AXES.join(', ')}`);
+    if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS) {
+      throw new InvalidArgumentError(`buckets must be an integer from 1 to ${MAX_BUCKETS}`);
+    }
+    if (keys.length * metrics.length * buckets > MAX_QUERY_CELLS) {
+      throw new InvalidArgumentError(
+        `experiments × metrics × buckets must be at most ${MAX_QUERY_CELLS.toLocaleString('en-US')}: ask for fewer buckets or fewer series`,
+      );
+    }
+    for (const [name, bound] of [
+      ['from', from],
+      ['to', to],
+    ] as const) {
+      if (bound !== undefined && !Number.isFinite(bound))
+        throw new InvalidArgumentError(`${name} must be a finite number`);
+    }
+    if (from !== undefined && to !== undefined && from > to) {
+      throw new InvalidArgumentError(`from (${from}) must not be greater than to (${to})`);
+    }
+    const experiments = await this.readableExperiments(principal, keys);
+    return this.store.series.query({
+      experiments: experiments.map((e) => ({ id: e.id, startTime: e.startTime })),
+      metrics,
+      x,
+      ...(from === undefined ? {} : { from }),
+      ...(to === undefined ? {} : { to }),
+      buckets,
+    });
+  }
+
+  /**
+   * `ExperimentsService.readable` for many keys in one lookup, in the order of `keys`: members
+   * read their workspaces' experiments, others only those of public projects.
+   */
+  private async readableExperiments(principal: Principal, keys: string[]): Promise<Experiment[]> {
+    const found = new Map((await this.store.experiments.getMany(keys)).map((e) => [e.id, e]));
+    const projectReadable = new Map<string, boolean>();
+    const result: Experiment[] = [];
+    for (const key of keys) {
+      const experiment = found.get(key);
+      let readable = experiment !== undefined && isMember(principal, experiment.workspaceId);
+      if (experiment && !readable) {
+        let known = projectReadable.get(experiment.projectId);
+        if (known === undefined) {
+          const project = await this.store.projects.get(experiment.projectId);
+          known = project !== undefined && canRead(principal, project);
+          projectReadable.set(experiment.projectId, known);
+        }
+        readable = known;
+      }
+      if (!experiment || !readable) {
+        throw new NotFoundError(`experiment ${key} not found`, SdkErrorCode.nonExistingRun);
+      }
+      result.push(experiment);
+    }
+    return result;
   }
 
   /** The exact summary of one metric; undefined when nothing was logged under that name. */

@@ -5,6 +5,7 @@ import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
+import { registerSeriesRoutes } from './routes/series.route.js';
 import { registerTableRoutes } from './routes/tables.route.js';
 import { registerWebhookRoutes } from './routes/webhooks.route.js';
 
@@ -21,6 +22,7 @@ export const cairnApiPlugin: FastifyPluginAsync<{ core: Core }> = async (instanc
     request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
   });
   registerMetricRoutes(app, core);
+  registerSeriesRoutes(app, core);
   registerTableRoutes(app, core);
   registerWebhookRoutes(app, core);
 };

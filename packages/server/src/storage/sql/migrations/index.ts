@@ -8,6 +8,7 @@ import { artifacts } from './0005-artifacts.js';
 import { panelsDashboards } from './0006-panels-dashboards.js';
 import { artifactTables } from './0007-artifact-tables.js';
 import { clientlib } from './0008-clientlib.js';
+import { seriesBlockExtents } from './0010-series-block-extents.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
@@ -21,6 +22,7 @@ const migrations: Record<string, DialectMigration> = {
   '0006-panels-dashboards': panelsDashboards,
   '0007-artifact-tables': artifactTables,
   '0008-clientlib': clientlib,
+  '0010-series-block-extents': seriesBlockExtents,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
