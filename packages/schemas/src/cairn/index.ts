@@ -1,3 +1,4 @@
+export * from './events.schema.js';
 export * from './metrics.schema.js';
 export * from './series.schema.js';
 export * from './tables.schema.js';

@@ -11,10 +11,11 @@ import type {
 } from './entities.js';
 import { InvalidArgumentError, NotFoundError, SdkErrorCode } from './errors.js';
 import type { ExperimentsService } from './experiments.service.js';
+import type { LiveEvent, LiveEventBus, LivePointsRange, LivePointsSeries } from './live-events.port.js';
 import type { Principal } from './principal.js';
 import { canRead, isMember, requireScope } from './principal.js';
 import * as rules from './rules.js';
-import type { SeriesReadOptions, Store } from './store.port.js';
+import type { Repositories, SeriesReadOptions, Store } from './store.port.js';
 
 /** A metric point as a caller sends it; validated and normalised by `logMetrics`. */
 export interface MetricInput {
@@ -71,6 +72,13 @@ export interface SeriesBatchInput {
   epochs?: (number | null)[] | null;
 }
 
+/**
+ * Batches larger than this are announced to live views as ranges to read rather than as their
+ * points: a bulk upload of millions of points must not be copied to every watcher and into the
+ * event history, while a training loop's batches (tens to hundreds of points) arrive whole.
+ */
+export const LIVE_POINTS_MAX = 2_000;
+
 /** Charts never need more: Comet's own full-resolution charts stop at 15,000 points. */
 export const MAX_BUCKETS = 15_000;
 
@@ -120,6 +128,7 @@ export class MetricsService {
     private readonly store: Store,
     private readonly experiments: ExperimentsService,
     private readonly clock: Clock,
+    private readonly live: LiveEventBus,
   ) {}
 
   /**
@@ -353,7 +362,7 @@ export class MetricsService {
       const batch = group.waiting.splice(0, group.waiting.length);
       try {
         const now = Math.max(...batch.map((b) => b.now));
-        const results = await this.store.transaction(async (tx) => {
+        const { results, event } = await this.store.transaction(async (tx) => {
           const experiment = await this.experiments.writable(tx, group.principal, group.key);
           // A replayed batch key (also one repeated within this group) takes no part.
           const applied: boolean[] = [];
@@ -368,13 +377,22 @@ export class MetricsService {
           const assigned = all.length > 0 ? await tx.series.append(experiment.id, all) : [];
           if (all.length > 0) await tx.experiments.update(experiment.id, { updatedAt: now });
           let at = 0;
-          return batch.map((pending, i) => {
+          const results = batch.map((pending, i) => {
             if (!applied[i]) return undefined;
             const offsets = assigned.slice(at, at + pending.points.length);
             at += pending.points.length;
             return offsets;
           });
+          if (all.length === 0) return { results, event: undefined };
+          const where = { experimentId: experiment.id, projectId: experiment.projectId };
+          const event: LiveEvent =
+            all.length > LIVE_POINTS_MAX
+              ? { type: 'points', ...where, truncated: true, series: await pointRanges(tx, experiment.id, all) }
+              : { type: 'points', ...where, truncated: false, series: pointColumns(all, assigned) };
+          return { results, event };
         });
+        // After the commit: a watcher that reads on this event finds the points.
+        if (event) this.live.publish(event);
         batch.forEach((pending, i) => {
           pending.resolve(results[i]);
         });
@@ -450,6 +468,48 @@ export class MetricsService {
   async systemMetricNames(principal: Principal, key: string): Promise<string[]> {
     return (await this.summaries(principal, key)).filter((s) => isSystemMetric(s.name)).map((s) => s.name);
   }
+}
+
+/** The points of a batch as columns per (metric, context), in the order they first appear. */
+function pointColumns(points: readonly MetricPointInput[], offsets: readonly number[]): LivePointsSeries[] {
+  const byKey = new Map<string, LivePointsSeries>();
+  points.forEach((point, i) => {
+    const key = `${point.name}\u0000${point.context ?? ''}`;
+    let series = byKey.get(key);
+    if (!series) {
+      series = {
+        name: point.name,
+        context: point.context,
+        offsets: [],
+        steps: [],
+        values: [],
+        timestamps: [],
+        epochs: [],
+      };
+      byKey.set(key, series);
+    }
+    series.offsets.push(offsets[i] as number);
+    series.steps.push(point.step);
+    series.values.push(point.value);
+    series.timestamps.push(point.timestamp);
+    series.epochs.push(point.epoch);
+  });
+  return [...byKey.values()];
+}
+
+/**
+ * Where a large batch's points sit in each series: an append keeps a series' new points together
+ * at its end, so they are the last `count` of the series as the appending transaction sees it.
+ */
+async function pointRanges(
+  tx: Repositories,
+  experimentId: string,
+  points: readonly MetricPointInput[],
+): Promise<LivePointsRange[]> {
+  const counts = new Map<string, number>();
+  for (const point of points) counts.set(point.name, (counts.get(point.name) ?? 0) + 1);
+  const totals = new Map((await tx.series.listSummaries(experimentId)).map((s) => [s.name, s.count]));
+  return [...counts].map(([name, count]) => ({ name, fromOffset: (totals.get(name) ?? count) - count, count }));
 }
 
 function toPoint(input: MetricInput, now: number, allowNonFinite = false): MetricPointInput {
