@@ -390,8 +390,10 @@ export class SqlSeriesRepository implements SeriesRepository {
         .where((eb) =>
           eb.or(
             group.map(({ seriesId, blockNos, origin }) => {
-              const low = from + origin;
-              const high = to + origin;
+              // The extent columns hold integers: fractional bounds are rounded inwards, which
+              // keeps the comparison exact (and PostgreSQL compares bigint with integers only).
+              const low = Math.ceil(from + origin);
+              const high = Math.floor(to + origin);
               const conditions = [eb('series_id', '=', seriesId), eb('block_no', 'in', blockNos)];
               if (axis === 'step') {
                 conditions.push(eb('min_step', 'is not', null));
