@@ -35,7 +35,7 @@ const { values: opts } = parseArgs({
     'keep-data': { type: 'boolean', default: false },
     /** Extra Node flags for the server process, e.g. --node-args="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
     'node-args': { type: 'string', default: '' },
-    /** Comma-separated subset of the measurements (buckets, exact, zoom, wall, comet). */
+    /** Comma-separated subset of the measurements (buckets, exact, zoom, wall, binary, comet). */
     cases: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -43,7 +43,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   console.error(`usage: npm run bench -- charts [--runs N] [--metrics N] [--steps N] [--steps-per-request N]
-       [--buckets N] [--iterations N] [--read-budget SEC] [--cases buckets,exact,zoom,wall,comet]
+       [--buckets N] [--iterations N] [--read-budget SEC] [--cases buckets,exact,zoom,wall,binary,comet]
        [--node-args="--cpu-prof --cpu-prof-dir=DIR"] [--no-build] [--keep-data] [--out FILE]`);
   process.exit(0);
 }
@@ -156,6 +156,35 @@ try {
     wall: {
       call: `POST /api/cairn/v1/series/query {x:"wall", buckets:${BUCKETS}} (full range)`,
       op: seriesQuery('wall', { x: 'wall', buckets: BUCKETS }, STEPS),
+    },
+    binary: {
+      call: `POST /api/cairn/v1/series/query?format=binary {x:"step", buckets:${BUCKETS}} (full range, float64 columns)`,
+      op: async () => {
+        const t0 = performance.now();
+        const response = await fetch(`${base}/api/cairn/v1/series/query?format=binary`, {
+          method: 'POST',
+          headers: { ...bearer, 'content-type': 'application/json' },
+          body: JSON.stringify({ experiments: keys, metrics, buckets: BUCKETS }),
+        });
+        const bytes = await response.arrayBuffer();
+        const ms = performance.now() - t0;
+        if (response.status !== 200) throw new Error(`binary: ${response.status}`);
+        // Checked like the JSON answers: every pair present, every point counted once.
+        const headerLength = new DataView(bytes).getUint32(0, true);
+        const header = JSON.parse(new TextDecoder().decode(new Uint8Array(bytes, 4, headerLength)));
+        if (header.series.length !== RUNS * METRICS) throw new Error(`binary: ${header.series.length} series`);
+        let at = Math.ceil((4 + headerLength) / 8) * 8;
+        for (const s of header.series) {
+          const columns = s.exact ? 2 : 8;
+          const counted = s.exact
+            ? s.length
+            : new Float64Array(bytes, at + 7 * s.length * 8, s.length).reduce((a, b) => a + b, 0);
+          if (s.inRange !== STEPS || counted !== STEPS)
+            throw new Error(`binary: ${s.experiment}/${s.metric} holds ${counted}`);
+          at += columns * s.length * 8;
+        }
+        return { ms, bytes: bytes.byteLength, exact: header.series[0].exact };
+      },
     },
     comet: {
       call: 'POST /api/rest/v2/experiments/multi-metric-chart {fetchFull:false} (the Comet chart: ≤ 500 min/max points per series)',

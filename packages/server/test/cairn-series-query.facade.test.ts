@@ -87,6 +87,40 @@ function reference(
   return { ...base, exact: false, ...columns };
 }
 
+/** Reads the binary answer (`format=binary`) back into the JSON answer's shape. */
+function decodeBinary(bytes: Buffer) {
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const headerLength = new DataView(buffer).getUint32(0, true);
+  const header = JSON.parse(Buffer.from(buffer, 4, headerLength).toString('utf8')) as {
+    x: string;
+    series: { exact: boolean; length: number; [field: string]: unknown }[];
+  };
+  let at = Math.ceil((4 + headerLength) / 8) * 8;
+  const column = (length: number, values = false) => {
+    const view = new Float64Array(buffer, at, length);
+    at += length * 8;
+    return Array.from(view, (v) => (values ? wire(v) : v));
+  };
+  return {
+    x: header.x,
+    series: header.series.map(({ length, ...entry }) =>
+      entry.exact
+        ? { ...entry, x: column(length), values: column(length, true) }
+        : {
+            ...entry,
+            x0: column(length),
+            x1: column(length),
+            first: column(length, true),
+            last: column(length, true),
+            min: column(length, true),
+            max: column(length, true),
+            mean: column(length, true),
+            count: column(length),
+          },
+    ),
+  };
+}
+
 describe.each(backends)('Cairn series query (%s)', (backend) => {
   let t: TestContext;
   let admin: Principal;
@@ -267,6 +301,29 @@ describe.each(backends)('Cairn series query (%s)', (backend) => {
         ]);
       }
     }
+  });
+
+  it('answers the same as float64 columns with format=binary', async () => {
+    for (const body of [
+      { experiments: [first.key, second.key], metrics: ['noisy', 'sorted'], buckets: 100 },
+      { experiments: [first.key, second.key], metrics: ['noisy', 'sorted'], x: 'relative', from: 0, to: 9_000 },
+      { experiments: [second.key], metrics: ['noisy'], buckets: 15_000 },
+      { experiments: [second.key], metrics: ['nothing'] },
+    ]) {
+      const json = await query(body);
+      const binary = await t.request('POST', `${API}/series/query?format=binary`, {
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(binary.statusCode).toBe(200);
+      expect(binary.headers['content-type']).toBe('application/vnd.cairn.series');
+      expect(decodeBinary(binary.rawPayload), JSON.stringify(body)).toEqual(json.json());
+    }
+    const bad = await t.request('POST', `${API}/series/query?format=csv`, {
+      body: JSON.stringify({ experiments: [first.key], metrics: ['noisy'] }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(bad.statusCode).toBe(400);
   });
 
   it('answers the same from cached blocks, and sees points appended since', async () => {

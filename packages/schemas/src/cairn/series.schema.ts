@@ -32,6 +32,11 @@ export const SeriesQueryBody = Type.Object(
 );
 export type SeriesQueryBody = Static<typeof SeriesQueryBody>;
 
+/** `format=binary` answers with application/vnd.cairn.series (columns as float64, see docs/api/cairn.md). */
+export const SeriesQueryQuery = Type.Object({
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('binary')])),
+});
+
 const WindowBase = {
   experiment: Type.String(),
   metric: Type.String(),
@@ -68,3 +73,6 @@ export const SeriesQueryResponse = Type.Object({
   series: Type.Array(Type.Union([ExactSeriesWindow, BucketedSeriesWindow])),
 });
 export type SeriesQueryResponse = Static<typeof SeriesQueryResponse>;
+
+/** The binary answer's bytes (for the OpenAPI document; the layout is described in the API doc). */
+export const SeriesQueryBinary = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary' });

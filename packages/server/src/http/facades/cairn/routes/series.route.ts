@@ -1,8 +1,16 @@
-import { Problem, SeriesQueryBody, SeriesQueryResponse } from '@cairn/schemas/cairn';
+import {
+  Problem,
+  SeriesQueryBinary,
+  SeriesQueryBody,
+  SeriesQueryQuery,
+  SeriesQueryResponse,
+} from '@cairn/schemas/cairn';
+import { Type } from '@sinclair/typebox';
 import type { Core } from '../../../../core/core.js';
 import type { SeriesWindow } from '../../../../core/entities.js';
 import { principalOf } from '../../../request-context.js';
 import type { CairnApp } from '../cairn.plugin.js';
+import { encodeSeriesBinary, SERIES_BINARY_MEDIA_TYPE } from './series-binary.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 
@@ -53,15 +61,25 @@ function wireWindow(window: SeriesWindow) {
 
 export function registerSeriesRoutes(app: CairnApp, core: Core): void {
   /**
-   * POST /api/cairn/v1/series/query — many metrics of many experiments over one x range: exact
-   * points when the range holds no more than `buckets`, else first/last/min/max/mean/count per bucket.
+   * POST /api/cairn/v1/series/query?format= — many metrics of many experiments over one x range:
+   * exact points when the range holds no more than `buckets`, else first/last/min/max/mean/count
+   * per bucket; as JSON, or (`format=binary`) as float64 columns, which need no number formatting.
    */
   app.post(
     '/series/query',
-    { schema: { body: SeriesQueryBody, response: { 200: SeriesQueryResponse, ...errors } } },
+    {
+      schema: {
+        querystring: SeriesQueryQuery,
+        body: SeriesQueryBody,
+        response: { 200: Type.Union([SeriesQueryResponse, SeriesQueryBinary]), ...errors },
+      },
+    },
     async (request, reply) => {
       const body = request.body;
       const windows = await core.metrics.querySeries(principalOf(request), body);
+      if (request.query.format === 'binary') {
+        return reply.type(SERIES_BINARY_MEDIA_TYPE).send(encodeSeriesBinary(body.x ?? 'step', windows));
+      }
       // A dashboard's answer holds 10^5–10^6 numbers: native JSON.stringify of plain arrays beats
       // the schema serializer (as for metrics.route's history reads). Each series is encoded on
       // its own, so its arrays and text die young instead of the whole answer being held twice,
@@ -72,9 +90,7 @@ export function registerSeriesRoutes(app: CairnApp, core: Core): void {
         parts.push(Buffer.from(`${i > 0 ? ',' : ''}${JSON.stringify(wireWindow(window))}`));
       });
       parts.push(Buffer.from(']}'));
-      // The typed reply knows the schema's shape only, hence the cast: the bytes are that shape.
-      const bytes: unknown = Buffer.concat(parts);
-      return reply.type('application/json; charset=utf-8').send(bytes as SeriesQueryResponse);
+      return reply.type('application/json; charset=utf-8').send(Buffer.concat(parts));
     },
   );
 }
