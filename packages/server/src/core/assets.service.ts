@@ -6,6 +6,7 @@ import type { Asset, ExperimentModel } from './entities.js';
 import { AlreadyExistsError, DomainError, InvalidArgumentError, NotFoundError } from './errors.js';
 import type { ExperimentsService } from './experiments.service.js';
 import { newHexId } from './ids.js';
+import type { LiveEventBus } from './live-events.port.js';
 import { type Principal, requireScope } from './principal.js';
 import { assetBlobKey } from './projects.service.js';
 import * as rules from './rules.js';
@@ -77,6 +78,7 @@ export class AssetsService {
     private readonly experiments: ExperimentsService,
     private readonly clock: Clock,
     private readonly maxAssetBytes: number,
+    private readonly live: LiveEventBus,
   ) {}
 
   /**
@@ -128,6 +130,7 @@ export class AssetsService {
       if (asset.blobKey) await this.blobs.delete(asset.blobKey);
       throw error;
     }
+    this.live.publish({ type: 'asset', experimentId: experiment.id, projectId: experiment.projectId, asset });
     // Old bytes go after the commit: a crash in between leaves unreferenced files, never dangling rows.
     for (const old of replaced) if (old.blobKey) await this.blobs.delete(old.blobKey);
     return asset;

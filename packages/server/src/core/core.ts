@@ -9,6 +9,9 @@ import { DashboardsService } from './dashboards.service.js';
 import { ExperimentQueryService } from './experiment-query.service.js';
 import { ExperimentTableService } from './experiment-table.service.js';
 import { ExperimentsService } from './experiments.service.js';
+import { InProcessLiveEvents } from './in-process-live-events.js';
+import type { LiveEventBus } from './live-events.port.js';
+import { LiveEventsService } from './live-events.service.js';
 import { LiveRunsService } from './live-runs.service.js';
 import { MetricsService } from './metrics.service.js';
 import { OptimizerService } from './optimizer.service.js';
@@ -48,6 +51,9 @@ export interface Core {
   /** Delivers the webhook log; the server's composition root starts and stops it. */
   webhookDispatcher: WebhookDispatcher;
   liveRuns: LiveRunsService;
+  /** Subscriptions to live events (the bus itself is `events`). */
+  live: LiveEventsService;
+  events: LiveEventBus;
 }
 
 /** Outbound webhooks: the HTTP sender (outside the core) and the retry schedule. */
@@ -67,12 +73,15 @@ export function createCore(deps: {
   limits: CoreLimits;
   clock?: Clock;
   webhooks?: WebhookDeps;
+  /** Defaults to an in-process bus: one server process. */
+  events?: LiveEventBus;
 }): Core {
   const clock = deps.clock ?? systemClock;
+  const events = deps.events ?? new InProcessLiveEvents();
   const principals = new PrincipalCache(clock);
   const projects = new ProjectsService(deps.store, deps.blobs, clock, principals);
-  const experiments = new ExperimentsService(deps.store, deps.blobs, projects, clock);
-  const metrics = new MetricsService(deps.store, experiments, clock);
+  const experiments = new ExperimentsService(deps.store, deps.blobs, projects, clock, events);
+  const metrics = new MetricsService(deps.store, experiments, clock, events);
   const webhookDispatcher = new WebhookDispatcher(
     deps.store,
     deps.webhooks?.sender ?? noWebhookSender,
@@ -96,7 +105,7 @@ export function createCore(deps: {
     table: new ExperimentTableService(deps.store, projects, clock),
     metrics,
     charts: new ChartsService(experiments, metrics),
-    assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
+    assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes, events),
     artifacts: new ArtifactsService(deps.store, experiments, clock),
     artifactTables: new ArtifactTablesService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
     limits: deps.limits,
@@ -107,5 +116,7 @@ export function createCore(deps: {
     webhooks,
     webhookDispatcher,
     liveRuns: new LiveRunsService(deps.store, experiments, clock),
+    live: new LiveEventsService(deps.store, experiments, projects, events),
+    events,
   };
 }

@@ -104,6 +104,49 @@ export interface DownsampledSeries {
   points: SeriesSample[];
 }
 
+/**
+ * The x axis of a chart read: the point's step, its epoch, its timestamp (epoch ms), or its
+ * timestamp minus the experiment's start time ("relative", ms).
+ */
+export type SeriesAxis = 'step' | 'epoch' | 'wall' | 'relative';
+
+interface SeriesWindowBase {
+  experimentId: string;
+  metric: string;
+  /** Points in the whole series, with or without the chosen x. */
+  total: number;
+  /** Points that have the chosen x and lie in the requested range. */
+  inRange: number;
+}
+
+/** Every point in range, ordered by x then logging order (offset). */
+export interface ExactSeriesWindow extends SeriesWindowBase {
+  exact: true;
+  x: Float64Array;
+  values: Float64Array;
+}
+
+/**
+ * One entry per non-empty bucket, in x order. `x0`/`x1` are the lowest and highest x the bucket's
+ * points have; `first` is the value of its first point in (x, offset) order and `last` of its
+ * last; `min`, `max` and `mean` leave NaN values out (NaN when the bucket holds NaN alone);
+ * `count` counts every point, NaN included.
+ */
+export interface BucketedSeriesWindow extends SeriesWindowBase {
+  exact: false;
+  x0: Float64Array;
+  x1: Float64Array;
+  first: Float64Array;
+  last: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  mean: Float64Array;
+  count: Float64Array;
+}
+
+/** One series of a chart read over a range of x: exact points, or buckets. */
+export type SeriesWindow = ExactSeriesWindow | BucketedSeriesWindow;
+
 /** The point that supplied a summary value (min, max or last). */
 export interface SummaryPoint {
   value: number;

@@ -19,6 +19,7 @@ import type {
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, SdkErrorCode } from './errors.js';
 import { checkDocumentBody } from './experiment-documents.js';
 import { newHexId } from './ids.js';
+import type { LiveEventBus } from './live-events.port.js';
 import { canRead, hidden, isMember, type Principal, requireScope } from './principal.js';
 import { gitPatchBlobKey, type ProjectRef, type ProjectsService } from './projects.service.js';
 import * as rules from './rules.js';
@@ -144,6 +145,7 @@ export class ExperimentsService {
     private readonly blobs: BlobStore,
     private readonly projects: ProjectsService,
     private readonly clock: Clock,
+    private readonly live: LiveEventBus,
   ) {}
 
   async create(
@@ -157,6 +159,7 @@ export class ExperimentsService {
   ): Promise<ExperimentView> {
     requireScope(principal, 'write');
     const id = await this.store.transaction((tx) => this.insert(tx, principal, input));
+    await this.publishExperiment(id);
     return this.get(principal, id);
   }
 
@@ -389,7 +392,8 @@ export class ExperimentsService {
     input: { targetWorkspaceName: string; targetProjectName: string; experimentKeys: string[]; symlink: boolean },
   ): Promise<void> {
     requireScope(principal, 'write');
-    await this.store.transaction(async (tx) => {
+    const moved = await this.store.transaction(async (tx) => {
+      const moves: Experiment[] = [];
       const { project, workspace } = await this.projects.ensureProject(
         tx,
         principal,
@@ -408,6 +412,7 @@ export class ExperimentsService {
           }
           if (experiment.projectId !== project.id) await tx.experiments.addSymlink(experiment.id, project.id);
         } else {
+          moves.push(experiment);
           await tx.experiments.update(experiment.id, {
             projectId: project.id,
             workspaceId: workspace.id,
@@ -415,7 +420,14 @@ export class ExperimentsService {
           });
         }
       }
+      return moves;
     });
+    // Watchers of the old project hear of the move when they can read its new home too.
+    for (const before of moved) {
+      const after = await this.store.experiments.get(before.id);
+      const sameWorkspace = after?.workspaceId === before.workspaceId;
+      await this.publishExperiment(before.id, sameWorkspace ? before.projectId : undefined);
+    }
   }
 
   /** Symlinks an experiment into another project of its workspace (created when absent). */
@@ -450,10 +462,10 @@ export class ExperimentsService {
       (input) => toLoggedValue(kind, input, now),
       options.lenient ?? false,
     );
-    return this.store.transaction(async (tx) => {
+    const outcome = await this.store.transaction(async (tx) => {
       const experiment = await this.writable(tx, principal, key);
       if (!(await this.firstApplication(tx, experiment.id, options.batchKey, now))) {
-        return { applied: false, stored: 0, skipped: [] };
+        return { applied: false as const, stored: 0, skipped: [] };
       }
       if (values.length > 0) await tx.values.append(experiment.id, kind, values);
       const patch: Partial<Experiment> = { updatedAt: now };
@@ -464,8 +476,16 @@ export class ExperimentsService {
         }
       }
       await tx.experiments.update(experiment.id, patch);
-      return { applied: true, stored: values.length, skipped };
+      return { applied: true as const, stored: values.length, skipped, experiment, renamed: patch.name !== undefined };
     });
+    if (!outcome.applied) return outcome;
+    if (values.length > 0) {
+      const names = [...new Set(values.map((v) => v.name))].sort();
+      const { experiment } = outcome;
+      this.live.publish({ type: 'values', experimentId: experiment.id, projectId: experiment.projectId, kind, names });
+    }
+    if (outcome.renamed) await this.publishExperiment(outcome.experiment.id);
+    return { applied: true, stored: outcome.stored, skipped: outcome.skipped };
   }
 
   /** Records the batch key (when there is one); false when it was recorded before: a replay. */
@@ -524,7 +544,7 @@ export class ExperimentsService {
   ): Promise<boolean> {
     for (const tag of tags) rules.entryName('tag', tag);
     requireScope(principal, 'write');
-    return this.store.transaction(async (tx) => {
+    const applied = await this.store.transaction(async (tx) => {
       const experiment = await this.writable(tx, principal, key);
       const now = this.clock.now();
       if (!(await this.firstApplication(tx, experiment.id, options.batchKey, now))) return false;
@@ -532,17 +552,21 @@ export class ExperimentsService {
       await tx.experiments.update(experiment.id, { updatedAt: now });
       return true;
     });
+    if (applied) await this.publishExperiment(key);
+    return applied;
   }
 
   /** Removes a tag; false (and nothing changes) when the experiment does not have it. */
   async removeTag(principal: Principal, key: string, tag: string): Promise<boolean> {
     requireScope(principal, 'write');
-    return this.store.transaction(async (tx) => {
+    const removed = await this.store.transaction(async (tx) => {
       const experiment = await this.writable(tx, principal, key);
       const removed = await tx.experiments.removeTag(experiment.id, tag);
       if (removed) await tx.experiments.update(experiment.id, { updatedAt: this.clock.now() });
       return removed;
     });
+    if (removed) await this.publishExperiment(key);
+    return removed;
   }
 
   async getTags(principal: Principal, key: string): Promise<string[]> {
@@ -725,11 +749,55 @@ export class ExperimentsService {
     change: (experiment: Experiment, now: number) => Partial<Experiment>,
   ): Promise<void> {
     requireScope(principal, 'write');
-    await this.store.transaction(async (tx) => {
+    const { before, patch } = await this.store.transaction(async (tx) => {
       const experiment = await this.writable(tx, principal, key);
       const now = this.clock.now();
-      await tx.experiments.update(experiment.id, { ...change(experiment, now), updatedAt: now });
+      const patch = change(experiment, now);
+      await tx.experiments.update(experiment.id, { ...patch, updatedAt: now });
+      return { before: experiment, patch };
     });
+    await this.publishChange(before, patch);
+  }
+
+  /**
+   * Publishes the experiment as it is now, after the commit that changed it (see LiveEventBus).
+   * Live views are a convenience: a failure to read the snapshot loses the event, not the write.
+   */
+  async publishExperiment(key: string, previousProjectId?: string): Promise<void> {
+    try {
+      const experiment = await this.store.experiments.get(key);
+      if (!experiment) return;
+      const [view, tags] = await Promise.all([this.view(experiment), this.store.experiments.listTags(key)]);
+      this.live.publish({
+        type: 'experiment',
+        experimentId: key,
+        projectId: experiment.projectId,
+        ...(previousProjectId && previousProjectId !== experiment.projectId ? { previousProjectId } : {}),
+        view,
+        tags,
+      });
+    } catch {
+      // The write it follows has committed; see above.
+    }
+  }
+
+  /** A beat alone is a heartbeat event; a change of what the experiment shows, an experiment event. */
+  private async publishChange(before: Experiment, patch: Partial<Experiment>): Promise<void> {
+    if (
+      patch.lastHeartbeat !== undefined &&
+      patch.lastHeartbeat !== null &&
+      patch.lastHeartbeat !== before.lastHeartbeat
+    ) {
+      this.live.publish({
+        type: 'heartbeat',
+        experimentId: before.id,
+        projectId: before.projectId,
+        lastHeartbeat: patch.lastHeartbeat,
+      });
+    }
+    const shown = ['name', 'status', 'archived', 'startTime', 'endTime'] as const;
+    if (shown.some((field) => field in patch && patch[field] !== before[field]))
+      await this.publishExperiment(before.id);
   }
 
   private async view(experiment: Experiment): Promise<ExperimentView> {

@@ -105,6 +105,7 @@ export class LiveRunsService {
       }
       await tx.experiments.update(id, { updatedAt: this.clock.now(), ...(name !== null ? { name } : {}) });
     });
+    await this.experiments.publishExperiment(newKey);
     return { view: await this.experiments.get(principal, newKey), lastOffset: 0 };
   }
 

@@ -1,12 +1,21 @@
 import { type BatchKey, type BatchOutcome, normaliseEach } from './batches.js';
 import type { Clock } from './clock.port.js';
-import type { DownsampledSeries, MetricPoint, MetricPointInput, SeriesSummary } from './entities.js';
-import { InvalidArgumentError } from './errors.js';
+import type {
+  DownsampledSeries,
+  Experiment,
+  MetricPoint,
+  MetricPointInput,
+  SeriesAxis,
+  SeriesSummary,
+  SeriesWindow,
+} from './entities.js';
+import { InvalidArgumentError, NotFoundError, SdkErrorCode } from './errors.js';
 import type { ExperimentsService } from './experiments.service.js';
+import type { LiveEvent, LiveEventBus, LivePointsRange, LivePointsSeries } from './live-events.port.js';
 import type { Principal } from './principal.js';
-import { requireScope } from './principal.js';
+import { canRead, isMember, requireScope } from './principal.js';
 import * as rules from './rules.js';
-import type { SeriesReadOptions, Store } from './store.port.js';
+import type { Repositories, SeriesReadOptions, Store } from './store.port.js';
 
 /** A metric point as a caller sends it; validated and normalised by `logMetrics`. */
 export interface MetricInput {
@@ -63,8 +72,36 @@ export interface SeriesBatchInput {
   epochs?: (number | null)[] | null;
 }
 
+/**
+ * Batches larger than this are announced to live views as ranges to read rather than as their
+ * points: a bulk upload of millions of points must not be copied to every watcher and into the
+ * event history, while a training loop's batches (tens to hundreds of points) arrive whole.
+ */
+export const LIVE_POINTS_MAX = 2_000;
+
 /** Charts never need more: Comet's own full-resolution charts stop at 15,000 points. */
 export const MAX_BUCKETS = 15_000;
+
+/** A chart read of many series (see `querySeries`). */
+export interface SeriesQueryInput {
+  experiments: string[];
+  metrics: string[];
+  x?: SeriesAxis;
+  from?: number | null;
+  to?: number | null;
+  buckets?: number;
+}
+
+export const SERIES_AXES: readonly SeriesAxis[] = ['step', 'epoch', 'wall', 'relative'];
+export const DEFAULT_QUERY_BUCKETS = 1000;
+/** Experiments and metrics one series query may name (a chart shows far fewer lines). */
+export const MAX_QUERY_EXPERIMENTS = 500;
+export const MAX_QUERY_METRICS = 100;
+/**
+ * experiments × metrics × buckets of one query: bounds the answer (~115 bytes of JSON per bucket)
+ * and the work; 50 lines at 15,000 buckets or 2,000 at 1,000 fit.
+ */
+export const MAX_QUERY_CELLS = 2_000_000;
 
 interface PendingAppend {
   points: MetricPointInput[];
@@ -91,6 +128,7 @@ export class MetricsService {
     private readonly store: Store,
     private readonly experiments: ExperimentsService,
     private readonly clock: Clock,
+    private readonly live: LiveEventBus,
   ) {}
 
   /**
@@ -195,6 +233,84 @@ export class MetricsService {
     return this.store.series.readPoints(experiment.id, name, options);
   }
 
+  /**
+   * Chart reads: many metrics of many experiments over one x range, bucketed or exact (the
+   * semantics are `SeriesRepository.query`'s). Every experiment must be readable by the caller;
+   * one that is not, or does not exist, is "not found". Metrics an experiment lacks are absent.
+   */
+  async querySeries(principal: Principal, input: SeriesQueryInput): Promise<SeriesWindow[]> {
+    requireScope(principal, 'read');
+    const keys = [...new Set(input.experiments)];
+    const metrics = [...new Set(input.metrics)];
+    const x = input.x ?? 'step';
+    const buckets = input.buckets ?? DEFAULT_QUERY_BUCKETS;
+    const from = input.from ?? undefined;
+    const to = input.to ?? undefined;
+    if (keys.length === 0 || keys.length > MAX_QUERY_EXPERIMENTS) {
+      throw new InvalidArgumentError(`experiments must name 1 to ${MAX_QUERY_EXPERIMENTS} experiments`);
+    }
+    if (metrics.length === 0 || metrics.length > MAX_QUERY_METRICS) {
+      throw new InvalidArgumentError(`metrics must name 1 to ${MAX_QUERY_METRICS} metrics`);
+    }
+    for (const name of metrics) rules.entryName('metric', name);
+    if (!SERIES_AXES.includes(x)) throw new InvalidArgumentError(`x must be one of ${SERIES_AXES.join(', ')}`);
+    if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS) {
+      throw new InvalidArgumentError(`buckets must be an integer from 1 to ${MAX_BUCKETS}`);
+    }
+    if (keys.length * metrics.length * buckets > MAX_QUERY_CELLS) {
+      throw new InvalidArgumentError(
+        `experiments × metrics × buckets must be at most ${MAX_QUERY_CELLS.toLocaleString('en-US')}: ask for fewer buckets or fewer series`,
+      );
+    }
+    for (const [name, bound] of [
+      ['from', from],
+      ['to', to],
+    ] as const) {
+      if (bound !== undefined && !Number.isFinite(bound))
+        throw new InvalidArgumentError(`${name} must be a finite number`);
+    }
+    if (from !== undefined && to !== undefined && from > to) {
+      throw new InvalidArgumentError(`from (${from}) must not be greater than to (${to})`);
+    }
+    const experiments = await this.readableExperiments(principal, keys);
+    return this.store.series.query({
+      experiments: experiments.map((e) => ({ id: e.id, startTime: e.startTime })),
+      metrics,
+      x,
+      ...(from === undefined ? {} : { from }),
+      ...(to === undefined ? {} : { to }),
+      buckets,
+    });
+  }
+
+  /**
+   * `ExperimentsService.readable` for many keys in one lookup, in the order of `keys`: members
+   * read their workspaces' experiments, others only those of public projects.
+   */
+  private async readableExperiments(principal: Principal, keys: string[]): Promise<Experiment[]> {
+    const found = new Map((await this.store.experiments.getMany(keys)).map((e) => [e.id, e]));
+    const projectReadable = new Map<string, boolean>();
+    const result: Experiment[] = [];
+    for (const key of keys) {
+      const experiment = found.get(key);
+      let readable = experiment !== undefined && isMember(principal, experiment.workspaceId);
+      if (experiment && !readable) {
+        let known = projectReadable.get(experiment.projectId);
+        if (known === undefined) {
+          const project = await this.store.projects.get(experiment.projectId);
+          known = project !== undefined && canRead(principal, project);
+          projectReadable.set(experiment.projectId, known);
+        }
+        readable = known;
+      }
+      if (!experiment || !readable) {
+        throw new NotFoundError(`experiment ${key} not found`, SdkErrorCode.nonExistingRun);
+      }
+      result.push(experiment);
+    }
+    return result;
+  }
+
   /** The exact summary of one metric; undefined when nothing was logged under that name. */
   async summary(principal: Principal, key: string, name: string): Promise<SeriesSummary | undefined> {
     requireScope(principal, 'read');
@@ -246,7 +362,7 @@ export class MetricsService {
       const batch = group.waiting.splice(0, group.waiting.length);
       try {
         const now = Math.max(...batch.map((b) => b.now));
-        const results = await this.store.transaction(async (tx) => {
+        const { results, event } = await this.store.transaction(async (tx) => {
           const experiment = await this.experiments.writable(tx, group.principal, group.key);
           // A replayed batch key (also one repeated within this group) takes no part.
           const applied: boolean[] = [];
@@ -261,13 +377,22 @@ export class MetricsService {
           const assigned = all.length > 0 ? await tx.series.append(experiment.id, all) : [];
           if (all.length > 0) await tx.experiments.update(experiment.id, { updatedAt: now });
           let at = 0;
-          return batch.map((pending, i) => {
+          const results = batch.map((pending, i) => {
             if (!applied[i]) return undefined;
             const offsets = assigned.slice(at, at + pending.points.length);
             at += pending.points.length;
             return offsets;
           });
+          if (all.length === 0) return { results, event: undefined };
+          const where = { experimentId: experiment.id, projectId: experiment.projectId };
+          const event: LiveEvent =
+            all.length > LIVE_POINTS_MAX
+              ? { type: 'points', ...where, truncated: true, series: await pointRanges(tx, experiment.id, all) }
+              : { type: 'points', ...where, truncated: false, series: pointColumns(all, assigned) };
+          return { results, event };
         });
+        // After the commit: a watcher that reads on this event finds the points.
+        if (event) this.live.publish(event);
         batch.forEach((pending, i) => {
           pending.resolve(results[i]);
         });
@@ -343,6 +468,48 @@ export class MetricsService {
   async systemMetricNames(principal: Principal, key: string): Promise<string[]> {
     return (await this.summaries(principal, key)).filter((s) => isSystemMetric(s.name)).map((s) => s.name);
   }
+}
+
+/** The points of a batch as columns per (metric, context), in the order they first appear. */
+function pointColumns(points: readonly MetricPointInput[], offsets: readonly number[]): LivePointsSeries[] {
+  const byKey = new Map<string, LivePointsSeries>();
+  points.forEach((point, i) => {
+    const key = `${point.name}\u0000${point.context ?? ''}`;
+    let series = byKey.get(key);
+    if (!series) {
+      series = {
+        name: point.name,
+        context: point.context,
+        offsets: [],
+        steps: [],
+        values: [],
+        timestamps: [],
+        epochs: [],
+      };
+      byKey.set(key, series);
+    }
+    series.offsets.push(offsets[i] as number);
+    series.steps.push(point.step);
+    series.values.push(point.value);
+    series.timestamps.push(point.timestamp);
+    series.epochs.push(point.epoch);
+  });
+  return [...byKey.values()];
+}
+
+/**
+ * Where a large batch's points sit in each series: an append keeps a series' new points together
+ * at its end, so they are the last `count` of the series as the appending transaction sees it.
+ */
+async function pointRanges(
+  tx: Repositories,
+  experimentId: string,
+  points: readonly MetricPointInput[],
+): Promise<LivePointsRange[]> {
+  const counts = new Map<string, number>();
+  for (const point of points) counts.set(point.name, (counts.get(point.name) ?? 0) + 1);
+  const totals = new Map((await tx.series.listSummaries(experimentId)).map((s) => [s.name, s.count]));
+  return [...counts].map(([name, count]) => ({ name, fromOffset: (totals.get(name) ?? count) - count, count }));
 }
 
 function toPoint(input: MetricInput, now: number, allowNonFinite = false): MetricPointInput {

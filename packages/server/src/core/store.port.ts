@@ -22,7 +22,9 @@ import type {
   OutputLineInput,
   PanelInstance,
   Project,
+  SeriesAxis,
   SeriesSummary,
+  SeriesWindow,
   User,
   ValueKind,
   Workspace,
@@ -297,6 +299,22 @@ export interface SeriesReadOptions {
   limit?: number;
 }
 
+/** A chart read of many series over one x range (see `SeriesRepository.query`). */
+export interface SeriesQuery {
+  /**
+   * The experiments to read, each with its start time, the origin of the `relative` axis. Their
+   * permissions are the caller's business, as everywhere in the store.
+   */
+  experiments: readonly { id: string; startTime: number }[];
+  metrics: readonly string[];
+  x: SeriesAxis;
+  /** Inclusive bounds in x's units; undefined is unbounded on that side. */
+  from?: number;
+  to?: number;
+  /** 1 or more. */
+  buckets: number;
+}
+
 /**
  * Metric series: one series per (experiment, metric name); points of every context live in it
  * and are ordered by `offset`, a per-experiment sequence assigned on append. Summaries are exact
@@ -319,6 +337,29 @@ export interface SeriesRepository {
    * cost grows with the series length / 256, not with its points.
    */
   downsample(experimentId: string, name: string, buckets: number): Promise<DownsampledSeries>;
+  /**
+   * Chart reads: one window per (experiment, metric) pair of the query whose series exists, in
+   * the order of `experiments`, then of `metrics` (duplicates in either are read once). Pairs
+   * without a series are absent. All series are read from one snapshot.
+   *
+   * - x is the point's step, epoch, timestamp, or timestamp − the experiment's `startTime`.
+   *   Points without that x (no step, no epoch) take no part anywhere, nor in `inRange`. Points
+   *   of every context take part.
+   * - In range: from ≤ x ≤ to. When `inRange` ≤ `buckets` the window is exact: those points,
+   *   ordered by x, then offset.
+   * - Otherwise the range [lo, hi] is cut into `buckets` equal parts, with lo = `from` (or the
+   *   lowest x in range when `from` is undefined) and hi likewise; a point goes to bucket
+   *   ⌊(x − lo) · buckets / (hi − lo)⌋, computed in doubles, the last bucket taking x = hi (every
+   *   point goes to bucket 0 when hi = lo). Empty buckets are left out. Per bucket: `first` is
+   *   the value of the point lowest in (x, offset) order and `last` of the one highest;
+   *   `min`/`max`/`mean` ignore NaN values and are NaN when every value is NaN (`mean` is the
+   *   sum of the other values, added in offset order, over their number); `count` counts NaN
+   *   values too. Infinities take part like any value (so a mean may be ±Infinity or NaN).
+   *   Values are never rounded: `first`, `last`, `min` and `max` are values of logged points.
+   * - Cost: sealed blocks whose x extent misses the range are not fetched; decoded blocks are
+   *   immutable and may be cached across calls.
+   */
+  query(query: SeriesQuery): Promise<SeriesWindow[]>;
 }
 
 export interface AssetListFilter {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { type Config, DEFAULT_INGEST_MAX_INFLIGHT_BYTES } from '../config.js';
@@ -12,16 +14,19 @@ import { IngestAdmission } from './ingest-admission.js';
 import { collectRoutes } from './openapi/openapi.builder.js';
 import './request-context.js';
 import { ensureRetryAfter, refuseWhileDraining } from './retry-later.js';
+import type { SseOptions } from './sse-stream.js';
 
 export interface AppOptions {
   core: Core;
   config: Pick<Config, 'bodyLimitBytes' | 'publicUrl'> &
     Partial<Pick<Config, 'foundryRequirePreview' | 'ingestMaxInflightBytes'>>;
   logger?: FastifyServerOptions['logger'];
+  /** Live event streams: keepalive period, how far a client may fall behind (defaults in sse-stream.ts). */
+  live?: Partial<SseOptions>;
 }
 
 /** Builds the HTTP application without listening: tests drive it with inject(). */
-export async function buildApp({ core, config, logger = false }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ core, config, logger = false, live }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: withRedactedKeys(logger),
     bodyLimit: config.bodyLimitBytes,
@@ -39,6 +44,7 @@ export async function buildApp({ core, config, logger = false }: AppOptions): Pr
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   collectRoutes(app);
+  closeUnusedConnectionsOnClose(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -60,6 +66,7 @@ export async function buildApp({ core, config, logger = false }: AppOptions): Pr
     core,
     ingest: new IngestAdmission(config.ingestMaxInflightBytes ?? DEFAULT_INGEST_MAX_INFLIGHT_BYTES),
     bodyLimitBytes: config.bodyLimitBytes,
+    ...(live ? { live } : {}),
   });
   await app.register(foundryModelsPlugin, {
     prefix: '/api',
@@ -72,6 +79,26 @@ export async function buildApp({ core, config, logger = false }: AppOptions): Pr
     await app.register(cometRestPlugin, { prefix, core, publicUrl: config.publicUrl });
   }
   return app;
+}
+
+/**
+ * Node's server.close() waits for every connection, and closes idle keep-alive ones, but not one
+ * that was opened and never carried a request: fetch clients open such spares (undici does when a
+ * streaming response such as a live event stream is cancelled), and they would hold a shutdown
+ * until the client or the headers timeout gave up. They have nothing in flight, so closing drops them.
+ */
+function closeUnusedConnectionsOnClose(app: FastifyInstance): void {
+  const unused = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
+  app.server.on('request', (request: IncomingMessage) => {
+    unused.delete(request.socket);
+  });
+  app.addHook('preClose', async () => {
+    for (const socket of unused) socket.destroy();
+  });
 }
 
 /**

@@ -53,29 +53,54 @@ export function encodeBlock(points: readonly StoredPoint[]): Uint8Array {
   return deflateRawSync(out.finish(), { level: DEFLATE_LEVEL });
 }
 
+/**
+ * A block decoded into columns: what chart reads scan. Absent steps and epochs are NaN (present
+ * ones are integers, never NaN); `values` may hold NaN as a real value.
+ */
+export interface BlockColumns {
+  count: number;
+  offsets: Float64Array;
+  steps: Float64Array;
+  epochs: Float64Array;
+  timestamps: Float64Array;
+  contextIds: Uint32Array;
+  values: Float64Array;
+}
+
 export function decodeBlock(payload: Uint8Array): StoredPoint[] {
-  const input = new ByteReader(inflateRawSync(payload));
-  const version = input.varint();
-  if (version !== FORMAT_VERSION) throw new Error(`unknown series block format ${version}`);
-  const count = input.varint();
-  const offsets = readDeltas(input, count);
-  const steps = readOptionalDeltas(input, count);
-  const epochs = readOptionalDeltas(input, count);
-  const timestamps = readDeltas(input, count);
-  const contextIds = Array.from({ length: count }, () => input.varint());
-  const values = readValues(input, count);
-  const points: StoredPoint[] = new Array(count);
-  for (let i = 0; i < count; i++) {
+  const columns = decodeBlockColumns(payload);
+  const { offsets, steps, epochs, timestamps, contextIds, values } = columns;
+  const points: StoredPoint[] = new Array(columns.count);
+  for (let i = 0; i < columns.count; i++) {
+    const step = steps[i] as number;
+    const epoch = epochs[i] as number;
     points[i] = {
       offset: offsets[i] as number,
       value: values[i] as number,
-      step: steps[i] ?? null,
-      epoch: epochs[i] ?? null,
+      step: Number.isNaN(step) ? null : step,
+      epoch: Number.isNaN(epoch) ? null : epoch,
       timestamp: timestamps[i] as number,
       contextId: contextIds[i] as number,
     };
   }
   return points;
+}
+
+export function decodeBlockColumns(payload: Uint8Array): BlockColumns {
+  const input = new ByteReader(inflateRawSync(payload));
+  const version = input.varint();
+  if (version !== FORMAT_VERSION) throw new Error(`unknown series block format ${version}`);
+  const count = input.varint();
+  const offsets = new Float64Array(count);
+  readDeltasInto(input, offsets, count);
+  const steps = readOptionalDeltas(input, count);
+  const epochs = readOptionalDeltas(input, count);
+  const timestamps = new Float64Array(count);
+  readDeltasInto(input, timestamps, count);
+  const contextIds = new Uint32Array(count);
+  for (let i = 0; i < count; i++) contextIds[i] = input.varint();
+  const values = readValues(input, count);
+  return { count, offsets, steps, epochs, timestamps, contextIds, values };
 }
 
 /**
@@ -99,17 +124,15 @@ function writeDeltas(out: ByteWriter, values: readonly number[]): void {
   }
 }
 
-function readDeltas(input: ByteReader, count: number): number[] {
-  const values = new Array<number>(count);
+function readDeltasInto(input: ByteReader, out: Float64Array, count: number): void {
   let previous = 0;
   for (let i = 0; i < count; i++) {
     const encoded = input.exactVarint();
     // A small delta added to a value rounds to nothing: the sum is the next value, a double.
     previous =
       typeof encoded === 'number' ? previous + unzigzag(encoded) : Number(BigInt(previous) + unzigzagBig(encoded));
-    values[i] = previous;
+    out[i] = previous;
   }
-  return values;
 }
 
 function writeOptionalDeltas(out: ByteWriter, values: readonly (number | null)[]): void {
@@ -124,15 +147,22 @@ function writeOptionalDeltas(out: ByteWriter, values: readonly (number | null)[]
   );
 }
 
-function readOptionalDeltas(input: ByteReader, count: number): (number | undefined)[] {
+/** The column with NaN where the bitmap marks a value absent. */
+function readOptionalDeltas(input: ByteReader, count: number): Float64Array {
   const bitmap = input.take(Math.ceil(count / 8));
-  const present: number[] = [];
-  for (let i = 0; i < count; i++) if (((bitmap[i >> 3] as number) >> (i & 7)) & 1) present.push(i);
-  const deltas = readDeltas(input, present.length);
-  const values = new Array<number | undefined>(count);
-  present.forEach((index, k) => {
-    values[index] = deltas[k];
-  });
+  const values = new Float64Array(count);
+  let present = 0;
+  for (let i = 0; i < count; i++) if (((bitmap[i >> 3] as number) >> (i & 7)) & 1) present++;
+  if (present === count) {
+    readDeltasInto(input, values, count);
+    return values;
+  }
+  const deltas = new Float64Array(present);
+  readDeltasInto(input, deltas, present);
+  let k = 0;
+  for (let i = 0; i < count; i++) {
+    values[i] = ((bitmap[i >> 3] as number) >> (i & 7)) & 1 ? (deltas[k++] as number) : Number.NaN;
+  }
   return values;
 }
 
@@ -158,11 +188,14 @@ function writeValues(out: ByteWriter, values: readonly number[]): void {
   );
 }
 
-function readValues(input: ByteReader, count: number): ArrayLike<number> {
+function readValues(input: ByteReader, count: number): Float64Array {
   const mode = input.varint();
   if (mode === VALUES_AS_DOUBLES) return readShuffledXorValues(input, count);
   const scale = 10 ** (mode - 1);
-  return readDeltas(input, count).map((k) => k / scale);
+  const values = new Float64Array(count);
+  readDeltasInto(input, values, count);
+  for (let i = 0; i < count; i++) values[i] = (values[i] as number) / scale;
+  return values;
 }
 
 /** The smallest e ≤ MAX_DECIMAL_EXPONENT with every value === round(v·10^e) / 10^e, if any. */

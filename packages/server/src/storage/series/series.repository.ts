@@ -5,15 +5,16 @@ import type {
   MetricPoint,
   MetricPointInput,
   SeriesSummary,
+  SeriesWindow,
   SummaryPoint,
 } from '../../core/entities.js';
-import type { SeriesReadOptions, SeriesRepository } from '../../core/store.port.js';
+import type { SeriesQuery, SeriesReadOptions, SeriesRepository } from '../../core/store.port.js';
 import { atomically, inSnapshot } from '../sql/atomic.js';
 import type { Database } from '../sql/database.js';
 import { type SqlDialect, toBytes } from '../sql/dialect.js';
 import { countKeyChanges, keyDelta } from '../sql/key-catalogue.js';
 import { allocateSequence } from '../sql/sequence.js';
-import { decodeBlock, encodeBlock, type StoredPoint } from './block-codec.js';
+import { decodeBlock, decodeBlockColumns, encodeBlock, type StoredPoint } from './block-codec.js';
 import {
   CHUNK_SIZE,
   type ChunkSummary,
@@ -22,6 +23,8 @@ import {
   encodeChunkSummaries,
   summarizeChunks,
 } from './chunk-summary.js';
+import { DecodedBlockCache } from './decoded-block.cache.js';
+import { BucketScratch, computeWindow, type RawAxis, rawAxisOf, type Segment, segmentOf } from './series-window.js';
 
 /**
  * Points per sealed block. Large enough that the per-block row and index cost (~100 bytes) is
@@ -36,6 +39,13 @@ export const BLOCK_SIZE = 4096;
  * first; a remainder of at least this size becomes a shorter block, a smaller one stays behind.
  */
 export const DIRECT_SEAL_MIN = 256;
+
+/**
+ * Decoded blocks kept for chart reads. 64 MiB holds ~1.5 M points (44 bytes each decoded): a
+ * dashboard of 50 series of 10k points takes a third of it, and the cost is bounded whatever the
+ * number of series.
+ */
+export const DECODED_BLOCK_CACHE_BYTES = 64 * 1024 * 1024;
 
 type SeriesRow = Database['series'];
 
@@ -60,12 +70,14 @@ export class SqlSeriesRepository implements SeriesRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialect,
+    /** Shared by every repository of one store, those of its transactions included. */
+    private readonly decoded: DecodedBlockCache = new DecodedBlockCache(DECODED_BLOCK_CACHE_BYTES),
   ) {}
 
   async append(experimentId: string, points: MetricPointInput[]): Promise<number[]> {
     if (points.length === 0) return [];
     return atomically(this.db, (db) =>
-      new SqlSeriesRepository(db, this.dialect).appendInTransaction(experimentId, points),
+      new SqlSeriesRepository(db, this.dialect, this.decoded).appendInTransaction(experimentId, points),
     );
   }
 
@@ -278,6 +290,139 @@ export class SqlSeriesRepository implements SeriesRepository {
     return { total: fetched.total, exact: false, points: downsampleChunks(fetched.chunks, fetched.total, buckets) };
   }
 
+  async query(query: SeriesQuery): Promise<SeriesWindow[]> {
+    const startTimes = new Map(query.experiments.map((e) => [e.id, e.startTime]));
+    const metrics = [...new Set(query.metrics)];
+    if (startTimes.size === 0 || metrics.length === 0) return [];
+    const axis = rawAxisOf(query.x);
+    const from = query.from ?? Number.NEGATIVE_INFINITY;
+    const to = query.to ?? Number.POSITIVE_INFINITY;
+    const originOf = (experimentId: string) => (query.x === 'relative' ? (startTimes.get(experimentId) ?? 0) : 0);
+    // Blocks read inside a caller's transaction may yet be rolled back: they are not cached.
+    const cacheable = !this.db.isTransaction;
+
+    const fetched = await inSnapshot(this.db, async (db) => {
+      const rows = await db
+        .selectFrom('series')
+        .select(['id', 'experiment_id', 'name', 'point_count', 'block_count', 'tail_count'])
+        .where('experiment_id', 'in', [...startTimes.keys()])
+        .where('name', 'in', metrics)
+        .execute();
+      const segments = new Map<string, Segment>();
+      const missing: MissingBlocks[] = [];
+      for (const row of rows) {
+        const blockNos: number[] = [];
+        for (let blockNo = 0; blockNo < row.block_count; blockNo++) {
+          const segment = this.decoded.get(row.id, blockNo);
+          if (segment) segments.set(segmentKey(row.id, blockNo), segment);
+          else blockNos.push(blockNo);
+        }
+        if (blockNos.length > 0) missing.push({ seriesId: row.id, blockNos, origin: originOf(row.experiment_id) });
+      }
+      const blocks = await this.fetchBlocks(db, missing, axis, from, to);
+      const tails = await readTails(
+        db,
+        rows.filter((row) => row.tail_count > 0).map((row) => row.id),
+        this.dialect.maxBindParameters,
+      );
+      return { rows, segments, blocks, tails };
+    });
+
+    for (const block of fetched.blocks) {
+      const segment = segmentOf(decodeBlockColumns(toBytes(block.payload)));
+      fetched.segments.set(segmentKey(block.series_id, block.block_no), segment);
+      if (cacheable) this.decoded.put(block.series_id, block.block_no, segment);
+    }
+    const bySeries = new Map(fetched.rows.map((row) => [`${row.experiment_id}\u0000${row.name}`, row]));
+    const scratch = new BucketScratch();
+    const windows: SeriesWindow[] = [];
+    for (const experimentId of startTimes.keys()) {
+      for (const metric of metrics) {
+        const row = bySeries.get(`${experimentId}\u0000${metric}`);
+        if (!row) continue;
+        // Blocks by number, then the tail: offset order, which the window's tie rules rely on.
+        const segments: Segment[] = [];
+        for (let blockNo = 0; blockNo < row.block_count; blockNo++) {
+          // A block missing here was pruned by its extents in SQL: none of its points is in range.
+          const segment = fetched.segments.get(segmentKey(row.id, blockNo));
+          if (segment) segments.push(segment);
+        }
+        const tail = fetched.tails.get(row.id);
+        if (tail) segments.push(tail);
+        const window = computeWindow(
+          segments,
+          { axis, origin: originOf(experimentId), from, to, buckets: query.buckets },
+          scratch,
+        );
+        windows.push({ experimentId, metric, total: row.point_count, ...window });
+      }
+    }
+    return windows;
+  }
+
+  /**
+   * Payloads of the blocks not in the cache, leaving out those whose stored extent on the axis
+   * misses [from, to]. Blocks sealed before their timestamp and epoch extents were kept (NULL
+   * min_timestamp) are always fetched on those axes.
+   */
+  private async fetchBlocks(
+    db: Kysely<Database>,
+    missing: readonly MissingBlocks[],
+    axis: RawAxis,
+    from: number,
+    to: number,
+  ): Promise<{ series_id: string; block_no: number; payload: Uint8Array }[]> {
+    const result: { series_id: string; block_no: number; payload: Uint8Array }[] = [];
+    // Each series costs its id, its block numbers and up to two bounds in bind parameters.
+    const budget = Math.floor(this.dialect.maxBindParameters / 2);
+    let start = 0;
+    while (start < missing.length) {
+      let used = 0;
+      let end = start;
+      while (
+        end < missing.length &&
+        (end === start || used + (missing[end] as MissingBlocks).blockNos.length + 3 <= budget)
+      ) {
+        used += (missing[end] as MissingBlocks).blockNos.length + 3;
+        end++;
+      }
+      const group = missing.slice(start, end);
+      start = end;
+      const rows = await db
+        .selectFrom('series_blocks')
+        .select(['series_id', 'block_no', 'payload'])
+        .where((eb) =>
+          eb.or(
+            group.map(({ seriesId, blockNos, origin }) => {
+              // The extent columns hold integers: fractional bounds are rounded inwards, which
+              // keeps the comparison exact (and PostgreSQL compares bigint with integers only).
+              const low = Math.ceil(from + origin);
+              const high = Math.floor(to + origin);
+              const conditions = [eb('series_id', '=', seriesId), eb('block_no', 'in', blockNos)];
+              if (axis === 'step') {
+                conditions.push(eb('min_step', 'is not', null));
+                if (from !== Number.NEGATIVE_INFINITY) conditions.push(eb('max_step', '>=', low));
+                if (to !== Number.POSITIVE_INFINITY) conditions.push(eb('min_step', '<=', high));
+              } else {
+                const [minColumn, maxColumn] =
+                  axis === 'epoch'
+                    ? (['min_epoch', 'max_epoch'] as const)
+                    : (['min_timestamp', 'max_timestamp'] as const);
+                const known = [eb(minColumn, 'is not', null)];
+                if (from !== Number.NEGATIVE_INFINITY) known.push(eb(maxColumn, '>=', low));
+                if (to !== Number.POSITIVE_INFINITY) known.push(eb(minColumn, '<=', high));
+                conditions.push(eb.or([eb('min_timestamp', 'is', null), eb.and(known)]));
+              }
+              return eb.and(conditions);
+            }),
+          ),
+        )
+        .execute();
+      result.push(...rows);
+    }
+    return result;
+  }
+
   private async appendToSeries(
     experimentId: string,
     name: string,
@@ -345,6 +490,10 @@ export class SqlSeriesRepository implements SeriesRepository {
   private async insertBlock(seriesId: string, blockNo: number, points: StoredPoint[]): Promise<void> {
     let minStep: number | null = null;
     let maxStep: number | null = null;
+    let minEpoch: number | null = null;
+    let maxEpoch: number | null = null;
+    let minTimestamp = Number.POSITIVE_INFINITY;
+    let maxTimestamp = Number.NEGATIVE_INFINITY;
     // NaN points take no part in extremes (as in the series summary); a block of NaN alone has
     // none (NULL). Infinities are real extremes and are stored as such.
     let minValue: number | null = null;
@@ -354,6 +503,12 @@ export class SqlSeriesRepository implements SeriesRepository {
         minStep = minStep === null ? p.step : Math.min(minStep, p.step);
         maxStep = maxStep === null ? p.step : Math.max(maxStep, p.step);
       }
+      if (p.epoch !== null) {
+        minEpoch = minEpoch === null ? p.epoch : Math.min(minEpoch, p.epoch);
+        maxEpoch = maxEpoch === null ? p.epoch : Math.max(maxEpoch, p.epoch);
+      }
+      minTimestamp = Math.min(minTimestamp, p.timestamp);
+      maxTimestamp = Math.max(maxTimestamp, p.timestamp);
       if (Number.isNaN(p.value)) continue;
       if (minValue === null || p.value < minValue) minValue = p.value;
       if (maxValue === null || p.value > maxValue) maxValue = p.value;
@@ -368,6 +523,10 @@ export class SqlSeriesRepository implements SeriesRepository {
         last_offset: (points[points.length - 1] as StoredPoint).offset,
         min_step: minStep,
         max_step: maxStep,
+        min_timestamp: minTimestamp,
+        max_timestamp: maxTimestamp,
+        min_epoch: minEpoch,
+        max_epoch: maxEpoch,
         min_value: minValue,
         max_value: maxValue,
         payload: encodeBlock(points),
@@ -415,6 +574,66 @@ async function readTail(db: Kysely<Database>, seriesId: string): Promise<StoredP
     .orderBy('offset')
     .execute();
   return rows.map((row) => ({ ...row, value: nullToNan(row.value) }));
+}
+
+interface MissingBlocks {
+  seriesId: string;
+  blockNos: number[];
+  /** Subtracted from the raw coordinate to give x (see `WindowRequest.origin`). */
+  origin: number;
+}
+
+function segmentKey(seriesId: string, blockNo: number): string {
+  return `${seriesId}:${blockNo}`;
+}
+
+/** The tails of several series as segments, by series id, each in offset order. */
+async function readTails(
+  db: Kysely<Database>,
+  seriesIds: readonly string[],
+  maxBindParameters: number,
+): Promise<Map<string, Segment>> {
+  const rows: Pick<Database['series_tail'], 'series_id' | 'value' | 'step' | 'epoch' | 'timestamp' | 'offset'>[] = [];
+  for (let start = 0; start < seriesIds.length; start += maxBindParameters) {
+    rows.push(
+      ...(await db
+        .selectFrom('series_tail')
+        .select(['series_id', 'offset', 'value', 'step', 'epoch', 'timestamp'])
+        .where('series_id', 'in', seriesIds.slice(start, start + maxBindParameters))
+        .orderBy('series_id')
+        .orderBy('offset')
+        .execute()),
+    );
+  }
+  const tails = new Map<string, Segment>();
+  let at = 0;
+  while (at < rows.length) {
+    const seriesId = (rows[at] as (typeof rows)[number]).series_id;
+    let end = at;
+    while (end < rows.length && (rows[end] as (typeof rows)[number]).series_id === seriesId) end++;
+    const count = end - at;
+    const columns = {
+      count,
+      offsets: new Float64Array(count),
+      steps: new Float64Array(count),
+      epochs: new Float64Array(count),
+      timestamps: new Float64Array(count),
+      // Contexts take no part in chart reads.
+      contextIds: new Uint32Array(count),
+      values: new Float64Array(count),
+    };
+    for (let i = 0; i < count; i++) {
+      const row = rows[at + i] as (typeof rows)[number];
+      columns.offsets[i] = row.offset;
+      columns.steps[i] = row.step ?? Number.NaN;
+      columns.epochs[i] = row.epoch ?? Number.NaN;
+      columns.timestamps[i] = row.timestamp;
+      columns.values[i] = nullToNan(row.value);
+    }
+    tails.set(seriesId, segmentOf(columns));
+    at = end;
+  }
+  return tails;
 }
 
 function nanToNull(value: number): number | null {

@@ -125,6 +125,12 @@ export interface Database {
     /** Extremes of the block's non-NaN values; NULL when it holds NaN alone. */
     min_value: number | null;
     max_value: number | null;
+    /** Extents of the block's timestamps and epochs (0010); NULL in blocks sealed before it. */
+    min_timestamp: number | null;
+    max_timestamp: number | null;
+    /** NULL also when no point of the block has an epoch (min_timestamp is set then). */
+    min_epoch: number | null;
+    max_epoch: number | null;
     payload: Uint8Array;
     chunk_summaries: Uint8Array;
   };

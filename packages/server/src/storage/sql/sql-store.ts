@@ -1,6 +1,7 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import type { Repositories, Store } from '../../core/store.port.js';
-import { SqlSeriesRepository } from '../series/series.repository.js';
+import { DecodedBlockCache } from '../series/decoded-block.cache.js';
+import { DECODED_BLOCK_CACHE_BYTES, SqlSeriesRepository } from '../series/series.repository.js';
 import { SqlArtifactRepository } from './artifact.repository.js';
 import { SqlArtifactTableRepository } from './artifact-table.repository.js';
 import { SqlAssetRepository } from './asset.repository.js';
@@ -18,13 +19,13 @@ import { SqlRegistryRepository } from './registry.repository.js';
 import { SqlTenancyRepository } from './tenancy.repository.js';
 import { SqlWebhookRepository } from './webhook.repository.js';
 
-function repositories(db: Kysely<Database>, dialect: SqlDialect): Repositories {
+function repositories(db: Kysely<Database>, dialect: SqlDialect, decoded: DecodedBlockCache): Repositories {
   return {
     tenancy: new SqlTenancyRepository(db),
     projects: new SqlProjectRepository(db),
     experiments: new SqlExperimentRepository(db, dialect),
     values: new SqlLoggedValueRepository(db, dialect),
-    series: new SqlSeriesRepository(db, dialect),
+    series: new SqlSeriesRepository(db, dialect, decoded),
     assets: new SqlAssetRepository(db),
     artifacts: new SqlArtifactRepository(db),
     registry: new SqlRegistryRepository(db),
@@ -54,11 +55,14 @@ export class SqlStore implements Store {
   readonly optimizations;
   readonly clientBatches;
 
+  /** Decoded sealed blocks, shared by the store's repositories and those of its transactions. */
+  private readonly decoded = new DecodedBlockCache(DECODED_BLOCK_CACHE_BYTES);
+
   private constructor(
     private readonly db: Kysely<Database>,
     readonly dialect: SqlDialect,
   ) {
-    const repos = repositories(db, dialect);
+    const repos = repositories(db, dialect, this.decoded);
     this.tenancy = repos.tenancy;
     this.projects = repos.projects;
     this.experiments = repos.experiments;
@@ -101,7 +105,7 @@ export class SqlStore implements Store {
   }
 
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(repositories(trx, this.dialect)));
+    return this.db.transaction().execute((trx) => work(repositories(trx, this.dialect, this.decoded)));
   }
 
   async ping(): Promise<void> {

@@ -4,15 +4,18 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import { presentedApiKey } from '../../api-key.js';
 import { admitIngest, type IngestAdmission } from '../../ingest-admission.js';
+import { DEFAULT_SSE_OPTIONS, type SseOptions } from '../../sse-stream.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
 import { registerAssetRoutes } from './routes/assets.route.js';
 import { registerDocumentRoutes } from './routes/documents.route.js';
+import { registerEventRoutes } from './routes/events.route.js';
 import { registerExperimentTableRoutes } from './routes/experiment-table.route.js';
 import { registerExperimentRoutes } from './routes/experiments.route.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
 import { registerOutputRoutes } from './routes/output.route.js';
 import { registerProjectRoutes } from './routes/projects.route.js';
+import { registerSeriesRoutes } from './routes/series.route.js';
 import { registerTableRoutes } from './routes/tables.route.js';
 import { registerValueRoutes } from './routes/values.route.js';
 import { registerWebhookRoutes } from './routes/webhooks.route.js';
@@ -25,6 +28,8 @@ export interface CairnPluginOptions {
   ingest: IngestAdmission;
   /** The app's body limit: what a body of unknown length is counted as by `ingest`. */
   bodyLimitBytes: number;
+  /** Live event stream settings (tests shorten the keepalive). */
+  live?: Partial<SseOptions>;
 }
 
 /**
@@ -33,7 +38,7 @@ export interface CairnPluginOptions {
  */
 export const cairnApiPlugin: FastifyPluginAsync<CairnPluginOptions> = async (
   instance,
-  { core, ingest, bodyLimitBytes },
+  { core, ingest, bodyLimitBytes, live },
 ) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(cairnErrorHandler);
@@ -58,6 +63,8 @@ export const cairnApiPlugin: FastifyPluginAsync<CairnPluginOptions> = async (
   registerOutputRoutes(app, core);
   registerAssetRoutes(app, core);
   registerExperimentTableRoutes(app, core);
+  registerSeriesRoutes(app, core);
+  registerEventRoutes(app, core, { ...DEFAULT_SSE_OPTIONS, ...live });
   registerTableRoutes(app, core);
   registerWebhookRoutes(app, core);
 };

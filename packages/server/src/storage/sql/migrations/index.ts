@@ -9,6 +9,7 @@ import { panelsDashboards } from './0006-panels-dashboards.js';
 import { artifactTables } from './0007-artifact-tables.js';
 import { clientlib } from './0008-clientlib.js';
 import { projectKeys } from './0009-project-keys.js';
+import { seriesBlockExtents } from './0010-series-block-extents.js';
 import { outputLines } from './0011-output-lines.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
@@ -24,6 +25,7 @@ const migrations: Record<string, DialectMigration> = {
   '0007-artifact-tables': artifactTables,
   '0008-clientlib': clientlib,
   '0009-project-keys': projectKeys,
+  '0010-series-block-extents': seriesBlockExtents,
   '0011-output-lines': outputLines,
 };
 
