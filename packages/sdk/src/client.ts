@@ -223,13 +223,17 @@ export class CairnClient {
       return new Run(this.runContext(), {
         ...init,
         experiment: undefined,
-        create: { workspace, project, name: name ?? null },
+        create: { workspace, project, name: name ?? null, startTime: Date.now() },
+        clockOffsetMs: 0,
       });
     }
+    const sent = Date.now();
     const experiment = givenKey
       ? await this.experiments.create(workspace, project, { key, ...(name ? { name } : {}) }, options)
       : await createWithOwnKey(this.experiments, workspace, project, key, name ?? null, options);
-    return new Run(this.runContext(), { ...init, experiment, create: undefined });
+    // The server stamped startTime between sending and answering: about the middle of the two here.
+    const clockOffsetMs = Math.round(experiment.startTime - (sent + Date.now()) / 2);
+    return new Run(this.runContext(), { ...init, experiment, create: undefined, clockOffsetMs });
   }
 
   /**
@@ -244,6 +248,7 @@ export class CairnClient {
       primary: primary ?? false,
       experiment: undefined,
       create: undefined,
+      clockOffsetMs: 0,
       options: this.writerOptions(overrides),
     });
   }

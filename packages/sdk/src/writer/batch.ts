@@ -11,9 +11,9 @@
  */
 
 export interface BatchPart {
-  /** `metrics`, `params`, `params@<step>`, `others`, `tags`, `create`, `end`; `.0`/`.1` after a 413 split. */
+  /** `create`, `start`, `metrics`, `params`, `params@<step>`, `others`, `tags`, `end`; `.0`/`.1` after a 413 split. */
   part: string;
-  method: 'POST';
+  method: 'POST' | 'PATCH';
   /** Under the API base, percent-encoded. */
   path: string;
   idempotencyKey: string;

@@ -183,8 +183,13 @@ export interface RunInit {
   /** The primary writer beats and ends the experiment; attached writers only log. */
   primary: boolean;
   experiment: Experiment | undefined;
-  /** Lazy start: the experiment is created by the first part of the stream. */
-  create: { workspace: string; project: string; name: string | null } | undefined;
+  /**
+   * Lazy start: the experiment is created by the first parts of the stream, its start time set to
+   * `startTime` (this clock's), however late the creation reaches the server.
+   */
+  create: { workspace: string; project: string; name: string | null; startTime: number } | undefined;
+  /** Server clock minus this clock, as measured at creation: end times are sent in the server's time. */
+  clockOffsetMs: number;
   options: WriterOptions;
 }
 
@@ -282,6 +287,7 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
   private createdReject: ((error: Error) => void) | undefined;
   private readonly createdPromise: Promise<void>;
   private readonly startedAt = Date.now();
+  private readonly clockOffsetMs: number;
 
   // Accounting.
   private logged = 0;
@@ -310,6 +316,7 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
     this.writerId = init.writerId;
     this.primary = init.primary;
     this.experimentValue = init.experiment;
+    this.clockOffsetMs = init.clockOffsetMs;
     this.options = init.options;
     const o = init.options;
     this.batchPoints = Math.max(1, Math.min(o.maxBatchPoints, Math.floor(o.maxBatchBytes / BYTES_PER_POINT)));
@@ -657,7 +664,10 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
     chunks.forEach((chunk, i) => {
       const seq = this.nextSeq++;
       const parts: BatchPart[] = [];
-      if (i === 0 && this.pendingCreate) parts.push(this.createPart(seq));
+      if (i === 0 && this.pendingCreate) {
+        const { startTime } = this.pendingCreate;
+        parts.push(this.createPart(seq), this.startPart(seq, startTime));
+      }
       const points = countPoints(chunk);
       if (points > 0) parts.push(this.part(seq, 'metrics', `/experiments/${enc(this.key)}/metrics`, '', points));
       if (i === chunks.length - 1) parts.push(...this.valueParts(seq));
@@ -700,6 +710,12 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
     const body = JSON.stringify({ key: this.key, ...(create.name ? { name: create.name } : {}) });
     const path = `/workspaces/${enc(create.workspace)}/projects/${enc(create.project)}/experiments`;
     return { ...this.part(seq, 'create', path, body), conflictIsSuccess: true };
+  }
+
+  /** The start as it happened here, not when the (lazy, offline) creation reached the server. */
+  private startPart(seq: number, startTime: number): BatchPart {
+    const part = this.part(seq, 'start', `/experiments/${enc(this.key)}`, JSON.stringify({ startTime }));
+    return { ...part, method: 'PATCH' };
   }
 
   private valueParts(seq: number): BatchPart[] {
@@ -962,8 +978,10 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       this.ctx.log.info(`run ${this.key}: delivering again after ${Math.round(downMs / 1000)} s`);
       this.emit('recovered', { downMs });
     }
+    if ((part.part === 'create' || part.part === 'start') && answer && typeof answer === 'object') {
+      this.experimentValue = answer as Experiment;
+    }
     if (part.part === 'create') {
-      if (answer && typeof answer === 'object') this.experimentValue = answer as Experiment;
       this.created = true;
       this.createdResolve?.();
       this.startHeartbeat();
@@ -1158,7 +1176,11 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
     this.heartbeatTimer = undefined;
     // The end travels last in the writer's stream; offline, it is spooled with the rest, and
     // `cairn sync` marks the run ended at the time it really ended.
-    if (this.primary) this.pendingEnd = { status: options.status ?? 'SUCCEEDED', endTime: Date.now() };
+    if (this.primary) {
+      // In the server's clock, and never before the start the server has (a skewed clock would be refused).
+      const endTime = Math.max(Date.now() + this.clockOffsetMs, this.experimentValue?.startTime ?? 0);
+      this.pendingEnd = { status: options.status ?? 'SUCCEEDED', endTime };
+    }
     this.seal();
     const endSeq = this.nextSeq - 1;
     const errors: Error[] = [];
