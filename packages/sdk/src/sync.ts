@@ -58,6 +58,8 @@ interface WriterDir {
   /** Files by seq, in seq order (an exit-time write may have left two files for one seq). */
   batches: { seq: number; files: string[] }[];
   creates: boolean;
+  /** A lock left by a writer process that no longer runs. */
+  staleLock?: boolean;
 }
 
 /**
@@ -83,18 +85,21 @@ export async function syncSpool(options: SyncSpoolOptions): Promise<SyncSpoolRep
     const writers: WriterDir[] = [];
     for (const writerId of await listDirs(join(root, experimentKey))) {
       const dir = join(root, experimentKey, writerId);
-      if (!options.force && (await lockedByLiveProcess(dir))) {
+      const lock = await lockState(dir);
+      if (lock === 'live' && !options.force) {
         report.skipped.push(dir);
         continue;
       }
-      writers.push(await scanWriter(experimentKey, writerId, dir));
+      writers.push({ ...(await scanWriter(experimentKey, writerId, dir)), staleLock: lock === 'stale' });
     }
     if (writers.length === 0) continue;
     report.experiments++;
     writers.sort((a, b) => Number(b.creates) - Number(a.creates));
     for (const writer of writers) {
       report.writers++;
-      await replayWriter(writer, options, report);
+      const complete = await replayWriter(writer, options, report);
+      // The lock of a writer that died (SIGKILL) goes with its last batch.
+      if (complete && writer.staleLock) await unlink(join(writer.dir, LOCK_FILE)).catch(() => {});
       await removeIfEmpty(writer.dir);
     }
     await removeIfEmpty(join(root, experimentKey));
@@ -112,21 +117,24 @@ async function listDirs(dir: string): Promise<string[]> {
   }
 }
 
-/** A lock left by a process of this host that still runs. A crashed (killed) writer's lock is stale. */
-async function lockedByLiveProcess(dir: string): Promise<boolean> {
+/**
+ * `live`: a process of this host that still runs holds the writer's lock (this process too).
+ * `stale`: the lock's process is gone (killed). A lock of another host cannot be checked: stale.
+ */
+async function lockState(dir: string): Promise<'none' | 'live' | 'stale'> {
   let lock: { pid?: unknown; host?: unknown };
   try {
     lock = JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8'));
-  } catch {
-    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'none' : 'stale';
   }
-  if (typeof lock.pid !== 'number' || lock.host !== hostname()) return false;
-  if (lock.pid === process.pid) return true;
+  if (typeof lock.pid !== 'number' || lock.host !== hostname()) return 'stale';
+  if (lock.pid === process.pid) return 'live';
   try {
     process.kill(lock.pid, 0);
-    return true;
+    return 'live';
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'live' : 'stale';
   }
 }
 
@@ -159,7 +167,8 @@ async function readBatch(dir: string, name: string): Promise<BatchDocument> {
   return parseDocument(new TextDecoder().decode(bytes));
 }
 
-async function replayWriter(writer: WriterDir, options: SyncSpoolOptions, report: SyncSpoolReport): Promise<void> {
+/** Replays a writer's batches in order; false when it had to stop at one. */
+async function replayWriter(writer: WriterDir, options: SyncSpoolOptions, report: SyncSpoolReport): Promise<boolean> {
   for (const batch of writer.batches) {
     let doc: BatchDocument | undefined;
     let readError: unknown;
@@ -177,7 +186,7 @@ async function replayWriter(writer: WriterDir, options: SyncSpoolOptions, report
         seq: batch.seq,
         error: new Error(`unreadable batch: ${String(readError)}`),
       });
-      return;
+      return false;
     }
     let points = 0;
     let duplicatePoints = 0;
@@ -194,7 +203,7 @@ async function replayWriter(writer: WriterDir, options: SyncSpoolOptions, report
     } catch (error) {
       report.failed.push({ dir: writer.dir, seq: batch.seq, error: error as Error });
       // Later batches of this writer wait: its order is kept.
-      return;
+      return false;
     }
     for (const file of batch.files) await unlink(join(writer.dir, file)).catch(() => {});
     report.batches++;
@@ -208,6 +217,7 @@ async function replayWriter(writer: WriterDir, options: SyncSpoolOptions, report
       duplicatePoints,
     });
   }
+  return true;
 }
 
 interface PartOutcome {

@@ -178,7 +178,7 @@ describe('retries', () => {
 
 describe('abort and timeouts', () => {
   it('aborts with the caller signal, at once, also while waiting to retry', async () => {
-    proxy = await FaultProxy.start(server, () => ({ kind: 'delay', ms: 5_000, then: { kind: 'forward' } }));
+    proxy = await FaultProxy.start(server, () => ({ kind: 'delay', ms: 5_000, next: { kind: 'forward' } }));
     const cairn = new Cairn({ url: proxy.url, apiKey: server.apiKey });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
@@ -196,13 +196,13 @@ describe('abort and timeouts', () => {
 
   it('times out each attempt (then retries), and the whole call with totalTimeout', async () => {
     proxy = await FaultProxy.start(server, (_req, i) =>
-      i === 0 ? { kind: 'delay', ms: 2_000, then: { kind: 'forward' } } : { kind: 'forward' },
+      i === 0 ? { kind: 'delay', ms: 2_000, next: { kind: 'forward' } } : { kind: 'forward' },
     );
     const cairn = new Cairn({ url: proxy.url, apiKey: server.apiKey, timeout: 300, retryBaseDelayMs: 1 });
     expect((await cairn.me()).user.name).toBe('admin');
     expect(proxy.requests).toHaveLength(2);
 
-    proxy.setRule(() => ({ kind: 'delay', ms: 2_000, then: { kind: 'forward' } }));
+    proxy.setRule(() => ({ kind: 'delay', ms: 2_000, next: { kind: 'forward' } }));
     const started = Date.now();
     const error = await cairn.me({ maxRetries: 10, totalTimeout: 800 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);

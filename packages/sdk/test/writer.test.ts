@@ -94,7 +94,7 @@ describe('flush and end', () => {
 
   it('flush() waits for the acknowledgement, not for the request to leave', async () => {
     proxy = await FaultProxy.start(server, (req) =>
-      req.url?.endsWith('/metrics') ? { kind: 'delay', ms: 600, then: { kind: 'forward' } } : { kind: 'forward' },
+      req.url?.endsWith('/metrics') ? { kind: 'delay', ms: 600, next: { kind: 'forward' } } : { kind: 'forward' },
     );
     const cairn = client({}, proxy.url);
     const run = await cairn.startExperiment({ workspace: 'default', project: 'writer' });

@@ -18,8 +18,8 @@ export type ProxyAction =
   | { kind: 'reset' }
   /** Pass it on, let the server answer (and so commit), then close the client's connection: the lost ack. */
   | { kind: 'drop-response' }
-  /** Wait, then do `then`. */
-  | { kind: 'delay'; ms: number; then: ProxyAction };
+  /** Wait, then do `next`. */
+  | { kind: 'delay'; ms: number; next: ProxyAction };
 
 export interface ProxiedRequest {
   method: string;
@@ -95,7 +95,7 @@ export class FaultProxy {
     let action = this.rule(req, this.requests.length - 1);
     while (action.kind === 'delay') {
       await new Promise((resolve) => setTimeout(resolve, (action as { ms: number }).ms));
-      action = action.then;
+      action = action.next;
     }
     record.action = action.kind;
     if (action.kind === 'reset') {
