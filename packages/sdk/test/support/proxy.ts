@@ -18,6 +18,8 @@ export type ProxyAction =
   | { kind: 'reset' }
   /** Pass it on, let the server answer (and so commit), then close the client's connection: the lost ack. */
   | { kind: 'drop-response' }
+  /** Pass it on and stream the answer back, then close the client's connection after `ms` (a dropped stream). */
+  | { kind: 'cut-after'; ms: number }
   /** Wait, then do `next`. */
   | { kind: 'delay'; ms: number; next: ProxyAction };
 
@@ -121,18 +123,21 @@ export class FaultProxy {
       { host: '127.0.0.1', port: this.target.port, method: req.method, path: req.url, headers },
       async (answer) => {
         record.status = answer.statusCode;
-        const parts: Buffer[] = [];
-        for await (const chunk of answer) parts.push(chunk as Buffer);
         if (action.kind === 'drop-response') {
-          // The server has answered: whatever it did is committed. The client never learns it.
+          for await (const _chunk of answer) {
+            // Read to the end: the server has answered, whatever it did is committed.
+          }
+          // The client never learns it.
           req.socket.destroy();
           return;
         }
         const headers = { ...answer.headers };
-        delete headers['transfer-encoding'];
         delete headers.connection;
         res.writeHead(answer.statusCode ?? 502, headers);
-        res.end(Buffer.concat(parts));
+        res.flushHeaders();
+        if (action.kind === 'cut-after') setTimeout(() => req.socket.destroy(), action.ms);
+        // Streamed as it comes (event streams never end by themselves).
+        answer.pipe(res);
       },
     );
     upstream.on('error', () => req.socket.destroy());
