@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Cairn benchmark harness (issue #3): npm run bench -- <S|M|Long|L> [--peers cairn,mlflow,fasttrackml,aim]
 // and the experiment search benchmark (issue #5): npm run bench -- search [--experiments N]
+// and the SDK benchmark: npm run bench -- sdk [--points N] [--repeats N]
 // Systems run one at a time (server + load generator together, 2 cores): same shape, same data.
 // See bench/README.md for what is measured and the caveats.
 
@@ -475,8 +476,9 @@ async function main() {
   if (summary.systems.some((s) => s.status !== 'ok')) process.exitCode = 1;
 }
 
-// `npm run bench -- search`: the experiment search benchmark has its own script.
-(process.argv[2] === 'search' ? import('./search.mjs') : main()).catch((e) => {
+// `npm run bench -- search` and `-- sdk`: those benchmarks have their own scripts.
+const own = { search: './search.mjs', sdk: './sdk.mjs' }[process.argv[2] ?? ''];
+(own ? import(own) : main()).catch((e) => {
   console.error(e instanceof Error ? e.message : e);
   process.exit(2);
 });

@@ -77,12 +77,14 @@ class NodeWriterSpool implements WriterSpool {
     await syncDir(this.dir);
   }
 
-  writeSync(name: string, text: string): void {
+  writeSync(name: string, chunks: Uint8Array[]): void {
     this.prepareSync();
     const temp = join(this.dir, `${name}.${process.pid}.tmp`);
     const fd = openSync(temp, 'w');
     try {
-      writeSync(fd, text);
+      for (const chunk of chunks) {
+        for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done);
+      }
       fsyncSync(fd);
     } finally {
       closeSync(fd);

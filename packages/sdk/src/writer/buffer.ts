@@ -28,7 +28,8 @@ export class SeriesBuffer {
   constructor(
     readonly name: string,
     readonly context: string | null,
-    private capacity = INITIAL_CAPACITY,
+    /** Room in the arrays; the writer's hot loop stores into them directly (see Run.logMetrics). */
+    public capacity = INITIAL_CAPACITY,
   ) {
     this.values = new Float64Array(capacity);
     this.steps = new Float64Array(capacity);
@@ -72,7 +73,7 @@ export class SeriesBuffer {
     return slice;
   }
 
-  private grow(): void {
+  grow(): void {
     const capacity = this.capacity * 2;
     for (const column of ['values', 'steps', 'timestamps', 'epochs'] as const) {
       const next = new Float64Array(capacity);

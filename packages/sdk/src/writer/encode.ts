@@ -1,10 +1,17 @@
 import type { SeriesSlice } from './buffer.js';
 
 /**
- * JSON bodies of the bulk metrics path (`POST /experiments/{key}/metrics`), written straight
- * from the typed arrays. TypedArray#join formats numbers exactly as JSON.stringify does, so the
- * common case (every value finite, every step given) is a native join per column.
+ * JSON bodies of the bulk metrics path (`POST /experiments/{key}/metrics`), written from the typed
+ * arrays. JSON.stringify of a plain array formats doubles with V8's fast path — about 4× faster
+ * than TypedArray#join or string concatenation (25k random doubles: ~5 ms against ~18 ms) — and
+ * turns NaN into null, which is what a missing step or epoch must become.
+ *
+ * A 25k-point batch still costs ~15 ms of CPU. The async encoder cuts each column into pieces of
+ * `PIECE_POINTS` and yields between pieces, so the training loop never waits for more than a
+ * piece (~1–2 ms); the synchronous one is for the process' last moments.
  */
+
+const PIECE_POINTS = 4_096;
 
 function hasNonFinite(values: Float64Array): boolean {
   for (let i = 0; i < values.length; i++) {
@@ -14,48 +21,79 @@ function hasNonFinite(values: Float64Array): boolean {
   return false;
 }
 
-/** Values: NaN and ±Infinity travel as the strings "NaN", "Infinity", "-Infinity". */
-function valuesJson(values: Float64Array): string {
-  if (!hasNonFinite(values)) return `[${values.join(',')}]`;
-  let out = '[';
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
-    if (i > 0) out += ',';
-    out += v - v === 0 ? String(v) : `"${v}"`;
-  }
-  return `${out}]`;
+const nonFiniteAsString = (v: number) => (v - v === 0 ? v : String(v));
+
+/** A run of values without the brackets: NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity". */
+function valuesPiece(values: Float64Array): string {
+  const array = hasNonFinite(values) ? Array.from(values, nonFiniteAsString) : Array.from(values);
+  return JSON.stringify(array).slice(1, -1);
 }
 
-/** Integers with NaN for "not given": null there, or no column at all when nothing was given. */
-function optionalJson(column: Float64Array): string | undefined {
-  let given = 0;
-  for (let i = 0; i < column.length; i++) if (!Number.isNaN(column[i])) given++;
-  if (given === 0) return undefined;
-  if (given === column.length) return `[${column.join(',')}]`;
-  let out = '[';
-  for (let i = 0; i < column.length; i++) {
-    const v = column[i] as number;
-    if (i > 0) out += ',';
-    out += Number.isNaN(v) ? 'null' : String(v);
-  }
-  return `${out}]`;
+/** A run of integers without the brackets, NaN ("not given") as null. */
+function numbersPiece(column: Float64Array): string {
+  return JSON.stringify(Array.from(column)).slice(1, -1);
 }
 
-export function encodeMetrics(slices: SeriesSlice[]): string {
-  let nonFinite = false;
+function anyGiven(column: Float64Array): boolean {
+  for (let i = 0; i < column.length; i++) if (!Number.isNaN(column[i])) return true;
+  return false;
+}
+
+type Yield = () => Promise<void>;
+
+async function column(values: Float64Array, piece: (part: Float64Array) => string, pause?: Yield): Promise<string> {
+  if (!pause || values.length <= PIECE_POINTS) return `[${piece(values)}]`;
+  const pieces: string[] = [];
+  for (let from = 0; from < values.length; from += PIECE_POINTS) {
+    pieces.push(piece(values.subarray(from, from + PIECE_POINTS)));
+    await pause();
+  }
+  return `[${pieces.join(',')}]`;
+}
+
+async function seriesJson(s: SeriesSlice, pause?: Yield): Promise<string> {
+  let out = `{"name":${JSON.stringify(s.name)},"context":${s.context === null ? 'null' : JSON.stringify(s.context)}`;
+  out += `,"values":${await column(s.values, valuesPiece, pause)}`;
+  if (anyGiven(s.steps)) out += `,"steps":${await column(s.steps, numbersPiece, pause)}`;
+  out += `,"timestamps":${await column(s.timestamps, numbersPiece, pause)}`;
+  if (anyGiven(s.epochs)) out += `,"epochs":${await column(s.epochs, numbersPiece, pause)}`;
+  return `${out}}`;
+}
+
+function body(series: string[], nonFinite: boolean): string {
+  return `{"series":[${series.join(',')}]${nonFinite ? ',"allowNonFinite":true' : ''}}`;
+}
+
+/** The body, yielding to the event loop between pieces of work. */
+export async function encodeMetricsAsync(slices: SeriesSlice[], pause: Yield): Promise<string> {
   const series: string[] = [];
+  let nonFinite = false;
+  let sincePause = 0;
   for (const s of slices) {
     nonFinite ||= hasNonFinite(s.values);
-    let out = `{"name":${JSON.stringify(s.name)},"context":${s.context === null ? 'null' : JSON.stringify(s.context)}`;
-    out += `,"values":${valuesJson(s.values)}`;
-    const steps = optionalJson(s.steps);
-    if (steps) out += `,"steps":${steps}`;
-    out += `,"timestamps":[${s.timestamps.join(',')}]`;
-    const epochs = optionalJson(s.epochs);
-    if (epochs) out += `,"epochs":${epochs}`;
-    series.push(`${out}}`);
+    series.push(await seriesJson(s, pause));
+    sincePause += s.values.length;
+    if (sincePause >= PIECE_POINTS) {
+      sincePause = 0;
+      await pause();
+    }
   }
-  return `{"series":[${series.join(',')}]${nonFinite ? ',"allowNonFinite":true' : ''}}`;
+  return body(series, nonFinite);
+}
+
+/** The body at once (at exit, where nothing can wait). */
+export function encodeMetrics(slices: SeriesSlice[]): string {
+  let nonFinite = false;
+  const series = slices.map((s) => {
+    nonFinite ||= hasNonFinite(s.values);
+    let out = `{"name":${JSON.stringify(s.name)},"context":${s.context === null ? 'null' : JSON.stringify(s.context)}`;
+    out += `,"values":[${valuesPiece(s.values)}]`;
+    if (anyGiven(s.steps)) out += `,"steps":[${numbersPiece(s.steps)}]`;
+    out += `,"timestamps":[${numbersPiece(s.timestamps)}]`;
+    if (anyGiven(s.epochs)) out += `,"epochs":[${numbersPiece(s.epochs)}]`;
+    return `${out}}`;
+  });
+  return body(series, nonFinite);
 }
 
 /** A value logged as a parameter or other: what JSON can carry, as the server will store it. */

@@ -11,18 +11,10 @@ import type { BodyInit, HttpClient, LevelLogger } from '../core/http.js';
 import { isRetryableError, type RetryQuota, retryDelayMs, startTimer } from '../core/retry.js';
 import type { ExitParticipant, Platform, WriterSpool } from '../platform/platform.js';
 import type { Asset, Experiment } from '../types.js';
-import {
-  type BatchDocument,
-  type BatchPart,
-  documentFileName,
-  documentPieces,
-  parseDocument,
-  splitPart,
-  utf8,
-} from './batch.js';
+import { type BatchDocument, type BatchPart, documentFileName, documentPieces, splitPart, utf8 } from './batch.js';
 import { checkName, chunkSlices, countPoints, SeriesBuffer, type SeriesSlice } from './buffer.js';
 import { Emitter } from './emitter.js';
-import { encodeMetrics, flattenValues, type LoggableValue } from './encode.js';
+import { encodeMetrics, encodeMetricsAsync, flattenValues, type LoggableValue } from './encode.js';
 
 /** What a full buffer does when there is no spool to spill to (browsers, `spool: false`). */
 export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'throw';
@@ -199,16 +191,25 @@ interface Sealed {
   /** Metric points still columnar; encoded into the metrics part when prepared. */
   slices: SeriesSlice[] | undefined;
   points: number;
-  /** gzipped bodies to send, by part. */
-  gz: Map<string, Uint8Array>;
+  /** The bytes to send, by part (gzipped or not), once prepared; a split half has none (its text is sent). */
+  payloads: Map<string, Payload>;
   /** Spool files holding this batch (two when an exit-time write raced an async one). */
   files: string[];
+  /** Where each part's body is in a spool file: a released batch is read back from there, no parsing. */
+  location: { file: string; ranges: Payload['range'][] } | undefined;
   onDisk: boolean;
   /** Bodies dropped from memory: read back from the spool when its turn comes. */
   released: boolean;
   /** Encoded (and spooled): ready to send. */
   ready: Promise<void>;
   settledParts: Set<string>;
+}
+
+interface Payload {
+  bytes: Uint8Array;
+  gzip: boolean;
+  /** Bytes [offset, offset + length) of the spool file. */
+  range?: { offset: number; length: number; gzip: boolean };
 }
 
 interface Waiter {
@@ -383,9 +384,18 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
         this.dropped++;
         continue;
       }
-      buffer.push(value, step, time, epoch);
+      // SeriesBuffer.push, written out: a call would box the four doubles (~50 bytes of garbage
+      // per point); stored here they stay unboxed, and a log call allocates nothing.
+      const i = buffer.length;
+      if (i === buffer.capacity) buffer.grow();
+      buffer.values[i] = value;
+      buffer.steps[i] = step;
+      buffer.timestamps[i] = time;
+      buffer.epochs[i] = epoch;
+      buffer.length = i + 1;
       this.logged++;
-      if (++this.unsealedPoints >= this.batchPoints) this.requestSeal();
+      // Once per batch, when the count reaches it (seal() starts the count again).
+      if (++this.unsealedPoints === this.batchPoints) this.requestSeal();
     }
   }
 
@@ -685,8 +695,9 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
         doc,
         slices: points > 0 ? chunk : undefined,
         points,
-        gz: new Map(),
+        payloads: new Map(),
         files: [],
+        location: undefined,
         onDisk: false,
         released: false,
         ready: Promise.resolve(),
@@ -754,37 +765,58 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
 
   /**
    * Encodes a batch, gzips what is large (on the thread pool), writes it to the spool and fsyncs
-   * it. Batches are prepared one at a time, in order, ahead of the one being sent.
+   * it. Batches are prepared one at a time, in order, ahead of the one being sent. The bytes
+   * written are the bytes sent: each body is encoded (and compressed) once.
    */
   private async prepare(batch: Sealed): Promise<void> {
     if (batch.released || batch.onDisk) return;
-    this.encode(batch);
+    const slices = batch.slices;
+    if (slices) {
+      const text = await encodeMetricsAsync(slices, yieldToLoop);
+      // Unless the exit path encoded it meanwhile (the same text).
+      if (batch.slices === slices) {
+        const part = batch.doc.parts.find((p) => p.part === 'metrics');
+        if (part) part.body = text;
+        batch.slices = undefined;
+      }
+    }
+    if (batch.released || batch.onDisk) return;
     const gzip = this.ctx.platform.gzip;
     const threshold = this.gzipThreshold;
+    const parts = batch.doc.parts;
     if (this.spool && !this.spoolBroken) {
-      const pieces = documentPieces(batch.doc);
+      const pieces = documentPieces(batch.doc).map(utf8);
       const size = pieces.reduce((n, p) => n + p.length, 0);
-      let chunks: Uint8Array[];
+      let chunks = pieces;
       let gzipped = false;
       if (gzip && threshold !== undefined && size >= threshold) {
         try {
-          chunks = await Promise.all(pieces.map((p) => gzip(utf8(p))));
+          chunks = await Promise.all(pieces.map((p) => gzip(p)));
           gzipped = true;
-          batch.doc.parts.forEach((part, i) => {
-            if (part.body.length >= threshold) batch.gz.set(part.part, chunks[2 * i + 1] as Uint8Array);
-          });
         } catch {
-          chunks = [utf8(pieces.join(''))];
+          chunks = pieces;
         }
-      } else {
-        chunks = [utf8(pieces.join(''))];
       }
       if (batch.released || batch.onDisk) return;
       const name = documentFileName(batch.seq, gzipped);
+      const ranges = bodyRanges(chunks, gzipped);
+      parts.forEach((part, i) => {
+        const range = ranges[i] as NonNullable<Payload['range']>;
+        // Small parts go uncompressed: gzip would cost the server more than it saves.
+        const small = !gzipped || part.body.length < (threshold ?? 0);
+        batch.payloads.set(part.part, {
+          bytes: (small ? pieces : chunks)[2 * i + 1] as Uint8Array,
+          gzip: !small,
+          ...(small && gzipped ? {} : { range }),
+        });
+      });
       try {
         await this.spool.write(name, chunks);
         batch.files.push(name);
-        if (!batch.onDisk) this.markOnDisk(batch);
+        if (!batch.onDisk) {
+          batch.location = { file: name, ranges };
+          this.markOnDisk(batch);
+        }
       } catch (error) {
         if (!batch.onDisk) {
           this.spoolBroken = true;
@@ -799,15 +831,19 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       if (batch.onDisk && batch !== this.queue[0] && this.heldPoints > this.options.maxBufferedPoints / 4) {
         this.release(batch);
       }
-    } else if (gzip && threshold !== undefined) {
-      for (const part of batch.doc.parts) {
-        if (part.body.length < threshold) continue;
+      return;
+    }
+    for (const part of parts) {
+      const bytes = utf8(part.body);
+      let payload: Payload = { bytes, gzip: false };
+      if (gzip && threshold !== undefined && bytes.length >= threshold) {
         try {
-          batch.gz.set(part.part, await gzip(utf8(part.body)));
+          payload = { bytes: await gzip(bytes), gzip: true };
         } catch {
           // Sent as is.
         }
       }
+      batch.payloads.set(part.part, payload);
     }
   }
 
@@ -815,8 +851,10 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
     if (!this.spool || batch.onDisk || batch.released) return;
     this.encode(batch);
     const name = documentFileName(batch.seq, false);
-    this.spool.writeSync(name, documentPieces(batch.doc).join(''));
+    const pieces = documentPieces(batch.doc).map(utf8);
+    this.spool.writeSync(name, pieces);
     batch.files.push(name);
+    batch.location = { file: name, ranges: bodyRanges(pieces, false) };
     this.markOnDisk(batch);
   }
 
@@ -826,34 +864,44 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
     this.emit('spooled', { seq: batch.seq, points: batch.points, spooledPoints: this.spooledPoints });
   }
 
+  /** The batch waits on disk: only what names its parts stays in memory. */
   private release(batch: Sealed): void {
-    if (batch.released) return;
+    if (batch.released || !batch.location) return;
     batch.released = true;
-    batch.doc = { ...batch.doc, parts: [] };
+    for (const part of batch.doc.parts) part.body = '';
     batch.slices = undefined;
-    batch.gz.clear();
+    batch.payloads.clear();
     this.heldPoints -= batch.points;
   }
 
+  /** Reads a released batch's bodies back: one file read, sliced where they were written. */
   private async reload(batch: Sealed): Promise<void> {
-    const spool = this.spool as WriterSpool;
-    const name = batch.files[0] as string;
-    let bytes = await spool.read(name);
-    if (name.endsWith('.gz')) {
-      const gunzip = this.ctx.platform.gunzip;
-      if (!gunzip) throw new CairnError('cannot read a gzipped spool file on this platform');
-      bytes = await gunzip(bytes);
-    }
-    batch.doc = parseDocument(new TextDecoder().decode(bytes));
+    const { file, ranges } = batch.location as NonNullable<Sealed['location']>;
+    const bytes = await (this.spool as WriterSpool).read(file);
+    batch.doc.parts.forEach((part, i) => {
+      const range = ranges[i] as NonNullable<Payload['range']>;
+      batch.payloads.set(part.part, {
+        bytes: bytes.subarray(range.offset, range.offset + range.length),
+        gzip: range.gzip,
+        range,
+      });
+    });
     batch.released = false;
     this.heldPoints += batch.points;
-    const gzip = this.ctx.platform.gzip;
-    const threshold = this.gzipThreshold;
-    if (gzip && threshold !== undefined) {
-      for (const part of batch.doc.parts) {
-        if (part.body.length >= threshold) batch.gz.set(part.part, await gzip(utf8(part.body)));
-      }
+  }
+
+  /** A part's JSON text (a released part's is decoded from what was written). */
+  private async partText(batch: Sealed, part: BatchPart): Promise<string> {
+    if (part.body !== '') return part.body;
+    const payload = batch.payloads.get(part.part);
+    if (!payload) return '';
+    let bytes = payload.bytes;
+    if (payload.gzip) {
+      const gunzip = this.ctx.platform.gunzip;
+      if (!gunzip) throw new CairnError('cannot read a gzipped body on this platform');
+      bytes = await gunzip(bytes);
     }
+    return new TextDecoder().decode(bytes);
   }
 
   // ---------------------------------------------------------------- internals: sending
@@ -915,14 +963,15 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
     for (let attempt = 0; ; attempt++) {
       if (this.stopped) return 'stopped';
       if (part.part === 'end' && this.heartbeatInFlight) await this.heartbeatInFlight;
-      const gz = batch.gz.get(part.part);
+      const payload = batch.payloads.get(part.part);
+      const body = payload ? payload.bytes : part.body;
       try {
         const answer = await this.ctx.http.request<unknown>(
           {
             method: part.method,
             path: part.path,
-            body: () => (gz ?? part.body) as BodyInit,
-            headers: { 'content-type': 'application/json', ...(gz ? { 'content-encoding': 'gzip' } : {}) },
+            body: () => body as BodyInit,
+            headers: { 'content-type': 'application/json', ...(payload?.gzip ? { 'content-encoding': 'gzip' } : {}) },
           },
           { maxRetries: 0, idempotencyKey: part.idempotencyKey, signal: this.stopController.signal },
         );
@@ -937,11 +986,11 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
           return 'done';
         }
         if (error.status === 413) {
-          const halves = splitPart(part);
+          const halves = splitPart({ ...part, body: await this.partText(batch, part) });
           if (halves) {
             const parts = batch.doc.parts;
             parts.splice(parts.indexOf(part), 1, ...halves);
-            batch.gz.delete(part.part);
+            batch.payloads.delete(part.part);
             this.ctx.log.info(`batch ${batch.seq} part ${part.part} was too large: sending it in halves`);
             return 'split';
           }
@@ -1008,9 +1057,9 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
     const api = isAPIError(error) ? error : undefined;
     let file: string | undefined;
     if (this.spool && !this.spoolBroken) {
-      let body: unknown = part.body;
+      let body: unknown = await this.partText(batch, part).catch(() => part.body);
       try {
-        body = JSON.parse(part.body);
+        body = JSON.parse(body as string);
       } catch {
         // Kept as text.
       }
@@ -1232,6 +1281,26 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       durationMs: Date.now() - this.startedAt,
     };
   }
+}
+
+/** Lets the event loop run (timers, I/O, the training loop) between pieces of encoding. */
+const yieldToLoop: () => Promise<void> =
+  typeof setImmediate === 'function'
+    ? () => new Promise((resolve) => setImmediate(resolve))
+    : () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Where each part's body lies in a written file. Bodies are the odd chunks: in a gzipped file each
+ * is its own gzip member, which is a complete gzip stream on its own.
+ */
+function bodyRanges(chunks: Uint8Array[], gzipped: boolean): NonNullable<Payload['range']>[] {
+  const ranges: NonNullable<Payload['range']>[] = [];
+  let offset = 0;
+  chunks.forEach((chunk, i) => {
+    if (i % 2 === 1) ranges.push({ offset, length: chunk.length, gzip: gzipped });
+    offset += chunk.length;
+  });
+  return ranges;
 }
 
 function checkInteger(what: string, value: number): number {
