@@ -18,7 +18,7 @@ import {
   PermissionDeniedError,
   RateLimitError,
 } from '../src/node.js';
-import { FaultProxy } from './support/proxy.js';
+import { FaultProxy, type ProxyAction } from './support/proxy.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 const SDK_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -110,7 +110,7 @@ describe('retries', () => {
 
   it('obeys retry-after-ms and an HTTP date, retries 503 and connection resets, and never keys a GET', async () => {
     const date = new Date(Date.now() + 1500).toUTCString();
-    proxy = await FaultProxy.start(server, (_req, i) => {
+    proxy = await FaultProxy.start(server, (_req, i): ProxyAction => {
       if (i === 0) return { kind: 'respond', status: 503, headers: { 'retry-after-ms': '50' } };
       if (i === 1) return { kind: 'reset' };
       if (i === 2) return { kind: 'respond', status: 503, headers: { 'retry-after': date } };
