@@ -275,6 +275,8 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
   private settledThrough = 0;
   private prepareChain: Promise<void> = Promise.resolve();
   private pumping = false;
+  /** Deletions of acknowledged batch files still under way (the spool closes after them). */
+  private readonly removals = new Set<Promise<void>>();
   private sending: Sealed | undefined;
   private stopped = false;
   private readonly stopController = new AbortController();
@@ -912,6 +914,16 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
     this.heldPoints += batch.points;
   }
 
+  private removeFile(name: string): void {
+    const spool = this.spool;
+    if (!spool) return;
+    const removal: Promise<void> = spool
+      .remove(name)
+      .catch((error: unknown) => this.ctx.log.warn(`cannot delete ${name}: ${String(error)}`))
+      .finally(() => this.removals.delete(removal));
+    this.removals.add(removal);
+  }
+
   /** A part's JSON text (a released part's is decoded from what was written). */
   private async partText(batch: Sealed, part: BatchPart): Promise<string> {
     if (part.body !== '') return part.body;
@@ -975,11 +987,8 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       this.queue.shift();
       this.heldPoints -= batch.points;
       if (batch.onDisk) this.spooledPoints -= batch.points;
-      for (const name of batch.files) {
-        await this.spool
-          ?.remove(name)
-          .catch((error: unknown) => this.ctx.log.warn(`cannot delete ${name}: ${String(error)}`));
-      }
+      // Off the path of the next batch: its send need not wait for an unlink.
+      for (const name of batch.files) this.removeFile(name);
       this.acknowledgedBatches++;
       this.emit('acknowledged', { seq: batch.seq, points: batch.points, acknowledgedPoints: this.acknowledged });
       this.settle(batch);
@@ -1292,6 +1301,7 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       this.dropped += unsent;
       this.droppedLogged += unsent;
     }
+    await Promise.all(this.removals);
     await this.spool?.close();
     errors.push(...this.deadLetters);
     const endAcknowledged =
