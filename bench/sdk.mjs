@@ -203,7 +203,24 @@ async function main() {
         },
       };
     };
+    /** The same training loop without the SDK: the event-loop delay the machine and the loop cause on their own. */
+    const loopOnly = async () => {
+      const row = {};
+      const delay = monitorEventLoopDelay({ resolution: 1 });
+      delay.enable();
+      const t0 = performance.now();
+      for (let step = 0; step < steps; step++) {
+        for (let m = 0; m < METRICS; m++) row[names[m]] = value(m, step);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      delay.disable();
+      return {
+        pointsPerSecond: totalPoints / ((performance.now() - t0) / 1000),
+        loopDelayMs: { p50: delay.percentile(50) / 1e6, p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 },
+      };
+    };
     const variants = [
+      ['loop only', loopOnly],
       ['raw', () => rawRun(false)],
       ['sdk', () => sdkRun({ gzip: false })],
       ['raw+gzip', () => rawRun(true)],
@@ -306,6 +323,7 @@ function markdown(r) {
     '',
     '| path | points/s | event-loop delay p99 / max ms |',
     '|---|---:|---:|',
+    row('loop only'),
     row('raw'),
     row('sdk'),
     row('raw+gzip'),

@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { type BatchDocument, documentPieces, parseDocument, seqOfFileName, splitPart } from './batch.js';
+import { type BatchDocument, documentChunks, parseDocument, seqOfFileName, splitPart, utf8 } from './batch.js';
 import { SeriesBuffer } from './buffer.js';
 import { encodeMetrics, flattenValues } from './encode.js';
 
@@ -54,15 +54,18 @@ describe('batch documents', () => {
     });
   });
 
-  it('round-trip as text, and as separately gzipped pieces that decompress to the same document', () => {
+  it('round-trip as chunks, and as separately gzipped chunks that decompress to the same document', () => {
     const original = doc();
-    const pieces = documentPieces(original);
-    expect(pieces).toHaveLength(2 * original.parts.length + 1);
-    expect(parseDocument(pieces.join(''))).toEqual(original);
-    const members = pieces.map((p) => gzipSync(p));
+    const bodies = original.parts.map((p) => utf8(p.body));
+    const chunks = documentChunks(original, bodies);
+    expect(chunks).toHaveLength(2 * original.parts.length + 1);
+    expect(parseDocument(Buffer.concat(chunks).toString())).toEqual(original);
+    const members = chunks.map((c) => gzipSync(c));
     expect(parseDocument(gunzipSync(Buffer.concat(members)).toString())).toEqual(original);
-    // The odd pieces are the bodies, sendable on their own.
+    // The odd chunks are the bodies, sendable on their own.
     expect(gunzipSync(members[1] as Buffer).toString()).toBe(original.parts[0]?.body);
+    const empty = { ...original, parts: [] };
+    expect(parseDocument(Buffer.concat(documentChunks(empty, [])).toString())).toEqual(empty);
   });
 
   it('split a part in halves with derived keys, down to one point', () => {

@@ -39,21 +39,31 @@ export interface BatchDocument {
 const encoder = new TextEncoder();
 
 /**
- * The document split around the part bodies: [head, body0, glue, body1, …, tail]; joined, it is
- * the document's text. Odd indexes are the bodies, so they can be compressed on their own.
+ * The document's text around its part bodies: [head, glue, …, tail], one more than there are
+ * parts. Interleaved with the bodies, it is the document; kept apart, the bodies can be written
+ * (and compressed) as they are sent.
  */
-export function documentPieces(doc: BatchDocument): string[] {
+export function documentGlue(doc: BatchDocument): string[] {
   const { parts, ...head } = doc;
-  const pieces: string[] = [];
+  const glue: string[] = [];
   let text = `${JSON.stringify(head).slice(0, -1)},"parts":[`;
   parts.forEach((part, i) => {
     const { body: _body, ...meta } = part;
-    text += `${i > 0 ? ',' : ''}${JSON.stringify(meta).slice(0, -1)},"body":`;
-    pieces.push(text, part.body);
+    glue.push(`${text}${i > 0 ? ',' : ''}${JSON.stringify(meta).slice(0, -1)},"body":`);
     text = '}';
   });
-  pieces.push(`${text}]}`);
-  return pieces;
+  glue.push(`${text}]}`);
+  return glue;
+}
+
+/** The document as UTF-8 chunks: glue and bodies interleaved, the bodies at the odd indexes. */
+export function documentChunks(doc: BatchDocument, bodies: Uint8Array[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  documentGlue(doc).forEach((glue, i) => {
+    chunks.push(utf8(glue));
+    if (i < bodies.length) chunks.push(bodies[i] as Uint8Array);
+  });
+  return chunks;
 }
 
 /** Reads a document back; throws on anything that is not one. */

@@ -11,10 +11,10 @@ import type { BodyInit, HttpClient, LevelLogger } from '../core/http.js';
 import { isRetryableError, type RetryQuota, retryDelayMs, startTimer } from '../core/retry.js';
 import type { ExitParticipant, Platform, WriterSpool } from '../platform/platform.js';
 import type { Asset, Experiment } from '../types.js';
-import { type BatchDocument, type BatchPart, documentFileName, documentPieces, splitPart, utf8 } from './batch.js';
+import { type BatchDocument, type BatchPart, documentChunks, documentFileName, splitPart, utf8 } from './batch.js';
 import { checkName, chunkSlices, countPoints, SeriesBuffer, type SeriesSlice } from './buffer.js';
 import { Emitter } from './emitter.js';
-import { encodeMetrics, encodeMetricsAsync, flattenValues, type LoggableValue } from './encode.js';
+import { ByteWriter, encodeMetricsAsync, encodeMetricsSync, flattenValues, type LoggableValue } from './encode.js';
 
 /** What a full buffer does when there is no spool to spill to (browsers, `spool: false`). */
 export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'throw';
@@ -190,6 +190,8 @@ interface Sealed {
   doc: BatchDocument;
   /** Metric points still columnar; encoded into the metrics part when prepared. */
   slices: SeriesSlice[] | undefined;
+  /** The parts' bodies as UTF-8, in part order, once encoded (the metrics part's text stays ''). */
+  bodies: Uint8Array[] | undefined;
   points: number;
   /** The bytes to send, by part (gzipped or not), once prepared; a split half has none (its text is sent). */
   payloads: Map<string, Payload>;
@@ -277,6 +279,8 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
   private pumping = false;
   /** Deletions of acknowledged batch files still under way (the spool closes after them). */
   private readonly removals = new Set<Promise<void>>();
+  /** The async encoder's buffer, reused by every batch (one is encoded at a time). */
+  private readonly byteWriter = new ByteWriter();
   private sending: Sealed | undefined;
   private stopped = false;
   private readonly stopController = new AbortController();
@@ -719,6 +723,7 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
         doc,
         slices: points > 0 ? chunk : undefined,
         points,
+        bodies: undefined,
         payloads: new Map(),
         files: [],
         location: undefined,
@@ -780,11 +785,18 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
     return parts;
   }
 
-  private encode(batch: Sealed): void {
-    if (!batch.slices) return;
-    const part = batch.doc.parts.find((p) => p.part === 'metrics');
-    if (part) part.body = encodeMetrics(batch.slices);
+  /** The parts' bodies as UTF-8, in part order: the metrics part's written from its columns. */
+  private bodiesOf(batch: Sealed, metrics: Uint8Array | undefined): Uint8Array[] {
+    return batch.doc.parts.map((part) => (part.part === 'metrics' && metrics ? metrics : utf8(part.body)));
+  }
+
+  /** Encodes now (the exit path, a full buffer): what an async encoding under way would have made. */
+  private encodeSync(batch: Sealed): Uint8Array[] {
+    if (batch.bodies) return batch.bodies;
+    const metrics = batch.slices ? encodeMetricsSync(batch.slices) : undefined;
     batch.slices = undefined;
+    batch.bodies = this.bodiesOf(batch, metrics);
+    return batch.bodies;
   }
 
   /**
@@ -795,30 +807,30 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
   private async prepare(batch: Sealed): Promise<void> {
     if (batch.released || batch.onDisk) return;
     const slices = batch.slices;
-    if (slices) {
-      const text = await encodeMetricsAsync(slices, yieldToLoop);
-      // Unless the exit path encoded it meanwhile (the same text).
-      if (batch.slices === slices) {
-        const part = batch.doc.parts.find((p) => p.part === 'metrics');
-        if (part) part.body = text;
+    if (slices && !batch.bodies) {
+      const metrics = await encodeMetricsAsync(slices, this.byteWriter, yieldToLoop);
+      // Unless the exit path encoded it meanwhile (the same bytes).
+      if (!batch.bodies) {
         batch.slices = undefined;
+        batch.bodies = this.bodiesOf(batch, metrics);
       }
     }
     if (batch.released || batch.onDisk) return;
+    const bodies = batch.bodies ?? this.encodeSync(batch);
     const gzip = this.ctx.platform.gzip;
     const threshold = this.gzipThreshold;
     const parts = batch.doc.parts;
     if (this.spool && !this.spoolBroken) {
-      const pieces = documentPieces(batch.doc).map(utf8);
-      const size = pieces.reduce((n, p) => n + p.length, 0);
-      let chunks = pieces;
+      const plain = documentChunks(batch.doc, bodies);
+      const size = plain.reduce((n, p) => n + p.length, 0);
+      let chunks = plain;
       let gzipped = false;
       if (gzip && threshold !== undefined && size >= threshold) {
         try {
-          chunks = await Promise.all(pieces.map((p) => gzip(p)));
+          chunks = await Promise.all(plain.map((p) => gzip(p)));
           gzipped = true;
         } catch {
-          chunks = pieces;
+          chunks = plain;
         }
       }
       if (batch.released || batch.onDisk) return;
@@ -827,9 +839,9 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       parts.forEach((part, i) => {
         const range = ranges[i] as NonNullable<Payload['range']>;
         // Small parts go uncompressed: gzip would cost the server more than it saves.
-        const small = !gzipped || part.body.length < (threshold ?? 0);
+        const small = !gzipped || (bodies[i] as Uint8Array).length < (threshold ?? 0);
         batch.payloads.set(part.part, {
-          bytes: (small ? pieces : chunks)[2 * i + 1] as Uint8Array,
+          bytes: (small ? bodies[i] : chunks[2 * i + 1]) as Uint8Array,
           gzip: !small,
           ...(small && gzipped ? {} : { range }),
         });
@@ -857,8 +869,8 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       }
       return;
     }
-    for (const part of parts) {
-      const bytes = utf8(part.body);
+    for (const [i, part] of parts.entries()) {
+      const bytes = bodies[i] as Uint8Array;
       let payload: Payload = { bytes, gzip: false };
       if (gzip && threshold !== undefined && bytes.length >= threshold) {
         try {
@@ -873,12 +885,17 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
 
   private writeBatchSync(batch: Sealed): void {
     if (!this.spool || batch.onDisk || batch.released) return;
-    this.encode(batch);
+    const bodies = this.encodeSync(batch);
     const name = documentFileName(batch.seq, false);
-    const pieces = documentPieces(batch.doc).map(utf8);
-    this.spool.writeSync(name, pieces);
+    const chunks = documentChunks(batch.doc, bodies);
+    this.spool.writeSync(name, chunks);
     batch.files.push(name);
-    batch.location = { file: name, ranges: bodyRanges(pieces, false) };
+    batch.location = { file: name, ranges: bodyRanges(chunks, false) };
+    // Sent as written, unless an async preparation already chose its (equal) payloads.
+    batch.doc.parts.forEach((part, i) => {
+      if (!batch.payloads.has(part.part))
+        batch.payloads.set(part.part, { bytes: bodies[i] as Uint8Array, gzip: false });
+    });
     this.markOnDisk(batch);
   }
 
@@ -892,8 +909,8 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
   private release(batch: Sealed): void {
     if (batch.released || !batch.location) return;
     batch.released = true;
-    for (const part of batch.doc.parts) part.body = '';
     batch.slices = undefined;
+    batch.bodies = undefined;
     batch.payloads.clear();
     this.heldPoints -= batch.points;
   }
@@ -924,9 +941,12 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
     this.removals.add(removal);
   }
 
-  /** A part's JSON text (a released part's is decoded from what was written). */
+  /** A part's JSON text (the metrics part's is decoded from its bytes). */
   private async partText(batch: Sealed, part: BatchPart): Promise<string> {
     if (part.body !== '') return part.body;
+    const index = batch.doc.parts.indexOf(part);
+    const body = index < 0 ? undefined : batch.bodies?.[index];
+    if (body) return new TextDecoder().decode(body);
     const payload = batch.payloads.get(part.part);
     if (!payload) return '';
     let bytes = payload.bytes;
