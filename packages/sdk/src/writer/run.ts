@@ -669,6 +669,8 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       const metrics = batch.doc.parts.findIndex((p) => p.part === 'metrics');
       if (metrics < 0) continue;
       batch.doc.parts.splice(metrics, 1);
+      batch.bodies?.splice(metrics, 1);
+      batch.payloads.delete('metrics');
       batch.slices = undefined;
       this.dropped += batch.points;
       this.heldPoints -= batch.points;
@@ -735,7 +737,11 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       this.sealedBatches++;
       this.heldPoints += points;
       this.queue.push(batch);
-      batch.ready = this.prepareChain = this.prepareChain.then(() => this.prepare(batch));
+      // A preparation that fails (it should not) must not stall the ones after it: the batch is
+      // then encoded when its turn to be sent comes.
+      batch.ready = this.prepareChain = this.prepareChain
+        .then(() => this.prepare(batch))
+        .catch((error: unknown) => this.report(new CairnError(`could not prepare batch ${seq}: ${String(error)}`)));
     });
     this.kick();
   }
@@ -1021,7 +1027,8 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       if (this.stopped) return 'stopped';
       if (part.part === 'end' && this.heartbeatInFlight) await this.heartbeatInFlight;
       const payload = batch.payloads.get(part.part);
-      const body = payload ? payload.bytes : part.body;
+      const index = batch.doc.parts.indexOf(part);
+      const body = payload?.bytes ?? (part.body !== '' ? part.body : this.encodeSync(batch)[index]);
       try {
         const answer = await this.ctx.http.request<unknown>(
           {
