@@ -221,6 +221,14 @@ interface Position {
   context: string | undefined;
 }
 
+/** A prepared batch file, before and after its write. */
+interface SpoolWrite {
+  name: string;
+  chunks: Uint8Array[];
+  ranges: NonNullable<Payload['range']>[];
+  written: boolean;
+}
+
 interface Waiter {
   target: number;
   resolve(): void;
@@ -276,6 +284,7 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
   private nextSeq = 1;
   private settledThrough = 0;
   private prepareChain: Promise<void> = Promise.resolve();
+  private durableChain: Promise<unknown> = Promise.resolve();
   private pumping = false;
   /** Deletions of acknowledged batch files still under way (the spool closes after them). */
   private readonly removals = new Set<Promise<void>>();
@@ -541,6 +550,8 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
   async drain(deadline: number): Promise<void> {
     this.seal();
     await this.waitSettled(this.nextSeq - 1, deadline).catch(() => {});
+    // Acknowledged files are deleted in the background: before the process ends, not after.
+    await Promise.all(this.removals);
   }
 
   /** @internal */
@@ -737,10 +748,17 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       this.sealedBatches++;
       this.heldPoints += points;
       this.queue.push(batch);
-      // A preparation that fails (it should not) must not stall the ones after it: the batch is
-      // then encoded when its turn to be sent comes.
-      batch.ready = this.prepareChain = this.prepareChain
-        .then(() => this.prepare(batch))
+      // Batches are encoded one after another; each one's write and fsync overlaps the encoding
+      // of the next, and they count as on disk in seq order. A preparation that fails (it should
+      // not) must not stall the ones after it: that batch is encoded when its turn to be sent comes.
+      const prepared = this.prepareChain.then(() => this.prepare(batch));
+      this.prepareChain = prepared.then(
+        () => undefined,
+        () => undefined,
+      );
+      const written = prepared.then((write) => this.persist(write));
+      batch.ready = this.durableChain = Promise.all([written, this.durableChain])
+        .then(([write]) => this.onDurable(batch, write))
         .catch((error: unknown) => this.report(new CairnError(`could not prepare batch ${seq}: ${String(error)}`)));
     });
     this.kick();
@@ -810,8 +828,8 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
    * it. Batches are prepared one at a time, in order, ahead of the one being sent. The bytes
    * written are the bytes sent: each body is encoded (and compressed) once.
    */
-  private async prepare(batch: Sealed): Promise<void> {
-    if (batch.released || batch.onDisk) return;
+  private async prepare(batch: Sealed): Promise<SpoolWrite | undefined> {
+    if (batch.released || batch.onDisk) return undefined;
     const slices = batch.slices;
     if (slices && !batch.bodies) {
       const metrics = await encodeMetricsAsync(slices, this.byteWriter, yieldToLoop);
@@ -821,7 +839,7 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
         batch.bodies = this.bodiesOf(batch, metrics);
       }
     }
-    if (batch.released || batch.onDisk) return;
+    if (batch.released || batch.onDisk) return undefined;
     const bodies = batch.bodies ?? this.encodeSync(batch);
     const gzip = this.ctx.platform.gzip;
     const threshold = this.gzipThreshold;
@@ -839,7 +857,7 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
           chunks = plain;
         }
       }
-      if (batch.released || batch.onDisk) return;
+      if (batch.released || batch.onDisk) return undefined;
       const name = documentFileName(batch.seq, gzipped);
       const ranges = bodyRanges(chunks, gzipped);
       parts.forEach((part, i) => {
@@ -852,28 +870,7 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
           ...(small && gzipped ? {} : { range }),
         });
       });
-      try {
-        await this.spool.write(name, chunks);
-        batch.files.push(name);
-        if (!batch.onDisk) {
-          batch.location = { file: name, ranges };
-          this.markOnDisk(batch);
-        }
-      } catch (error) {
-        if (!batch.onDisk) {
-          this.spoolBroken = true;
-          this.report(
-            new CairnError(`cannot write the spool ${this.spool.dir} (${String(error)}): batches stay in memory only`, {
-              cause: error,
-            }),
-          );
-        }
-      }
-      // Outside the first batches in line, a spooled batch waits on disk, not in memory.
-      if (batch.onDisk && batch !== this.queue[0] && this.heldPoints > this.options.maxBufferedPoints / 4) {
-        this.release(batch);
-      }
-      return;
+      return { name, chunks, ranges, written: false };
     }
     for (const [i, part] of parts.entries()) {
       const bytes = bodies[i] as Uint8Array;
@@ -887,6 +884,40 @@ export class Run extends Emitter<RunEvents> implements ExitParticipant {
       }
       batch.payloads.set(part.part, payload);
     }
+    return undefined;
+  }
+
+  /** Writes a prepared batch and fsyncs it; runs while the next batch is being encoded. */
+  private async persist(write: SpoolWrite | undefined): Promise<SpoolWrite | undefined> {
+    if (!write || !this.spool || this.spoolBroken) return write;
+    try {
+      await this.spool.write(write.name, write.chunks);
+      write.written = true;
+    } catch (error) {
+      this.spoolBroken = true;
+      this.report(
+        new CairnError(`cannot write the spool ${this.spool.dir} (${String(error)}): batches stay in memory only`, {
+          cause: error,
+        }),
+      );
+    }
+    return write;
+  }
+
+  /**
+   * A batch's file is durable, and so are its predecessors' (this runs in seq order): it is on
+   * disk now, ready to send. Order matters to whoever counts on "spooled": everything up to the
+   * batch reported is on disk, never a later batch without an earlier one.
+   */
+  private onDurable(batch: Sealed, write: SpoolWrite | undefined): void {
+    if (!write?.written) return;
+    batch.files.push(write.name);
+    if (!batch.onDisk) {
+      batch.location = { file: write.name, ranges: write.ranges };
+      this.markOnDisk(batch);
+    }
+    // Outside the first batches in line, a spooled batch waits on disk, not in memory.
+    if (batch !== this.queue[0] && this.heldPoints > this.options.maxBufferedPoints / 4) this.release(batch);
   }
 
   private writeBatchSync(batch: Sealed): void {
