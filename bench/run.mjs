@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Cairn benchmark harness (issue #3): npm run bench -- <S|M|Long|L> [--peers cairn,mlflow,fasttrackml,aim]
 // the experiment search and table benchmark (issue #5): npm run bench -- search [--experiments N],
-// the output paging benchmark: npm run bench -- output [--lines N] [--database-url URL]
-// and the chart read benchmark: npm run bench -- charts [--runs N --metrics N --steps N]
+// the output paging benchmark: npm run bench -- output [--lines N] [--database-url URL],
+// the chart read benchmark: npm run bench -- charts [--runs N --metrics N --steps N]
+// and the SDK benchmark: npm run bench -- sdk [--points N] [--repeats N]
 // Systems run one at a time (server + load generator together, 2 cores): same shape, same data.
 // See bench/README.md for what is measured and the caveats.
 
@@ -477,8 +478,10 @@ async function main() {
   if (summary.systems.some((s) => s.status !== 'ok')) process.exitCode = 1;
 }
 
-// `npm run bench -- search`, `-- output` and `-- charts`: those benchmarks have scripts of their own.
-const own = { search: './search.mjs', output: './output.mjs', charts: './charts.mjs' }[process.argv[2] ?? ''];
+// `npm run bench -- search`, `-- output`, `-- charts` and `-- sdk`: those benchmarks have scripts of their own.
+const own = { search: './search.mjs', output: './output.mjs', charts: './charts.mjs', sdk: './sdk.mjs' }[
+  process.argv[2] ?? ''
+];
 (own ? import(own) : main()).catch((e) => {
   console.error(e instanceof Error ? e.message : e);
   process.exit(2);

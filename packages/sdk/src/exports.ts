@@ -1,0 +1,70 @@
+/** Everything both entries export (browser-safe: nothing here imports node:*). */
+export {
+  type AttachOptions,
+  CairnClient,
+  type ClientOptions,
+  DEFAULT_URL,
+  type StartExperimentParams,
+} from './client.js';
+export {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AuthenticationError,
+  BadRequestError,
+  BufferOverflowError,
+  CairnError,
+  ConflictError,
+  DeadLetterError,
+  FlushTimeoutError,
+  InternalServerError,
+  isAPIError,
+  isCairnError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PermissionDeniedError,
+  type Problem,
+  RateLimitError,
+  UnprocessableEntityError,
+  UnsupportedMediaTypeError,
+} from './core/errors.js';
+export type { Logger, LogLevel, RequestOptions } from './core/http.js';
+export { CursorPage, type PageBody, PagePromise } from './core/pagination.js';
+export type { EventStreamOptions } from './core/sse.js';
+export type { Platform, UploadSource } from './platform/platform.js';
+export type {
+  EventsResource,
+  ExperimentsResource,
+  ExperimentTableParams,
+  KeyCatalogueParams,
+} from './resources/experiments.js';
+export type {
+  AssetsResource,
+  DocumentsResource,
+  DownloadOptions,
+  GitPatchResource,
+  ModelsResource,
+  OutputParams,
+  OutputResource,
+  TagsResource,
+  ValuesResource,
+} from './resources/logged.js';
+export type { MetricsResource, PointsParams, Series, SeriesParams, SeriesResource } from './resources/metrics.js';
+export type { ProjectsResource, WorkspacesResource } from './resources/projects.js';
+export type { TablesResource, TableUpload, WebhooksResource } from './resources/tables.js';
+export type * from './types.js';
+export type {
+  AssetOptions,
+  AssetSource,
+  EndOptions,
+  FlushOptions,
+  LogOptions,
+  OverflowPolicy,
+  Run,
+  RunEvents,
+  RunStats,
+  RunSummary,
+  ValueOptions,
+  WriterOptions,
+} from './writer/run.js';
