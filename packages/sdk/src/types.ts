@@ -2,23 +2,34 @@
  * Wire types of the Cairn API. They come from the TypeBox schemas in `@cairn/schemas/cairn` (the
  * single source of truth the server validates with) as types only: nothing of the schemas
  * package is loaded at run time.
- *
- * Endpoints whose schemas are not in `@cairn/schemas` yet (the experiment table, the key
- * catalogue, chart series reads, live events) are typed here from docs/api/cairn.md.
  */
 import type {
   AddTagsBody,
-  Asset,
+  AssetEventData,
+  BucketedSeriesWindow,
+  CatalogueKey as CatalogueKeySchema,
   DocumentInfo,
   DownsampleResponse,
-  Experiment,
+  ExactSeriesWindow,
+  ExperimentEventData,
+  ExperimentTableBody,
+  ExperimentTableResponse,
+  ExperimentTableRow,
+  HeartbeatEventData,
+  KeyCatalogueResponse,
   LogSeriesBody,
   LogSeriesResponse,
+  PointsEventData,
   Problem as ProblemSchema,
+  ResetEventData,
+  SeriesAxis,
   SeriesListResponse,
+  SeriesQueryBody,
+  SeriesQueryResponse,
   TableColumn,
   TableInfo as TableInfoSchema,
   TableRowsResponse,
+  ValuesEventData,
   WebhookDeliveriesResponse,
   WebhookDeliveryRow,
 } from '@cairn/schemas/cairn';
@@ -73,104 +84,34 @@ export type WebhookDeliveries = Static<typeof WebhookDeliveriesResponse>;
 export type WireMetricValue = number | string;
 
 /** One row of the experiment table: the requested columns' values by column id. */
-export interface ExperimentRow {
-  key: string;
-  name: string | null;
-  values: Record<string, unknown>;
-}
-
+export type ExperimentRow = Static<typeof ExperimentTableRow>;
 /** `GET /workspaces/{w}/projects/{p}/experiments`: one page of the experiment table. */
-export interface ExperimentTablePage {
-  items: ExperimentRow[];
-  nextCursor: string | null;
-  total?: number;
-}
-
-export type KeySource = 'metric' | 'param' | 'other' | 'tag' | 'system';
+export type ExperimentTablePage = Static<typeof ExperimentTableResponse>;
+/** The options of a table query (filter, sort, columns, archived, limit, count). */
+export type ExperimentTableOptions = Omit<Static<typeof ExperimentTableBody>, 'cursor'>;
 
 /** One entry of a project's key catalogue (`GET …/keys`). */
-export interface CatalogueKey {
-  source: KeySource;
-  name: string;
-  /** Experiments (archived ones too) having the key. */
-  experiments: number;
-  /** For params and others: the type of their values. */
-  type?: 'number' | 'string' | 'boolean' | 'mixed';
-}
+export type CatalogueKey = Static<typeof CatalogueKeySchema>;
+export type KeySource = CatalogueKey['source'];
+export type CatalogueKeyPage = Static<typeof KeyCatalogueResponse>;
 
-export interface CatalogueKeyPage {
-  items: CatalogueKey[];
-  nextCursor: string | null;
-  total?: number;
-}
-
-export type SeriesX = 'step' | 'epoch' | 'wall' | 'relative';
-
+export type SeriesX = Static<typeof SeriesAxis>;
 /** `POST /series/query` body. */
-export interface SeriesQuery {
-  experiments: string[];
-  metrics: string[];
-  x?: SeriesX;
-  from?: number;
-  to?: number;
-  buckets?: number;
-}
-
+export type SeriesQuery = Static<typeof SeriesQueryBody>;
 /** A (experiment, metric) pair with every point in range. */
-export interface ExactChartSeries {
-  experiment: string;
-  metric: string;
-  total: number;
-  inRange: number;
-  exact: true;
-  x: number[];
-  values: WireMetricValue[];
-}
-
+export type ExactChartSeries = Static<typeof ExactSeriesWindow>;
 /** A (experiment, metric) pair bucketed: one entry per non-empty bucket. */
-export interface BucketedChartSeries {
-  experiment: string;
-  metric: string;
-  total: number;
-  inRange: number;
-  exact: false;
-  x0: number[];
-  x1: number[];
-  first: WireMetricValue[];
-  last: WireMetricValue[];
-  min: WireMetricValue[];
-  max: WireMetricValue[];
-  mean: WireMetricValue[];
-  count: number[];
-}
-
-export interface SeriesQueryResult {
-  x: SeriesX;
-  series: (ExactChartSeries | BucketedChartSeries)[];
-}
-
-/** Points of one series in a `points` event; large batches carry only where they are (`truncated`). */
-export type PointsEventSeries =
-  | {
-      name: string;
-      context: string | null;
-      offsets: number[];
-      steps: (number | null)[];
-      values: WireMetricValue[];
-      timestamps: number[];
-      epochs: (number | null)[];
-      truncated?: false;
-    }
-  | { name: string; context?: string | null; fromOffset: number; count: number; truncated: true };
+export type BucketedChartSeries = Static<typeof BucketedSeriesWindow>;
+export type SeriesQueryResult = Static<typeof SeriesQueryResponse>;
 
 /** The events of `GET …/events` (docs/api/cairn.md "Live events"), by name. */
 export interface CairnEventData {
-  experiment: { experiment: Experiment };
-  points: { experiment: string; series: PointsEventSeries[] };
-  values: { experiment: string; kind: 'param' | 'other'; names: string[] };
-  heartbeat: { experiment: string; lastHeartbeat: number };
-  asset: { experiment: string; asset: Asset };
-  reset: Record<string, never>;
+  experiment: Static<typeof ExperimentEventData>;
+  points: Static<typeof PointsEventData>;
+  values: Static<typeof ValuesEventData>;
+  heartbeat: Static<typeof HeartbeatEventData>;
+  asset: Static<typeof AssetEventData>;
+  reset: Static<typeof ResetEventData>;
 }
 
 export type CairnEvent = {

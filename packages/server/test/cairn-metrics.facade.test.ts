@@ -50,6 +50,7 @@ describe.each(backends)('Cairn bulk metrics API (%s)', (backend) => {
     const total = step;
     const all = await get('metrics/train%2Floss');
     expect(all.statusCode).toBe(200);
+    expect(all.headers['content-type']).toBe('application/json; charset=utf-8');
     const body = all.json();
     expect(body.total).toBe(total);
     expect(body.steps).toEqual(Array.from({ length: total }, (_, i) => i));

@@ -85,17 +85,3 @@ export async function startTestServer(
     },
   };
 }
-
-/**
- * Whether this checkout's server has a Cairn route (some are being built in other branches):
- * the API's not-found handler names the missing endpoint, which an unknown experiment does not.
- */
-export async function routeExists(server: TestServer, method: 'GET' | 'POST' | 'PUT', path: string): Promise<boolean> {
-  const answer = await server.app.inject({
-    method,
-    url: `/api/cairn/v1${path}`,
-    headers: { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' },
-    payload: method === 'GET' ? undefined : '{}',
-  });
-  return !(answer.statusCode === 404 && answer.body.includes('no Cairn API endpoint'));
-}

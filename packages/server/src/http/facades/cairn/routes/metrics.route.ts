@@ -104,7 +104,7 @@ export function registerMetricRoutes(app: CairnApp, core: Core): void {
       };
       // Whole series run to 10^5–10^6 points: native JSON.stringify of plain arrays beats the
       // schema serializer here (10k points: ~16 → ~13 ms in-process); the body is typed by the schema.
-      return reply.serializer(JSON.stringify).send(body);
+      return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
     },
   );
 
