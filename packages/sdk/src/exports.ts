@@ -50,7 +50,17 @@ export type {
   TagsResource,
   ValuesResource,
 } from './resources/logged.js';
-export type { MetricsResource, PointsParams, Series, SeriesParams, SeriesResource } from './resources/metrics.js';
+export {
+  type BucketedColumns,
+  type ChartColumns,
+  decodeChartColumns,
+  type ExactColumns,
+  type MetricsResource,
+  type PointsParams,
+  type Series,
+  type SeriesParams,
+  type SeriesResource,
+} from './resources/metrics.js';
 export type { ProjectsResource, WorkspacesResource } from './resources/projects.js';
 export type { TablesResource, TableUpload, WebhooksResource } from './resources/tables.js';
 export type * from './types.js';

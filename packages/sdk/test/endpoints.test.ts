@@ -180,6 +180,40 @@ describe('reads across experiments', () => {
     const first = bucketed.series[0];
     expect(first?.exact).toBe(false);
     if (first && !first.exact) expect(first.count.reduce((a, b) => a + b, 0)).toBe(3_000);
+
+    // The typed-array read carries the same numbers as the JSON one, NaN and infinities as numbers.
+    await cairn.metrics.log(keys[0] as string, {
+      series: [{ name: 'loss', values: ['NaN', 'Infinity', 7], steps: [3_000, 3_001, 3_002] }],
+      allowNonFinite: true,
+    });
+    const asNumber = (v: number | string) => (typeof v === 'string' ? Number(v) : v);
+    for (const buckets of [100, 5_000]) {
+      const body = { experiments: keys, metrics: ['loss'], buckets, x: 'step' as const };
+      const [json, columns] = await Promise.all([cairn.series.query(body), cairn.series.columns(body)]);
+      expect(columns.x).toBe('step');
+      expect(columns.series).toHaveLength(json.series.length);
+      json.series.forEach((expected, i) => {
+        const got = columns.series[i];
+        expect(got).toMatchObject({ experiment: expected.experiment, metric: expected.metric, exact: expected.exact });
+        const names = expected.exact
+          ? (['x', 'values'] as const)
+          : (['x0', 'x1', 'first', 'last', 'min', 'max', 'mean', 'count'] as const);
+        for (const name of names) {
+          const want = (expected as unknown as Record<string, (number | string)[]>)[name] as (number | string)[];
+          expect([...((got as unknown as Record<string, Float64Array>)[name] as Float64Array)], name).toEqual(
+            want.map(asNumber),
+          );
+        }
+      });
+    }
+    expect(
+      [
+        ...(
+          (await cairn.series.columns({ experiments: [keys[0] as string], metrics: ['loss'], buckets: 5_000 }))
+            .series[0] as { values: Float64Array }
+        ).values,
+      ].slice(-3),
+    ).toEqual([Number.NaN, Number.POSITIVE_INFINITY, 7]);
   });
 
   it('live events: points as they are logged, and a dropped stream resumes with Last-Event-ID', async () => {

@@ -109,6 +109,11 @@ export class HttpClient {
     });
   }
 
+  /** The answer's bytes, read within the attempt (binary formats). */
+  async bytes(req: HttpRequest, options: RequestOptions = {}): Promise<ArrayBuffer> {
+    return this.perform(req, options, (response) => response.arrayBuffer());
+  }
+
   /** The answer itself once its headers arrived (a 2xx); its body is the caller's to read. */
   async response(req: HttpRequest, options: RequestOptions = {}): Promise<Response> {
     return this.perform(req, options, async (response) => response, true);

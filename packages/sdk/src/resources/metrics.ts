@@ -59,7 +59,83 @@ export interface SeriesParams {
  */
 export interface SeriesResource {
   (key: string, name: string, params?: SeriesParams, options?: RequestOptions): Promise<Series>;
+  /** Chart series as JSON (non-finite values as strings). */
   query(body: SeriesQuery, options?: RequestOptions): Promise<SeriesQueryResult>;
+  /**
+   * The same chart series as typed arrays, read in the API's binary format: nothing is formatted
+   * as text on either side, so a dashboard's worth of series arrives several times faster than as
+   * JSON. NaN and ±Infinity are plain numbers.
+   */
+  columns(body: SeriesQuery, options?: RequestOptions): Promise<ChartColumns>;
+}
+
+interface ColumnsBase {
+  experiment: string;
+  metric: string;
+  /** Points in the whole series. */
+  total: number;
+  /** Points of the series within the requested x range. */
+  inRange: number;
+}
+
+/** Every point in range. */
+export interface ExactColumns extends ColumnsBase {
+  exact: true;
+  x: Float64Array;
+  values: Float64Array;
+}
+
+/** One entry per non-empty bucket, in x order. */
+export interface BucketedColumns extends ColumnsBase {
+  exact: false;
+  x0: Float64Array;
+  x1: Float64Array;
+  first: Float64Array;
+  last: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  mean: Float64Array;
+  count: Float64Array;
+}
+
+export interface ChartColumns {
+  x: SeriesQueryResult['x'];
+  series: (ExactColumns | BucketedColumns)[];
+}
+
+const EXACT_COLUMNS = ['x', 'values'] as const;
+const BUCKET_COLUMNS = ['x0', 'x1', 'first', 'last', 'min', 'max', 'mean', 'count'] as const;
+
+/**
+ * Decodes `application/vnd.cairn.series` (docs/api/cairn.md): a little-endian uint32 header
+ * length, the JSON header, zeros to a multiple of 8, then each series' columns as little-endian
+ * float64. On little-endian machines (all of today's) the columns are views of the answer's bytes.
+ */
+export function decodeChartColumns(buffer: ArrayBuffer): ChartColumns {
+  const view = new DataView(buffer);
+  const headerLength = view.getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, headerLength))) as {
+    x: ChartColumns['x'];
+    series: (ColumnsBase & { exact: boolean; length: number })[];
+  };
+  const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  let at = Math.ceil((4 + headerLength) / 8) * 8;
+  const column = (length: number): Float64Array => {
+    let values: Float64Array;
+    if (littleEndian) values = new Float64Array(buffer, at, length);
+    else {
+      values = new Float64Array(length);
+      for (let i = 0; i < length; i++) values[i] = view.getFloat64(at + 8 * i, true);
+    }
+    at += 8 * length;
+    return values;
+  };
+  const series = header.series.map(({ length, exact, ...base }) => {
+    const names = exact ? EXACT_COLUMNS : BUCKET_COLUMNS;
+    const columns = Object.fromEntries(names.map((name) => [name, column(length)]));
+    return { ...base, exact, ...columns } as ExactColumns | BucketedColumns;
+  });
+  return { x: header.x, series };
 }
 
 export function metricsResource(http: HttpClient): MetricsResource {
@@ -131,6 +207,13 @@ export function seriesResource(http: HttpClient, metrics: MetricsResource): Seri
         { method: 'POST', path: '/series/query', json: body, idempotent: true },
         options,
       );
+    },
+    async columns(body: SeriesQuery, options?: RequestOptions) {
+      const bytes = await http.bytes(
+        { method: 'POST', path: '/series/query', query: { format: 'binary' }, json: body, idempotent: true },
+        options,
+      );
+      return decodeChartColumns(bytes);
     },
   });
 }
