@@ -11,8 +11,9 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startCairnServer } from './lib/cairn-server.mjs';
 import { parseJson, request } from './lib/http.mjs';
-import { freePort, runToEnd, startGroup, waitHttp } from './lib/proc.mjs';
+import { runToEnd } from './lib/proc.mjs';
 import { measure } from './lib/stats.mjs';
 import { metricName, timestamp, value } from './lib/workload.mjs';
 
@@ -71,25 +72,13 @@ const workDir = await mkdtemp(join(os.tmpdir(), 'cairn-charts-bench-'));
 const dataDir = join(workDir, 'data');
 await mkdir(dataDir, { recursive: true });
 const apiKey = Array.from({ length: 40 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const logFile = join(workDir, 'cairn.log');
-const nodeArgs = opts['node-args'].split(' ').filter(Boolean);
-const proc = startGroup(process.execPath, [...nodeArgs, join(REPO_ROOT, 'packages/cli/bin/cairn.js'), 'server'], {
-  cwd: workDir,
-  env: {
-    ...process.env,
-    CAIRN_HOST: '127.0.0.1',
-    CAIRN_PORT: String(port),
-    CAIRN_DATA_DIR: dataDir,
-    CAIRN_ADMIN_API_KEY: apiKey,
-    CAIRN_LOG_LEVEL: 'warn',
-  },
-  logFile,
+const { proc, url: base } = await startCairnServer({
+  workDir,
+  env: { CAIRN_DATA_DIR: dataDir, CAIRN_ADMIN_API_KEY: apiKey },
+  nodeArgs: opts['node-args'].split(' ').filter(Boolean),
 });
 
 try {
-  await waitHttp(`${base}/healthz`, proc, 60_000, logFile);
   const bearer = { authorization: `Bearer ${apiKey}` };
 
   log(`ingesting ${RUNS} runs × ${METRICS} metrics × ${STEPS} steps (${PER_REQUEST} steps per request)`);

@@ -20,7 +20,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { freePort, runToEnd, startGroup, waitHttp } from './lib/proc.mjs';
+import { startCairnServer } from './lib/cairn-server.mjs';
+import { runToEnd } from './lib/proc.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '..');
@@ -66,20 +67,9 @@ async function main() {
   const dataDir = join(workDir, 'data');
   await mkdir(dataDir, { recursive: true });
   const apiKey = Array.from({ length: 40 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const logFile = join(workDir, 'cairn.log');
-  const server = startGroup(process.execPath, [join(REPO_ROOT, 'packages/cli/bin/cairn.js'), 'server'], {
-    cwd: workDir,
-    env: {
-      ...process.env,
-      CAIRN_HOST: '127.0.0.1',
-      CAIRN_PORT: String(port),
-      CAIRN_DATA_DIR: dataDir,
-      CAIRN_ADMIN_API_KEY: apiKey,
-      CAIRN_LOG_LEVEL: 'warn',
-    },
-    logFile,
+  const { proc: server, url } = await startCairnServer({
+    workDir,
+    env: { CAIRN_DATA_DIR: dataDir, CAIRN_ADMIN_API_KEY: apiKey },
   });
   const names = Array.from({ length: METRICS }, (_, m) => `metric_${String(m).padStart(2, '0')}`);
   /** A loss-like curve plus full-precision noise, as the ingest benchmark logs. */
@@ -99,7 +89,6 @@ async function main() {
     options: { totalPoints, metrics: METRICS, batchPoints: BATCH, repeats },
   };
   try {
-    await waitHttp(`${url}/healthz`, server, 60_000, logFile);
     const rev = await runToEnd('git', ['rev-parse', '--short', 'HEAD'], {
       cwd: REPO_ROOT,
       timeoutMs: 10_000,

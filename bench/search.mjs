@@ -18,7 +18,8 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, runToEnd, startGroup, waitHttp } from './lib/proc.mjs';
+import { startCairnServer } from './lib/cairn-server.mjs';
+import { runToEnd } from './lib/proc.mjs';
 import { measure } from './lib/stats.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -147,21 +148,10 @@ if (values.data) {
 const seedSeconds = (performance.now() - seedStarted) / 1000;
 if (!values.data) log(`seeded ${N} experiments in ${seedSeconds.toFixed(0)} s`);
 
-const port = await freePort();
-const baseUrl = `http://127.0.0.1:${port}`;
-const logFile = join(workDir, 'cairn.log');
-const proc = startGroup(process.execPath, [join(REPO_ROOT, 'packages/cli/bin/cairn.js'), 'server'], {
-  cwd: workDir,
-  env: {
-    ...process.env,
-    CAIRN_PORT: String(port),
-    CAIRN_DATA_DIR: dataDir,
-    CAIRN_ADMIN_API_KEY: apiKey,
-    CAIRN_LOG_LEVEL: 'warn',
-  },
-  logFile,
+const { proc, url: baseUrl } = await startCairnServer({
+  workDir,
+  env: { CAIRN_DATA_DIR: dataDir, CAIRN_ADMIN_API_KEY: apiKey },
 });
-await waitHttp(`${baseUrl}/healthz`, proc, 60_000, logFile);
 
 const modelRid = server.modelRid(projectId);
 const url = `${baseUrl}/api/v2/models/${modelRid}/experiments/search?preview=true`;

@@ -6,8 +6,9 @@ import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startCairnServer } from '../cairn-server.mjs';
 import { parseJson, request } from '../http.mjs';
-import { freePort, runToEnd, startGroup, waitHttp } from '../proc.mjs';
+import { runToEnd } from '../proc.mjs';
 import { summarize } from '../stats.mjs';
 import { metricName, timestamp, value } from '../workload.mjs';
 
@@ -43,7 +44,6 @@ export function cairnDriver(opts) {
 
     /** @param {string} workDir */
     async start(workDir) {
-      const cli = join(opts.repoRoot, 'packages', 'cli', 'bin', 'cairn.js');
       if (opts.build || !existsSync(join(opts.repoRoot, 'packages', 'cli', 'dist', 'main.js'))) {
         opts.log('building Cairn (npx tsc -b)');
         const r = await runToEnd('npx', ['tsc', '-b'], { cwd: opts.repoRoot, timeoutMs: 600_000 });
@@ -51,24 +51,12 @@ export function cairnDriver(opts) {
       }
       const dataDir = join(workDir, 'data');
       await mkdir(dataDir, { recursive: true });
-      const port = await freePort();
-      base = `http://127.0.0.1:${port}`;
-      const logFile = join(workDir, 'cairn.log');
-      proc = startGroup(process.execPath, [cli, 'server'], {
-        cwd: workDir,
-        env: {
-          ...process.env,
-          CAIRN_HOST: '127.0.0.1',
-          CAIRN_PORT: String(port),
-          CAIRN_DATA_DIR: dataDir,
-          CAIRN_ADMIN_API_KEY: apiKey,
-          CAIRN_LOG_LEVEL: 'warn',
-        },
-        logFile,
-      });
+      ({ proc, url: base } = await startCairnServer({
+        workDir,
+        env: { CAIRN_DATA_DIR: dataDir, CAIRN_ADMIN_API_KEY: apiKey },
+      }));
       driver.pid = proc.pid;
       driver.dataDir = dataDir;
-      await waitHttp(`${base}/healthz`, proc, 60_000, logFile);
       const rev = await runToEnd('git', ['rev-parse', '--short', 'HEAD'], {
         cwd: opts.repoRoot,
         timeoutMs: 10_000,
