@@ -18,6 +18,11 @@ export function renderTable(head: string[], rows: string[][]): string {
   return table.toString();
 }
 
+/** "1 experiment", "2 experiments". */
+export function plural(count: number, word: string, words = `${word}s`): string {
+  return `${count} ${count === 1 ? word : words}`;
+}
+
 /** An epoch-ms time as people read it (UTC, to the second); empty for none. */
 export function formatTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '';

@@ -4,7 +4,7 @@ import { defaultSpoolDir, type SyncSpoolReport, syncSpool } from '@cairn/sdk';
 import type { Command } from 'commander';
 import { type ConnectionFlags, withCairn, withConnectionOptions } from '../connection.js';
 import { CommandError } from '../errors.js';
-import { Progress, print } from '../output.js';
+import { Progress, plural, print } from '../output.js';
 
 interface SyncOptions extends ConnectionFlags {
   experiment?: string;
@@ -57,8 +57,8 @@ async function sync(dir: string, options: SyncOptions): Promise<void> {
   if (problems > 0) {
     throw new CommandError(
       report.failed.length > 0
-        ? `${report.failed.length} writers could not be synced: run "cairn sync" again once the server takes them`
-        : `the server refused ${report.deadLettered} parts for good: they are kept under failed/ beside their batches`,
+        ? `${plural(report.failed.length, 'writer')} could not be synced: run "cairn sync" again once the server takes them`
+        : `the server refused ${plural(report.deadLettered, 'part')} for good: kept under failed/ beside their batches`,
     );
   }
 }
@@ -70,10 +70,12 @@ function describeReport(dir: string, report: SyncSpoolReport): string[] {
   } else {
     const duplicates = report.duplicatePoints > 0 ? `, ${report.duplicatePoints} of them already stored` : '';
     lines.push(
-      `sent ${report.batches} batches (${report.points} points${duplicates}) of ${report.experiments} experiments, ${report.writers} writers, from ${dir}`,
+      `sent ${plural(report.batches, 'batch', 'batches')} (${plural(report.points, 'point')}${duplicates}) of ` +
+        `${plural(report.experiments, 'experiment')}, ${plural(report.writers, 'writer')}, from ${dir}`,
     );
   }
-  if (report.deadLettered > 0) lines.push(`refused for good: ${report.deadLettered} parts, kept under failed/`);
+  if (report.deadLettered > 0)
+    lines.push(`refused for good: ${plural(report.deadLettered, 'part')}, kept under failed/`);
   for (const skipped of report.skipped) lines.push(`skipped (its writer still runs): ${skipped}`);
   for (const failed of report.failed)
     lines.push(`failed: ${failed.dir} at batch ${failed.seq}: ${failed.error.message}`);
