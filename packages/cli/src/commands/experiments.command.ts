@@ -73,6 +73,7 @@ async function listExperiments(ref: string, options: ListOptions): Promise<void>
   const limit = options.limit;
   await withCairn(options, async (cairn) => {
     const rows: { key: string; name: string | null; values: Record<string, unknown> }[] = [];
+    let shown = 0;
     let total: number | undefined;
     const listing = cairn.experiments({
       workspace,
@@ -86,7 +87,8 @@ async function listExperiments(ref: string, options: ListOptions): Promise<void>
     pages: for await (const page of listing.pages()) {
       total ??= page.total;
       for (const row of page.items) {
-        if (limit !== undefined && rows.length >= limit) break pages;
+        if (limit !== undefined && shown >= limit) break pages;
+        shown++;
         // JSON lines go out as pages arrive: a large table never waits whole in memory.
         if (options.json) print(JSON.stringify(row));
         else rows.push(row);
