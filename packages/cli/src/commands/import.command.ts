@@ -14,11 +14,12 @@ import {
 import type { Command } from 'commander';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { type ConnectionFlags, withCairn, withConnectionOptions } from '../connection.js';
+import { type ConnectionFlags, clientFor, withCairn, withConnectionOptions } from '../connection.js';
 import { CommandError } from '../errors.js';
 import { checkExport, inFolder } from '../export-check.js';
 import { type ExperimentFile, METRIC_COLUMNS, METRIC_ROWS_PER_GROUP, type ValueEntry } from '../export-format.js';
 import { formatBytes, Progress, print } from '../output.js';
+import { uploadFetch } from '../upload-fetch.js';
 
 interface ImportOptions extends ConnectionFlags {
   workspace?: string;
@@ -77,7 +78,9 @@ async function importProject(dir: string, options: ImportOptions): Promise<void>
           }
         }
       }
-      const importer = new Importer(cairn, progress, options.newKeys ?? false);
+      // Streamed uploads go through node:http (see upload-fetch.ts): an asset is never held whole.
+      const uploader = clientFor(connection.url, connection.apiKey as string, { fetch: uploadFetch });
+      const importer = new Importer(cairn, uploader, progress, options.newKeys ?? false);
       const createdProject = await importer.project(workspace, project, checked.manifest.project);
       const bar = progress.bar('experiments', checked.experiments.length);
       try {
@@ -123,6 +126,8 @@ class Importer {
 
   constructor(
     private readonly cairn: Cairn,
+    /** The same server and key, for streamed uploads (assets, git patches). */
+    private readonly uploader: Cairn,
     private readonly progress: Progress,
     private readonly newKeys: boolean,
   ) {}
@@ -172,7 +177,7 @@ class Importer {
       await cairn.documents.put(key, kind as keyof ExperimentFile['documents'], content);
     }
     // A Blob over the file: streamed by fetch, not read whole.
-    if (file.gitPatch) await cairn.gitPatch.put(key, await openAsBlob(inFolder(folder, file.gitPatch)));
+    if (file.gitPatch) await this.uploader.gitPatch.put(key, await openAsBlob(inFolder(folder, file.gitPatch)));
     if (file.output) await this.output(key, inFolder(folder, file.output.file), file.output.lines);
     for (const asset of file.assets) await this.asset(key, folder, asset);
     for (const table of file.tables) {
@@ -265,7 +270,7 @@ class Importer {
           : undefined;
       let sent = 0;
       try {
-        stored = await this.cairn.assets.upload(key, inFolder(folder, asset.file as string), {
+        stored = await this.uploader.assets.upload(key, inFolder(folder, asset.file as string), {
           ...fields,
           onProgress: ({ loaded }) => {
             bar?.increment(loaded - sent);
