@@ -87,6 +87,11 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** A file system or network error of Node ("EACCES: permission denied, open …"): its message says it all. */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+}
+
 // `cairn metrics get … | head`: a reader that stops early is no error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -102,6 +107,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
     } else if (
       error instanceof CommandError ||
+      isSystemError(error) ||
       (server && (error instanceof server.DomainError || error instanceof server.ConfigError))
     ) {
       process.stderr.write(`cairn: ${error.message}\n`);

@@ -459,5 +459,10 @@ describe('cairn export and import', { timeout: 300_000 }, () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^cairn: .*not found.* \(HTTP 404\)\n$/);
     await expect(readdir(join(dir, 'none'))).rejects.toMatchObject({ code: 'ENOENT' });
+    // A folder that cannot be made: the system's own words, in one line.
+    await writeFile(join(dir, 'a-file'), 'x');
+    const blocked = await cairn(['export', 'default/rich', join(dir, 'a-file', 'sub')], env(a));
+    expect(blocked).toMatchObject({ code: 1, stdout: '' });
+    expect(blocked.stderr).toMatch(/^cairn: .*ENOTDIR.*\n$/);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Cairn } from '@cairn/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cairn, requireBuilt, startTestServer, type TestServer } from './support/cli.js';
+import { BIN, cairn, requireBuilt, startTestServer, type TestServer } from './support/cli.js';
 
 /**
  * The user's commands as subprocesses against a real server: login/logout and where settings come
@@ -72,6 +72,48 @@ describe('cairn login and logout', { timeout: 120_000 }, () => {
     const empty = await cairn(['login', '--url', server.url], { CAIRN_CONFIG: join(dir, 'empty.json') }, '');
     expect(empty).toMatchObject({ code: 1, stdout: '' });
     expect(empty.stderr).toBe('cairn: no API key: pass --api-key, or give it on stdin\n');
+  });
+
+  it('asks for the key on a terminal without echoing it', async () => {
+    // A pseudo-terminal from Python's pty module: the CLI sees a TTY on stdin and stderr.
+    const config = join(dir, 'tty', 'config.json');
+    const script = [
+      'import os, pty, sys',
+      'pid, fd = pty.fork()',
+      'if pid == 0:',
+      '    os.execv(sys.argv[1], sys.argv[1:])',
+      'out = b""',
+      'while b"API key: " not in out:',
+      '    out += os.read(fd, 1024)',
+      'os.write(fd, sys.stdin.readline().strip().encode() + b"\\r")',
+      'while True:',
+      '    try:',
+      '        chunk = os.read(fd, 1024)',
+      '    except OSError:',
+      '        break',
+      '    if not chunk:',
+      '        break',
+      '    out += chunk',
+      '_, status = os.waitpid(pid, 0)',
+      'sys.stdout.write(out.decode())',
+      'sys.exit(os.WEXITSTATUS(status))',
+    ].join('\n');
+    const { spawn } = await import('node:child_process');
+    const child = spawn('python3', ['-c', script, process.execPath, BIN, 'login', '--url', server.url], {
+      env: { ...process.env, CAIRN_CONFIG: config, CAIRN_URL: '', CAIRN_API_KEY: '' },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stdin.end(`${ADMIN_KEY}\n`);
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(output).toContain('API key: ');
+    expect(output).toContain(`logged in to ${server.url} as admin`);
+    // The key itself never appears on the terminal.
+    expect(output).not.toContain(ADMIN_KEY);
+    expect(JSON.parse(await readFile(config, 'utf8'))).toEqual({ url: server.url, apiKey: ADMIN_KEY });
   });
 
   it('refuses a wrong key (status 1) and saves nothing, also over earlier settings', async () => {

@@ -79,7 +79,11 @@ async function importProject(dir: string, options: ImportOptions): Promise<void>
         }
       }
       // Streamed uploads go through node:http (see upload-fetch.ts): an asset is never held whole.
-      const uploader = clientFor(connection.url, connection.apiKey as string, { fetch: uploadFetch });
+      // Each attempt of an upload may take long (a multi-GB asset): bounded by a day, not a minute.
+      const uploader = clientFor(connection.url, connection.apiKey as string, {
+        fetch: uploadFetch,
+        timeout: 24 * 3600 * 1000,
+      });
       const importer = new Importer(cairn, uploader, progress, options.newKeys ?? false);
       const createdProject = await importer.project(workspace, project, checked.manifest.project);
       const bar = progress.bar('experiments', checked.experiments.length);

@@ -14,9 +14,15 @@ export function registerTableCommands(program: Command): void {
       .description('table artifacts (over HTTP)')
       .command('upload <experiment-key> <name> <file>')
       .description('log a table from a .csv, .parquet or .json file')
-      .option('--description <text>', "the table's description"),
-  ).action((experimentKey: string, name: string, file: string, options: ConnectionFlags & { description?: string }) =>
-    uploadTable(experimentKey, name, file, options),
+      .option('--description <text>', "the table's description")
+      .option('--json', 'the stored table as one JSON object: { name, description, columns, rowCount, … }'),
+  ).action(
+    (
+      experimentKey: string,
+      name: string,
+      file: string,
+      options: ConnectionFlags & { description?: string; json?: boolean },
+    ) => uploadTable(experimentKey, name, file, options),
   );
 }
 
@@ -31,7 +37,7 @@ async function uploadTable(
   experimentKey: string,
   name: string,
   file: string,
-  options: ConnectionFlags & { description?: string },
+  options: ConnectionFlags & { description?: string; json?: boolean },
 ): Promise<void> {
   const format = FORMATS[extname(file).toLowerCase()];
   if (!format) throw new UsageError(`tables upload: ${file} must end in .csv, .parquet or .json`);
@@ -62,6 +68,10 @@ async function uploadTable(
     // Whether the name is taken decides the word below; the upload itself replaces either way.
     const existed = (await cairn.tables.list(experimentKey)).some((t) => t.name === name);
     const stored = await cairn.tables.put(experimentKey, name, table);
+    if (options.json) {
+      print(JSON.stringify({ ...stored, created: !existed }));
+      return;
+    }
     const shown = stored.columns.slice(0, 10).map((c) => `${c.name} ${c.type}`);
     if (stored.columns.length > shown.length) shown.push('…');
     print(
