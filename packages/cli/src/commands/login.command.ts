@@ -49,10 +49,11 @@ async function readKey(): Promise<string> {
     for await (const chunk of stdin) text += chunk;
     return text.split(/\r?\n/)[0] ?? '';
   }
+  // Raw mode (no echo) first: a key typed, or pasted, right after the prompt must not be shown.
+  stdin.setRawMode(true);
   process.stderr.write('API key: ');
   return new Promise<string>((resolve, reject) => {
     let typed = '';
-    stdin.setRawMode(true);
     stdin.setEncoding('utf8');
     stdin.resume();
     const finish = (error?: Error) => {
