@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type ConnectionFlags, withCairn, withConnectionOptions } from '../connection.js';
 import { UsageError } from '../errors.js';
-import { cell, formatTime, print, renderTable } from '../output.js';
+import { cell, formatTime, plural, print, renderTable } from '../output.js';
 
 /** A workspace and a project written `<workspace>/<project>` (the project name may hold more slashes). */
 export function parseProjectRef(ref: string): { workspace: string; project: string } {
@@ -98,7 +98,7 @@ async function listExperiments(ref: string, options: ListOptions): Promise<void>
     const ids = columns ? splitColumns(columns) : [];
     const body = rows.map((row) => [row.key, row.name ?? '', ...ids.map((id) => humanValue(id, row.values[id]))]);
     if (body.length > 0) print(renderTable(['key', 'name', ...ids], body));
-    print(`${rows.length} of ${total ?? rows.length} experiments in ${workspace}/${project}`);
+    print(`${rows.length} of ${plural(total ?? rows.length, 'experiment')} in ${workspace}/${project}`);
   });
 }
 

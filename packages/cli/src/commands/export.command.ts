@@ -28,7 +28,7 @@ import {
   sha256File,
   VERSION,
 } from '../export-format.js';
-import { type Bar, formatBytes, Progress, print } from '../output.js';
+import { type Bar, formatBytes, Progress, plural, print } from '../output.js';
 import { parseProjectRef } from './experiments.command.js';
 
 /** `cairn export <workspace>/<project> <dir>`: a project into a folder (docs/export-format.md). */
@@ -71,9 +71,10 @@ async function exportProject(ref: string, dir: string, options: ConnectionFlags 
   if (options.json) print(JSON.stringify(summary));
   else {
     print(
-      `exported ${summary.experiments} experiments of ${workspace}/${project} to ${dir}: ${summary.points} metric points, ` +
-        `${summary.assets} assets (${formatBytes(summary.assetBytes)}), ${summary.tables} tables, ` +
-        `${summary.outputLines} output lines; ${summary.files} files, checksums in ${SUMS_FILE}`,
+      `exported ${plural(summary.experiments, 'experiment')} of ${workspace}/${project} to ${dir}: ` +
+        `${plural(summary.points, 'metric point')}, ${plural(summary.assets, 'asset')} (${formatBytes(summary.assetBytes)}), ` +
+        `${plural(summary.tables, 'table')}, ${plural(summary.outputLines, 'output line')}; ` +
+        `${plural(summary.files, 'file')}, checksums in ${SUMS_FILE}`,
     );
   }
 }

@@ -18,7 +18,7 @@ import { type ConnectionFlags, clientFor, withCairn, withConnectionOptions } fro
 import { CommandError } from '../errors.js';
 import { checkExport, inFolder } from '../export-check.js';
 import { type ExperimentFile, METRIC_COLUMNS, METRIC_ROWS_PER_GROUP, type ValueEntry } from '../export-format.js';
-import { formatBytes, Progress, print } from '../output.js';
+import { formatBytes, Progress, plural, print } from '../output.js';
 import { uploadFetch } from '../upload-fetch.js';
 
 interface ImportOptions extends ConnectionFlags {
@@ -115,9 +115,10 @@ async function importProject(dir: string, options: ImportOptions): Promise<void>
   if (options.json) print(JSON.stringify(summary));
   else {
     print(
-      `imported ${summary.experiments} experiments into ${summary.workspace}/${summary.project} on ${summary.url}: ` +
-        `${summary.points} metric points, ${summary.assets} assets (${formatBytes(summary.assetBytes as number)}), ` +
-        `${summary.tables} tables, ${summary.outputLines} output lines`,
+      `imported ${plural(summary.experiments as number, 'experiment')} into ${summary.workspace}/${summary.project} ` +
+        `on ${summary.url}: ${plural(summary.points as number, 'metric point')}, ` +
+        `${plural(summary.assets as number, 'asset')} (${formatBytes(summary.assetBytes as number)}), ` +
+        `${plural(summary.tables as number, 'table')}, ${plural(summary.outputLines as number, 'output line')}`,
     );
   }
 }
