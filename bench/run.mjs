@@ -3,7 +3,8 @@
 // the experiment search and table benchmark (issue #5): npm run bench -- search [--experiments N],
 // the output paging benchmark: npm run bench -- output [--lines N] [--database-url URL],
 // the chart read benchmark: npm run bench -- charts [--runs N --metrics N --steps N]
-// and the SDK benchmark: npm run bench -- sdk [--points N] [--repeats N]
+// the SDK benchmark: npm run bench -- sdk [--points N] [--repeats N]
+// and the export/import benchmark: npm run bench -- export [--points N] [--asset-mib N] [--repeats N]
 // Systems run one at a time (server + load generator together, 2 cores): same shape, same data.
 // See bench/README.md for what is measured and the caveats.
 
@@ -478,10 +479,14 @@ async function main() {
   if (summary.systems.some((s) => s.status !== 'ok')) process.exitCode = 1;
 }
 
-// `npm run bench -- search`, `-- output`, `-- charts` and `-- sdk`: those benchmarks have scripts of their own.
-const own = { search: './search.mjs', output: './output.mjs', charts: './charts.mjs', sdk: './sdk.mjs' }[
-  process.argv[2] ?? ''
-];
+// `npm run bench -- search`, `-- output`, `-- charts`, `-- sdk` and `-- export`: those benchmarks have scripts of their own.
+const own = {
+  search: './search.mjs',
+  output: './output.mjs',
+  charts: './charts.mjs',
+  sdk: './sdk.mjs',
+  export: './export.mjs',
+}[process.argv[2] ?? ''];
 (own ? import(own) : main()).catch((e) => {
   console.error(e instanceof Error ? e.message : e);
   process.exit(2);

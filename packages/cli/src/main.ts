@@ -1,17 +1,34 @@
 import { Command, CommanderError } from 'commander';
+import { registerExperimentCommands } from './commands/experiments.command.js';
+import { registerExportCommand } from './commands/export.command.js';
+import { registerImportCommand } from './commands/import.command.js';
+import { registerLoginCommands } from './commands/login.command.js';
+import { registerMetricCommands } from './commands/metrics.command.js';
 import {
   registerExperimentRidCommand,
   registerServerCommand,
   registerStoreCommands,
   SCOPES,
 } from './commands/store.commands.js';
+import { registerSyncCommand } from './commands/sync.command.js';
 import { registerTableCommands } from './commands/tables.command.js';
 import { CommandError, UsageError } from './errors.js';
 import { loadedServer } from './server-package.js';
 
 const OVERVIEW = `
-Commands:
-  cairn server                                   start the server (CAIRN_* environment variables)
+Commands for users (over HTTP, through a running server):
+  cairn login [--url URL] [--api-key KEY]         check a key (GET /me) and save server and key
+  cairn logout                                    forget them
+  cairn experiments list <workspace>/<project> [--filter F] [--sort S] [--columns a,b] [--archived [all]] [--limit N] [--json]
+  cairn experiments show <experiment-key> [--json]
+  cairn metrics get <experiment-key> <name> [--json|--csv]
+  cairn tables upload <experiment-key> <name> <file.csv|file.parquet|file.json> [--description D]
+  cairn sync [dir] [--json]                       upload what runs left in the spool, exactly once
+  cairn export <workspace>/<project> <dir>        a project into a folder (docs/export-format.md)
+  cairn import <dir> [--workspace W] [--project P] [--new-keys]
+
+Commands for operators (directly on the store named by CAIRN_DATABASE_URL / CAIRN_DATA_DIR):
+  cairn server                                    start the server (CAIRN_* environment variables)
   cairn users create <name> [--email E] [--admin]
   cairn workspaces create <name> --owner <user>
   cairn workspaces add-member <workspace> <user>
@@ -20,11 +37,11 @@ Commands:
   cairn keys revoke <key-id>
   cairn models list <workspace>                   projects with their Foundry model RIDs
   cairn experiments rid <experiment-key>          an experiment's Foundry experiment and model RIDs
-  cairn tables upload <experimentKey> <name> <file.csv|file.parquet|file.json> [--description D]
 
 Scopes: ${SCOPES.join(', ')} (admin implies every other scope).
-"tables" commands talk HTTP to a running server: CAIRN_URL (default http://127.0.0.1:8080) with CAIRN_API_KEY.
-The other commands act directly on the store named by CAIRN_DATABASE_URL / CAIRN_DATA_DIR.
+Server and key of the HTTP commands: --url/--api-key, else CAIRN_URL/CAIRN_API_KEY, else the
+settings saved by "cairn login" ($CAIRN_CONFIG, else $XDG_CONFIG_HOME/cairn/config.json, else
+~/.config/cairn/config.json; its key only for its own server), else http://127.0.0.1:8080.
 Run "cairn <command> --help" for a command's options.`;
 
 /** The whole command line; commands add themselves from their own modules. */
@@ -37,9 +54,15 @@ function buildProgram(): Command {
     .addHelpText('after', OVERVIEW);
   registerServerCommand(program);
   registerStoreCommands(program);
+  registerLoginCommands(program);
   const experiments = program.command('experiments').description('experiments');
+  registerExperimentCommands(experiments);
   registerExperimentRidCommand(experiments);
+  registerMetricCommands(program);
   registerTableCommands(program);
+  registerSyncCommand(program);
+  registerExportCommand(program);
+  registerImportCommand(program);
   return program;
 }
 
@@ -64,6 +87,17 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** A file system or network error of Node ("EACCES: permission denied, open …"): its message says it all. */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+}
+
+// `cairn metrics get … | head`: a reader that stops early is no error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 main(process.argv.slice(2)).then(
   () => {},
   (error: unknown) => {
@@ -73,6 +107,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
     } else if (
       error instanceof CommandError ||
+      isSystemError(error) ||
       (server && (error instanceof server.DomainError || error instanceof server.ConfigError))
     ) {
       process.stderr.write(`cairn: ${error.message}\n`);

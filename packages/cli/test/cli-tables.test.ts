@@ -121,6 +121,24 @@ describe('cairn tables upload', { timeout: 120_000 }, () => {
     expect((await rows('mixed')).description).toBe('flag');
   });
 
+  it('answers the stored table as JSON with --json', async () => {
+    const result = await run('tables', 'upload', key, 'as-json', join(dir, 'metrics.csv'), '--json');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      name: 'as-json',
+      description: null,
+      rowCount: 2,
+      columns: [
+        { name: 'epoch', type: 'integer' },
+        { name: 'loss', type: 'double' },
+        { name: 'label', type: 'string' },
+      ],
+      created: true,
+    });
+    const again = await run('tables', 'upload', key, 'as-json', join(dir, 'metrics.csv'), '--json');
+    expect(JSON.parse(again.stdout).created).toBe(false);
+  });
+
   it('reports the server’s refusals and missing settings in one line with exit status 1', async () => {
     const cases: [string[], Record<string, string>, string][] = [
       [
@@ -180,6 +198,6 @@ describe('cairn tables upload', { timeout: 120_000 }, () => {
       headers: { authorization: `Bearer ${ADMIN_KEY}` },
     });
     const { tables } = (await listed.json()) as { tables: { name: string }[] };
-    expect(tables.map((table) => table.name)).toEqual(['eval/metrics', 'mixed']);
+    expect(tables.map((table) => table.name)).toEqual(['as-json', 'eval/metrics', 'mixed']);
   });
 });

@@ -47,6 +47,7 @@ export type {
   ModelsResource,
   OutputParams,
   OutputResource,
+  RemoteAssetOptions,
   TagsResource,
   ValuesResource,
 } from './resources/logged.js';

@@ -5,10 +5,14 @@
  */
 import { CairnClient, type ClientOptions } from './client.js';
 import { nodePlatform } from './platform/node.js';
+import { nodeSpool } from './platform/node-spool.js';
 
 export * from './exports.js';
 export { setSignalTimeoutMs } from './platform/node.js';
 export { type SyncSpoolOptions, type SyncSpoolReport, syncSpool } from './sync.js';
+
+/** Where runs spool and `syncSpool` looks by default: `$CAIRN_SPOOL_DIR`, else `~/.cairn/spool`. */
+export const defaultSpoolDir = (): string => nodeSpool.defaultRoot();
 
 export class Cairn extends CairnClient {
   constructor(options: ClientOptions = {}) {

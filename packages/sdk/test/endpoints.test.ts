@@ -93,6 +93,25 @@ describe('logged data', () => {
     expect((await cairn.assets.list(run.key)).map((a) => a.fileName).sort()).toEqual(['table.csv', 'weights.bin']);
     const models = await cairn.models.list(run.key);
     expect(models.map((m) => [m.name, m.assets.map((a) => a.fileName)])).toEqual([['mnist-net', ['weights.bin']]]);
+    // Metadata given as JSON text is sent as it is, spacing and all.
+    const texted = await cairn.assets.upload(run.key, new Blob(['x']), { name: 'x.txt', metadata: '{ "a": [1, 2] }' });
+    expect(texted.metadata).toBe('{ "a": [1, 2] }');
+    const remote = await cairn.assets.logRemote(run.key, 'https://example.com/data.csv', {
+      name: 'data.csv',
+      type: 'dataset',
+      epoch: 2,
+      metadata: { rows: 3 },
+    });
+    expect(remote).toMatchObject({
+      fileName: 'data.csv',
+      type: 'dataset',
+      epoch: 2,
+      metadata: '{"rows":3}',
+      remote: true,
+      link: 'https://example.com/data.csv',
+      size: 0,
+    });
+    expect((await cairn.assets.list(run.key, { type: 'dataset' })).map((a) => a.id)).toEqual([remote.id]);
     await run.end();
   });
 
@@ -107,8 +126,15 @@ describe('logged data', () => {
       ['nested.depth', 2],
     ]);
     expect(await cairn.params.list(key, { history: true })).toHaveLength(3);
-    await cairn.others.log(key, { seed: 7 });
-    expect((await cairn.others.list(key))[0]).toMatchObject({ name: 'seed', value: 7, type: 'number' });
+    await cairn.others.log(key, { seed: 7 }, { context: 'train', timestamp: 1_000 });
+    expect((await cairn.others.list(key))[0]).toEqual({
+      name: 'seed',
+      value: 7,
+      type: 'number',
+      step: null,
+      timestamp: 1_000,
+      context: 'train',
+    });
     expect(await cairn.tags.add(key, ['a', 'b'])).toEqual(['a', 'b']);
     expect(await cairn.tags.remove(key, 'a')).toEqual(['b']);
     await cairn.documents.put(key, 'code', 'print(1)');
@@ -116,6 +142,12 @@ describe('logged data', () => {
     expect((await cairn.documents.list(key)).map((d) => d.kind)).toEqual(['code']);
     await cairn.gitPatch.put(key, 'diff --git a/x b/x\n');
     expect(await cairn.gitPatch.get(key)).toBe('diff --git a/x b/x\n');
+    // A zipped patch is bytes that text would mangle: download() keeps them, a Blob is sent as is.
+    const zipped = Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0xff, 0xfe, 0x00, 0x80]);
+    await cairn.gitPatch.put(key, new Blob([zipped]));
+    const patch = await cairn.gitPatch.download(key);
+    expect(patch.headers.get('content-type')).toBe('application/zip');
+    expect(new Uint8Array(await patch.arrayBuffer())).toEqual(zipped);
     await cairn.output.log(key, [{ text: 'epoch 1' }, { text: 'oops', stderr: true }, { text: 'epoch 2' }]);
     const lines: string[] = [];
     for await (const line of cairn.output.list(key, { limit: 2 })) lines.push(line.text);

@@ -73,7 +73,7 @@ describe.each(backends)('Cairn API: everything logged to an experiment (%s)', (b
 
       const current = await call('GET', `/experiments/${key}/params`);
       expect(current.statusCode).toBe(200);
-      const at = { step: 5, timestamp: 1_700_000_000_123 };
+      const at = { step: 5, timestamp: 1_700_000_000_123, context: null };
       expect(current.json()).toEqual({
         items: [
           { name: 'amp', value: true, type: 'boolean', ...at },
@@ -99,20 +99,24 @@ describe.each(backends)('Cairn API: everything logged to an experiment (%s)', (b
         call('POST', `/experiments/${key}/params`, { body: { values, ...extra } });
       expect((await post({ lr: 0.1, batch: 32 }, { step: 0, timestamp: 1000 })).statusCode).toBe(204);
       expect((await post({ lr: 0.05 }, { step: 1, timestamp: 2000 })).statusCode).toBe(204);
-      expect((await post({ batch: 'auto', lr: 0.01 }, { timestamp: 3000 })).statusCode).toBe(204);
+      expect((await post({ batch: 'auto', lr: 0.01 }, { timestamp: 3000, context: 'train' })).statusCode).toBe(204);
 
       expect((await call('GET', `/experiments/${key}/params`)).json().items).toEqual([
-        { name: 'batch', value: 'auto', type: 'string', step: null, timestamp: 3000 },
-        { name: 'lr', value: 0.01, type: 'number', step: null, timestamp: 3000 },
+        { name: 'batch', value: 'auto', type: 'string', step: null, timestamp: 3000, context: 'train' },
+        { name: 'lr', value: 0.01, type: 'number', step: null, timestamp: 3000, context: 'train' },
       ]);
       const history = await call('GET', `/experiments/${key}/params?history=true`);
       expect(history.json().items).toEqual([
-        { name: 'lr', value: 0.1, type: 'number', step: 0, timestamp: 1000 },
-        { name: 'batch', value: 32, type: 'number', step: 0, timestamp: 1000 },
-        { name: 'lr', value: 0.05, type: 'number', step: 1, timestamp: 2000 },
-        { name: 'batch', value: 'auto', type: 'string', step: null, timestamp: 3000 },
-        { name: 'lr', value: 0.01, type: 'number', step: null, timestamp: 3000 },
+        { name: 'lr', value: 0.1, type: 'number', step: 0, timestamp: 1000, context: null },
+        { name: 'batch', value: 32, type: 'number', step: 0, timestamp: 1000, context: null },
+        { name: 'lr', value: 0.05, type: 'number', step: 1, timestamp: 2000, context: null },
+        { name: 'batch', value: 'auto', type: 'string', step: null, timestamp: 3000, context: 'train' },
+        { name: 'lr', value: 0.01, type: 'number', step: null, timestamp: 3000, context: 'train' },
       ]);
+      // An empty context is no context, as on every other write path.
+      await post({ lr: 0.02 }, { timestamp: 4000, context: '' });
+      const last = (await call('GET', `/experiments/${key}/params?history=true`)).json().items.at(-1);
+      expect(last).toEqual({ name: 'lr', value: 0.02, type: 'number', step: null, timestamp: 4000, context: null });
       // No timestamp: the server's time.
       const before = Date.now();
       await post({ late: 1 });
@@ -145,6 +149,7 @@ describe.each(backends)('Cairn API: everything logged to an experiment (%s)', (b
         { values: { ok: 1 }, step: 1.5 },
         { values: { ok: 1 }, timestamp: -1 },
         { values: { ok: 1 }, extra: true },
+        { values: { ok: 1 }, context: { name: 'train' } },
         { values: 'nope' },
         {},
         { values: { ok: 1, deep: JSON.parse(`${'{"a":'.repeat(40)}1${'}'.repeat(40)}`) } },
@@ -650,6 +655,46 @@ describe.each(backends)('Cairn API: everything logged to an experiment (%s)', (b
         ]),
         400,
       );
+    });
+
+    it('logs a remote asset from a link and no file part, and redirects its download to the link', async () => {
+      const key = await newExperiment();
+      const created = await upload(key, [
+        ['id', 'remote-1'],
+        ['fileName', 'data/train.csv'],
+        ['type', 'dataset'],
+        ['step', '4'],
+        ['context', 'train'],
+        ['metadata', '{"rows": 10}'],
+        ['link', 's3://bucket/data/train.csv'],
+      ]);
+      expect(created.statusCode, created.body).toBe(201);
+      expect(created.json()).toMatchObject({
+        id: 'remote-1',
+        fileName: 'data/train.csv',
+        size: 0,
+        type: 'dataset',
+        step: 4,
+        epoch: null,
+        context: 'train',
+        metadata: '{"rows": 10}',
+        remote: true,
+        link: 's3://bucket/data/train.csv',
+      });
+      expect((await call('GET', `/experiments/${key}/assets`)).json().items).toEqual([created.json()]);
+      const download = await call('GET', `/experiments/${key}/assets/remote-1`);
+      expect(download.statusCode).toBe(302);
+      expect(download.headers.location).toBe('s3://bucket/data/train.csv');
+      // A link and bytes at once is a contradiction; nothing is stored.
+      expectProblem(
+        await upload(key, [
+          ['link', 'https://example.com/x'],
+          ['file', Buffer.from('x'), 'x.txt'],
+        ]),
+        400,
+      );
+      expectProblem(await upload(key, [['link', 'https://example.com/\u0001']]), 400);
+      expect((await call('GET', `/experiments/${key}/assets`)).json().items).toHaveLength(1);
     });
 
     it('refuses bad uploads with 400 (or 413) and stores nothing', async () => {

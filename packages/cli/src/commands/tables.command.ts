@@ -1,98 +1,82 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import type { PutTableJsonBody, TableUpload } from '@cairn/sdk';
 import type { Command } from 'commander';
+import { type ConnectionFlags, withCairn, withConnectionOptions } from '../connection.js';
 import { CommandError, UsageError } from '../errors.js';
-
-const DEFAULT_URL = 'http://127.0.0.1:8080';
+import { print } from '../output.js';
 
 /** `cairn tables upload`: logs a table artifact through a running server's API. */
 export function registerTableCommands(program: Command): void {
-  program
-    .command('tables')
-    .description('table artifacts (over HTTP)')
-    .command('upload <experiment-key> <name> <file>')
-    .description('log a table from a .csv, .parquet or .json file')
-    .option('--description <text>', "the table's description")
-    .action((experimentKey: string, name: string, file: string, options: { description?: string }) =>
-      uploadTable(experimentKey, name, file, options),
-    );
+  withConnectionOptions(
+    program
+      .command('tables')
+      .description('table artifacts (over HTTP)')
+      .command('upload <experiment-key> <name> <file>')
+      .description('log a table from a .csv, .parquet or .json file')
+      .option('--description <text>', "the table's description")
+      .option('--json', 'the stored table as one JSON object: { name, description, columns, rowCount, … }'),
+  ).action(
+    (
+      experimentKey: string,
+      name: string,
+      file: string,
+      options: ConnectionFlags & { description?: string; json?: boolean },
+    ) => uploadTable(experimentKey, name, file, options),
+  );
 }
 
-const UPLOAD_TYPES: Record<string, string> = {
-  '.csv': 'text/csv',
-  '.parquet': 'application/vnd.apache.parquet',
-  '.json': 'application/json',
-};
+const FORMATS: Record<string, 'csv' | 'parquet' | 'json'> = { '.csv': 'csv', '.parquet': 'parquet', '.json': 'json' };
 
 /**
- * PUT /api/cairn/v1/experiments/{key}/tables/{name}: the file as it is (CSV, Parquet), or a JSON
- * file `{"columns": [{"name", "type"}], "rows": [[…]], "description"?}`. The server checks
- * everything; this only picks the Content-Type by extension.
+ * PUT /api/cairn/v1/experiments/{key}/tables/{name} through the SDK: a CSV or Parquet file as it
+ * is, or a JSON file `{"columns": [{"name", "type"}], "rows": [[…]], "description"?}`. The server
+ * checks everything; this only picks the format by extension.
  */
 async function uploadTable(
   experimentKey: string,
   name: string,
   file: string,
-  values: { description?: string },
+  options: ConnectionFlags & { description?: string; json?: boolean },
 ): Promise<void> {
-  const extension = extname(file).toLowerCase();
-  const contentType = UPLOAD_TYPES[extension];
-  if (!contentType) throw new UsageError(`tables upload: ${file} must end in .csv, .parquet or .json`);
-  const apiKey = process.env.CAIRN_API_KEY;
-  if (!apiKey) throw new CommandError('set CAIRN_API_KEY to an API key with the write scope');
-  const base = (process.env.CAIRN_URL || DEFAULT_URL).replace(/\/+$/, '');
-
-  let body: Buffer | string;
-  try {
-    body = await readFile(file);
-  } catch (error) {
-    throw new CommandError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-  const query = new URLSearchParams();
-  if (extension === '.json' && values.description !== undefined) {
-    // A JSON body's own description wins over the query's, so the option goes into the body.
-    let document: Record<string, unknown>;
+  const format = FORMATS[extname(file).toLowerCase()];
+  if (!format) throw new UsageError(`tables upload: ${file} must end in .csv, .parquet or .json`);
+  await withCairn(options, async (cairn) => {
+    let bytes: Buffer;
     try {
-      document = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      bytes = await readFile(file);
     } catch (error) {
-      throw new CommandError(`${file} is not JSON: ${(error as Error).message}`);
+      throw new CommandError(`cannot read ${file}: ${(error as Error).message}`);
     }
-    body = JSON.stringify({ ...document, description: values.description });
-  } else if (values.description !== undefined) {
-    query.set('description', values.description);
-  }
-  const url = `${base}/api/cairn/v1/experiments/${encodeURIComponent(experimentKey)}/tables/${encodeURIComponent(name)}${query.size > 0 ? `?${query}` : ''}`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': contentType },
-      body,
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-    throw new CommandError(`cannot reach the server at ${base}: ${cause}`);
-  }
-  const text = await response.text();
-  if (!response.ok) {
-    let detail = text.slice(0, 500);
-    try {
-      detail = (JSON.parse(text) as { detail?: string }).detail ?? detail;
-    } catch {
-      // Not problem details (a proxy's page, say): show the start of the body as it is.
+    let table: TableUpload;
+    if (format === 'json') {
+      let document: PutTableJsonBody;
+      try {
+        document = JSON.parse(bytes.toString('utf8')) as PutTableJsonBody;
+      } catch (error) {
+        throw new CommandError(`${file} is not JSON: ${(error as Error).message}`);
+      }
+      // A JSON body's own description wins over the query's, so the option goes into the body.
+      table = { ...document, ...(options.description !== undefined ? { description: options.description } : {}) };
+    } else {
+      table = {
+        format,
+        data: bytes,
+        ...(options.description !== undefined ? { description: options.description } : {}),
+      };
     }
-    throw new CommandError(`${detail} (HTTP ${response.status})`);
-  }
-  const table = JSON.parse(text) as {
-    name: string;
-    rowCount: number;
-    sizeBytes: number;
-    columns: { name: string; type: string }[];
-  };
-  const shown = table.columns.slice(0, 10).map((c) => `${c.name} ${c.type}`);
-  if (table.columns.length > shown.length) shown.push('…');
-  process.stdout.write(
-    `${response.status === 201 ? 'created' : 'replaced'} table "${table.name}" of experiment ${experimentKey}: ` +
-      `${table.rowCount} rows, ${table.columns.length} columns (${shown.join(', ')}), ${table.sizeBytes} bytes stored\n`,
-  );
+    // Whether the name is taken decides the word below; the upload itself replaces either way.
+    const existed = (await cairn.tables.list(experimentKey)).some((t) => t.name === name);
+    const stored = await cairn.tables.put(experimentKey, name, table);
+    if (options.json) {
+      print(JSON.stringify({ ...stored, created: !existed }));
+      return;
+    }
+    const shown = stored.columns.slice(0, 10).map((c) => `${c.name} ${c.type}`);
+    if (stored.columns.length > shown.length) shown.push('…');
+    print(
+      `${existed ? 'replaced' : 'created'} table "${stored.name}" of experiment ${experimentKey}: ` +
+        `${stored.rowCount} rows, ${stored.columns.length} columns (${shown.join(', ')}), ${stored.sizeBytes} bytes stored`,
+    );
+  });
 }

@@ -17,6 +17,8 @@ export const LoggedValue = Type.Object({
   type: Type.Union([Type.Literal('number'), Type.Literal('string'), Type.Literal('boolean')]),
   step: NullableInteger,
   timestamp: Type.Integer(),
+  /** The context it was logged in ("train", "val", …), null when none. */
+  context: Nullable(Type.String()),
 });
 export type LoggedValue = Static<typeof LoggedValue>;
 
@@ -30,13 +32,14 @@ export type LoggedValueList = Static<typeof LoggedValueList>;
 /**
  * `values` maps names to values. Nested objects are flattened with "." (`{optimizer: {name: "adam"}}`
  * logs `optimizer.name`); arrays and empty objects are stored as their JSON text; null logs an
- * empty string. `step` and `timestamp` apply to every value of the call.
+ * empty string. `step`, `timestamp` and `context` apply to every value of the call.
  */
 export const LogValuesBody = Type.Object(
   {
     values: Type.Record(Type.String({ minLength: 1 }), Type.Unknown()),
     step: Type.Optional(NullableInteger),
     timestamp: Type.Optional(Type.Integer({ minimum: 0 })),
+    context: Type.Optional(Nullable(Type.String())),
   },
   { additionalProperties: false },
 );

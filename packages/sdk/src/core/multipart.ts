@@ -76,6 +76,15 @@ export function multipartBody(
   };
 }
 
+/** A multipart/form-data body of text fields only (a remote asset: its fields and link, no file). */
+export function multipartFields(fields: [string, string][], boundary: string): { contentType: string; text: string } {
+  let text = '';
+  for (const [name, value] of fields) {
+    text += `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"\r\n\r\n${value}\r\n`;
+  }
+  return { contentType: `multipart/form-data; boundary=${boundary}`, text: `${text}--${boundary}--\r\n` };
+}
+
 /** A stream or an async iterable of bytes as a ReadableStream. */
 export function toReadableStream(
   source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,

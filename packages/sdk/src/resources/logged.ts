@@ -1,6 +1,6 @@
 import { CairnError } from '../core/errors.js';
 import type { BodyInit, HttpClient, RequestOptions } from '../core/http.js';
-import { contentTypeOf, multipartBody, toReadableStream } from '../core/multipart.js';
+import { contentTypeOf, multipartBody, multipartFields, toReadableStream } from '../core/multipart.js';
 import { PagePromise } from '../core/pagination.js';
 import type { Platform, UploadSource } from '../platform/platform.js';
 import type {
@@ -26,7 +26,7 @@ export interface ValuesResource {
   log(
     key: string,
     values: Record<string, unknown>,
-    at?: { step?: number | null; timestamp?: number },
+    at?: { step?: number | null; timestamp?: number; context?: string | null },
     options?: RequestOptions,
   ): Promise<void>;
 }
@@ -46,7 +46,10 @@ export interface DocumentsResource {
 
 export interface GitPatchResource {
   get(key: string, options?: RequestOptions): Promise<string>;
-  put(key: string, patch: string | Uint8Array, options?: RequestOptions): Promise<void>;
+  /** The stored bytes as a fetch Response whose body streams (a zipped patch stays bytes). */
+  download(key: string, options?: RequestOptions): Promise<Response>;
+  /** Replaces the patch; a Blob (e.g. Node's `fs.openAsBlob`) is streamed, not read whole. */
+  put(key: string, patch: string | Uint8Array | Blob, options?: RequestOptions): Promise<void>;
 }
 
 export interface OutputParams {
@@ -76,10 +79,18 @@ export interface AssetsResource {
    * retried once it started.
    */
   upload(key: string, source: AssetSource, params?: AssetOptions, options?: RequestOptions): Promise<Asset>;
+  /**
+   * Logs a remote asset: a link (URI) to bytes kept elsewhere, with the upload's fields; no bytes
+   * are sent or stored. Its download redirects to the link.
+   */
+  logRemote(key: string, link: string, params: RemoteAssetOptions, options?: RequestOptions): Promise<Asset>;
   /** The bytes (or a Range of them), as a fetch Response whose body streams. */
   download(key: string, assetId: string, options?: DownloadOptions): Promise<Response>;
   delete(key: string, assetId: string, options?: RequestOptions): Promise<void>;
 }
+
+/** The fields of a remote asset: those of an upload, with the file name required. */
+export type RemoteAssetOptions = Omit<AssetOptions, 'onProgress' | 'name'> & { name: string };
 
 export interface ModelsResource {
   list(key: string, options?: RequestOptions): Promise<Model[]>;
@@ -144,6 +155,9 @@ export function gitPatchResource(http: HttpClient): GitPatchResource {
         options,
       );
       return response.text();
+    },
+    download(key, options) {
+      return http.response({ method: 'GET', path: path(key), headers: { accept: '*/*' } }, options);
     },
     async put(key, patch, options) {
       await http.request<void>(
@@ -219,16 +233,7 @@ export function assetsResource(http: HttpClient, platform: Platform, newId: () =
       const file = await uploadSource(source, platform);
       const name = params.name ?? file.name;
       const id = params.id ?? newId();
-      const fields: [string, string][] = [
-        ['id', id],
-        ['fileName', name],
-      ];
-      if (params.type !== undefined) fields.push(['type', params.type]);
-      if (params.step !== undefined) fields.push(['step', String(params.step)]);
-      if (params.epoch !== undefined) fields.push(['epoch', String(params.epoch)]);
-      if (params.context !== undefined) fields.push(['context', params.context]);
-      if (params.metadata !== undefined) fields.push(['metadata', JSON.stringify(params.metadata)]);
-      if (params.model !== undefined) fields.push(['model', params.model]);
+      const fields = uploadFields(id, name, params);
       const body = multipartBody(
         fields,
         { field: 'file', source: { ...file, name }, contentType: contentTypeOf(name) },
@@ -258,6 +263,20 @@ export function assetsResource(http: HttpClient, platform: Platform, newId: () =
         },
       );
     },
+    async logRemote(key, link, params, options) {
+      const id = params.id ?? newId();
+      const fields = [...uploadFields(id, params.name, params), ['link', link] as [string, string]];
+      const body = multipartFields(fields, `cairn-${newId()}`);
+      return http.request<Asset>(
+        {
+          method: 'POST',
+          path: base(key),
+          body: () => body.text,
+          headers: { 'content-type': body.contentType },
+        },
+        { idempotencyKey: `asset-${id}`, ...options, ...(params.signal ? { signal: params.signal } : {}) },
+      );
+    },
     download(key, assetId, options = {}) {
       const { start, end, ...rest } = options;
       const range =
@@ -275,6 +294,23 @@ export function assetsResource(http: HttpClient, platform: Platform, newId: () =
       await http.request<void>({ method: 'DELETE', path: `${base(key)}/${enc(assetId)}` }, options);
     },
   };
+}
+
+/** The multipart fields of an asset upload, in the order the server wants them (before the file). */
+function uploadFields(id: string, name: string, params: Omit<AssetOptions, 'onProgress'>): [string, string][] {
+  const fields: [string, string][] = [
+    ['id', id],
+    ['fileName', name],
+  ];
+  if (params.type !== undefined) fields.push(['type', params.type]);
+  if (params.step !== undefined) fields.push(['step', String(params.step)]);
+  if (params.epoch !== undefined) fields.push(['epoch', String(params.epoch)]);
+  if (params.context !== undefined) fields.push(['context', params.context]);
+  if (params.metadata !== undefined) {
+    fields.push(['metadata', typeof params.metadata === 'string' ? params.metadata : JSON.stringify(params.metadata)]);
+  }
+  if (params.model !== undefined) fields.push(['model', params.model]);
+  return fields;
 }
 
 export function modelsResource(http: HttpClient): ModelsResource {

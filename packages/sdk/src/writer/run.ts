@@ -86,7 +86,8 @@ export interface AssetOptions {
   step?: number;
   epoch?: number;
   context?: string;
-  metadata?: Record<string, unknown>;
+  /** An object (sent as JSON), or JSON text sent as it is (what `Asset.metadata` reads back). */
+  metadata?: Record<string, unknown> | string;
   /** The experiment model the file belongs to. */
   model?: string;
   /** The asset id; one is generated, so that a retried upload replaces instead of duplicating. */

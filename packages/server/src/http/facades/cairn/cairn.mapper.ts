@@ -65,6 +65,7 @@ export function wireLoggedValue(value: LoggedValueEntity): LoggedValue {
     type: value.type,
     step: value.step,
     timestamp: value.timestamp,
+    context: value.context,
   };
 }
 

@@ -22,8 +22,8 @@ import { sendProblem } from '../cairn-errors.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 503: Problem };
 
-/** Upload fields, all before the `file` part. */
-const UPLOAD_FIELDS = new Set(['id', 'fileName', 'type', 'step', 'epoch', 'context', 'metadata', 'model']);
+/** Upload fields, all before the `file` part (`link`: a remote asset, which has no `file` part). */
+const UPLOAD_FIELDS = new Set(['id', 'fileName', 'type', 'step', 'epoch', 'context', 'metadata', 'model', 'link']);
 
 /** Files logged to an experiment, and the experiment's models (named groups of them). */
 export function registerAssetRoutes(app: CairnApp, core: Core): void {
@@ -40,8 +40,9 @@ export function registerAssetRoutes(app: CairnApp, core: Core): void {
   /**
    * POST /api/cairn/v1/experiments/:key/assets — multipart: the fields `id`, `fileName`, `type`,
    * `step`, `epoch`, `context`, `metadata` (JSON text) and `model` first, then the `file` part,
-   * streamed to the blob store. An `id` this experiment already has replaces that asset, so a
-   * retried upload stores one copy; an id in use elsewhere is 409.
+   * streamed to the blob store; or, for a remote asset, the fields with `link` (its URI) and no
+   * `file` part. An `id` this experiment already has replaces that asset, so a retried upload
+   * stores one copy; an id in use elsewhere is 409.
    */
   app.post(
     '/experiments/:key/assets',
@@ -53,11 +54,13 @@ export function registerAssetRoutes(app: CairnApp, core: Core): void {
       closeOnFailure(request, reply, async () => {
         const reader = new MultipartReader(request, 'file');
         const file = await reader.untilFile();
-        if (!file) throw new InvalidArgumentError('an asset upload needs a "file" part');
         const fields = reader.fields;
         for (const name of fields.keys()) {
           if (!UPLOAD_FIELDS.has(name)) throw new InvalidArgumentError(`unknown upload field "${name}"`);
         }
+        const link = fields.get('link') || null;
+        if (!file && !link) throw new InvalidArgumentError('an asset upload needs a "file" part (or a "link")');
+        if (file && link) throw new InvalidArgumentError('a remote asset has a "link" and no "file" part');
         const model = fields.get('model') || null;
         const type = fields.get('type') || (model ? MODEL_ELEMENT_TYPE : null);
         if (model && type !== MODEL_ELEMENT_TYPE) {
@@ -67,7 +70,7 @@ export function registerAssetRoutes(app: CairnApp, core: Core): void {
           principalOf(request),
           request.params.key,
           {
-            fileName: fields.get('fileName') || file.filename || '',
+            fileName: fields.get('fileName') || file?.filename || '',
             type,
             step: integerField(fields.get('step'), 'step'),
             epoch: integerField(fields.get('epoch'), 'epoch'),
@@ -76,8 +79,9 @@ export function registerAssetRoutes(app: CairnApp, core: Core): void {
             groupingName: model,
             assetId: fields.get('id') || null,
             replaceSameId: true,
+            remoteLink: link,
           },
-          file.file,
+          file ? file.file : null,
           async () => {
             // Fields must come first: by now the bytes are stored under what came before them.
             const late = await reader.rest();

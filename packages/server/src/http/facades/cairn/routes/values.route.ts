@@ -52,7 +52,7 @@ export function registerValueRoutes(app: CairnApp, core: Core): void {
     );
 
     /**
-     * POST /api/cairn/v1/experiments/:key/params (and /others) — `{ values, step?, timestamp? }`;
+     * POST /api/cairn/v1/experiments/:key/params (and /others) — `{ values, step?, timestamp?, context? }`;
      * nested objects are flattened with ".", arrays stored as JSON text, null as "". Exactly once
      * under an Idempotency-Key: a replay answers 204 and stores nothing.
      */
@@ -67,11 +67,12 @@ export function registerValueRoutes(app: CairnApp, core: Core): void {
         },
       },
       async (request, reply) => {
-        const { values, step, timestamp } = request.body;
+        const { values, step, timestamp, context } = request.body;
         const inputs = flattenValues(values).map((entry) => ({
           ...entry,
           step: step ?? null,
           timestamp: timestamp ?? null,
+          context: context ?? null,
         }));
         const batchKey = batchKeyOf(stream, request.headers);
         await core.experiments.logValues(principalOf(request), request.params.key, kind, inputs, {
