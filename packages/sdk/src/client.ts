@@ -160,6 +160,8 @@ export class CairnClient {
       baseUrl: this.baseURL,
       apiKey: options.apiKey ?? platform.env('CAIRN_API_KEY'),
       fetch: fetchImpl,
+      // A fetch of the caller's own is used for everything, streamed uploads included.
+      streamFetch: options.fetch ? fetchImpl : (platform.streamFetch ?? fetchImpl),
       timeout: options.timeout ?? 60_000,
       totalTimeout: options.totalTimeout,
       maxRetries: options.maxRetries ?? 2,

@@ -19,7 +19,6 @@ import { CommandError } from '../errors.js';
 import { checkExport, inFolder } from '../export-check.js';
 import { type ExperimentFile, METRIC_COLUMNS, METRIC_ROWS_PER_GROUP, type ValueEntry } from '../export-format.js';
 import { formatBytes, Progress, plural, print } from '../output.js';
-import { uploadFetch } from '../upload-fetch.js';
 
 interface ImportOptions extends ConnectionFlags {
   workspace?: string;
@@ -78,12 +77,9 @@ async function importProject(dir: string, options: ImportOptions): Promise<void>
           }
         }
       }
-      // Streamed uploads go through node:http (see upload-fetch.ts): an asset is never held whole.
       // Each attempt of an upload may take long (a multi-GB asset): bounded by a day, not a minute.
-      const uploader = clientFor(connection.url, connection.apiKey as string, {
-        fetch: uploadFetch,
-        timeout: 24 * 3600 * 1000,
-      });
+      // The SDK streams it with backpressure, never holding it whole.
+      const uploader = clientFor(connection.url, connection.apiKey as string, { timeout: 24 * 3600 * 1000 });
       const importer = new Importer(cairn, uploader, progress, options.newKeys ?? false);
       const createdProject = await importer.project(workspace, project, checked.manifest.project);
       const bar = progress.bar('experiments', checked.experiments.length);

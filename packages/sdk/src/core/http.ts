@@ -53,6 +53,8 @@ export interface HttpSettings {
   baseUrl: string;
   apiKey: string | undefined;
   fetch: typeof fetch;
+  /** The fetch for requests whose body is a stream (see Platform.streamFetch). */
+  streamFetch: typeof fetch;
   timeout: number;
   totalTimeout: number | undefined;
   maxRetries: number;
@@ -181,12 +183,14 @@ export class HttpClient {
       let linked = false;
       try {
         const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, signal: controller.signal };
+        let streamed = false;
         if (body) {
           init.body = body();
-          if (typeof ReadableStream !== 'undefined' && init.body instanceof ReadableStream) init.duplex = 'half';
+          streamed = typeof ReadableStream !== 'undefined' && init.body instanceof ReadableStream;
+          if (streamed) init.duplex = 'half';
         }
         s.log.debug(`${req.method} ${url}${attempt > 0 ? ` (retry ${attempt})` : ''}`);
-        const response = await s.fetch(url, init);
+        const response = await (streamed ? s.streamFetch : s.fetch)(url, init);
         if (response.ok) {
           const result = await consume(response);
           s.quota.release(spent);

@@ -23,4 +23,5 @@ export const memoryPlatform: Platform = {
   spool: undefined,
   exitHooks: undefined,
   openFile: undefined,
+  streamFetch: undefined,
 };

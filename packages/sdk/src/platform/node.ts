@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { NodeExitHooks } from './node-exit.js';
 import { nodeSpool } from './node-spool.js';
+import { nodeStreamFetch } from './node-stream-fetch.js';
 import type { Platform, UploadSource } from './platform.js';
 
 const gzipAsync = promisify(gzip);
@@ -41,4 +42,5 @@ export const nodePlatform: Platform = {
   spool: nodeSpool,
   exitHooks: nodeExitHooks,
   openFile,
+  streamFetch: nodeStreamFetch,
 };

@@ -72,4 +72,9 @@ export interface Platform {
   exitHooks: ExitHooks | undefined;
   /** Opens a file by path for a streamed upload. */
   openFile: ((path: string) => Promise<UploadSource>) | undefined;
+  /**
+   * The fetch for requests with a streamed body, where the global one would hold the whole body
+   * in memory (Node 20); undefined to use the client's fetch for every request.
+   */
+  streamFetch: typeof fetch | undefined;
 }

@@ -5,14 +5,14 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 /**
- * A `fetch` over node:http for the SDK's streamed uploads (`ClientOptions.fetch`). Node 20's
- * built-in fetch keeps every chunk of a streamed request body until the request is gone
- * (measured: a 256 MiB upload held 256 MiB of ArrayBuffers, a 512 MiB one 512 MiB), so an
- * import would hold each asset whole; node:http sends the same stream with backpressure and
- * keeps a few chunks. Only what the SDK's uploads use is supported: no redirects, no
- * decompression of answers.
+ * A `fetch` over node:http for requests whose body is a stream (asset uploads, git patches).
+ * Node 20's built-in fetch keeps every chunk of a streamed request body until the request is
+ * gone (measured: a 256 MiB upload held 256 MiB of ArrayBuffers, a 512 MiB one 512 MiB), so a
+ * multi-GB model would be held whole; node:http sends the same stream with backpressure and
+ * keeps a few chunks. Only what streamed uploads need is supported: no redirects, no
+ * decompression of answers (the API sends neither for them).
  */
-export const uploadFetch: typeof fetch = (input, init = {}) => {
+export const nodeStreamFetch: typeof fetch = (input, init = {}) => {
   const url = new URL(input instanceof Request ? input.url : String(input));
   const headers: Record<string, string> = {};
   new Headers(init.headers).forEach((value, name) => {
@@ -52,7 +52,7 @@ export const uploadFetch: typeof fetch = (input, init = {}) => {
       const stream = body instanceof Blob ? body.stream() : body instanceof ReadableStream ? body : undefined;
       if (!stream) {
         request.destroy();
-        reject(new TypeError('uploadFetch sends strings, bytes, Blobs and streams only'));
+        reject(new TypeError('nodeStreamFetch sends strings, bytes, Blobs and streams only'));
         return;
       }
       // Errors of the body reach the caller through the request's 'error' (pipeline destroys it).
