@@ -1,4 +1,4 @@
-import type { SeriesAxis } from '../../core/entities.js';
+import type { BucketedSeriesWindow, ExactSeriesWindow, SeriesAxis } from '../../core/entities.js';
 import type { BlockColumns } from './block-codec.js';
 
 /** Lowest and highest of one coordinate over the points that have it; ±Infinity when none has. */
@@ -61,20 +61,10 @@ export interface WindowRequest {
   buckets: number;
 }
 
+/** A window as the port answers it, before the experiment, metric and total are put on it. */
 export type WindowResult =
-  | { inRange: number; exact: true; x: Float64Array; values: Float64Array }
-  | {
-      inRange: number;
-      exact: false;
-      x0: Float64Array;
-      x1: Float64Array;
-      first: Float64Array;
-      last: Float64Array;
-      min: Float64Array;
-      max: Float64Array;
-      mean: Float64Array;
-      count: Float64Array;
-    };
+  | Omit<ExactSeriesWindow, 'experimentId' | 'metric' | 'total'>
+  | Omit<BucketedSeriesWindow, 'experimentId' | 'metric' | 'total'>;
 
 /** Per-bucket accumulators, reused from one series to the next of a read. */
 export class BucketScratch {
