@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { DOCUMENT_KINDS as DOCUMENT_KIND_NAMES } from '@cairn/schemas/cairn';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { CommandError } from './errors.js';
@@ -35,15 +36,7 @@ export interface CheckedExport {
   experiments: { file: ExperimentFile; folder: string }[];
 }
 
-const DOCUMENT_KINDS = new Set([
-  'html',
-  'code',
-  'graph',
-  'git-metadata',
-  'system-details',
-  'cloud-details',
-  'dependencies',
-]);
+const DOCUMENT_KINDS = new Set<string>(DOCUMENT_KIND_NAMES);
 
 export async function checkExport(dir: string, progress: Progress): Promise<CheckedExport> {
   let sumsText: string;
