@@ -38,14 +38,20 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
     return opened;
   }
 
-  it('0003 backfills the current value of every parameter and other', async () => {
+  /** A fresh database migrated up to `migration`, and its migrator for the rest. */
+  async function openAt(migration: string): Promise<{ db: OpenedDatabase['db']; migrator: Migrator }> {
     const { db, dialect } = await open();
     const migrationTableSchema =
       dialect.name === 'postgres'
         ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
         : undefined;
     const migrator = new Migrator({ db, provider: migrationProvider(dialect), migrationTableSchema });
-    expect((await migrator.migrateTo('0002-project-share-links')).error).toBeUndefined();
+    expect((await migrator.migrateTo(migration)).error).toBeUndefined();
+    return { db, migrator };
+  }
+
+  it('0003 backfills the current value of every parameter and other', async () => {
+    const { db, migrator } = await openAt('0002-project-share-links');
 
     await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(db);
     await sql`insert into workspaces (id, name, created_by, created_at) values ('w', 'ws', 'u', 0)`.execute(db);
@@ -79,13 +85,7 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
   });
 
   it('0011 numbers existing output lines per experiment in seq order', async () => {
-    const { db, dialect } = await open();
-    const migrationTableSchema =
-      dialect.name === 'postgres'
-        ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
-        : undefined;
-    const migrator = new Migrator({ db, provider: migrationProvider(dialect), migrationTableSchema });
-    expect((await migrator.migrateTo('0008-clientlib')).error).toBeUndefined();
+    const { db, migrator } = await openAt('0008-clientlib');
 
     await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(db);
     await sql`insert into workspaces (id, name, created_by, created_at) values ('w', 'ws', 'u', 0)`.execute(db);
@@ -116,13 +116,7 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
   });
 
   it('0009 backfills the key catalogue of every project, symlinked experiments included', async () => {
-    const { db, dialect } = await open();
-    const migrationTableSchema =
-      dialect.name === 'postgres'
-        ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
-        : undefined;
-    const migrator = new Migrator({ db, provider: migrationProvider(dialect), migrationTableSchema });
-    expect((await migrator.migrateTo('0008-clientlib')).error).toBeUndefined();
+    const { db, migrator } = await openAt('0008-clientlib');
 
     await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(db);
     await sql`insert into workspaces (id, name, created_by, created_at) values ('w', 'ws', 'u', 0)`.execute(db);

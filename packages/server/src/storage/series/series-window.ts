@@ -203,6 +203,9 @@ function bucketWindow(
   // common case: x grows with the offset) and go back to the arrays when another bucket's turn
   // comes. Sums are taken point by point in offset order either way, so a mean does not depend
   // on how the points are split into blocks.
+  // The open bucket's state lives in plain locals and is stored back to the arrays written out
+  // twice (on a bucket change and after the loop): a closure capturing these locals would move
+  // them into a heap context and slow every access of this 500k-point loop.
   let bucket = -1;
   let bCount = 0;
   let bValid = 0;
