@@ -33,6 +33,12 @@ import {
   type WorkspacesResource,
   workspacesResource,
 } from './resources/projects.js';
+import {
+  type ApiKeysResource,
+  apiKeysResource,
+  type SessionsResource,
+  sessionsResource,
+} from './resources/sessions.js';
 import { type TablesResource, tablesResource, type WebhooksResource, webhooksResource } from './resources/tables.js';
 import type { Me } from './types.js';
 import { type AssetOptions, type AssetSource, Run, type WriterOptions } from './writer/run.js';
@@ -139,6 +145,8 @@ export class CairnClient {
   readonly models: ModelsResource;
   readonly tables: TablesResource;
   readonly webhooks: WebhooksResource;
+  readonly sessions: SessionsResource;
+  readonly apiKeys: ApiKeysResource;
   readonly events: EventsResource;
 
   private readonly platform: Platform;
@@ -192,6 +200,8 @@ export class CairnClient {
     this.models = modelsResource(this.http);
     this.tables = tablesResource(this.http);
     this.webhooks = webhooksResource(this.http);
+    this.sessions = sessionsResource(this.http);
+    this.apiKeys = apiKeysResource(this.http);
     this.events = eventsResource(this.http, this.log);
   }
 

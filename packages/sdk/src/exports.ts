@@ -63,6 +63,7 @@ export {
   type SeriesResource,
 } from './resources/metrics.js';
 export type { ProjectsResource, WorkspacesResource } from './resources/projects.js';
+export type { ApiKeysResource, SessionsResource } from './resources/sessions.js';
 export type { TablesResource, TableUpload, WebhooksResource } from './resources/tables.js';
 export type * from './types.js';
 export type {

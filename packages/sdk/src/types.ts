@@ -36,10 +36,15 @@ import type {
 import type { Static } from '@sinclair/typebox';
 
 export type {
+  ApiKeyInfo,
+  ApiKeyList,
   Asset,
   AssetList,
+  CreateApiKeyBody,
+  CreatedApiKey,
   CreateExperimentBody,
   CreateProjectBody,
+  CreateSessionBody,
   Document,
   DocumentKind,
   EndExperimentBody,
@@ -59,6 +64,7 @@ export type {
   PutTableJsonBody,
   SeriesBatch,
   SeriesPoints,
+  Session,
   TagList,
   UpdateExperimentBody,
   UpdateProjectBody,

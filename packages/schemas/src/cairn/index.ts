@@ -5,5 +5,6 @@ export * from './logged.schema.js';
 export * from './metrics.schema.js';
 export * from './projects.schema.js';
 export * from './series.schema.js';
+export * from './sessions.schema.js';
 export * from './tables.schema.js';
 export * from './webhooks.schema.js';
