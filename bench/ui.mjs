@@ -236,7 +236,8 @@ async function measureMlflowCharts(base, experimentId, runCount) {
   await context.addInitScript(PROBE);
   try {
     const page = await context.newPage();
-    await page.goto(`${base}/#/experiments/${experimentId}?compareRunsMode=CHART`);
+    // MLflow 3 opens GenAI views by default; the model-training runs page in chart mode is this URL.
+    await page.goto(`${base}/#/experiments/${experimentId}/runs?compareRunsMode=CHART&workflowType=machine_learning`);
     await page.waitForFunction(
       (runs) => {
         const plots = [...document.querySelectorAll('.js-plotly-plot')].filter((el) => {
