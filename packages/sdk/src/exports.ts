@@ -35,6 +35,7 @@ export type { EventStreamOptions } from './core/sse.js';
 export type { Platform, UploadSource } from './platform/platform.js';
 export type {
   EventsResource,
+  ExperimentExportParams,
   ExperimentsResource,
   ExperimentTableParams,
   KeyCatalogueParams,
