@@ -2,6 +2,7 @@ import { CairnError } from './core/errors.js';
 import { HttpClient, LevelLogger, type Logger, type LogLevel, type RequestOptions } from './core/http.js';
 import { RetryQuota } from './core/retry.js';
 import type { Platform } from './platform/platform.js';
+import { type ArtifactsResource, artifactsResource } from './resources/artifacts.js';
 import {
   createWithOwnKey,
   type EventsResource,
@@ -33,6 +34,7 @@ import {
   type WorkspacesResource,
   workspacesResource,
 } from './resources/projects.js';
+import { type RegistryResource, registryResource } from './resources/registry.js';
 import { type TablesResource, tablesResource, type WebhooksResource, webhooksResource } from './resources/tables.js';
 import type { Me } from './types.js';
 import { type AssetOptions, type AssetSource, Run, type WriterOptions } from './writer/run.js';
@@ -140,6 +142,8 @@ export class CairnClient {
   readonly tables: TablesResource;
   readonly webhooks: WebhooksResource;
   readonly events: EventsResource;
+  readonly registry: RegistryResource;
+  readonly artifacts: ArtifactsResource;
 
   private readonly platform: Platform;
   private readonly log: LevelLogger;
@@ -193,6 +197,8 @@ export class CairnClient {
     this.tables = tablesResource(this.http);
     this.webhooks = webhooksResource(this.http);
     this.events = eventsResource(this.http, this.log);
+    this.registry = registryResource(this.http);
+    this.artifacts = artifactsResource(this.http);
   }
 
   /** Who the API key belongs to, its default workspace and scopes. */

@@ -36,6 +36,11 @@ import type {
 import type { Static } from '@sinclair/typebox';
 
 export type {
+  Artifact,
+  ArtifactList,
+  ArtifactSummary,
+  ArtifactVersion,
+  ArtifactVersionSummary,
   Asset,
   AssetList,
   CreateExperimentBody,
@@ -57,11 +62,17 @@ export type {
   Project,
   ProjectList,
   PutTableJsonBody,
+  RegistryModel,
+  RegistryModelList,
+  RegistryModelSummary,
+  RegistryVersion,
+  RegistryVersionSummary,
   SeriesBatch,
   SeriesPoints,
   TagList,
   UpdateExperimentBody,
   UpdateProjectBody,
+  UpdateRegistryVersionBody,
   Workspace,
 } from '@cairn/schemas/cairn';
 

@@ -1,5 +1,6 @@
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadRequestError, Cairn, NotFoundError } from '../src/node.js';
+import { BadRequestError, Cairn, ConflictError, NotFoundError, PermissionDeniedError } from '../src/node.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 /**
@@ -92,6 +93,119 @@ describe('experiments.exportCsv', () => {
       cairn.experiments.exportCsv({ workspace: 'default', project: 'csv', filter: 'params.lr <' }),
     ).rejects.toBeInstanceOf(BadRequestError);
     await expect(cairn.experiments.exportCsv({ workspace: 'default', project: 'no-such' })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+  });
+});
+
+describe('registry', () => {
+  it('pages models, reads versions with files, changes notes, comments and stages, downloads', async () => {
+    const cairn = client();
+    const principal = await server.principal();
+    const run = await cairn.experiments.create('default', 'registry');
+    const weights = new Uint8Array(4096).map((_, i) => i % 251);
+    await cairn.assets.upload(run.key, new Blob([weights]), { name: 'weights.bin', model: 'net' });
+    const [experimentModel] = await server.core.assets.listModels(principal, run.key);
+    for (const [name, version] of [
+      ['classifier', '1.0.0'],
+      ['classifier', '1.1.0'],
+      ['detector', '0.1.0'],
+      ['segmenter', '2.0.0'],
+    ] as const) {
+      await server.core.registry.register(
+        principal,
+        { experimentModelId: experimentModel?.id as string, registryModelName: name, version },
+        true,
+      );
+    }
+
+    const names: string[] = [];
+    for await (const model of cairn.registry.list('default', { limit: 2 })) names.push(model.name);
+    expect(names).toEqual(['classifier', 'detector', 'segmenter']);
+    const firstPage = await cairn.registry.list('default', { search: 'classif' });
+    expect(firstPage.total).toBe(1);
+    expect(firstPage.items[0]).toMatchObject({ name: 'classifier', versionCount: 2, latest: { version: '1.1.0' } });
+
+    const model = await cairn.registry.get({ workspace: 'default', model: 'Classifier' });
+    expect(model.versions.map((v) => v.version)).toEqual(['1.1.0', '1.0.0']);
+    const ref = { workspace: 'default', model: 'classifier', version: '1.0.0' };
+    const version = await cairn.registry.version(ref);
+    expect(version).toMatchObject({ experimentKey: run.key, experimentModel: 'net', size: weights.length });
+    expect(version.files.map((f) => f.fileName)).toEqual(['weights.bin']);
+
+    await cairn.registry.setNotes(ref, 'ship 1.0.0');
+    expect(await cairn.registry.notes(ref)).toBe('ship 1.0.0');
+    expect(await cairn.registry.updateVersion(ref, { comment: 'approved', stages: ['staging'] })).toMatchObject({
+      comment: 'approved',
+      stages: ['staging'],
+    });
+    expect((await cairn.registry.addStage(ref, 'production')).stages).toEqual(['staging', 'production']);
+    expect((await cairn.registry.removeStage(ref, 'staging')).stages).toEqual(['production']);
+    await expect(cairn.registry.removeStage(ref, 'staging')).rejects.toBeInstanceOf(NotFoundError);
+
+    const zip = await cairn.registry.download(ref);
+    expect(zip.headers.get('content-type')).toBe('application/zip');
+    const zipped = new Uint8Array(await zip.arrayBuffer());
+    expect(zipped.byteLength).toBeGreaterThan(weights.length);
+    const file = version.files[0]?.id as string;
+    const range = await cairn.registry.downloadFile(ref, file, { start: 10, end: 19 });
+    expect(range.status).toBe(206);
+    expect(new Uint8Array(await range.arrayBuffer())).toEqual(weights.subarray(10, 20));
+    const whole = await cairn.registry.downloadFile(ref, file);
+    expect(new Uint8Array(await whole.arrayBuffer())).toEqual(weights);
+
+    const readOnly = await server.core.auth.createKey('admin', 'sdk-read', ['read']);
+    const reader = new Cairn({ url: server.url, apiKey: readOnly.secret });
+    expect((await reader.registry.version(ref)).stages).toEqual(['production']);
+    await expect(reader.registry.addStage(ref, 'x')).rejects.toBeInstanceOf(PermissionDeniedError);
+  });
+});
+
+describe('artifacts', () => {
+  it('pages artifacts, reads versions by version or alias with files, downloads', async () => {
+    const cairn = client();
+    const principal = await server.principal();
+    const run = await cairn.experiments.create('default', 'artifacts');
+    const bytes = Buffer.from('id,label\n1,cat\n2,dog\n');
+    for (const name of ['pets', 'cars', 'tokens']) {
+      const { version } = await server.core.artifacts.upsert(principal, {
+        experimentKey: run.key,
+        artifactName: name,
+        artifactType: name === 'tokens' ? 'model' : 'dataset',
+        aliases: ['latest'],
+      });
+      await server.core.assets.upload(
+        principal,
+        run.key,
+        { fileName: 'data/rows.csv', artifactVersionId: version.id },
+        Readable.from([bytes]),
+      );
+      if (name !== 'cars')
+        await server.core.artifacts.setState(principal, { artifactVersionId: version.id, state: 'CLOSED' });
+    }
+
+    const names: string[] = [];
+    for await (const artifact of cairn.artifacts.list('default', { limit: 1 })) names.push(artifact.name);
+    expect(names).toEqual(['cars', 'pets', 'tokens']);
+    expect((await cairn.artifacts.list('default', { type: 'model' })).items.map((a) => a.name)).toEqual(['tokens']);
+
+    const pets = await cairn.artifacts.get({ workspace: 'default', artifact: 'pets' });
+    expect(pets).toMatchObject({ name: 'pets', type: 'dataset', latestVersion: '1.0.0', size: bytes.length });
+    expect(pets.versions.map((v) => [v.version, v.aliases, v.state])).toEqual([['1.0.0', ['latest'], 'CLOSED']]);
+    const ref = { workspace: 'default', artifact: 'pets', version: 'latest' };
+    const version = await cairn.artifacts.version(ref);
+    expect(version.files.map((f) => [f.fileName, f.size])).toEqual([['data/rows.csv', bytes.length]]);
+
+    const zip = await cairn.artifacts.download(ref);
+    expect(zip.headers.get('content-disposition')).toBe("attachment; filename*=UTF-8''pets-1.0.0.zip");
+    await zip.arrayBuffer();
+    const file = await cairn.artifacts.downloadFile(ref, version.files[0]?.id as string, { start: 3 });
+    expect(Buffer.from(await file.arrayBuffer()).toString()).toBe(bytes.subarray(3).toString());
+    // Still OPEN: readable with its files, not downloadable as a whole.
+    const cars = { workspace: 'default', artifact: 'cars', version: '1.0.0' };
+    expect((await cairn.artifacts.version(cars)).state).toBe('OPEN');
+    await expect(cairn.artifacts.download(cars)).rejects.toBeInstanceOf(ConflictError);
+    await expect(cairn.artifacts.get({ workspace: 'default', artifact: 'nothing' })).rejects.toBeInstanceOf(
       NotFoundError,
     );
   });
