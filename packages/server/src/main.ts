@@ -17,6 +17,7 @@ export async function openCore(config: Config): Promise<Core> {
     store,
     blobs,
     limits: { maxAssetBytes: config.maxAssetBytes },
+    sessionTtlMillis: config.sessionTtlHours * 60 * 60 * 1000,
     webhooks: {
       sender: new FetchWebhookSender(config.webhookTimeoutMillis),
       options: {
