@@ -1,3 +1,4 @@
+export * from './api-keys.schema.js';
 export * from './events.schema.js';
 export * from './experiment-table.schema.js';
 export * from './experiments.schema.js';
@@ -5,5 +6,6 @@ export * from './logged.schema.js';
 export * from './metrics.schema.js';
 export * from './projects.schema.js';
 export * from './series.schema.js';
+export * from './sessions.schema.js';
 export * from './tables.schema.js';
 export * from './webhooks.schema.js';

@@ -66,6 +66,7 @@ export async function buildApp({ core, config, logger = false, live }: AppOption
     core,
     ingest: new IngestAdmission(config.ingestMaxInflightBytes ?? DEFAULT_INGEST_MAX_INFLIGHT_BYTES),
     bodyLimitBytes: config.bodyLimitBytes,
+    publicUrl: config.publicUrl,
     ...(live ? { live } : {}),
   });
   await app.register(foundryModelsPlugin, {

@@ -1,7 +1,17 @@
-import type { Asset, Experiment, LoggedValue, OutputLine, Project, Workspace } from '@cairn/schemas/cairn';
+import type {
+  ApiKey,
+  Asset,
+  Experiment,
+  LoggedValue,
+  OutputLine,
+  Project,
+  Session,
+  Workspace,
+} from '@cairn/schemas/cairn';
 import { MODEL_ELEMENT_TYPE } from '../../../core/assets.service.js';
 import type { BatchKey } from '../../../core/batches.js';
 import type {
+  ApiKey as ApiKeyEntity,
   Asset as AssetEntity,
   LoggedValue as LoggedValueEntity,
   OutputLine as OutputLineEntity,
@@ -10,6 +20,7 @@ import type {
 import { InvalidArgumentError } from '../../../core/errors.js';
 import type { ExperimentView, ValueInput } from '../../../core/experiments.service.js';
 import type { ProjectView } from '../../../core/projects.service.js';
+import type { SessionView } from '../../../core/sessions.service.js';
 import type { ClientStream } from '../../../core/store.port.js';
 import { mediaTypeOf } from '../../download-headers.js';
 
@@ -17,6 +28,29 @@ import { mediaTypeOf } from '../../download-headers.js';
 
 export function wireWorkspace(workspace: WorkspaceEntity): Workspace {
   return { id: workspace.id, name: workspace.name, createdAt: workspace.createdAt };
+}
+
+export function wireSession(session: SessionView): Session {
+  const { user } = session;
+  return {
+    user: { id: user.id, name: user.name, email: user.email, isAdmin: user.isAdmin },
+    scopes: [...session.scopes].sort(),
+    csrfToken: session.csrfToken,
+    expiresAt: session.expiresAt,
+  };
+}
+
+/** A key as its owner sees it: never its hash or its secret. */
+export function wireApiKey(key: ApiKeyEntity): ApiKey {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    scopes: key.scopes,
+    createdAt: key.createdAt,
+    lastUsedAt: key.lastUsedAt,
+    revokedAt: key.revokedAt,
+  };
 }
 
 export function wireProject(view: ProjectView): Project {
