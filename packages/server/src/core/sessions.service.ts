@@ -13,6 +13,14 @@ export const DEFAULT_SESSION_TTL_MILLIS = 168 * 60 * 60 * 1000;
 /** How long a sign-in link can be used (once). */
 export const SIGN_IN_TOKEN_TTL_MILLIS = 24 * 60 * 60 * 1000;
 
+/**
+ * The web UI's sign-in address for a token. The token rides in the fragment, which browsers never
+ * send: it stays out of access logs, proxies and the Referer header.
+ */
+export function signInLink(publicUrl: string, token: string): string {
+  return `${publicUrl}/sign-in#token=${token}`;
+}
+
 /** What a session tells the web UI about itself. */
 export interface SessionView {
   user: User;
