@@ -1,0 +1,116 @@
+import { useMemo, useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { useExperimentChoices, useExperimentsByKey } from '../api/experiments.hooks';
+import { InlineError, PanelBoundary } from '../app/panel';
+import { useUrlList } from '../app/url-state';
+import { ChartPanel, type ChartRun } from './chart-panel';
+import { runColor } from './run-colors';
+import './charts.css';
+
+const enc = encodeURIComponent;
+
+/**
+ * `/:workspace/:project/charts?sel=k1,k2`: the selected runs' charts at full width, with the run
+ * legend (and a picker to add or drop runs) beside them.
+ */
+export function ProjectChartsPage() {
+  const { workspace = '', project = '' } = useParams();
+  const [selected, setSelected] = useUrlList('sel');
+  const { experiments, errors, refetch } = useExperimentsByKey(selected);
+  const byKey = useMemo(() => new Map(experiments.map((e) => [e.key, e])), [experiments]);
+  const runs = useMemo<ChartRun[]>(
+    () => selected.map((key) => ({ key, name: byKey.get(key)?.name ?? key.slice(0, 8) })),
+    [selected, byKey],
+  );
+  const scope = useMemo(() => ({ project: { workspace, project } }), [workspace, project]);
+  const toggle = (key: string) =>
+    setSelected(selected.includes(key) ? selected.filter((k) => k !== key) : [...selected, key], { push: true });
+
+  return (
+    <div className="charts-page">
+      <aside className="charts-runs" aria-label="Runs">
+        <nav className="charts-crumbs muted" aria-label="Breadcrumb">
+          <Link to={`/${enc(workspace)}/${enc(project)}`}>{project}</Link> / Charts
+        </nav>
+        <h1>Charts</h1>
+        <h2 className="charts-runs-title">Selected runs ({runs.length})</h2>
+        {errors.length > 0 && <InlineError error={errors[0]?.error} onRetry={() => void refetch()} />}
+        <ul className="charts-legend">
+          {runs.map((run) => (
+            <li key={run.key}>
+              <span className="chart-swatch" style={{ background: runColor(run.key) }} />
+              <Link to={`/${enc(workspace)}/${enc(project)}/${enc(run.key)}`} title={run.key}>
+                {run.name}
+              </Link>
+              <button
+                type="button"
+                className="charts-legend-remove"
+                aria-label={`Remove ${run.name} from the charts`}
+                onClick={() => toggle(run.key)}
+              >
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+        <RunPicker workspace={workspace} project={project} selected={selected} toggle={toggle} />
+      </aside>
+      <div className="charts-main">
+        <PanelBoundary>
+          <ChartPanel runs={runs} metrics={scope} />
+        </PanelBoundary>
+      </div>
+    </div>
+  );
+}
+
+function RunPicker({
+  workspace,
+  project,
+  selected,
+  toggle,
+}: {
+  workspace: string;
+  project: string;
+  selected: string[];
+  toggle(key: string): void;
+}) {
+  const [search, setSearch] = useState('');
+  const choices = useExperimentChoices(workspace, project, search.trim());
+  const chosen = new Set(selected);
+  return (
+    <div className="charts-picker">
+      <h2 className="charts-runs-title">Add runs</h2>
+      <input
+        className="input"
+        type="search"
+        placeholder="Filter by name"
+        aria-label="Filter runs by name"
+        value={search}
+        onChange={(e) => setSearch(e.target.value)}
+      />
+      {choices.isError ? (
+        <InlineError error={choices.error} onRetry={() => void choices.refetch()} />
+      ) : (
+        <ul className="charts-choices" aria-busy={choices.isFetching}>
+          {choices.data?.items.map((row) => (
+            <li key={row.key}>
+              <label>
+                <input type="checkbox" checked={chosen.has(row.key)} onChange={() => toggle(row.key)} />
+                <span className="chart-swatch" style={{ background: runColor(row.key) }} />
+                <span className="charts-choice-name">{row.name ?? row.key.slice(0, 8)}</span>
+                {row.values.status === 'RUNNING' && <span className="badge badge-running">running</span>}
+              </label>
+            </li>
+          ))}
+        </ul>
+      )}
+      {choices.data && choices.data.total !== null && choices.data.total > choices.data.items.length && (
+        <p className="muted charts-choices-more">
+          Showing the newest {choices.data.items.length} of {choices.data.total.toLocaleString('en-US')}: filter by name
+          to find others.
+        </p>
+      )}
+    </div>
+  );
+}
