@@ -66,6 +66,7 @@ describe('alignSeries', () => {
     expect(chart.runs[1]?.line).toEqual([6, null]);
     expect(chart.runs[1]?.max).toEqual([100, null]);
     expect(chart.maxPerCell).toBe(6);
+    expect(chart.lastX).toBe(10);
     expect(chart.points).toBe(3);
   });
 

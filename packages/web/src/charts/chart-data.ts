@@ -31,7 +31,7 @@ export interface AlignedChart {
   maxPerCell: number;
   /** Drawn line values (not null). */
   points: number;
-  /** The highest x drawn, null when nothing is. */
+  /** The highest x of a drawn point (not of its cell), null when nothing is drawn. */
   lastX: number | null;
 }
 
@@ -107,6 +107,7 @@ function alignOnGrid(
     lo = Math.min(lo, first[0] as number);
     hi = Math.max(hi, lastOf(last));
   }
+  const dataHi = hi;
   if (options.lo != null) lo = options.lo;
   if (options.hi != null) hi = options.hi;
   const cells = Math.max(1, Math.floor(options.cells));
@@ -195,7 +196,7 @@ function alignOnGrid(
     exact: false,
     maxPerCell,
     points,
-    lastX: xs.length > 0 ? (xs[xs.length - 1] as number) : null,
+    lastX: xs.length > 0 ? dataHi : null,
   };
 }
 
