@@ -53,6 +53,9 @@ export function formatTick(value: number): string {
   return String(Number(value.toPrecision(4)));
 }
 
+// A log axis leaves out some splits (null) where labels would crowd.
+const tickText = (value: number | null) => (value == null ? '' : formatTick(value));
+
 // Relative time ticks fall on round durations: 1 s … 30 s, 1 min … 30 min, 1 h … 1 day and more.
 const DURATION_INCREMENTS = [
   1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000,
@@ -143,8 +146,11 @@ export function buildPlotOptions(input: {
     const name = names.get(run.experiment) ?? run.experiment;
     // Indices follow plotData's column layout: min, max, raw, line.
     if (run.minIdx !== null && run.maxIdx !== null) {
-      series.push({ label: `${name} min`, stroke: color, width: 0, points: { show: false }, spanGaps: true });
-      series.push({ label: `${name} max`, stroke: color, width: 0, points: { show: false }, spanGaps: true });
+      // The band's edges are drawn faintly too: a spike in one bucket is a sliver of fill, but a
+      // visible line.
+      const edge = withAlpha(color, 0.4);
+      series.push({ label: `${name} min`, stroke: edge, width: 1, points: { show: false }, spanGaps: true });
+      series.push({ label: `${name} max`, stroke: edge, width: 1, points: { show: false }, spanGaps: true });
       bands.push({ series: [run.maxIdx, run.minIdx], fill: withAlpha(color, theme.bandAlpha) });
     }
     if (run.rawIdx !== null) {
@@ -170,10 +176,10 @@ export function buildPlotOptions(input: {
     xAxis.incrs = DURATION_INCREMENTS;
     xAxis.values = (u, splits) => {
       const unit = durationUnit((u.scales.x?.max ?? 0) - (u.scales.x?.min ?? 0));
-      return splits.map((v) => formatDuration(v, unit));
+      return splits.map((v) => (v == null ? '' : formatDuration(v, unit)));
     };
   } else if (settings.x !== 'wall') {
-    xAxis.values = (_u, splits) => splits.map(formatTick);
+    xAxis.values = (_u, splits) => splits.map(tickText);
   }
 
   let hovered = false;
@@ -222,7 +228,7 @@ export function buildPlotOptions(input: {
             },
           },
     },
-    axes: [xAxis, { ...axisBase, size: input.yAxisWidth, values: (_u, splits) => splits.map(formatTick) }],
+    axes: [xAxis, { ...axisBase, size: input.yAxisWidth, values: (_u, splits) => splits.map(tickText) }],
     cursor: {
       sync: { key: input.syncKey, setSeries: false },
       drag: { x: true, y: false, setScale: false },
