@@ -93,9 +93,10 @@ export function tooltipHtml(refs: LiveRefs, idx: number, xSpan: number): string 
   const x = aligned.xs[idx];
   if (x === undefined) return '';
   const names = new Map(runs.map((run) => [run.key, run.name]));
+  // Every x axis counts in whole units: a cell stands for the whole units inside it.
   const header =
     aligned.halfCell > 0
-      ? `${escapeHtml(formatX(settings.x, x - aligned.halfCell))} – ${escapeHtml(formatX(settings.x, x + aligned.halfCell))}`
+      ? `${escapeHtml(formatX(settings.x, Math.ceil(x - aligned.halfCell)))} – ${escapeHtml(formatX(settings.x, Math.floor(x + aligned.halfCell)))}`
       : escapeHtml(formatX(settings.x, x));
   const reach = aligned.runs.length * 2 + 2;
   const rows: string[] = [];
@@ -194,7 +195,8 @@ export function buildPlotOptions(input: {
     ms: 1,
     pxAlign: false,
     legend: { show: false },
-    padding: [8, 8, 0, 0],
+    // Room on the right for the last x tick's label, which uPlot centers on the plot's edge.
+    padding: [8, 20, 0, 0],
     series,
     bands,
     scales: {
