@@ -63,14 +63,15 @@ export function durationUnit(spanMs: number): { ms: number; label: string } {
   return DURATION_UNITS[2];
 }
 
-export function formatDuration(ms: number, unit = durationUnit(ms)): string {
-  return `${String(Number((ms / unit.ms).toPrecision(4)))} ${unit.label}`;
+export function formatDuration(ms: number, unit = durationUnit(ms), digits = 4): string {
+  return `${String(Number((ms / unit.ms).toPrecision(digits)))} ${unit.label}`;
 }
 
 /** An x value in the tooltip: steps as integers, wall time as a local date, relative as a duration. */
 export function formatX(axis: XAxis, x: number): string {
   if (axis === 'wall') return new Date(x).toLocaleString();
-  if (axis === 'relative') return formatDuration(x);
+  // Six digits: two x values a tooltip names side by side must not read the same.
+  if (axis === 'relative') return formatDuration(x, durationUnit(x), 6);
   return Number.isInteger(x) ? x.toLocaleString('en-US') : formatValue(x);
 }
 

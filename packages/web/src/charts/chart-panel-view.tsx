@@ -299,7 +299,7 @@ const ChartCard = memo(function ChartCard({
           aria-pressed={asTable}
           onClick={() => setAsTable((v) => !v)}
         >
-          {asTable ? 'Chart' : 'Table'}
+          {asTable ? 'Hide table' : 'Table'}
         </button>
       </div>
       <div

@@ -170,9 +170,10 @@ export function MetricChart({
     <div className="chart-frame" ref={frame} style={{ height: PLOT_HEIGHT }}>
       <div className="chart-tooltip" ref={tooltip} hidden />
       {query.isError && !data && <InlineError error={query.error} onRetry={() => void query.refetch()} />}
-      {data && aligned && aligned.runs.length === 0 && (
+      {data && aligned && aligned.points === 0 && (
         <div className="chart-empty muted">
-          No points of {metric} for these runs on the {xAxisLabel(settings.x).toLowerCase()} axis
+          No points of {metric} for these runs{settings.zoom ? ' in this range' : ''} on the{' '}
+          {xAxisLabel(settings.x).toLowerCase()} axis
         </div>
       )}
     </div>

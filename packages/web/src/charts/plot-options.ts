@@ -172,7 +172,8 @@ export function buildPlotOptions(input: {
     grid: { stroke: theme.grid, width: 1 },
     ticks: { stroke: theme.grid, width: 1, size: 4 },
   };
-  const xAxis: uPlot.Axis = { ...axisBase, size: 30, space: 70 };
+  // Wall time ticks take two lines (time, and the date where it changes).
+  const xAxis: uPlot.Axis = { ...axisBase, size: settings.x === 'wall' ? 44 : 30, space: 70 };
   if (settings.x === 'relative') {
     xAxis.incrs = DURATION_INCREMENTS;
     xAxis.values = (u, splits) => {
@@ -196,7 +197,7 @@ export function buildPlotOptions(input: {
     pxAlign: false,
     legend: { show: false },
     // Room on the right for the last x tick's label, which uPlot centers on the plot's edge.
-    padding: [8, 20, 0, 0],
+    padding: [8, settings.x === 'wall' ? 32 : 20, 0, 0],
     series,
     bands,
     scales: {
