@@ -33,27 +33,8 @@ export function ProjectChartsPage() {
           <Link to={`/${enc(workspace)}/${enc(project)}`}>{project}</Link> / Charts
         </nav>
         <h1>Charts</h1>
-        <h2 className="charts-runs-title">Selected runs ({runs.length})</h2>
         {errors.length > 0 && <InlineError error={errors[0]?.error} onRetry={() => void refetch()} />}
-        <ul className="charts-legend">
-          {runs.map((run) => (
-            <li key={run.key}>
-              <span className="chart-swatch" style={{ background: runColor(run.key) }} />
-              <Link to={`/${enc(workspace)}/${enc(project)}/${enc(run.key)}`} title={run.key}>
-                {run.name}
-              </Link>
-              <button
-                type="button"
-                className="charts-legend-remove"
-                aria-label={`Remove ${run.name} from the charts`}
-                onClick={() => toggle(run.key)}
-              >
-                ×
-              </button>
-            </li>
-          ))}
-        </ul>
-        <RunPicker workspace={workspace} project={project} selected={selected} toggle={toggle} />
+        <RunPicker workspace={workspace} project={project} runs={runs} toggle={toggle} />
       </aside>
       <div className="charts-main">
         <PanelBoundary>
@@ -64,23 +45,31 @@ export function ProjectChartsPage() {
   );
 }
 
+/**
+ * The run list is the legend: each run with its chart color, checked when drawn. Rows never move
+ * when one is toggled (the list is the project's newest runs, filtered by name); selected runs
+ * outside that list are listed after it.
+ */
 function RunPicker({
   workspace,
   project,
-  selected,
+  runs,
   toggle,
 }: {
   workspace: string;
   project: string;
-  selected: string[];
+  runs: ChartRun[];
   toggle(key: string): void;
 }) {
   const [search, setSearch] = useState('');
   const choices = useExperimentChoices(workspace, project, search.trim());
-  const chosen = new Set(selected);
+  const chosen = new Set(runs.map((run) => run.key));
+  const listed = new Set(choices.data?.items.map((row) => row.key));
+  const others = runs.filter((run) => !listed.has(run.key));
+  const open = (key: string) => `/${enc(workspace)}/${enc(project)}/${enc(key)}`;
   return (
     <div className="charts-picker">
-      <h2 className="charts-runs-title">Add runs</h2>
+      <h2 className="charts-runs-title">Runs · {runs.length} selected</h2>
       <input
         className="input"
         type="search"
@@ -93,23 +82,52 @@ function RunPicker({
         <InlineError error={choices.error} onRetry={() => void choices.refetch()} />
       ) : (
         <ul className="charts-choices" aria-busy={choices.isFetching}>
-          {choices.data?.items.map((row) => (
-            <li key={row.key}>
-              <label>
-                <input type="checkbox" checked={chosen.has(row.key)} onChange={() => toggle(row.key)} />
-                <span className="chart-swatch" style={{ background: runColor(row.key) }} />
-                <span className="charts-choice-name">{row.name ?? row.key.slice(0, 8)}</span>
-                {row.values.status === 'RUNNING' && <span className="badge badge-running">running</span>}
-              </label>
-            </li>
-          ))}
+          {choices.data?.items.map((row) => {
+            const name = row.name ?? row.key.slice(0, 8);
+            return (
+              <li key={row.key}>
+                <label>
+                  <input type="checkbox" checked={chosen.has(row.key)} onChange={() => toggle(row.key)} />
+                  <span className="chart-swatch" style={{ background: runColor(row.key) }} />
+                  <span className="charts-choice-name">{name}</span>
+                  {row.values.status === 'RUNNING' && <span className="badge badge-running">running</span>}
+                </label>
+                <Link className="charts-open" to={open(row.key)} aria-label={`Open ${name}`} title={`Open ${name}`}>
+                  ↗
+                </Link>
+              </li>
+            );
+          })}
         </ul>
       )}
       {choices.data && choices.data.total !== null && choices.data.total > choices.data.items.length && (
         <p className="muted charts-choices-more">
-          Showing the newest {choices.data.items.length} of {choices.data.total.toLocaleString('en-US')}: filter by name
-          to find others.
+          The newest {choices.data.items.length} of {choices.data.total.toLocaleString('en-US')}: filter by name to find
+          others.
         </p>
+      )}
+      {others.length > 0 && (
+        <>
+          <h2 className="charts-runs-title">Also selected</h2>
+          <ul className="charts-legend">
+            {others.map((run) => (
+              <li key={run.key}>
+                <span className="chart-swatch" style={{ background: runColor(run.key) }} />
+                <Link to={open(run.key)} title={run.key}>
+                  {run.name}
+                </Link>
+                <button
+                  type="button"
+                  className="charts-legend-remove"
+                  aria-label={`Remove ${run.name} from the charts`}
+                  onClick={() => toggle(run.key)}
+                >
+                  ×
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
       )}
     </div>
   );
