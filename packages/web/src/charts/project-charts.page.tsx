@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useExperimentChoices, useExperimentsByKey } from '../api/experiments.hooks';
 import { InlineError, PanelBoundary } from '../app/panel';
@@ -15,7 +15,14 @@ const enc = encodeURIComponent;
  */
 export function ProjectChartsPage() {
   const { workspace = '', project = '' } = useParams();
-  const [selected, setSelected] = useUrlList('sel');
+  const [fromUrl, setSelected] = useUrlList('sel');
+  // A toggled checkbox shows its new state at once: the URL catches up in a navigation, and a
+  // controlled checkbox would flip back until then.
+  const [optimistic, setOptimistic] = useState<string[] | null>(null);
+  const urlValue = fromUrl.join(',');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the URL's value is what clears it.
+  useEffect(() => setOptimistic(null), [urlValue]);
+  const selected = useMemo(() => optimistic ?? (urlValue ? urlValue.split(',') : []), [optimistic, urlValue]);
   const { experiments, errors, refetch } = useExperimentsByKey(selected);
   const byKey = useMemo(() => new Map(experiments.map((e) => [e.key, e])), [experiments]);
   const runs = useMemo<ChartRun[]>(
@@ -23,8 +30,11 @@ export function ProjectChartsPage() {
     [selected, byKey],
   );
   const scope = useMemo(() => ({ project: { workspace, project } }), [workspace, project]);
-  const toggle = (key: string) =>
-    setSelected(selected.includes(key) ? selected.filter((k) => k !== key) : [...selected, key], { push: true });
+  const toggle = (key: string) => {
+    const next = selected.includes(key) ? selected.filter((k) => k !== key) : [...selected, key];
+    setOptimistic(next);
+    setSelected(next, { push: true });
+  };
 
   return (
     <div className="charts-page">

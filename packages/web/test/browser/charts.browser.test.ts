@@ -231,6 +231,14 @@ describe('the charts page', () => {
       await page.mouse.up();
       await page.waitForFunction(() => new URL(window.location.href).searchParams.has('zoom'));
       const zoom = currentZoom(page);
+      await expect
+        .poll(() => requests.some((r) => r.metrics[0] === 'train/loss' && r.x === 'wall' && r.from === zoom?.from))
+        .toBe(true);
+      // The zoomed answer is drawn once the highest x drawn lies inside the zoom.
+      await page.waitForFunction(
+        (to) => Number(document.querySelector('[data-testid="chart-train/loss"]')?.getAttribute('data-last-x')) <= to,
+        zoom?.to ?? 0,
+      );
       await page.waitForFunction(
         () => document.querySelector('[data-testid="chart-train/loss"] .chart-loading') === null,
       );
