@@ -148,10 +148,11 @@ export function buildPlotOptions(input: {
     // Indices follow plotData's column layout: min, max, raw, line.
     if (run.minIdx !== null && run.maxIdx !== null) {
       // The band's edges are drawn faintly too: a spike in one bucket is a sliver of fill, but a
-      // visible line.
+      // visible line. Under smoothing the faint raw line is there already; edges would be clutter.
       const edge = withAlpha(color, 0.4);
-      series.push({ label: `${name} min`, stroke: edge, width: 1, points: { show: false }, spanGaps: true });
-      series.push({ label: `${name} max`, stroke: edge, width: 1, points: { show: false }, spanGaps: true });
+      const edgeWidth = run.rawIdx === null ? 1 : 0;
+      series.push({ label: `${name} min`, stroke: edge, width: edgeWidth, points: { show: false }, spanGaps: true });
+      series.push({ label: `${name} max`, stroke: edge, width: edgeWidth, points: { show: false }, spanGaps: true });
       bands.push({ series: [run.maxIdx, run.minIdx], fill: withAlpha(color, theme.bandAlpha) });
     }
     if (run.rawIdx !== null) {

@@ -100,7 +100,11 @@ function RunPicker({
                   <input type="checkbox" checked={chosen.has(row.key)} onChange={() => toggle(row.key)} />
                   <span className="chart-swatch" style={{ background: runColor(row.key) }} />
                   <span className="charts-choice-name">{name}</span>
-                  {row.values.status === 'RUNNING' && <span className="badge badge-running">running</span>}
+                  {row.values.status === 'RUNNING' && (
+                    <span className="charts-running" role="img" aria-label="running" title="running">
+                      ●
+                    </span>
+                  )}
                 </label>
                 <Link className="charts-open" to={open(row.key)} aria-label={`Open ${name}`} title={`Open ${name}`}>
                   ↗
