@@ -40,7 +40,12 @@ function lastOf(values: Float64Array): number {
 }
 
 /**
- * Lines every run up on one x array. Exact series keep their own x values (the union of all
+ * Lines every run up on one x array.
+ *
+ * A bucket is drawn as its `last` value (not its `mean`): `last` is a value that was logged, so
+ * zooming in converges on the exact line without the line changing meaning, and a live point
+ * that extends the last bucket simply becomes its `last`. The mean would flatten the line
+ * differently at every zoom; the extremes the line leaves out are the band (min … max). Exact series keep their own x values (the union of all
  * runs'). Bucketed ones are put on one grid of `cells` equal cells over `[lo, hi]` (the zoom
  * range, else the union of the runs' ranges): the server buckets each series over its own x
  * range, so the runs' bucket edges differ and a plain union would hold up to runs × buckets x

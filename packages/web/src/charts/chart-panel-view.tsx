@@ -4,6 +4,7 @@ import { useProjectMetricNames } from '../api/keys.hooks';
 import { liveLabel } from '../api/live';
 import { metricListKey, useMetricLists } from '../api/metrics.hooks';
 import { InlineError, PanelBoundary } from '../app/panel';
+import { useShortcut } from '../app/shortcuts';
 import { formatValue, formatX, X_AXES, xAxisLabel } from './chart-format';
 import type { ChartPanelProps } from './chart-panel';
 import { type ChartSettings, type SettingsPatch, useChartSettings, zoomParam } from './chart-settings';
@@ -66,6 +67,14 @@ export default function ChartPanelView(props: ChartPanelProps) {
   const shown = useMemo(() => names.filter(matcher), [names, matcher]);
   const sections = useMemo(() => groupSections(shown), [shown]);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  useShortcut('l', 'Charts: log scale on or off', () => update({ log: settings.log ? null : '1' }, { push: true }));
+  useShortcut('o', 'Charts: ignore outliers on or off', () =>
+    update({ outliers: settings.outliers ? null : '1' }, { push: true }),
+  );
+  useShortcut('s', 'Charts: smoothing off → 0.6 → 0.9', () =>
+    update({ smooth: settings.smooth === 0 ? '0.6' : settings.smooth < 0.9 ? '0.9' : null }, { push: true }),
+  );
+  useShortcut('0', 'Charts: reset zoom', () => update({ zoom: null }, { push: true }));
   const onZoom = useCallback(
     (range: { from: number; to: number } | null) => update({ zoom: zoomParam(range) }, { push: true }),
     [update],

@@ -282,6 +282,12 @@ describe('the charts page', () => {
       );
       // Appended in place: no chart read the series again.
       expect(requests.length).toBe(readsBefore);
+
+      // A theme switch redraws the axes and grid in the new theme's colors, without a read.
+      const light = await canvasImage(page, 'train/loss');
+      await page.getByLabel('Theme').selectOption('dark');
+      await expect.poll(() => canvasImage(page, 'train/loss')).not.toBe(light);
+      expect(requests.length).toBe(readsBefore);
     });
   });
 });
