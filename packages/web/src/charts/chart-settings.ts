@@ -1,4 +1,4 @@
-import { useCallback, useMemo } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import type { XAxis } from './chart-data';
 import { formatZoom, parseSmoothing, parseXAxis, parseZoom } from './chart-format';
@@ -22,12 +22,19 @@ export interface ChartSettings {
 export type SettingsPatch = Partial<Record<'x' | 'log' | 'smooth' | 'outliers' | 'zoom' | 'mq', string | null>>;
 
 /**
- * Reads the settings and changes several params in one navigation: react-router's functional
- * updates do not compose within one tick, and changing the x axis must drop the zoom with it
- * (a range of steps means nothing on a time axis).
+ * Reads the settings and changes several params in one navigation (changing the x axis drops the
+ * zoom with it: a range of steps means nothing on a time axis). Updates build on the latest
+ * params, also before the router has caught up, so quick successive changes all apply.
  */
 export function useChartSettings(): [ChartSettings, (patch: SettingsPatch, options?: { push?: boolean }) => void] {
-  const [params, setParams] = useSearchParams();
+  const [urlParams, setParams] = useSearchParams();
+  // A control shows its new value at once: the URL catches up in a navigation, and a controlled
+  // checkbox or slider would flip back until then. The URL's next value replaces this.
+  const [pending, setPending] = useState<URLSearchParams | null>(null);
+  const urlText = urlParams.toString();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the URL's value is what clears it.
+  useEffect(() => setPending(null), [urlText]);
+  const params = pending ?? urlParams;
   const x = params.get('x') ?? '';
   const log = params.get('log') ?? '';
   const smooth = params.get('smooth') ?? '';
@@ -45,21 +52,20 @@ export function useChartSettings(): [ChartSettings, (patch: SettingsPatch, optio
     }),
     [x, log, smooth, outliers, zoom, search],
   );
+  const latest = useRef(params);
+  latest.current = params;
   const update = useCallback(
     (patch: SettingsPatch, options?: { push?: boolean }) => {
-      setParams(
-        (current) => {
-          const next = new URLSearchParams(current);
-          for (const [name, value] of Object.entries(patch)) {
-            if (value === null || value === undefined || value === '') next.delete(name);
-            else next.set(name, value);
-          }
-          if ('x' in patch) next.delete('zoom');
-          if (next.get('x') === 'step') next.delete('x');
-          return next;
-        },
-        { replace: !options?.push },
-      );
+      const next = new URLSearchParams(latest.current);
+      for (const [name, value] of Object.entries(patch)) {
+        if (value === null || value === undefined || value === '') next.delete(name);
+        else next.set(name, value);
+      }
+      if ('x' in patch) next.delete('zoom');
+      if (next.get('x') === 'step') next.delete('x');
+      latest.current = next;
+      setPending(next);
+      setParams(next, { replace: !options?.push });
     },
     [setParams],
   );
