@@ -69,6 +69,10 @@ export interface EventStreamOptions {
   /** Reconnect backoff: first delay bound and cap, ms. */
   reconnectBaseDelayMs?: number;
   reconnectMaxDelayMs?: number;
+  /** Called each time the stream is open (its answer arrived), so a view can show "live" before any event. */
+  onOpen?: () => void;
+  /** Called each time an open stream dropped or a connection failed; a reconnect follows. */
+  onDisconnect?: (error: unknown) => void;
 }
 
 /**
@@ -97,6 +101,7 @@ export async function* followEvents<T extends StreamEvent>(
     try {
       const response = await open(lastEventId, signal);
       if (!response.body) throw new Error('event stream answered without a body');
+      options.onOpen?.();
       for await (const raw of parseEventStream(response.body)) {
         failures = 0;
         if (raw.retry !== undefined) serverRetry = raw.retry;
@@ -115,6 +120,7 @@ export async function* followEvents<T extends StreamEvent>(
       failure = error;
     }
     if (signal?.aborted) return;
+    options.onDisconnect?.(failure);
     const delay = serverRetry ?? retryDelayMs(failures, failure, backoff);
     failures++;
     log.debug(

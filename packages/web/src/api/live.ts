@@ -33,7 +33,13 @@ function openHub(cairn: Cairn, scope: LiveScope): Hub {
     hub.status = status;
     for (const listener of hub.statusListeners) listener(status);
   };
-  const options = { signal: hub.stop.signal, reconnectBaseDelayMs: 500, reconnectMaxDelayMs: 5_000 };
+  const options = {
+    signal: hub.stop.signal,
+    reconnectBaseDelayMs: 500,
+    reconnectMaxDelayMs: 5_000,
+    onOpen: () => setStatus('live'),
+    onDisconnect: () => setStatus('connecting'),
+  };
   const stream =
     'experiment' in scope
       ? cairn.events.experiment(scope.experiment, options)
@@ -41,7 +47,6 @@ function openHub(cairn: Cairn, scope: LiveScope): Hub {
   void (async () => {
     try {
       for await (const event of stream) {
-        if (hub.status !== 'live') setStatus('live');
         for (const listener of hub.listeners) listener(event);
       }
     } catch {

@@ -5,7 +5,7 @@ import { durationUnit, formatDuration, formatValue, formatX } from './chart-form
 import type { ChartRun } from './chart-panel';
 import type { ChartSettings } from './chart-settings';
 import type { PlotData } from './plot-data';
-import { runColor } from './run-colors';
+import { runColor, withAlpha } from './run-colors';
 
 /** The colors a canvas cannot take from CSS by itself: read again on every theme change. */
 export interface PlotTheme {
@@ -25,13 +25,6 @@ export function readPlotTheme(): PlotTheme {
     bandAlpha: Number(cssVar('--chart-band-alpha')) || 0.2,
     font: `11px ${family}`,
   };
-}
-
-export function withAlpha(color: string, alpha: number): string {
-  const hex = /^#([0-9a-f]{6})$/i.exec(color)?.[1];
-  if (!hex) return color;
-  const n = Number.parseInt(hex, 16);
-  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
 }
 
 /** Axis ticks: short, so the y axis keeps its fixed width (10k, 1.5M, 2e-5). */
