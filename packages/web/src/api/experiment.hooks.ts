@@ -1,6 +1,13 @@
 import type { CursorPage, DocumentKind, Experiment, OutputLine, UpdateExperimentBody } from '@cairn/sdk';
 import { NotFoundError } from '@cairn/sdk';
-import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  keepPreviousData,
+  useInfiniteQuery,
+  useMutation,
+  useQueries,
+  useQuery,
+  useQueryClient,
+} from '@tanstack/react-query';
 import { useCairn } from '../auth/session';
 
 /**
@@ -175,5 +182,30 @@ export function useDocumentKinds(key: string) {
   return useQuery({
     queryKey: ['documents', key],
     queryFn: async () => (await cairn.documents.list(key)).map((d) => d.kind),
+  });
+}
+
+/**
+ * The same reads for several experiments at once (compare), under the same query keys as the
+ * single-experiment hooks, so both pages share what is cached.
+ */
+export function useManyExperiments(keys: string[]) {
+  const cairn = useCairn();
+  return useQueries({
+    queries: keys.map((key) => ({ queryKey: ['experiments', key], queryFn: () => cairn.experiments.get(key) })),
+  });
+}
+
+export function useManyLoggedValues(keys: string[], kind: 'params' | 'others') {
+  const cairn = useCairn();
+  return useQueries({
+    queries: keys.map((key) => ({ queryKey: [kind, key], queryFn: () => cairn[kind].list(key) })),
+  });
+}
+
+export function useManyMetricSummaries(keys: string[]) {
+  const cairn = useCairn();
+  return useQueries({
+    queries: keys.map((key) => ({ queryKey: ['metrics', key], queryFn: () => cairn.metrics.list(key) })),
   });
 }
