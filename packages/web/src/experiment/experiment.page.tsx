@@ -186,8 +186,8 @@ function ExperimentName({ experiment }: { experiment: Experiment }) {
   };
   if (!editing) {
     return (
-      <h1 className="experiment-name">
-        {name}
+      <div className="experiment-name">
+        <h1>{name}</h1>
         <button
           type="button"
           className="btn btn-small experiment-edit"
@@ -199,7 +199,7 @@ function ExperimentName({ experiment }: { experiment: Experiment }) {
         >
           Rename
         </button>
-      </h1>
+      </div>
     );
   }
   return (

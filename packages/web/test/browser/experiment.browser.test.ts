@@ -24,7 +24,7 @@ describe('the experiment page', () => {
   it('shows the header: name, status, git branch and commit, tags (added and removed), rename', async () => {
     await withFailureScreenshot(page, 'experiment-header', async () => {
       await page.goto(tabUrl('parameters'));
-      await page.getByRole('heading', { name: /resnet-baseline/ }).waitFor();
+      await page.getByRole('heading', { name: 'resnet-baseline' }).waitFor();
       expect(await page.getByTestId('experiment-status').textContent()).toBe('ended');
       await page.getByText('feature/warmup').waitFor();
       await page.getByText('a9f3c2d1e0').waitFor();
@@ -41,7 +41,7 @@ describe('the experiment page', () => {
       await page.getByRole('button', { name: 'Rename experiment' }).click();
       await page.getByLabel('Experiment name').fill('resnet-warmup');
       await page.getByRole('button', { name: 'Save' }).click();
-      await page.getByRole('heading', { name: /resnet-warmup/ }).waitFor();
+      await page.getByRole('heading', { name: 'resnet-warmup' }).waitFor();
       expect((await env.cairn.experiments.get(key)).name).toBe('resnet-warmup');
     });
   });
