@@ -36,7 +36,7 @@ describe('the compare page', () => {
       await page.goto(`${env.url}/default/${PROJECT}/compare?e=${keys.join(',')}`);
       await page.getByRole('heading', { name: 'Compare 3 experiments' }).waitFor();
       const heads = page.locator('thead .compare-head-name');
-      await heads.nth(2).waitFor();
+      await heads.getByText('lr-0.001').waitFor();
       expect(await heads.allTextContents()).toEqual(['lr-0.1', 'lr-0.01', 'lr-0.001']);
       const row = (name: string) => page.locator(`tr[data-name="${name}"]`);
       await row('optimizer.lr').waitFor();

@@ -49,15 +49,23 @@ describe('the experiment page', () => {
   it('switches tabs with the number keys and keeps the tab in the URL', async () => {
     await withFailureScreenshot(page, 'experiment-tabs', async () => {
       await page.goto(tabUrl(''));
-      const selected = page.getByRole('tab', { selected: true });
-      expect(await selected.textContent()).toBe('Charts');
+      const selected = (name: string) => page.getByRole('tab', { name, selected: true });
+      await selected('Charts').waitFor();
       await page.keyboard.press('3');
       await page.waitForURL(/\/metrics$/);
-      expect(await selected.textContent()).toBe('Metrics');
+      await selected('Metrics').waitFor();
       await page.keyboard.press('6');
       await page.waitForURL(/\/output$/);
+      await selected('Output').waitFor();
       await page.goBack();
       await page.waitForURL(/\/metrics$/);
+      await selected('Metrics').waitFor();
+      // Arrow keys move along the tab list, as the ARIA tabs pattern has it.
+      await selected('Metrics').focus();
+      await page.keyboard.press('ArrowRight');
+      await page.waitForURL(/\/others$/);
+      await selected('Others').waitFor();
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Others');
     });
   });
 
@@ -235,8 +243,11 @@ describe('the experiment page', () => {
       await page.goto(tabUrl('models'));
       await panel().getByText('resnet18').waitFor();
       const link = panel().getByRole('link', { name: 'Download' });
-      const answer = await page.request.get(new URL((await link.getAttribute('href')) ?? '', env.url).toString());
-      expect((await answer.body()).length).toBe(2048);
+      const bytes = await page.evaluate(
+        async (url) => (await (await fetch(url)).arrayBuffer()).byteLength,
+        (await link.getAttribute('href')) ?? '',
+      );
+      expect(bytes).toBe(2048);
 
       await page.goto(tabUrl('tables'));
       await panel().getByText('Rows 1–500 of 1,200').waitFor();
