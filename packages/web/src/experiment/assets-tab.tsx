@@ -3,8 +3,9 @@ import { useMemo } from 'react';
 import { assetUrl, useAssets, useAssetText } from '../api/experiment.hooks';
 import { PanelBoundary, QueryView } from '../app/panel';
 import { useUrlParam } from '../app/url-state';
-import { ConfusionMatrixView, parseConfusionMatrix } from './confusion-matrix';
-import { CurveChart, parseCurve } from './curve-chart';
+import { parseConfusionMatrix, parseCurve } from './asset-formats';
+import { ConfusionMatrixView } from './confusion-matrix';
+import { CurveChart } from './curve-chart';
 import type { TabProps } from './experiment.page';
 import { formatBytes, formatTime } from './format';
 
@@ -190,7 +191,7 @@ function CurveCard({ experimentKey, asset }: { experimentKey: string; asset: Ass
         {(text) => {
           const curve = parseCurve(text);
           return curve ? (
-            <CurveChart curve={curve} title={curve.name ?? asset.fileName} />
+            <CurveChart curve={curve} title={curve.name ?? asset.fileName} showTitle={curve.name !== asset.fileName} />
           ) : (
             <p className="muted">This file is not a curve.</p>
           );

@@ -1,42 +1,4 @@
-/**
- * A confusion matrix as comet_ml's `log_confusion_matrix` uploads it (type `confusion-matrix`,
- * `confusion-matrix.json`): `{ version, title, labels, matrix, rowLabel, columnLabel, ... }`,
- * `matrix[row][column]` counting the examples of actual class `row` predicted as `column`.
- */
-export interface ConfusionMatrix {
-  title: string | null;
-  labels: string[];
-  matrix: number[][];
-  rowLabel: string;
-  columnLabel: string;
-}
-
-export function parseConfusionMatrix(text: string): ConfusionMatrix | null {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof json !== 'object' || json === null) return null;
-  const body = json as Record<string, unknown>;
-  const matrix = body.matrix;
-  if (!Array.isArray(matrix) || !matrix.every((row) => Array.isArray(row))) return null;
-  const rows = (matrix as unknown[][]).map((row) =>
-    row.map((cell) => (typeof cell === 'number' ? cell : Number(cell))),
-  );
-  const size = Math.max(rows.length, ...rows.map((r) => r.length));
-  const labels = Array.isArray(body.labels)
-    ? body.labels.map(String)
-    : Array.from({ length: size }, (_, i) => String(i));
-  return {
-    title: typeof body.title === 'string' ? body.title : null,
-    labels,
-    matrix: rows,
-    rowLabel: typeof body.rowLabel === 'string' ? body.rowLabel : 'Actual',
-    columnLabel: typeof body.columnLabel === 'string' ? body.columnLabel : 'Predicted',
-  };
-}
+import type { ConfusionMatrix } from './asset-formats';
 
 /** A heatmap table: each cell's shade grows with its count (relative to the largest), counts written in. */
 export function ConfusionMatrixView({ matrix }: { matrix: ConfusionMatrix }) {
