@@ -78,6 +78,7 @@ export function OutputTab({ experimentKey }: TabProps) {
           className="output-lines"
           count={lines.length}
           onNearEnd={loadMore}
+          resetKey={`${stream}\n${search}`}
           renderLine={(index) => {
             const line = lines[index];
             if (!line) return null;

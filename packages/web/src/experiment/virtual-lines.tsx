@@ -14,12 +14,15 @@ export function VirtualLines({
   label,
   onNearEnd,
   className,
+  resetKey,
 }: {
   count: number;
   renderLine: (index: number) => ReactNode;
   label: string;
   onNearEnd?: () => void;
   className?: string;
+  /** When it changes (a new filter), the list starts again from the top. */
+  resetKey?: string;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
@@ -30,6 +33,10 @@ export function VirtualLines({
   });
   const items = virtualizer.getVirtualItems();
   const lastIndex = items[items.length - 1]?.index ?? -1;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the key is the trigger; its value is not read.
+  useEffect(() => {
+    scroller.current?.scrollTo({ top: 0 });
+  }, [resetKey]);
   useEffect(() => {
     if (onNearEnd && count > 0 && lastIndex >= count - 50) onNearEnd();
   }, [lastIndex, count, onNearEnd]);

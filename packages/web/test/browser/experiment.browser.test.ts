@@ -122,28 +122,37 @@ describe('the experiment page', () => {
   it('shows output lines numbered by seq, stderr marked, searched on the server', async () => {
     await withFailureScreenshot(page, 'experiment-output', async () => {
       await page.goto(tabUrl('output'));
-      await panel().getByText('400 lines', { exact: true }).waitFor();
+      await panel().getByText('2,500 lines', { exact: true }).waitFor();
       const first = panel().locator('[data-seq="1"]');
       expect(await first.textContent()).toContain('epoch 0 batch 0 loss 2.0000');
       expect(await first.getAttribute('class')).not.toContain('stderr');
-      // Only the lines in view are in the DOM.
+      // Only the lines in view are in the DOM; scrolling down loads the next pages (1,000 lines each).
       expect(await panel().locator('[data-seq]').count()).toBeLessThan(100);
+      await page.waitForFunction(
+        () => {
+          const log = document.querySelector('[role="log"]');
+          if (log) log.scrollTop = log.scrollHeight;
+          return document.querySelector('[data-seq="2500"]') !== null;
+        },
+        null,
+        { polling: 100 },
+      );
 
       await page.getByLabel('Search output').fill('WARNING');
-      await panel().getByText('8 lines', { exact: true }).waitFor();
+      await panel().getByText('50 lines', { exact: true }).waitFor();
       const seqs = await panel()
         .locator('[data-seq]')
-        .evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-seq')));
-      expect(seqs).toEqual(['50', '100', '150', '200', '250', '300', '350', '400']);
+        .evaluateAll((nodes) => nodes.slice(0, 4).map((n) => n.getAttribute('data-seq')));
+      expect(seqs).toEqual(['50', '100', '150', '200']);
       const stderr = panel().locator('[data-seq="50"]');
       expect(await stderr.getAttribute('class')).toContain('stderr');
       expect(await stderr.textContent()).toContain('warning: learning rate warmup step 49');
 
       await page.getByLabel('Search output').fill('');
       await page.getByLabel('Stream').selectOption('stderr');
-      await panel().getByText('8 lines', { exact: true }).waitFor();
+      await panel().getByText('50 lines', { exact: true }).waitFor();
       await page.getByLabel('Stream').selectOption('stdout');
-      await panel().getByText('392 lines', { exact: true }).waitFor();
+      await panel().getByText('2,450 lines', { exact: true }).waitFor();
     });
   });
 

@@ -127,7 +127,7 @@ export async function seedFullExperiment(cairn: Cairn, project: string, name: st
       { name: 'sys.cpu.percent', steps, values: steps.map((s) => 40 + (s % 7)) },
     ],
   });
-  const lines = Array.from({ length: 400 }, (_, i) =>
+  const lines = Array.from({ length: 2500 }, (_, i) =>
     i % 50 === 49
       ? { text: `warning: learning rate warmup step ${i}`, stderr: true }
       : { text: `epoch ${Math.floor(i / 40)} batch ${i % 40} loss ${(2 / (1 + i / 50)).toFixed(4)}` },
