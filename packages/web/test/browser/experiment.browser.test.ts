@@ -200,8 +200,10 @@ describe('the experiment page', () => {
       expect(sandbox).toBe('allow-scripts');
       expect(await frameElement.getAttribute('srcdoc')).toBeNull();
       const frame = page.frameLocator('iframe[title="Logged HTML"]');
-      // The frame's script ran (scripts are allowed) and could neither read the app nor its cookie.
-      await frame.getByText('BLOCKED / no cookie').waitFor();
+      // The frame's script ran (scripts are allowed) in an opaque origin: neither the app's document
+      // nor this origin's storage is within its reach (the frame's sandbox and the answer's CSP
+      // sandbox each see to it).
+      await frame.getByText('BLOCKED / no storage').waitFor();
     });
   });
 

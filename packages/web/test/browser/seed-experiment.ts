@@ -65,13 +65,13 @@ export const CONFUSION = {
   type: null,
 };
 
-/** The HTML tries to reach the app's document; what it finds is written into its own body. */
+/** The HTML tries to reach the app's document and its origin's storage; what it finds is written into its own body. */
 export const PROBE_HTML = `<!doctype html><html><body><h1>Report</h1><p id="outcome">pending</p><script>
 let outcome;
 try { outcome = 'READ PARENT: ' + parent.document.title; } catch (error) { outcome = 'BLOCKED'; }
-let cookie;
-try { cookie = document.cookie === '' ? 'no cookie' : 'COOKIE'; } catch (error) { cookie = 'no cookie'; }
-document.getElementById('outcome').textContent = outcome + ' / ' + cookie;
+let storage;
+try { storage = 'READ STORAGE: ' + window.localStorage.length; } catch (error) { storage = 'no storage'; }
+document.getElementById('outcome').textContent = outcome + ' / ' + storage;
 </script></body></html>`;
 
 export const PATCH = `diff --git a/train.py b/train.py
