@@ -120,7 +120,8 @@ function TableViewer({ experimentKey, table }: { experimentKey: string; table: T
                 {items.map((item) => {
                   const row = rows[item.index] ?? [];
                   return (
-                    <tr key={item.key} style={{ height: ROW_HEIGHT }}>
+                    // Rows are measured once drawn: a cell's font metrics decide its height, not the estimate.
+                    <tr key={item.key} data-index={item.index} ref={virtualizer.measureElement}>
                       <td className="num muted">{offset + item.index + 1}</td>
                       {table.columns.map((c, i) => (
                         <td key={c.name} className="mono">

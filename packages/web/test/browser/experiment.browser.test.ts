@@ -222,7 +222,12 @@ describe('the experiment page', () => {
       await slider.focus();
       await page.keyboard.press('Home');
       await page.waitForURL(/step=0/);
-      expect(await image.getAttribute('src')).not.toBe(latest);
+      // The image of step 0 replaces the one of step 10.
+      await page.waitForFunction(
+        (before) => document.querySelector('img[alt="samples/prediction.png"]')?.getAttribute('src') !== before,
+        latest,
+      );
+      await panel().getByText('step 0', { exact: true }).waitFor();
       await page.waitForFunction(() => {
         const img = document.querySelector<HTMLImageElement>('img[alt="samples/prediction.png"]');
         return img?.complete && img.naturalWidth === 64;
