@@ -36,7 +36,7 @@ import type {
 import type { Static } from '@sinclair/typebox';
 
 export type {
-  ApiKeyInfo,
+  ApiKey,
   ApiKeyList,
   Artifact,
   ArtifactList,
@@ -49,7 +49,6 @@ export type {
   CreatedApiKey,
   CreateExperimentBody,
   CreateProjectBody,
-  CreateSessionBody,
   Document,
   DocumentKind,
   EndExperimentBody,
@@ -62,6 +61,7 @@ export type {
   Me,
   Model,
   ModelList,
+  OpenSessionBody,
   OutputLine,
   OutputPage,
   Project,

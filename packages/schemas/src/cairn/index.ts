@@ -1,3 +1,4 @@
+export * from './api-keys.schema.js';
 export * from './artifacts.schema.js';
 export * from './events.schema.js';
 export * from './experiment-table.schema.js';

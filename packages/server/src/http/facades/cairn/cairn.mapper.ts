@@ -1,4 +1,5 @@
 import type {
+  ApiKey,
   Artifact,
   ArtifactSummary,
   ArtifactVersion,
@@ -12,12 +13,14 @@ import type {
   RegistryModelSummary,
   RegistryVersion,
   RegistryVersionSummary,
+  Session,
   Workspace,
 } from '@cairn/schemas/cairn';
 import type { ArtifactSummaryView, ArtifactVersionView, ArtifactView } from '../../../core/artifacts.service.js';
 import { MODEL_ELEMENT_TYPE } from '../../../core/assets.service.js';
 import type { BatchKey } from '../../../core/batches.js';
 import type {
+  ApiKey as ApiKeyEntity,
   Asset as AssetEntity,
   LoggedValue as LoggedValueEntity,
   OutputLine as OutputLineEntity,
@@ -31,6 +34,7 @@ import type {
   RegistryModelSummary as RegistryModelSummaryView,
   RegistryVersionView,
 } from '../../../core/registry.service.js';
+import type { SessionView } from '../../../core/sessions.service.js';
 import type { ClientStream } from '../../../core/store.port.js';
 import { mediaTypeOf } from '../../download-headers.js';
 
@@ -38,6 +42,29 @@ import { mediaTypeOf } from '../../download-headers.js';
 
 export function wireWorkspace(workspace: WorkspaceEntity): Workspace {
   return { id: workspace.id, name: workspace.name, createdAt: workspace.createdAt };
+}
+
+export function wireSession(session: SessionView): Session {
+  const { user } = session;
+  return {
+    user: { id: user.id, name: user.name, email: user.email, isAdmin: user.isAdmin },
+    scopes: [...session.scopes].sort(),
+    csrfToken: session.csrfToken,
+    expiresAt: session.expiresAt,
+  };
+}
+
+/** A key as its owner sees it: never its hash or its secret. */
+export function wireApiKey(key: ApiKeyEntity): ApiKey {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    scopes: key.scopes,
+    createdAt: key.createdAt,
+    lastUsedAt: key.lastUsedAt,
+    revokedAt: key.revokedAt,
+  };
 }
 
 export function wireProject(view: ProjectView): Project {
