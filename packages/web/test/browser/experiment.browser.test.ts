@@ -1,7 +1,10 @@
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type BrowserEnv, startBrowserEnv, withFailureScreenshot } from './harness.js';
 import { CONFUSION, seedFullExperiment } from './seed-experiment.js';
+
+// Several browser files may share the machine's two cores; each test's budget allows for that.
+vi.setConfig({ testTimeout: 60_000 });
 
 let env: BrowserEnv;
 let key: string;
