@@ -1,26 +1,58 @@
 /**
- * One color per run, the same on every chart, page and reload: derived from the run's key, so it
- * never depends on which other runs are selected. Hue comes from the key's hash over the whole
- * circle and lightness from two levels that read on light and dark backgrounds: a fixed palette of
- * 20 made two of ten runs share a color more often than not.
+ * One color per run, the same on every chart, table row, legend and swatch of the page. A run's
+ * preferred slot of a 20-color palette comes from its key; a run whose slot is taken by a run seen
+ * earlier on the page takes the next free one, so up to 20 runs shown together never share a
+ * color (hashing alone made two of ten runs share one more often than not). Beyond 20 runs, colors
+ * come from the key's hash over the whole hue circle. The palette reads on light and dark themes.
  */
-const cache = new Map<string, string>();
+const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#59a14f',
+  '#b07aa1',
+  '#9c755f',
+  '#17becf',
+  '#d62789',
+  '#bcbd22',
+  '#1f4e99',
+  '#ff9da7',
+  '#2ca02c',
+  '#8c564b',
+  '#7f7f7f',
+  '#9467bd',
+  '#e377c2',
+  '#c49c14',
+  '#0f8a8a',
+  '#a0522d',
+  '#6b8e23',
+];
+const assigned = new Map<string, string>();
+const taken = new Set<number>();
 
-export function runColor(key: string): string {
-  const known = cache.get(key);
-  if (known) return known;
+function hashOf(key: string): number {
   let hash = 2166136261;
   for (let i = 0; i < key.length; i++) {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 16777619);
   }
-  hash >>>= 0;
-  const hue = hash % 360;
-  const lightness = (hash >>> 9) % 2 === 0 ? 45 : 56;
-  // Yellows and greens look washed out at the same lightness as blues: darken them a little.
-  const adjusted = hue > 40 && hue < 170 ? lightness - 8 : lightness;
-  const color = `hsl(${hue} 70% ${adjusted}%)`;
-  cache.set(key, color);
+  return hash >>> 0;
+}
+
+export function runColor(key: string): string {
+  const known = assigned.get(key);
+  if (known) return known;
+  const hash = hashOf(key);
+  let color = `hsl(${hash % 360} 65% 48%)`;
+  for (let probe = 0; probe < PALETTE.length; probe++) {
+    const slot = (hash + probe) % PALETTE.length;
+    if (!taken.has(slot)) {
+      taken.add(slot);
+      color = PALETTE[slot] ?? color;
+      break;
+    }
+  }
+  assigned.set(key, color);
   return color;
 }
 
