@@ -1,5 +1,5 @@
 import type { CatalogueKey, CursorPage, Experiment, ExperimentRow, KeySource } from '@cairn/sdk';
-import { type InfiniteData, type QueryClient, useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { type InfiniteData, type QueryClient, useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCairn } from '../auth/session';
 
 /** What the experiment table shows: the URL's view of one project. */
@@ -101,10 +101,14 @@ export function patchTableRows(
   project: string,
   patch: (row: ExperimentRow) => ExperimentRow,
 ): void {
-  queryClient.setQueriesData<InfiniteData<TablePage>>(
+  queryClient.setQueriesData<InfiniteData<TablePage> | ExperimentRow[]>(
     { queryKey: ['experiments', 'table', workspace, project] },
     (data) => {
       if (!data) return data;
+      if (Array.isArray(data)) {
+        const rows = data.map(patch);
+        return rows.some((row, index) => row !== data[index]) ? rows : data;
+      }
       let changed = false;
       const pages = data.pages.map((page) => {
         let pageChanged = false;
@@ -189,4 +193,32 @@ export function useCommonKeys(workspace: string, project: string, enabled: boole
     },
     staleTime: Number.POSITIVE_INFINITY,
   });
+}
+
+/** Edits of experiments from the table; rows are patched from the answers at once. */
+export function useExperimentEdits(workspace: string, project: string) {
+  const cairn = useCairn();
+  const queryClient = useQueryClient();
+  const patchExperiment = (experiment: Experiment) =>
+    patchTableRows(queryClient, workspace, project, (row) => rowFromExperiment(row, experiment));
+  const patchTags = (key: string, tags: string[]) =>
+    patchTableRows(queryClient, workspace, project, (row) => {
+      if (row.key !== key) return row;
+      const column = Object.keys(row.values).find((id) => id.toLowerCase().replace(/^attributes\./, '') === 'tags');
+      return column ? { ...row, values: { ...row.values, [column]: tags } } : row;
+    });
+  return {
+    async rename(key: string, name: string) {
+      patchExperiment(await cairn.experiments.update(key, { name }));
+    },
+    async setArchived(keys: readonly string[], archived: boolean) {
+      for (const key of keys) patchExperiment(await cairn.experiments.update(key, { archived }));
+    },
+    async addTags(keys: readonly string[], tags: string[]) {
+      for (const key of keys) patchTags(key, await cairn.tags.add(key, tags));
+    },
+    async removeTag(keys: readonly string[], tag: string) {
+      for (const key of keys) patchTags(key, await cairn.tags.remove(key, tag));
+    },
+  };
 }
