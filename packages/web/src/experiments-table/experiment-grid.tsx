@@ -194,6 +194,7 @@ export const ExperimentGrid = forwardRef<GridHandle, GridProps>(function Experim
     <div
       ref={scrollRef}
       className="grid-scroll"
+      data-testid="experiments-table-scroller"
       role="grid"
       aria-label="Experiments"
       aria-rowcount={(props.total ?? rows.length) + 1}
