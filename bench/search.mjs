@@ -8,9 +8,7 @@
 // page, and a page 10,000 rows deep through cursors), with and without the total; and the key
 // catalogue (GET …/keys), first page and a search.
 //
-// Seeding writes through the store's repositories (the same code the HTTP writes end in) in
-// transactions of 1,000 experiments: 100k experiments through single HTTP writes would take the
-// benchmark's whole budget and measure ingest, which bench/run.mjs already does.
+// Seeding: see lib/seed-experiments.mjs.
 
 import { randomInt } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -20,13 +18,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCairnServer } from './lib/cairn-server.mjs';
 import { runToEnd } from './lib/proc.mjs';
+import { seedExperiments } from './lib/seed-experiments.mjs';
 import { measure } from './lib/stats.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '..');
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const OPTIMIZERS = ['adam', 'adamw', 'sgd', 'rmsprop'];
-const TAGS = ['baseline', 'ablation', 'sweep', 'prod', 'debug'];
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== 'search'),
@@ -58,13 +55,6 @@ const apiKey = values.data
   ? (await readFile(join(dataDir, 'bench-api-key'), 'utf8')).trim()
   : Array.from({ length: 40 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
 
-/** Deterministic pseudo-random numbers, so every run searches the same data. */
-let seed = 42;
-const random = () => {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
-
 const seedStarted = performance.now();
 let projectId;
 if (values.data) {
@@ -73,77 +63,8 @@ if (values.data) {
   projectId = (await core.store.projects.getByName(workspace.id, 'search-bench')).id;
   await core.store.close();
 } else {
-  const config = server.loadConfig({
-    CAIRN_DATA_DIR: dataDir,
-    CAIRN_ADMIN_API_KEY: apiKey,
-    CAIRN_SQLITE_SYNCHRONOUS: 'normal',
-  });
-  const core = await server.openCore(config);
-  await core.auth.bootstrap(apiKey);
-  const admin = await core.auth.authenticate(apiKey);
-  const project = (
-    await core.projects.createProject(admin, {
-      workspaceName: 'default',
-      projectName: 'search-bench',
-      description: null,
-      isPublic: false,
-    })
-  ).project;
-  const BATCH = 1000;
-  const base = Date.UTC(2026, 0, 1);
-  for (let start = 0; start < N; start += BATCH) {
-    await core.store.transaction(async (tx) => {
-      for (let i = start; i < Math.min(N, start + BATCH); i++) {
-        const id = i.toString(16).padStart(32, '0');
-        const at = base + i * 1000;
-        await tx.experiments.insert({
-          id,
-          projectId: project.id,
-          workspaceId: project.workspaceId,
-          name: `run-${i}`,
-          status: random() < 0.1 ? 'FAILED' : 'SUCCEEDED',
-          archived: false,
-          startTime: at,
-          endTime: at + 60_000,
-          createdBy: admin.userId,
-          optimizationId: null,
-          filePath: null,
-          fileName: null,
-          lastHeartbeat: null,
-          hasCrashed: false,
-          error: null,
-          createdAt: at,
-          updatedAt: at,
-        });
-        const lr = 10 ** (-4 + 3 * random());
-        await tx.values.append(id, 'param', [
-          { name: 'lr', type: 'number', text: String(lr), step: null, timestamp: at, context: null },
-          { name: 'optimizer', type: 'string', text: OPTIMIZERS[i % 4], step: null, timestamp: at, context: null },
-          {
-            name: 'batch_size',
-            type: 'number',
-            text: String(2 ** (4 + (i % 5))),
-            step: null,
-            timestamp: at,
-            context: null,
-          },
-        ]);
-        await tx.experiments.addTags(id, [TAGS[i % TAGS.length], ...(random() < 0.2 ? ['baseline'] : [])]);
-        const loss = 0.05 + random();
-        const acc = random();
-        await tx.series.append(id, [
-          { name: 'loss', value: loss * 2, step: 0, epoch: null, timestamp: at, context: null },
-          { name: 'loss', value: loss, step: 1, epoch: null, timestamp: at + 1, context: null },
-          { name: 'acc', value: acc / 2, step: 0, epoch: null, timestamp: at, context: null },
-          { name: 'acc', value: acc, step: 1, epoch: null, timestamp: at + 1, context: null },
-        ]);
-      }
-    });
-    if ((start / BATCH) % 10 === 0) log(`seeded ${Math.min(N, start + BATCH)} / ${N}`);
-  }
+  projectId = await seedExperiments({ server, dataDir, apiKey, n: N, projectName: 'search-bench', log });
   await writeFile(join(dataDir, 'bench-api-key'), `${apiKey}\n`);
-  projectId = project.id;
-  await core.store.close();
 }
 const seedSeconds = (performance.now() - seedStarted) / 1000;
 if (!values.data) log(`seeded ${N} experiments in ${seedSeconds.toFixed(0)} s`);

@@ -53,6 +53,11 @@ export function mlflowDriver(flavor, opts) {
             '5 parallel GET get-history-bulk-interval (one per metric, 10 run_ids, max_results=1000), as the UI does',
         },
 
+    /** The server's base URL, once started (its UI is served there too). */
+    baseUrl: () => base,
+    /** The experiment the runs are created in, once started. */
+    experimentId: () => experimentId,
+
     /** @param {string} workDir */
     async start(workDir) {
       const venv = await ensureVenv(flavor, opts.venvRoot);

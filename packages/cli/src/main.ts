@@ -30,6 +30,7 @@ Commands for users (over HTTP, through a running server):
 Commands for operators (directly on the store named by CAIRN_DATABASE_URL / CAIRN_DATA_DIR):
   cairn server                                    start the server (CAIRN_* environment variables)
   cairn users create <name> [--email E] [--admin]
+  cairn users sign-in-link <user>                 a one-time link into the web UI (24 hours)
   cairn workspaces create <name> --owner <user>
   cairn workspaces add-member <workspace> <user>
   cairn keys create <user> [--name N] [--scopes read,write]

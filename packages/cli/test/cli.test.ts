@@ -172,6 +172,25 @@ describe('cairn CLI', { timeout: 120_000 }, () => {
     expect(again.stderr).toBe(`cairn: no active API key with id "${keyId}"\n`);
   });
 
+  it('prints a one-time sign-in link for a user, with CAIRN_PUBLIC_URL as its base', async () => {
+    const linked = await cairn(['users', 'sign-in-link', 'alice'], {
+      ...env,
+      CAIRN_PUBLIC_URL: 'https://cairn.example/',
+    });
+    expect(linked.code).toBe(0);
+    const token = /^https:\/\/cairn\.example\/sign-in#token=([A-Za-z0-9_-]{43})\n$/.exec(linked.stdout)?.[1];
+    expect(token, linked.stdout).toBeDefined();
+    expect(linked.stderr).toMatch(/^valid once, until \d{4}-\d\d-\d\dT/);
+    await withCore(async (core) => {
+      const { session } = await core.sessions.open({ signInToken: token as string });
+      expect(session.user.name).toBe('alice');
+      await expect(core.sessions.open({ signInToken: token as string })).rejects.toBeInstanceOf(DomainError);
+    });
+    const nobody = await run('users', 'sign-in-link', 'nobody');
+    expect(nobody).toMatchObject({ code: 1, stdout: '', stderr: 'cairn: user "nobody" not found\n' });
+    expect((await run('users', 'sign-in-link')).code).toBe(2);
+  });
+
   it('reports domain errors with exit status 1 and a one-line message', async () => {
     const cases: [string[], string][] = [
       [['users', 'create', 'alice'], 'cairn: user "alice" already exists\n'],

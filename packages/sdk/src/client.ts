@@ -2,6 +2,7 @@ import { CairnError } from './core/errors.js';
 import { HttpClient, LevelLogger, type Logger, type LogLevel, type RequestOptions } from './core/http.js';
 import { RetryQuota } from './core/retry.js';
 import type { Platform } from './platform/platform.js';
+import { type ArtifactsResource, artifactsResource } from './resources/artifacts.js';
 import {
   createWithOwnKey,
   type EventsResource,
@@ -33,6 +34,7 @@ import {
   type WorkspacesResource,
   workspacesResource,
 } from './resources/projects.js';
+import { type RegistryResource, registryResource } from './resources/registry.js';
 import {
   type ApiKeysResource,
   apiKeysResource,
@@ -148,6 +150,8 @@ export class CairnClient {
   readonly sessions: SessionsResource;
   readonly apiKeys: ApiKeysResource;
   readonly events: EventsResource;
+  readonly registry: RegistryResource;
+  readonly artifacts: ArtifactsResource;
 
   private readonly platform: Platform;
   private readonly log: LevelLogger;
@@ -203,6 +207,8 @@ export class CairnClient {
     this.sessions = sessionsResource(this.http);
     this.apiKeys = apiKeysResource(this.http);
     this.events = eventsResource(this.http, this.log);
+    this.registry = registryResource(this.http);
+    this.artifacts = artifactsResource(this.http);
   }
 
   /** Who the API key belongs to, its default workspace and scopes. */

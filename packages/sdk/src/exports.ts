@@ -34,7 +34,14 @@ export { CursorPage, type PageBody, PagePromise } from './core/pagination.js';
 export type { EventStreamOptions } from './core/sse.js';
 export type { Platform, UploadSource } from './platform/platform.js';
 export type {
+  ArtifactListParams,
+  ArtifactRef,
+  ArtifactsResource,
+  ArtifactVersionRef,
+} from './resources/artifacts.js';
+export type {
   EventsResource,
+  ExperimentExportParams,
   ExperimentsResource,
   ExperimentTableParams,
   KeyCatalogueParams,
@@ -63,7 +70,14 @@ export {
   type SeriesResource,
 } from './resources/metrics.js';
 export type { ProjectsResource, WorkspacesResource } from './resources/projects.js';
+export type {
+  RegistryListParams,
+  RegistryModelRef,
+  RegistryResource,
+  RegistryVersionRef,
+} from './resources/registry.js';
 export type { ApiKeysResource, SessionsResource } from './resources/sessions.js';
+
 export type { TablesResource, TableUpload, WebhooksResource } from './resources/tables.js';
 export type * from './types.js';
 export type {

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The server's whole configuration, read once from the environment by the composition root. */
 export interface Config {
@@ -31,10 +32,20 @@ export interface Config {
   webhookTimeoutMillis: number;
   webhookBackoffBaseMillis: number;
   webhookMaxAttempts: number;
+  /** How long a web UI session lasts after sign-in. */
+  sessionTtlHours: number;
+  /** The built web UI (index.html and assets) served at `/`. */
+  webDir: string;
 }
 
 /** Room for eight bodies at the default body limit: enough for many writers, far below a small server's memory. */
 export const DEFAULT_INGEST_MAX_INFLIGHT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The web UI's build output, found from this file's own place (src/ or dist/ of the server
+ * package alike), so the server serves it from whatever folder it is started in.
+ */
+export const DEFAULT_WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
 export class ConfigError extends Error {}
 
@@ -46,6 +57,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (synchronous !== 'full' && synchronous !== 'normal') {
     throw new ConfigError('CAIRN_SQLITE_SYNCHRONOUS must be "full" or "normal"');
   }
+  const sessionTtlHours = integer(env, 'CAIRN_SESSION_TTL_HOURS', 168);
+  if (sessionTtlHours === 0) throw new ConfigError('CAIRN_SESSION_TTL_HOURS must be at least 1');
   return {
     host,
     port,
@@ -63,6 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookTimeoutMillis: integer(env, 'CAIRN_WEBHOOK_TIMEOUT_MS', 10_000),
     webhookBackoffBaseMillis: integer(env, 'CAIRN_WEBHOOK_BACKOFF_BASE_MS', 5_000),
     webhookMaxAttempts: Math.max(1, integer(env, 'CAIRN_WEBHOOK_MAX_ATTEMPTS', 10)),
+    sessionTtlHours,
+    webDir: env.CAIRN_WEB_DIR ? resolve(env.CAIRN_WEB_DIR) : DEFAULT_WEB_DIR,
   };
 }
 

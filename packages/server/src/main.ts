@@ -2,7 +2,9 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
+import { ADMIN_USER } from './core/auth.service.js';
 import { type Core, createCore } from './core/core.js';
+import { signInLink } from './core/sessions.service.js';
 import { buildApp } from './http/app.js';
 import { FetchWebhookSender } from './outbound/fetch-webhook.sender.js';
 import { openBlobStore } from './storage/blob/blob-store.factory.js';
@@ -17,6 +19,7 @@ export async function openCore(config: Config): Promise<Core> {
     store,
     blobs,
     limits: { maxAssetBytes: config.maxAssetBytes },
+    sessionTtlMillis: config.sessionTtlHours * 60 * 60 * 1000,
     webhooks: {
       sender: new FetchWebhookSender(config.webhookTimeoutMillis),
       options: {
@@ -38,7 +41,8 @@ export interface RunningServer {
 
 /**
  * Composition root of `cairn server`: open the store, make sure an admin exists, listen.
- * A generated admin key is printed once and written to <dataDir>/admin-api-key (0600).
+ * A generated admin key is printed once and written to <dataDir>/admin-api-key (0600), beside a
+ * one-time sign-in link for the web UI (printed only).
  */
 export async function startServer(config: Config): Promise<RunningServer> {
   const core = await openCore(config);
@@ -52,11 +56,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const file = join(config.dataDir, 'admin-api-key');
     await writeFile(file, `${bootstrap.generatedSecret}\n`, { mode: 0o600 });
     await chmod(file, 0o600);
+    // The link is a credential too, but short-lived and single-use: printed here and kept nowhere.
+    const { token } = await core.sessions.createSignInToken(ADMIN_USER);
     process.stdout.write(
-      `\nCairn created the admin user, the "default" workspace and an admin API key:\n\n  ${bootstrap.generatedSecret}\n\nIt is shown only now; it is also in ${file} (mode 0600).\n\n`,
+      `\nCairn created the admin user, the "default" workspace and an admin API key:\n\n  ${bootstrap.generatedSecret}\n\nIt is shown only now; it is also in ${file} (mode 0600).\n\n` +
+        `Sign in to the web UI as admin with this link (once, within 24 hours):\n\n  ${signInLink(config.publicUrl, token)}\n\n` +
+        'A new link: cairn users sign-in-link admin\n\n',
     );
   } else if (bootstrap.created) {
-    app.log.info('created the admin user and the "default" workspace with CAIRN_ADMIN_API_KEY');
+    app.log.info(
+      'created the admin user and the "default" workspace with CAIRN_ADMIN_API_KEY; sign in to the web UI with that key, or with a link from "cairn users sign-in-link admin"',
+    );
   }
   await app.listen({ host: config.host, port: config.port });
   // Deliveries left pending by the last run (or recorded by the CLI) go out from here on.

@@ -44,5 +44,16 @@ describe('authentication cache', () => {
     expect(cache.get('h')).toBe(principal);
     now = PrincipalCache.TTL_MILLIS;
     expect(cache.get('h')).toBeUndefined();
+
+    // A session's entry ends with the session when that comes first; one entry can be dropped alone.
+    now = 0;
+    cache.set('session', principal, 100);
+    cache.set('other', principal);
+    now = 99;
+    expect(cache.get('session')).toBe(principal);
+    now = 100;
+    expect(cache.get('session')).toBeUndefined();
+    cache.delete('other');
+    expect(cache.get('other')).toBeUndefined();
   });
 });

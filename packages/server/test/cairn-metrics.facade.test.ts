@@ -175,6 +175,55 @@ describe.each(backends)('Cairn bulk metrics API (%s)', (backend) => {
     expect((await post(body, { ...auth(t.adminKey), 'idempotency-key': 'has space' })).statusCode).toBe(400);
   });
 
+  it('summarises each series with the step, time, context and offset of its min, max and last points', async () => {
+    const principal = await t.core.auth.authenticate(t.adminKey);
+    const own = (await t.core.experiments.create(principal, { workspaceName: 'default', projectName: 'bulk' }))
+      .experiment.id;
+    const logged = await post(
+      {
+        allowNonFinite: true,
+        series: [
+          {
+            name: 'acc',
+            steps: [10, 20, 30, 40],
+            values: [0.5, 0.93, 'NaN', 0.93],
+            timestamps: [1_000, 2_000, 3_000, 4_000],
+          },
+          { name: 'acc', context: 'val', values: [0.1], timestamps: [5_000] },
+          { name: 'only-nan', steps: [1], values: ['NaN'], timestamps: [6_000] },
+        ],
+      },
+      auth(t.adminKey),
+      own,
+    );
+    expect(logged.statusCode, logged.body).toBe(200);
+    const response = await t.app.inject({
+      method: 'GET',
+      url: `${API}/experiments/${own}/metrics`,
+      headers: auth(t.adminKey),
+    });
+    expect(response.json()).toEqual({
+      series: [
+        {
+          name: 'acc',
+          count: 5,
+          // NaN takes no part in the extremes; the first 0.93 (step 20) keeps the max.
+          min: { value: 0.1, step: null, timestamp: 5_000, context: 'val', offset: 4 },
+          max: { value: 0.93, step: 20, timestamp: 2_000, context: null, offset: 1 },
+          last: { value: 0.1, step: null, timestamp: 5_000, context: 'val', offset: 4 },
+        },
+        {
+          name: 'only-nan',
+          count: 1,
+          // Offsets number the experiment's points in logging order, across its series.
+          min: { value: 'NaN', step: 1, timestamp: 6_000, context: null, offset: 5 },
+          max: { value: 'NaN', step: 1, timestamp: 6_000, context: null, offset: 5 },
+          last: { value: 'NaN', step: 1, timestamp: 6_000, context: null, offset: 5 },
+        },
+      ],
+    });
+  });
+
   it('accepts gzip bodies and refuses other tenants and read-only keys', async () => {
     const gz = gzipSync(JSON.stringify({ series: [{ name: 'zipped', values: [1, 2, 3] }] }));
     const zipped = await post(gz, { ...auth(t.adminKey), 'content-encoding': 'gzip' });

@@ -16,13 +16,13 @@ const print: Print = (line) => process.stdout.write(`${line}\n`);
  * and closes it. Operators' commands act on the store directly, so they work while the server is
  * stopped (and beside a running one).
  */
-async function onStore(work: (core: Core) => Promise<void>): Promise<void> {
+async function onStore(work: (core: Core, config: Config) => Promise<void>): Promise<void> {
   const { loadConfig, openCore } = await loadServer();
   const config = loadConfig();
   const core = await openCore(config);
   try {
     await bootstrap(core, config);
-    await work(core);
+    await work(core, config);
   } finally {
     await core.store.close();
   }
@@ -77,6 +77,19 @@ export function registerStoreCommands(program: Command): void {
       onStore(async (core) => {
         const { userId } = await core.auth.createUser(name, options.email ?? null, options.admin ?? false);
         print(`created user ${name} (${userId}) with workspace "${name}"`);
+      }),
+    );
+
+  users
+    .command('sign-in-link <user>')
+    .description('print a one-time link that signs <user> in to the web UI (valid 24 hours)')
+    .action((name: string) =>
+      onStore(async (core, config) => {
+        const { signInLink } = await loadServer();
+        const { token, expiresAt } = await core.sessions.createSignInToken(name);
+        // The link alone on stdout, so it can be piped; the note on stderr.
+        print(signInLink(config.publicUrl, token));
+        process.stderr.write(`valid once, until ${new Date(expiresAt).toISOString()}; its host is CAIRN_PUBLIC_URL\n`);
       }),
     );
 

@@ -1,9 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 
 /**
- * The experiment table (`GET /workspaces/{workspace}/projects/{project}/experiments`, and
- * `POST …/experiments/query` with the same options as JSON) and the key catalogue
- * (`GET …/projects/{project}/keys`). docs/api/cairn.md holds the query language and column ids.
+ * The experiment table (`GET /workspaces/{workspace}/projects/{project}/experiments`,
+ * `POST …/experiments/query` with the same options as JSON, `GET …/experiments/export` as CSV)
+ * and the key catalogue (`GET …/projects/{project}/keys`). docs/api/cairn.md holds the query
+ * language and column ids.
  */
 
 export const ExperimentTableParams = Type.Object({
@@ -35,6 +36,18 @@ export const ExperimentTableQuery = Type.Object({
   ...tableOptions,
 });
 export type ExperimentTableQuery = Static<typeof ExperimentTableQuery>;
+
+/**
+ * `GET …/experiments/export`: the whole filtered, sorted table as CSV, so the listing's options
+ * without paging or counting.
+ */
+export const ExperimentExportQuery = Type.Object({
+  filter: ExperimentTableQuery.properties.filter,
+  sort: tableOptions.sort,
+  columns: ExperimentTableQuery.properties.columns,
+  archived: tableOptions.archived,
+});
+export type ExperimentExportQuery = Static<typeof ExperimentExportQuery>;
 
 export const ExperimentTableBody = Type.Object({
   filter: Type.Optional(Type.String({ maxLength: 65536, description: 'The query language' })),

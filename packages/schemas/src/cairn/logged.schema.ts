@@ -71,6 +71,11 @@ export const DocumentList = Type.Object({ items: Type.Array(DocumentInfo) });
 /** The JSON kinds (git-metadata, system-details, cloud-details, dependencies) hold JSON text. */
 export const Document = Type.Object({ kind: DocumentKindSchema, content: Type.String(), updatedAt: Type.Integer() });
 export type Document = Static<typeof Document>;
+/**
+ * `GET …/documents/html/raw`: the html document itself as `text/html`, sandboxed by its
+ * Content-Security-Policy, for the web UI to frame.
+ */
+export const RawHtmlDocument = Type.String({ description: 'the stored HTML, as text/html; charset=utf-8' });
 export const PutDocumentBody = Type.Object({ content: Type.String() }, { additionalProperties: false });
 
 export const OutputLine = Type.Object({

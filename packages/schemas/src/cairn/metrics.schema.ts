@@ -81,6 +81,10 @@ export const DownsampleResponse = Type.Object({
   timestamps: Type.Array(Type.Integer()),
 });
 
+/**
+ * A point of a series summary (min, max or last): its value, step, time (epoch ms) and context,
+ * and its offset in the experiment's logging order.
+ */
 const SummaryPoint = Type.Object({
   value: MetricValue,
   step: NullableInteger,

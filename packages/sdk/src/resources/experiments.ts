@@ -35,6 +35,9 @@ export interface ExperimentTableParams {
   count?: boolean;
 }
 
+/** What `exportCsv` takes: the table's query without paging. */
+export type ExperimentExportParams = Omit<ExperimentTableParams, 'limit' | 'count'>;
+
 export interface KeyCatalogueParams {
   workspace: string;
   project: string;
@@ -51,6 +54,13 @@ export interface ExperimentsResource {
   (params: ExperimentTableParams, options?: RequestOptions): PagePromise<ExperimentRow>;
   /** The same query as a POST body, for filters too long for a URL. */
   query(params: ExperimentTableParams, options?: RequestOptions): PagePromise<ExperimentRow>;
+  /**
+   * The whole filtered, sorted table as CSV (`…/experiments/export`): the answer's body as a byte
+   * stream, read as the server writes it (a page of rows at a time), so an export of any size
+   * can be piped to a file or a download without being held in memory. A bad filter or an
+   * unknown project rejects before the stream is handed over.
+   */
+  exportCsv(params: ExperimentExportParams, options?: RequestOptions): Promise<ReadableStream<Uint8Array>>;
   /** The project's key catalogue: metric, param, other, tag and system names with counts. */
   keys(params: KeyCatalogueParams, options?: RequestOptions): PagePromise<CatalogueKey>;
   /** Creates an experiment (and its project when missing). */
@@ -79,6 +89,11 @@ function tableQuery(params: ExperimentTableParams) {
   };
 }
 
+/** A body-less answer (never for a 200 CSV) reads as an empty stream. */
+function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() });
+}
+
 export function experimentsResource(http: HttpClient): ExperimentsResource {
   const path = (p: { workspace: string; project: string }) =>
     `/workspaces/${enc(p.workspace)}/projects/${enc(p.project)}`;
@@ -102,6 +117,14 @@ export function experimentsResource(http: HttpClient): ExperimentsResource {
           options,
         ),
       );
+    },
+    async exportCsv(params: ExperimentExportParams, options?: RequestOptions) {
+      const { limit: _limit, count: _count, ...query } = tableQuery(params);
+      const response = await http.response(
+        { method: 'GET', path: `${path(params)}/experiments/export`, query, headers: { accept: 'text/csv' } },
+        options,
+      );
+      return response.body ?? emptyStream();
     },
     keys(params: KeyCatalogueParams, options?: RequestOptions) {
       return new PagePromise<CatalogueKey>((cursor) =>

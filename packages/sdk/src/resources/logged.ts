@@ -278,22 +278,20 @@ export function assetsResource(http: HttpClient, platform: Platform, newId: () =
       );
     },
     download(key, assetId, options = {}) {
-      const { start, end, ...rest } = options;
-      const range =
-        start === undefined && end === undefined ? undefined : `bytes=${start ?? 0}-${end === undefined ? '' : end}`;
-      return http.response(
-        {
-          method: 'GET',
-          path: `${base(key)}/${enc(assetId)}`,
-          headers: { accept: '*/*', ...(range ? { range } : {}) },
-        },
-        rest,
-      );
+      return downloadResponse(http, `${base(key)}/${enc(assetId)}`, options);
     },
     async delete(key, assetId, options) {
       await http.request<void>({ method: 'DELETE', path: `${base(key)}/${enc(assetId)}` }, options);
     },
   };
+}
+
+/** A file download (assets, registry and artifact files): the whole file, or a Range of it (206). */
+export function downloadResponse(http: HttpClient, path: string, options: DownloadOptions = {}): Promise<Response> {
+  const { start, end, ...rest } = options;
+  const range =
+    start === undefined && end === undefined ? undefined : `bytes=${start ?? 0}-${end === undefined ? '' : end}`;
+  return http.response({ method: 'GET', path, headers: { accept: '*/*', ...(range ? { range } : {}) } }, rest);
 }
 
 /** The multipart fields of an asset upload, in the order the server wants them (before the file). */

@@ -21,7 +21,7 @@ export interface PointsParams {
 
 /** `…/experiments/{key}/metrics`: the bulk path and exact reads. */
 export interface MetricsResource {
-  /** Every series of the experiment with its exact summary (count, min, max, last). */
+  /** Every series with its exact summary: count, and min, max and last as points (value, step, timestamp, context). */
   list(key: string, options?: RequestOptions): Promise<SeriesSummary[]>;
   /** One page of a series' points as the server sends them (non-finite values as strings). */
   points(key: string, name: string, params?: PointsParams, options?: RequestOptions): Promise<SeriesPoints>;

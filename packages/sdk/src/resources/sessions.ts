@@ -1,5 +1,5 @@
 import type { HttpClient, RequestOptions } from '../core/http.js';
-import type { ApiKeyInfo, CreateApiKeyBody, CreatedApiKey, CreateSessionBody, Session } from '../types.js';
+import type { ApiKey, CreateApiKeyBody, CreatedApiKey, OpenSessionBody, Session } from '../types.js';
 
 /**
  * `…/sessions`: browser sessions. A page trades an API key (or a sign-in link's token) for an
@@ -7,7 +7,7 @@ import type { ApiKeyInfo, CreateApiKeyBody, CreatedApiKey, CreateSessionBody, Se
  * `session.csrfToken` in `X-CSRF-Token` (give it in the client's `headers`).
  */
 export interface SessionsResource {
-  create(body: CreateSessionBody, options?: RequestOptions): Promise<Session>;
+  create(body: OpenSessionBody, options?: RequestOptions): Promise<Session>;
   /** The cookie's session; a `AuthenticationError` (401) when there is none. */
   current(options?: RequestOptions): Promise<Session>;
   /** Signs out: the session is revoked and the cookie cleared. */
@@ -17,7 +17,7 @@ export interface SessionsResource {
 /** `…/me/api-keys`: the caller's own keys. */
 export interface ApiKeysResource {
   /** Newest first, revoked ones included. */
-  list(options?: RequestOptions): Promise<ApiKeyInfo[]>;
+  list(options?: RequestOptions): Promise<ApiKey[]>;
   /** The secret comes back only here. */
   create(body: CreateApiKeyBody, options?: RequestOptions): Promise<CreatedApiKey>;
   revoke(id: string, options?: RequestOptions): Promise<void>;
@@ -40,7 +40,7 @@ export function sessionsResource(http: HttpClient): SessionsResource {
 export function apiKeysResource(http: HttpClient): ApiKeysResource {
   return {
     async list(options) {
-      return (await http.request<{ items: ApiKeyInfo[] }>({ method: 'GET', path: '/me/api-keys' }, options)).items;
+      return (await http.request<{ items: ApiKey[] }>({ method: 'GET', path: '/me/api-keys' }, options)).items;
     },
     create(body, options) {
       return http.request({ method: 'POST', path: '/me/api-keys', json: body }, options);

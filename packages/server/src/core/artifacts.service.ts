@@ -105,6 +105,13 @@ export interface ArtifactListItem {
   projectName: string | null;
 }
 
+/** An artifact as a listing shows it: with its owner's name and its highest version. */
+export interface ArtifactSummaryView extends ArtifactListItem {
+  ownerName: string;
+  /** The highest version (semver precedence); null when the artifact has none. */
+  latestVersion: string | null;
+}
+
 export interface ResolvedArtifactVersion {
   view: ArtifactView;
   version: ArtifactVersionView;
@@ -268,17 +275,44 @@ export class ArtifactsService {
   /** Artifacts of a workspace by name, optionally of one type; members only. */
   async list(principal: Principal, workspaceName: string, type?: string): Promise<ArtifactListItem[]> {
     requireScope(principal, 'read');
-    const workspace = await this.store.tenancy.getWorkspaceByName(workspaceName);
-    if (!workspace || !isMember(principal, workspace.id)) {
-      throw new NotFoundError(`workspace "${workspaceName}" not found`, SdkErrorCode.nonExistingTeam);
-    }
-    const artifacts = await this.store.artifacts.list(workspace.id, type);
+    const artifacts = await this.store.artifacts.list((await this.memberWorkspace(principal, workspaceName)).id, type);
     const projectNames = new Map<string, string | null>();
     const items: ArtifactListItem[] = [];
     for (const artifact of artifacts) {
       items.push({ artifact, projectName: await this.projectName(artifact.projectId, projectNames) });
     }
     return items;
+  }
+
+  /**
+   * `list` a page at a time, with what a listing shows beside each artifact: `search` keeps the
+   * artifacts whose name contains it (ignoring case), `offset` and `limit` cut the page, `total`
+   * counts the artifacts matching. Owners and latest versions are read for the page only.
+   */
+  async page(
+    principal: Principal,
+    workspaceName: string,
+    query: { type?: string; search?: string; offset?: number; limit?: number },
+  ): Promise<{ items: ArtifactSummaryView[]; total: number }> {
+    requireScope(principal, 'read');
+    const workspace = await this.memberWorkspace(principal, workspaceName);
+    const artifacts = await this.store.artifacts.list(workspace.id, query.type);
+    const needle = query.search?.toLowerCase();
+    const matching = needle ? artifacts.filter((a) => a.name.toLowerCase().includes(needle)) : artifacts;
+    const offset = query.offset ?? 0;
+    const shown = matching.slice(offset, query.limit === undefined ? undefined : offset + query.limit);
+    const projectNames = new Map<string, string | null>();
+    const userName = this.userNames();
+    const items: ArtifactSummaryView[] = [];
+    for (const artifact of shown) {
+      items.push({
+        artifact,
+        projectName: await this.projectName(artifact.projectId, projectNames),
+        ownerName: await userName(artifact.createdBy),
+        latestVersion: highest(await this.store.artifacts.listVersions(artifact.id))?.version ?? null,
+      });
+    }
+    return { items, total: matching.length };
   }
 
   async get(principal: Principal, locator: ArtifactLocator): Promise<ArtifactView> {
@@ -385,11 +419,18 @@ export class ArtifactsService {
     return found;
   }
 
-  private async view(artifact: ArtifactRecord): Promise<ArtifactView> {
-    const workspace = await this.store.tenancy.getWorkspace(artifact.workspaceId);
-    if (!workspace) throw noArtifact(artifact.id);
+  private async memberWorkspace(principal: Principal, workspaceName: string): Promise<Workspace> {
+    const workspace = await this.store.tenancy.getWorkspaceByName(workspaceName);
+    if (!workspace || !isMember(principal, workspace.id)) {
+      throw new NotFoundError(`workspace "${workspaceName}" not found`, SdkErrorCode.nonExistingTeam);
+    }
+    return workspace;
+  }
+
+  /** User names by id, each looked up once per call. */
+  private userNames(): (userId: string) => Promise<string> {
     const names = new Map<string, string>();
-    const userName = async (id: string) => {
+    return async (id) => {
       let name = names.get(id);
       if (name === undefined) {
         name = (await this.store.tenancy.getUser(id))?.name ?? '';
@@ -397,6 +438,12 @@ export class ArtifactsService {
       }
       return name;
     };
+  }
+
+  private async view(artifact: ArtifactRecord): Promise<ArtifactView> {
+    const workspace = await this.store.tenancy.getWorkspace(artifact.workspaceId);
+    if (!workspace) throw noArtifact(artifact.id);
+    const userName = this.userNames();
     const versions: ArtifactVersionView[] = [];
     for (const version of sortedVersions(await this.store.artifacts.listVersions(artifact.id))) {
       versions.push({ version, ownerName: await userName(version.ownerUserId) });

@@ -1,16 +1,43 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from './clock.port.js';
-import { ALL_SCOPES, type ApiKey, type Scope } from './entities.js';
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError, UnauthenticatedError } from './errors.js';
+import { ALL_SCOPES, type ApiKey, type Scope, type User } from './entities.js';
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+} from './errors.js';
 import { newApiKeySecret, newHexId, newUuid } from './ids.js';
-import type { Principal } from './principal.js';
+import { type Principal, requireScope } from './principal.js';
 import type { PrincipalCache } from './principal-cache.js';
 import * as rules from './rules.js';
-import type { Store } from './store.port.js';
+import type { Store, TenancyRepository } from './store.port.js';
 
-export function hashApiKey(secret: string): string {
+/** SHA-256 of a secret (API key, session, sign-in token), hex: what the store keeps instead. */
+export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
+
+/** A user acting with `scopes` (an API key's or a session's): their workspaces come from the store. */
+export async function resolvePrincipal(
+  tenancy: TenancyRepository,
+  user: User,
+  scopes: readonly Scope[],
+): Promise<Principal> {
+  const workspaces = await tenancy.listWorkspacesOfUser(user.id);
+  return {
+    userId: user.id,
+    userName: user.name,
+    isAdmin: user.isAdmin,
+    scopes: new Set(scopes),
+    workspaceIds: new Set(workspaces.map((w) => w.id)),
+    defaultWorkspaceId: user.defaultWorkspaceId ?? workspaces[0]?.id ?? null,
+  };
+}
+
+/** Longest label of an API key. */
+export const MAX_KEY_NAME_LENGTH = 200;
 
 export interface BootstrapResult {
   /** True when the store was empty and the admin user, workspace and key were just created. */
@@ -33,22 +60,14 @@ export class AuthService {
   /** Resolves a presented secret to a principal; unknown or revoked keys are unauthenticated. */
   async authenticate(secret: string | undefined): Promise<Principal> {
     if (!secret) throw new UnauthenticatedError('missing API key');
-    const hash = hashApiKey(secret);
+    const hash = hashSecret(secret);
     const cached = this.principals.get(hash);
     if (cached) return cached;
     const key = await this.store.tenancy.getApiKeyByHash(hash);
     if (!key || key.revokedAt !== null) throw new UnauthenticatedError('invalid API key', 90212);
     const user = await this.store.tenancy.getUser(key.userId);
     if (!user) throw new UnauthenticatedError('invalid API key', 90212);
-    const workspaces = await this.store.tenancy.listWorkspacesOfUser(user.id);
-    const principal: Principal = {
-      userId: user.id,
-      userName: user.name,
-      isAdmin: user.isAdmin,
-      scopes: new Set(key.scopes),
-      workspaceIds: new Set(workspaces.map((w) => w.id)),
-      defaultWorkspaceId: user.defaultWorkspaceId ?? workspaces[0]?.id ?? null,
-    };
+    const principal = await resolvePrincipal(this.store.tenancy, user, key.scopes);
     this.principals.set(hash, principal);
     return principal;
   }
@@ -134,16 +153,10 @@ export class AuthService {
 
   /** Creates a key for a user; the secret is returned once and only its hash is stored. */
   async createKey(userName: string, name: string, scopes: Scope[]): Promise<{ key: ApiKey; secret: string }> {
-    const unknown = scopes.filter((s) => !ALL_SCOPES.includes(s));
-    if (unknown.length > 0) throw new InvalidArgumentError(`unknown scopes: ${unknown.join(', ')}`);
-    if (scopes.length === 0) throw new InvalidArgumentError('a key needs at least one scope');
+    knownScopes(scopes);
     const user = await this.store.tenancy.getUserByName(userName);
     if (!user) throw new NotFoundError(`user "${userName}" not found`);
-    const secret = newApiKeySecret();
-    const record = this.newKeyRecord(user.id, name, scopes, secret);
-    await this.store.tenancy.insertApiKey(record);
-    const { hash: _hash, ...key } = record;
-    return { key, secret };
+    return this.insertKey(user.id, name, scopes);
   }
 
   async listKeys(userName?: string): Promise<ApiKey[]> {
@@ -153,11 +166,69 @@ export class AuthService {
     return this.store.tenancy.listApiKeys(user.id);
   }
 
+  /** Revokes a key and ends the sessions opened with it. */
   async revokeKey(id: string): Promise<void> {
-    if (!(await this.store.tenancy.revokeApiKey(id, this.clock.now()))) {
-      throw new NotFoundError(`no active API key with id "${id}"`);
+    if (!(await this.revokeWithSessions(id))) throw new NotFoundError(`no active API key with id "${id}"`);
+  }
+
+  /** The caller's own keys, newest first, revoked ones included. */
+  async listOwnKeys(principal: Principal): Promise<ApiKey[]> {
+    requireScope(principal, 'read');
+    return this.store.tenancy.listApiKeys(principal.userId);
+  }
+
+  /**
+   * A key for the caller, with `scopes` or else the caller's own. A key never gets a scope its
+   * creator lacks (an `admin` caller holds them all): otherwise a read-only session could mint
+   * itself a write key.
+   */
+  async createOwnKey(
+    principal: Principal,
+    name: string,
+    scopes?: readonly string[],
+  ): Promise<{ key: ApiKey; secret: string }> {
+    requireScope(principal, 'write');
+    if (name.trim() === '') throw new InvalidArgumentError('a key needs a name');
+    if (name.length > MAX_KEY_NAME_LENGTH) {
+      throw new InvalidArgumentError(`a key name has at most ${MAX_KEY_NAME_LENGTH} characters`);
     }
-    this.principals.clear();
+    const wanted = scopes === undefined ? ALL_SCOPES.filter((s) => principal.scopes.has(s)) : knownScopes(scopes);
+    const lacking = principal.scopes.has('admin') ? [] : wanted.filter((s) => !principal.scopes.has(s));
+    if (lacking.length > 0) {
+      throw new PermissionDeniedError(`a key cannot get scopes its creator lacks: ${lacking.join(', ')}`);
+    }
+    return this.insertKey(principal.userId, name, [...new Set(wanted)]);
+  }
+
+  /**
+   * Revokes one of the caller's keys and the sessions opened with it. Another user's key is
+   * reported absent; revoking a revoked key again changes nothing.
+   */
+  async revokeOwnKey(principal: Principal, id: string): Promise<void> {
+    requireScope(principal, 'write');
+    const key = await this.store.tenancy.getApiKey(id);
+    if (!key || key.userId !== principal.userId) throw new NotFoundError(`API key ${id} not found`);
+    if (key.revokedAt === null) await this.revokeWithSessions(id);
+  }
+
+  private async revokeWithSessions(id: string): Promise<boolean> {
+    const now = this.clock.now();
+    const revoked = await this.store.transaction(async (tx) => {
+      if (!(await tx.tenancy.revokeApiKey(id, now))) return false;
+      await tx.sessions.revokeOfApiKey(id, now);
+      return true;
+    });
+    // Cached principals of the key and of its sessions go at once.
+    if (revoked) this.principals.clear();
+    return revoked;
+  }
+
+  private async insertKey(userId: string, name: string, scopes: Scope[]): Promise<{ key: ApiKey; secret: string }> {
+    const secret = newApiKeySecret();
+    const record = this.newKeyRecord(userId, name, scopes, secret);
+    await this.store.tenancy.insertApiKey(record);
+    const { hash: _hash, ...key } = record;
+    return { key, secret };
   }
 
   private newKeyRecord(userId: string, name: string, scopes: Scope[], secret: string) {
@@ -170,7 +241,15 @@ export class AuthService {
       createdAt: this.clock.now(),
       lastUsedAt: null,
       revokedAt: null,
-      hash: hashApiKey(secret),
+      hash: hashSecret(secret),
     };
   }
+}
+
+/** Checks scope names against ALL_SCOPES; a key needs at least one. */
+function knownScopes(scopes: readonly string[]): Scope[] {
+  const unknown = scopes.filter((s) => !(ALL_SCOPES as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown scopes: ${unknown.join(', ')}`);
+  if (scopes.length === 0) throw new InvalidArgumentError('a key needs at least one scope');
+  return scopes as Scope[];
 }

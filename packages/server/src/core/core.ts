@@ -19,6 +19,7 @@ import { MAX_PANEL_ZIP_BYTES, PanelsService } from './panels.service.js';
 import { PrincipalCache } from './principal-cache.js';
 import { ProjectsService } from './projects.service.js';
 import { RegistryService } from './registry.service.js';
+import { SessionsService } from './sessions.service.js';
 import type { Store } from './store.port.js';
 import { WebhookDispatcher, type WebhookDispatchOptions } from './webhook-dispatcher.js';
 import type { WebhookSender } from './webhook-sender.port.js';
@@ -32,6 +33,8 @@ export interface CoreLimits {
 export interface Core {
   store: Store;
   auth: AuthService;
+  /** Browser sessions of the web UI and sign-in links. */
+  sessions: SessionsService;
   projects: ProjectsService;
   experiments: ExperimentsService;
   queries: ExperimentQueryService;
@@ -75,6 +78,8 @@ export function createCore(deps: {
   webhooks?: WebhookDeps;
   /** Defaults to an in-process bus: one server process. */
   events?: LiveEventBus;
+  /** How long a browser session lives (DEFAULT_SESSION_TTL_MILLIS unless given). */
+  sessionTtlMillis?: number;
 }): Core {
   const clock = deps.clock ?? systemClock;
   const events = deps.events ?? new InProcessLiveEvents();
@@ -99,6 +104,7 @@ export function createCore(deps: {
   return {
     store: deps.store,
     auth: new AuthService(deps.store, clock, principals),
+    sessions: new SessionsService(deps.store, clock, principals, deps.sessionTtlMillis),
     projects,
     experiments,
     queries: new ExperimentQueryService(deps.store, projects, clock),

@@ -9,6 +9,7 @@ import type { ProjectRef, ProjectsService } from './projects.service.js';
 import {
   columnField,
   columnId,
+  isTimeColumn,
   parseColumnId,
   parseColumnList,
   parseFilter,
@@ -46,6 +47,16 @@ export interface TableQuery {
   limit?: number;
   /** Default true: count the matching experiments. */
   count?: boolean;
+}
+
+/** What an export takes: a listing's options, without paging or counting. */
+export type TableExportQuery = Pick<TableQuery, 'filter' | 'sort' | 'columns' | 'archived'>;
+
+export interface TableExport {
+  /** The requested columns in request order: their ids, and whether they hold times (epoch ms). */
+  columns: { id: string; time: boolean }[];
+  /** Every matching row in order, a page at a time, read as it is iterated (the first page already is). */
+  pages: AsyncIterable<TableRow[]>;
 }
 
 export interface KeyQuery {
@@ -128,6 +139,33 @@ export class ExperimentTableService {
       now,
     );
     return { items, nextCursor, ...(query.count === false || counted === undefined ? {} : { total: counted }) };
+  }
+
+  /**
+   * The whole listing for an export, page by page along its keyset cursors, without counting.
+   * The first page is read before this returns, so a bad filter, sort or column, or a project
+   * the caller cannot read, fails here and not halfway through a streamed answer. Later pages
+   * are read only as the consumer asks for them, so memory holds one page whatever the size.
+   */
+  async export(
+    principal: Principal,
+    ref: ProjectRef,
+    query: TableExportQuery,
+    pageSize = TABLE_PAGE_MAX,
+  ): Promise<TableExport> {
+    const columns = parseColumns(query.columns).map(({ id, column }) => ({ id, time: isTimeColumn(column) }));
+    const page = (cursor?: string) =>
+      this.query(principal, ref, { ...query, limit: pageSize, count: false, ...(cursor ? { cursor } : {}) });
+    const first = await page();
+    async function* pages(): AsyncGenerator<TableRow[]> {
+      let current = first;
+      for (;;) {
+        yield current.items;
+        if (current.nextCursor === null) return;
+        current = await page(current.nextCursor);
+      }
+    }
+    return { columns, pages: pages() };
   }
 
   async keys(principal: Principal, ref: ProjectRef, query: KeyQuery): Promise<KeyPage> {

@@ -2,10 +2,11 @@ import type { Clock } from './clock.port.js';
 import type { Principal } from './principal.js';
 
 /**
- * Resolved principals by key hash, kept briefly: resolving one costs three queries, and a training
- * loop sends many small requests with the same key. Changes made through this process (new
- * workspaces, memberships, revocations) clear the cache at once; changes made by another process
- * sharing the store (the CLI) take effect within TTL_MILLIS.
+ * Resolved principals by key hash (and by session hash), kept briefly: resolving one costs three
+ * queries, and a training loop or a screen of charts sends many small requests with the same
+ * credentials. Changes made through this process (new workspaces, memberships, revocations,
+ * sign-outs) take effect at once; changes made by another process sharing the store (the CLI)
+ * take effect within TTL_MILLIS.
  */
 export class PrincipalCache {
   static readonly TTL_MILLIS = 5_000;
@@ -26,9 +27,15 @@ export class PrincipalCache {
     return entry.principal;
   }
 
-  set(hash: string, principal: Principal): void {
+  /** Keeps the principal for TTL_MILLIS, or until `until` when that comes sooner (a session's expiry). */
+  set(hash: string, principal: Principal, until = Number.POSITIVE_INFINITY): void {
     if (this.entries.size >= PrincipalCache.MAX_ENTRIES) this.entries.clear();
-    this.entries.set(hash, { principal, expires: this.clock.now() + PrincipalCache.TTL_MILLIS });
+    this.entries.set(hash, { principal, expires: Math.min(this.clock.now() + PrincipalCache.TTL_MILLIS, until) });
+  }
+
+  /** Forgets one entry (a session signed out). */
+  delete(hash: string): void {
+    this.entries.delete(hash);
   }
 
   /** Called after any change to users, workspaces, memberships or keys. */

@@ -691,7 +691,8 @@ function columnKind(column: TableColumn): 'string' | 'number' | 'time' | 'boolea
   }
 }
 
-function isTimeColumn(column: TableColumn): boolean {
+/** Columns holding times (epoch ms): `startTime`, `endTime`, `lastUpdated`. */
+export function isTimeColumn(column: TableColumn): boolean {
   return column.source === 'attribute' && TIME_ATTRIBUTES.has(column.name);
 }
 

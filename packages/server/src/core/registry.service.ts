@@ -83,12 +83,29 @@ export class RegistryService {
 
   /** Models of a workspace by name: every model for members, the public ones for others. */
   async listModels(principal: Principal, workspaceName: string): Promise<RegistryModelSummary[]> {
+    return (await this.pageModels(principal, workspaceName, {})).summaries;
+  }
+
+  /**
+   * `listModels` a page at a time: `search` keeps the models whose name contains it (ignoring
+   * case), `offset` and `limit` cut the page, `total` counts the models matching. Versions are
+   * read for the models of the page only.
+   */
+  async pageModels(
+    principal: Principal,
+    workspaceName: string,
+    page: { search?: string; offset?: number; limit?: number },
+  ): Promise<{ summaries: RegistryModelSummary[]; total: number }> {
     requireScope(principal, 'read');
     const workspace = await workspaceByName(this.store, workspaceName);
     const models = await this.store.registry.listModels(workspace.id, !isMember(principal, workspace.id));
+    const needle = page.search?.toLowerCase();
+    const matching = needle ? models.filter((model) => model.name.toLowerCase().includes(needle)) : models;
+    const offset = page.offset ?? 0;
+    const shown = matching.slice(offset, page.limit === undefined ? undefined : offset + page.limit);
     const names = this.userNames();
     const summaries: RegistryModelSummary[] = [];
-    for (const model of models) {
+    for (const model of shown) {
       const versions = await this.store.registry.listVersions(model.id);
       const latest = latestVersion(versions);
       summaries.push({
@@ -99,7 +116,7 @@ export class RegistryService {
         latest: latest ? await this.versionView(latest, names) : null,
       });
     }
-    return summaries;
+    return { summaries, total: matching.length };
   }
 
   async countModels(principal: Principal, workspaceName: string): Promise<number> {

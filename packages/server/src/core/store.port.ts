@@ -22,6 +22,7 @@ import type {
   OutputLineInput,
   PanelInstance,
   Project,
+  Scope,
   SeriesAxis,
   SeriesSummary,
   SeriesWindow,
@@ -51,6 +52,7 @@ export interface Store extends Repositories {
 
 export interface Repositories {
   readonly tenancy: TenancyRepository;
+  readonly sessions: SessionRepository;
   readonly projects: ProjectRepository;
   readonly experiments: ExperimentRepository;
   readonly values: LoggedValueRepository;
@@ -88,10 +90,64 @@ export interface TenancyRepository {
 
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   getApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  /** A key by id, revoked or not. */
+  getApiKey(id: string): Promise<ApiKey | undefined>;
   /** Keys of one user (or of everyone when `userId` is undefined), newest first, revoked included. */
   listApiKeys(userId?: string): Promise<ApiKey[]>;
   /** Marks a key revoked; returns false when no such un-revoked key exists. */
   revokeApiKey(id: string, at: number): Promise<boolean>;
+}
+
+/** A browser session of the web UI. */
+export interface SessionRecord {
+  id: string;
+  /** SHA-256 of the session secret (the cookie's value), hex. The secret itself is never stored. */
+  hash: string;
+  userId: string;
+  /** What the session may do: those of the key it was opened with, or all for a sign-in link. */
+  scopes: Scope[];
+  /** The API key the session was opened with; null when a sign-in link opened it. */
+  apiKeyId: string | null;
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+/** A one-time sign-in link's token. */
+export interface SignInTokenRecord {
+  id: string;
+  /** SHA-256 of the token, hex. */
+  hash: string;
+  userId: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+/**
+ * Sessions and sign-in tokens. Lookups return rows whatever their state: whether a session is
+ * live (not revoked, `expiresAt` after now) is the service's decision, except where a method
+ * says otherwise.
+ */
+export interface SessionRepository {
+  insert(session: SessionRecord): Promise<void>;
+  /** The session whose secret has this hash, revoked and expired ones included. */
+  getByHash(hash: string): Promise<SessionRecord | undefined>;
+  /** Marks a session revoked at `at`; false when no such un-revoked session exists. */
+  revoke(id: string, at: number): Promise<boolean>;
+  /** Marks every un-revoked session opened with the key revoked at `at`; returns how many. */
+  revokeOfApiKey(apiKeyId: string, at: number): Promise<number>;
+
+  insertSignInToken(token: SignInTokenRecord): Promise<void>;
+  /**
+   * Spends a sign-in token: when the token with this hash is unused and `expiresAt > at`, marks it
+   * used at `at` and returns it (with `usedAt: at`); otherwise changes nothing and returns
+   * undefined. It is one atomic statement: of concurrent calls for one token, one at most wins.
+   */
+  useSignInToken(hash: string, at: number): Promise<SignInTokenRecord | undefined>;
+
+  /** Deletes the sessions and sign-in tokens with `expiresAt <= before`; returns how many rows went. */
+  deleteExpired(before: number): Promise<number>;
 }
 
 export interface ProjectWithCount extends Project {

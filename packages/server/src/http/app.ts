@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { type Config, DEFAULT_INGEST_MAX_INFLIGHT_BYTES } from '../config.js';
+import { type Config, DEFAULT_INGEST_MAX_INFLIGHT_BYTES, DEFAULT_WEB_DIR } from '../config.js';
 import type { Core } from '../core/core.js';
 import { cairnApiPlugin } from './facades/cairn/cairn.plugin.js';
 import { cometClientlibPlugin } from './facades/comet/clientlib.plugin.js';
@@ -15,11 +15,12 @@ import { collectRoutes } from './openapi/openapi.builder.js';
 import './request-context.js';
 import { ensureRetryAfter, refuseWhileDraining } from './retry-later.js';
 import type { SseOptions } from './sse-stream.js';
+import { registerWebApp } from './web-app.js';
 
 export interface AppOptions {
   core: Core;
   config: Pick<Config, 'bodyLimitBytes' | 'publicUrl'> &
-    Partial<Pick<Config, 'foundryRequirePreview' | 'ingestMaxInflightBytes'>>;
+    Partial<Pick<Config, 'foundryRequirePreview' | 'ingestMaxInflightBytes' | 'webDir'>>;
   logger?: FastifyServerOptions['logger'];
   /** Live event streams: keepalive period, how far a client may fall behind (defaults in sse-stream.ts). */
   live?: Partial<SseOptions>;
@@ -66,6 +67,7 @@ export async function buildApp({ core, config, logger = false, live }: AppOption
     core,
     ingest: new IngestAdmission(config.ingestMaxInflightBytes ?? DEFAULT_INGEST_MAX_INFLIGHT_BYTES),
     bodyLimitBytes: config.bodyLimitBytes,
+    publicUrl: config.publicUrl,
     ...(live ? { live } : {}),
   });
   await app.register(foundryModelsPlugin, {
@@ -78,6 +80,8 @@ export async function buildApp({ core, config, logger = false, live }: AppOption
   for (const prefix of ['/api/rest/v2', '/clientlib/rest/v2']) {
     await app.register(cometRestPlugin, { prefix, core, publicUrl: config.publicUrl });
   }
+  // Last: it answers what no API route does.
+  await registerWebApp(app, config.webDir ?? DEFAULT_WEB_DIR);
   return app;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readCsv } from './csv.js';
+import { csvRecord, readCsv, spreadsheetSafe } from './csv.js';
 
 const csv = (text: string) => readCsv(Buffer.from(text));
 
@@ -70,5 +70,32 @@ describe('readCsv', () => {
     expect(() => csv('a,b\n"x"y,1\n')).toThrow('line 2 of the CSV has text after a closing quote');
     expect(() => csv('a,b\n"multi\nline",1\n1,2,3\n')).toThrow('line 4 of the CSV has 3 fields, the header has 2');
     expect(() => readCsv(Buffer.from([0x61, 0x0a, 0xff, 0xfe]))).toThrow('the CSV is not UTF-8 text');
+  });
+});
+
+describe('csvRecord', () => {
+  it('quotes only fields with a comma, a quote or a line break, doubles quotes, ends with CRLF', () => {
+    expect(csvRecord(['a', 'b c', ''])).toBe('a,b c,\r\n');
+    expect(csvRecord(['x,y', 'say "hi"', 'two\nlines', 'cr\r'])).toBe('"x,y","say ""hi""","two\nlines","cr\r"\r\n');
+  });
+
+  it('round-trips through readCsv', () => {
+    const fields = ['plain', 'with,comma', '"quoted"', 'multi\r\nline', "it's"];
+    const text = csvRecord(['a', 'b', 'c', 'd', 'e']) + csvRecord(fields);
+    expect(csv(text).rows).toEqual([fields]);
+  });
+});
+
+describe('spreadsheetSafe', () => {
+  it('defuses text a spreadsheet would run as a formula', () => {
+    for (const text of ['=SUM(A1:A2)', '+cmd', '-2+3', '@import', '=', '-', '-Infinity']) {
+      expect(spreadsheetSafe(text)).toBe(`'${text}`);
+    }
+  });
+
+  it('keeps numbers and other text as they are', () => {
+    for (const text of ['-1.5', '+3', '-2e-3', '-.5', 'hello', '', " '=x", 'a=b']) {
+      expect(spreadsheetSafe(text)).toBe(text);
+    }
   });
 });

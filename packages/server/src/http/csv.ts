@@ -17,6 +17,8 @@ import { InvalidArgumentError } from '../core/errors.js';
  */
 
 export const CSV_MEDIA_TYPE = 'text/csv';
+/** Exports are UTF-8: RFC 4180 registers `charset`, whose default would be US-ASCII. */
+export const CSV_EXPORT_MEDIA_TYPE = 'text/csv; charset=utf-8';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -170,4 +172,32 @@ function countLineBreaks(text: string, from: number, to: number): number {
     if (code === LF || (code === CR && text.charCodeAt(i + 1) !== LF)) count++;
   }
   return count;
+}
+
+// --- Writing ---------------------------------------------------------------------------------
+
+const NEEDS_QUOTES = /[",\r\n]/;
+const FORMULA_START = /^[=+\-@]/;
+
+/**
+ * One CSV record (RFC 4180): fields joined with commas, a field in double quotes (inner quotes
+ * doubled) when it holds a comma, a quote or a line break, and CRLF at the end.
+ */
+export function csvRecord(fields: readonly string[]): string {
+  let record = '';
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as string;
+    if (i > 0) record += ',';
+    record += NEEDS_QUOTES.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
+  }
+  return `${record}\r\n`;
+}
+
+/**
+ * Text bound for a spreadsheet: one that starts with `=`, `+`, `-` or `@` and is not a number
+ * gets a leading `'`, so a spreadsheet shows it instead of running it as a formula (CSV
+ * injection: logged names and values are anyone's text). Numbers such as `-1.5` stay as they are.
+ */
+export function spreadsheetSafe(text: string): string {
+  return FORMULA_START.test(text) && !DECIMAL.test(text) ? `'${text}` : text;
 }

@@ -76,6 +76,15 @@ export function attachment(name: string): string {
   return `attachment; filename*=UTF-8''${encodeFileName(name)}`;
 }
 
+/**
+ * `attachment` with a plain `filename="…"` before the RFC 8187 one, for tools that read only the
+ * plain form; there, characters outside printable ASCII, quotes and backslashes become `_`.
+ */
+export function attachmentWithPlainName(name: string): string {
+  const plain = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${plain}"; filename*=UTF-8''${encodeFileName(name)}`;
+}
+
 /** RFC 6266 inline disposition: shown by a browser when it can, saved under `name` otherwise. */
 export function inline(name: string): string {
   return `inline; filename*=UTF-8''${encodeFileName(name)}`;

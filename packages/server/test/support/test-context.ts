@@ -1,10 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import type { BlobStore } from '../../src/core/blob.port.js';
+import type { Clock } from '../../src/core/clock.port.js';
 import { type Core, createCore, type WebhookDeps } from '../../src/core/core.js';
 import type { Store } from '../../src/core/store.port.js';
 import { type AppOptions, buildApp } from '../../src/http/app.js';
@@ -28,6 +30,8 @@ export interface TestStore {
   blobDir: string;
   /** The SQLite database file (SQLite stores only). */
   file?: string;
+  /** Every row of a table, read over a connection of its own (to look at what is stored). */
+  rows(table: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -47,10 +51,19 @@ export async function openTestStore(backend: Backend, options: TestStoreOptions 
       synchronous: 'normal',
       ...(options.busyTimeoutMillis === undefined ? {} : { busyTimeoutMillis: options.busyTimeoutMillis }),
     });
+    const file = join(dir, 'cairn.db');
     return {
       store,
       blobDir,
-      file: join(dir, 'cairn.db'),
+      file,
+      rows: async (table) => {
+        const db = new Sqlite(file, { readonly: true });
+        try {
+          return db.prepare(`select * from ${table}`).all() as Record<string, unknown>[];
+        } finally {
+          db.close();
+        }
+      },
       close: async () => {
         await store.close();
         await rm(dir, { recursive: true, force: true });
@@ -66,6 +79,7 @@ export async function openTestStore(backend: Backend, options: TestStoreOptions 
   return {
     store,
     blobDir,
+    rows: async (table) => (await admin.query(`select * from ${schema}.${table}`)).rows,
     close: async () => {
       await store.close();
       await admin.query(`drop schema ${schema} cascade`);
@@ -99,6 +113,8 @@ export interface TestContext {
   blobs: BlobStore;
   /** The SQLite database file (SQLite contexts only). */
   databaseFile?: string;
+  /** Every row of a table of the store, as the database holds it. */
+  rows(table: string): Promise<Record<string, unknown>[]>;
   /** The bootstrap admin's key (member of workspace "default"). */
   adminKey: string;
   /** Key of "bob", another tenant (member of workspace "bob" only). */
@@ -124,11 +140,18 @@ export interface RequestOptions {
 /**
  * A whole server (core + HTTP app) over a fresh store, with two tenants. `webhooks` gives the core
  * a webhook sender; its dispatcher is started only when the test starts it. `config` overrides
- * the app's configuration.
+ * the app's configuration; `clock` and `sessionTtlMillis` the core's.
  */
 export async function createTestContext(
   backend: Backend,
-  options: { webhooks?: WebhookDeps; config?: Partial<AppOptions['config']>; store?: TestStoreOptions } = {},
+  options: {
+    webhooks?: WebhookDeps;
+    config?: Partial<AppOptions['config']>;
+    store?: TestStoreOptions;
+    /** The core's clock (the system's by default). */
+    clock?: Clock;
+    sessionTtlMillis?: number;
+  } = {},
 ): Promise<TestContext> {
   const testStore = await openTestStore(backend, options.store);
   const blobs = new FileBlobStore(testStore.blobDir);
@@ -137,6 +160,8 @@ export async function createTestContext(
     blobs,
     limits: { maxAssetBytes: 1024 * 1024 },
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.sessionTtlMillis ? { sessionTtlMillis: options.sessionTtlMillis } : {}),
   });
   await core.auth.bootstrap(ADMIN_KEY);
   await core.auth.createUser('bob');
@@ -153,6 +178,7 @@ export async function createTestContext(
     store: testStore.store,
     blobs,
     ...(testStore.file ? { databaseFile: testStore.file } : {}),
+    rows: testStore.rows,
     adminKey: ADMIN_KEY,
     otherKey,
     readOnlyKey,

@@ -1,4 +1,4 @@
-import type { CreateSessionBody, Session } from '@cairn/sdk';
+import type { OpenSessionBody, Session } from '@cairn/sdk';
 import { AuthenticationError } from '@cairn/sdk';
 import { useQueryClient } from '@tanstack/react-query';
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
@@ -11,7 +11,7 @@ type SessionState =
 
 interface SessionContextValue {
   state: SessionState;
-  signIn(body: CreateSessionBody): Promise<void>;
+  signIn(body: OpenSessionBody): Promise<void>;
   signOut(): Promise<void>;
 }
 
@@ -42,7 +42,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const signIn = useCallback(
-    async (body: CreateSessionBody) => {
+    async (body: OpenSessionBody) => {
       const session = await createCairn().sessions.create(body);
       queryClient.clear();
       setState({ status: 'signed-in', session, cairn: createCairn(session.csrfToken) });

@@ -299,4 +299,22 @@ export interface Database {
     strings: number;
     booleans: number;
   };
+  sessions: {
+    id: string;
+    secret_hash: string;
+    user_id: string;
+    api_key_id: string | null;
+    scopes: string;
+    created_at: number;
+    expires_at: number;
+    revoked_at: number | null;
+  };
+  sign_in_tokens: {
+    id: string;
+    token_hash: string;
+    user_id: string;
+    created_at: number;
+    expires_at: number;
+    used_at: number | null;
+  };
 }

@@ -16,12 +16,14 @@ import { migrationProvider } from './migrations/index.js';
 import { SqlOptimizationRepository } from './optimization.repository.js';
 import { SqlProjectRepository } from './project.repository.js';
 import { SqlRegistryRepository } from './registry.repository.js';
+import { SqlSessionRepository } from './session.repository.js';
 import { SqlTenancyRepository } from './tenancy.repository.js';
 import { SqlWebhookRepository } from './webhook.repository.js';
 
 function repositories(db: Kysely<Database>, dialect: SqlDialect, decoded: DecodedBlockCache): Repositories {
   return {
     tenancy: new SqlTenancyRepository(db),
+    sessions: new SqlSessionRepository(db),
     projects: new SqlProjectRepository(db),
     experiments: new SqlExperimentRepository(db, dialect),
     values: new SqlLoggedValueRepository(db, dialect),
@@ -41,6 +43,7 @@ function repositories(db: Kysely<Database>, dialect: SqlDialect, decoded: Decode
 /** The one SQL store, for SQLite and PostgreSQL alike. */
 export class SqlStore implements Store {
   readonly tenancy;
+  readonly sessions;
   readonly projects;
   readonly experiments;
   readonly values;
@@ -64,6 +67,7 @@ export class SqlStore implements Store {
   ) {
     const repos = repositories(db, dialect, this.decoded);
     this.tenancy = repos.tenancy;
+    this.sessions = repos.sessions;
     this.projects = repos.projects;
     this.experiments = repos.experiments;
     this.values = repos.values;

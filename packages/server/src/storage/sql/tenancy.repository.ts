@@ -105,6 +105,11 @@ export class SqlTenancyRepository implements TenancyRepository {
     return row && { ...toApiKey(row), hash: row.key_hash };
   }
 
+  async getApiKey(id: string): Promise<ApiKey | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toApiKey(row);
+  }
+
   async listApiKeys(userId?: string): Promise<ApiKey[]> {
     let query = this.db.selectFrom('api_keys').selectAll().orderBy('created_at', 'desc').orderBy('id');
     if (userId !== undefined) query = query.where('user_id', '=', userId);

@@ -1,7 +1,26 @@
-import type { Asset, Experiment, LoggedValue, OutputLine, Project, Workspace } from '@cairn/schemas/cairn';
+import type {
+  ApiKey,
+  Artifact,
+  ArtifactSummary,
+  ArtifactVersion,
+  ArtifactVersionSummary,
+  Asset,
+  Experiment,
+  LoggedValue,
+  OutputLine,
+  Project,
+  RegistryModel,
+  RegistryModelSummary,
+  RegistryVersion,
+  RegistryVersionSummary,
+  Session,
+  Workspace,
+} from '@cairn/schemas/cairn';
+import type { ArtifactSummaryView, ArtifactVersionView, ArtifactView } from '../../../core/artifacts.service.js';
 import { MODEL_ELEMENT_TYPE } from '../../../core/assets.service.js';
 import type { BatchKey } from '../../../core/batches.js';
 import type {
+  ApiKey as ApiKeyEntity,
   Asset as AssetEntity,
   LoggedValue as LoggedValueEntity,
   OutputLine as OutputLineEntity,
@@ -10,6 +29,12 @@ import type {
 import { InvalidArgumentError } from '../../../core/errors.js';
 import type { ExperimentView, ValueInput } from '../../../core/experiments.service.js';
 import type { ProjectView } from '../../../core/projects.service.js';
+import type {
+  RegistryModelDetails,
+  RegistryModelSummary as RegistryModelSummaryView,
+  RegistryVersionView,
+} from '../../../core/registry.service.js';
+import type { SessionView } from '../../../core/sessions.service.js';
 import type { ClientStream } from '../../../core/store.port.js';
 import { mediaTypeOf } from '../../download-headers.js';
 
@@ -17,6 +42,29 @@ import { mediaTypeOf } from '../../download-headers.js';
 
 export function wireWorkspace(workspace: WorkspaceEntity): Workspace {
   return { id: workspace.id, name: workspace.name, createdAt: workspace.createdAt };
+}
+
+export function wireSession(session: SessionView): Session {
+  const { user } = session;
+  return {
+    user: { id: user.id, name: user.name, email: user.email, isAdmin: user.isAdmin },
+    scopes: [...session.scopes].sort(),
+    csrfToken: session.csrfToken,
+    expiresAt: session.expiresAt,
+  };
+}
+
+/** A key as its owner sees it: never its hash or its secret. */
+export function wireApiKey(key: ApiKeyEntity): ApiKey {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    scopes: key.scopes,
+    createdAt: key.createdAt,
+    lastUsedAt: key.lastUsedAt,
+    revokedAt: key.revokedAt,
+  };
 }
 
 export function wireProject(view: ProjectView): Project {
@@ -125,6 +173,105 @@ export function wireAsset(asset: AssetEntity): Asset {
     link: asset.remote ? asset.link : null,
     createdAt: asset.createdAt,
   };
+}
+
+export function wireRegistryVersionSummary(view: RegistryVersionView): RegistryVersionSummary {
+  const { version } = view;
+  return {
+    version: version.version,
+    stages: version.stages,
+    comment: version.comment,
+    experimentKey: version.experimentId,
+    experimentModel: version.experimentModelName,
+    createdBy: view.userName,
+    createdAt: version.createdAt,
+    updatedAt: version.updatedAt,
+  };
+}
+
+export function wireRegistryVersion(view: RegistryVersionView): RegistryVersion {
+  return {
+    ...wireRegistryVersionSummary(view),
+    files: view.assets.map(wireAsset),
+    size: view.assets.reduce((sum, asset) => sum + asset.fileSize, 0),
+  };
+}
+
+function registryModelFields(view: RegistryModelSummaryView | RegistryModelDetails) {
+  const { model } = view;
+  return {
+    name: model.name,
+    workspace: view.workspace.name,
+    description: model.description,
+    isPublic: model.isPublic,
+    createdBy: view.userName,
+    createdAt: model.createdAt,
+    updatedAt: model.updatedAt,
+    versionCount: view.versionCount,
+  };
+}
+
+export function wireRegistryModelSummary(view: RegistryModelSummaryView): RegistryModelSummary {
+  return { ...registryModelFields(view), latest: view.latest && wireRegistryVersionSummary(view.latest) };
+}
+
+/** A model with every version, highest first (the core reads them in ascending precedence). */
+export function wireRegistryModel(details: RegistryModelDetails): RegistryModel {
+  return {
+    ...registryModelFields(details),
+    notes: details.model.notes,
+    versions: details.versions.map(wireRegistryVersion).reverse(),
+  };
+}
+
+export function wireArtifactSummary(item: ArtifactSummaryView): ArtifactSummary {
+  const { artifact } = item;
+  return {
+    name: artifact.name,
+    type: artifact.type,
+    description: artifact.description,
+    tags: artifact.tags,
+    isPublic: artifact.isPublic,
+    emoji: artifact.emoji,
+    project: item.projectName,
+    experimentKey: artifact.experimentKey,
+    createdBy: item.ownerName,
+    versionCount: artifact.versionsCount,
+    latestVersion: item.latestVersion,
+    size: artifact.sizeInBytes,
+    createdAt: artifact.createdAt,
+    updatedAt: artifact.updatedAt,
+  };
+}
+
+export function wireArtifactVersionSummary({ version, ownerName }: ArtifactVersionView): ArtifactVersionSummary {
+  return {
+    version: version.version,
+    aliases: version.aliases,
+    tags: version.tags,
+    state: version.state,
+    size: version.sizeInBytes,
+    metadata: version.metadata,
+    note: version.note,
+    experimentKey: version.experimentKey,
+    createdBy: ownerName,
+    createdAt: version.createdAt,
+    updatedAt: version.updatedAt,
+  };
+}
+
+/** An artifact with every version, highest first (the core reads them in ascending precedence). */
+export function wireArtifact(view: ArtifactView): Artifact {
+  return {
+    ...wireArtifactSummary(view),
+    workspace: view.workspace.name,
+    metadata: view.artifact.metadata,
+    versions: view.versions.map(wireArtifactVersionSummary).reverse(),
+  };
+}
+
+export function wireArtifactVersion(version: ArtifactVersionView, files: AssetEntity[]): ArtifactVersion {
+  return { ...wireArtifactVersionSummary(version), files: files.map(wireAsset) };
 }
 
 /** A request's Idempotency-Key as the core's batch key on the endpoint's own stream. */

@@ -2,11 +2,12 @@ import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Core } from '../../../core/core.js';
-import { presentedApiKey } from '../../api-key.js';
 import { admitIngest, type IngestAdmission } from '../../ingest-admission.js';
 import { DEFAULT_SSE_OPTIONS, type SseOptions } from '../../sse-stream.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
+import { registerApiKeyRoutes } from './routes/api-keys.route.js';
+import { registerArtifactRoutes } from './routes/artifacts.route.js';
 import { registerAssetRoutes } from './routes/assets.route.js';
 import { registerDocumentRoutes } from './routes/documents.route.js';
 import { registerEventRoutes } from './routes/events.route.js';
@@ -15,10 +16,13 @@ import { registerExperimentRoutes } from './routes/experiments.route.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
 import { registerOutputRoutes } from './routes/output.route.js';
 import { registerProjectRoutes } from './routes/projects.route.js';
+import { registerRegistryRoutes } from './routes/registry.route.js';
 import { registerSeriesRoutes } from './routes/series.route.js';
+import { registerSessionRoutes } from './routes/sessions.route.js';
 import { registerTableRoutes } from './routes/tables.route.js';
 import { registerValueRoutes } from './routes/values.route.js';
 import { registerWebhookRoutes } from './routes/webhooks.route.js';
+import { registerSessionAuth, SessionCookie } from './session-auth.js';
 
 export type CairnApp = TypeBoxApp;
 
@@ -30,6 +34,8 @@ export interface CairnPluginOptions {
   bodyLimitBytes: number;
   /** Live event stream settings (tests shorten the keepalive). */
   live?: Partial<SseOptions>;
+  /** The server's public base URL: its origin is the one browser writes may come from. */
+  publicUrl: string;
 }
 
 /**
@@ -38,7 +44,7 @@ export interface CairnPluginOptions {
  */
 export const cairnApiPlugin: FastifyPluginAsync<CairnPluginOptions> = async (
   instance,
-  { core, ingest, bodyLimitBytes, live },
+  { core, ingest, bodyLimitBytes, live, publicUrl },
 ) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(cairnErrorHandler);
@@ -52,9 +58,9 @@ export const cairnApiPlugin: FastifyPluginAsync<CairnPluginOptions> = async (
   );
   // Before authentication: an overloaded server refuses a write without a store round trip.
   admitIngest(app, ingest, bodyLimitBytes);
-  app.addHook('onRequest', async (request) => {
-    request.principal = await core.auth.authenticate(presentedApiKey(request.headers));
-  });
+  await registerSessionAuth(app, core, publicUrl);
+  registerSessionRoutes(app, core, new SessionCookie(publicUrl));
+  registerApiKeyRoutes(app, core);
   registerProjectRoutes(app, core);
   registerExperimentRoutes(app, core);
   registerMetricRoutes(app, core);
@@ -67,4 +73,6 @@ export const cairnApiPlugin: FastifyPluginAsync<CairnPluginOptions> = async (
   registerEventRoutes(app, core, { ...DEFAULT_SSE_OPTIONS, ...live });
   registerTableRoutes(app, core);
   registerWebhookRoutes(app, core);
+  registerRegistryRoutes(app, core);
+  registerArtifactRoutes(app, core);
 };

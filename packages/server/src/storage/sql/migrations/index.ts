@@ -11,6 +11,7 @@ import { clientlib } from './0008-clientlib.js';
 import { projectKeys } from './0009-project-keys.js';
 import { seriesBlockExtents } from './0010-series-block-extents.js';
 import { outputLines } from './0011-output-lines.js';
+import { sessions } from './0012-sessions.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
@@ -27,6 +28,7 @@ const migrations: Record<string, DialectMigration> = {
   '0009-project-keys': projectKeys,
   '0010-series-block-extents': seriesBlockExtents,
   '0011-output-lines': outputLines,
+  '0012-sessions': sessions,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {

@@ -8,8 +8,10 @@ import {
   NoContent,
   Problem,
 } from '@cairn/schemas/cairn';
+import type { FastifyReply } from 'fastify';
 import { MODEL_ELEMENT_TYPE } from '../../../../core/assets.service.js';
 import type { Core } from '../../../../core/core.js';
+import type { Asset as AssetEntity } from '../../../../core/entities.js';
 import { InvalidArgumentError } from '../../../../core/errors.js';
 import { BinaryBody } from '../../../binary-body.js';
 import { chooseByteRange } from '../../../byte-range.js';
@@ -103,29 +105,13 @@ export function registerAssetRoutes(app: CairnApp, core: Core): void {
   app.get(
     '/experiments/:key/assets/:assetId',
     { schema: { params: AssetParams, response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: Problem } } },
-    async (request, reply) => {
-      const asset = await core.assets.details(principalOf(request), request.params.key, request.params.assetId);
-      if (asset.remote && asset.link) return reply.redirect(headerSafeLink(asset.link), 302);
-      reply
-        .header('accept-ranges', 'bytes')
-        .header('x-content-type-options', 'nosniff')
-        .header('content-security-policy', 'sandbox');
-      const choice = chooseByteRange(request.headers.range, asset.fileSize);
-      if (choice.kind === 'unsatisfiable') {
-        reply.header('content-range', `bytes */${asset.fileSize}`);
-        return sendProblem(reply, 416, `range not satisfiable for ${asset.fileSize} bytes`);
-      }
-      const range = choice.kind === 'partial' ? choice.range : undefined;
-      const body = await core.assets.openChecked(asset, range);
-      // A row without its bytes is damage, not a client error: answer 500 and log it.
-      if (!body) throw new Error(`the bytes of asset ${asset.id} are missing from the blob store`);
-      if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${asset.fileSize}`);
-      return reply
-        .type(mediaTypeOf(asset.fileName))
-        .header('content-length', range ? range.end - range.start + 1 : asset.fileSize)
-        .header('content-disposition', inline(baseName(asset.fileName)))
-        .send(body);
-    },
+    async (request, reply) =>
+      sendAssetBytes(
+        core,
+        await core.assets.details(principalOf(request), request.params.key, request.params.assetId),
+        request.headers.range,
+        reply,
+      ),
   );
 
   /** DELETE /api/cairn/v1/experiments/:key/assets/:assetId — the row, then its bytes. */
@@ -156,6 +142,40 @@ export function registerAssetRoutes(app: CairnApp, core: Core): void {
       };
     },
   );
+}
+
+/**
+ * The bytes of an asset the caller was allowed to read (an experiment's file, a registry
+ * version's or an artifact's): the media type of its file name, one byte range when asked (206;
+ * 416 beyond the end), a redirect to a remote asset's link. Served sandboxed (CSP) and unsniffed:
+ * a logged HTML or SVG file must not run as the UI.
+ */
+export async function sendAssetBytes(
+  core: Core,
+  asset: AssetEntity,
+  rangeHeader: string | undefined,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  if (asset.remote && asset.link) return reply.redirect(headerSafeLink(asset.link), 302);
+  reply
+    .header('accept-ranges', 'bytes')
+    .header('x-content-type-options', 'nosniff')
+    .header('content-security-policy', 'sandbox');
+  const choice = chooseByteRange(rangeHeader, asset.fileSize);
+  if (choice.kind === 'unsatisfiable') {
+    reply.header('content-range', `bytes */${asset.fileSize}`);
+    return sendProblem(reply, 416, `range not satisfiable for ${asset.fileSize} bytes`);
+  }
+  const range = choice.kind === 'partial' ? choice.range : undefined;
+  const body = await core.assets.openChecked(asset, range);
+  // A row without its bytes is damage, not a client error: answer 500 and log it.
+  if (!body) throw new Error(`the bytes of asset ${asset.id} are missing from the blob store`);
+  if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${asset.fileSize}`);
+  return reply
+    .type(mediaTypeOf(asset.fileName))
+    .header('content-length', range ? range.end - range.start + 1 : asset.fileSize)
+    .header('content-disposition', inline(baseName(asset.fileName)))
+    .send(body);
 }
 
 /** A multipart field holding an integer (steps, epochs); absent or empty is null. */

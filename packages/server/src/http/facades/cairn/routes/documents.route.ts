@@ -7,6 +7,7 @@ import {
   NoContent,
   Problem,
   PutDocumentBody,
+  RawHtmlDocument,
 } from '@cairn/schemas/cairn';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Core } from '../../../../core/core.js';
@@ -17,6 +18,13 @@ import { principalOf } from '../../../request-context.js';
 import type { CairnApp } from '../cairn.plugin.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 503: Problem };
+
+/**
+ * Logged HTML is the user's code: framed by the web UI, it runs in an opaque origin (`sandbox`
+ * without allow-same-origin), so its scripts can neither read the app's pages nor call the API
+ * with the session; only the app itself may frame it.
+ */
+const RAW_HTML_POLICY = "sandbox allow-scripts allow-popups allow-forms; frame-ancestors 'self'";
 
 /** comet_ml 3.33+ uploads the patch zipped; older clients and Cairn's SDK send the diff itself. */
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
@@ -39,6 +47,25 @@ export function registerDocumentRoutes(app: CairnApp, core: Core): void {
       const document = await core.experiments.readDocument(principalOf(request), key, kind);
       if (!document) throw new NotFoundError(`experiment ${key} has no ${kind} document`);
       return { kind, ...document };
+    },
+  );
+
+  /**
+   * GET /api/cairn/v1/experiments/:key/documents/html/raw — the html document itself, as a page
+   * for the web UI's sandboxed frame; 404 when none was logged.
+   */
+  app.get(
+    '/experiments/:key/documents/html/raw',
+    { schema: { params: ExperimentKeyParams, response: { 200: RawHtmlDocument, ...errors } } },
+    async (request, reply) => {
+      const { key } = request.params;
+      const document = await core.experiments.readDocument(principalOf(request), key, 'html');
+      if (!document) throw new NotFoundError(`experiment ${key} has no html document`);
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', RAW_HTML_POLICY)
+        .header('x-content-type-options', 'nosniff')
+        .send(document.content);
     },
   );
 

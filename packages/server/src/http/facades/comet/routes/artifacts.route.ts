@@ -18,9 +18,9 @@ import type { ArtifactVersionLocator, ArtifactVersionView, ArtifactView } from '
 import { assetArchiveEntries } from '../../../../core/assets.service.js';
 import { BinaryBody } from '../../../binary-body.js';
 import { principalOf } from '../../../request-context.js';
+import { sendZip } from '../../../zip-reply.js';
 import type { CometRouteContext } from '../comet.plugin.js';
 import { writeOk } from '../comet-reply.js';
-import { sendZip } from './assets.route.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError };
 

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import {
   AssetListQuery,
   AssetListResponse,
@@ -14,9 +13,7 @@ import {
   UploadAssetQuery,
   UploadAssetResponse,
 } from '@cairn/schemas/comet';
-import type { FastifyReply } from 'fastify';
-import { ZipFile } from 'yazl';
-import { type AssetArchiveEntry, assetArchiveEntries } from '../../../../core/assets.service.js';
+import { assetArchiveEntries } from '../../../../core/assets.service.js';
 import type { Asset } from '../../../../core/entities.js';
 import { InvalidArgumentError } from '../../../../core/errors.js';
 import { BinaryBody } from '../../../binary-body.js';
@@ -24,6 +21,7 @@ import { chooseByteRange } from '../../../byte-range.js';
 import { attachment, baseName, headerSafeLink } from '../../../download-headers.js';
 import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
+import { sendZip } from '../../../zip-reply.js';
 import type { CometRouteContext } from '../comet.plugin.js';
 import { sendCometError } from '../comet-errors.js';
 import { writeOk } from '../comet-reply.js';
@@ -198,42 +196,6 @@ export function registerAssetsRoutes(context: CometRouteContext): void {
       );
     },
   );
-}
-
-/**
- * Streams a zip, one entry at a time, each opened only when yazl reaches it (so a large model
- * holds one file open, not all). Entries are stored uncompressed: model files are mostly
- * incompressible weights, and with known sizes yazl can announce the exact Content-Length.
- */
-export function sendZip(
-  reply: FastifyReply,
-  name: string,
-  entries: AssetArchiveEntry[],
-  open: (asset: Asset) => Promise<Readable | undefined>,
-): FastifyReply {
-  const zip = new ZipFile();
-  const output = zip.outputStream as Readable;
-  let current: Readable | undefined;
-  // Headers are gone once bytes flow; a failure mid-way can only cut the response short.
-  const abort = (error: Error) => output.destroy(error);
-  zip.on('error', abort);
-  // A client that hangs up must not leave the entry being copied with an open file.
-  output.once('close', () => current?.destroy());
-  for (const { path, asset } of entries) {
-    const options = { mtime: new Date(asset.createdAt), compress: false, size: asset.fileSize };
-    zip.addReadStreamLazy(path, options, (callback) => {
-      open(asset).then((stream) => {
-        if (!stream) return abort(new Error(`the bytes of asset ${asset.id} are missing from the blob store`));
-        current = stream;
-        stream.once('error', abort);
-        callback(null, stream);
-      }, abort);
-    });
-  }
-  zip.end(undefined, (totalSize?: unknown) => {
-    if (typeof totalSize === 'number' && totalSize >= 0) reply.header('content-length', totalSize);
-  });
-  return reply.type('application/zip').header('content-disposition', attachment(name)).send(output);
 }
 
 export function toAssetRow(publicUrl: string, asset: Asset): AssetRow {

@@ -26,9 +26,10 @@ import type {
 } from '../../../../core/registry.service.js';
 import { BinaryBody } from '../../../binary-body.js';
 import { principalOf } from '../../../request-context.js';
+import { sendZip } from '../../../zip-reply.js';
 import type { CometRouteContext } from '../comet.plugin.js';
 import { writeOk } from '../comet-reply.js';
-import { sendZip, toAssetRow } from './assets.route.js';
+import { toAssetRow } from './assets.route.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError };
 

@@ -1,0 +1,35 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { Nullable } from '../shared/nullable.js';
+
+/** The caller's own API keys (docs/api/cairn.md, "The caller's API keys"). */
+
+export const ApiKey = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  /** The first characters of the secret, to tell keys apart. */
+  prefix: Type.String(),
+  scopes: Type.Array(Type.String()),
+  createdAt: Type.Integer(),
+  lastUsedAt: Nullable(Type.Integer()),
+  revokedAt: Nullable(Type.Integer()),
+});
+export type ApiKey = Static<typeof ApiKey>;
+
+export const ApiKeyList = Type.Object({ items: Type.Array(ApiKey) });
+export type ApiKeyList = Static<typeof ApiKeyList>;
+
+export const CreateApiKeyBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    /** `read`, `write`, `admin`, `api:models-read`; the caller's own scopes when left out. */
+    scopes: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateApiKeyBody = Static<typeof CreateApiKeyBody>;
+
+/** A new key with its secret: the only time the secret is shown. */
+export const CreatedApiKey = Type.Object({ key: ApiKey, secret: Type.String() });
+export type CreatedApiKey = Static<typeof CreatedApiKey>;
+
+export const ApiKeyParams = Type.Object({ id: Type.String({ minLength: 1 }) });
