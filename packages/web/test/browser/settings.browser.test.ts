@@ -20,7 +20,7 @@ describe('settings', () => {
     await withFailureScreenshot(page, 'settings-keys', async () => {
       await page.goto(`${env.url}/settings`);
       await page.getByRole('heading', { name: 'Settings' }).waitFor();
-      await page.getByText('admin', { exact: true }).waitFor();
+      await page.getByRole('region', { name: 'You' }).locator('.badge', { hasText: 'admin' }).waitFor();
       await page.getByLabel('Name').fill('ci-runner');
       await page.getByRole('checkbox', { name: 'write' }).uncheck();
       await page.getByRole('button', { name: 'Create key' }).click();
