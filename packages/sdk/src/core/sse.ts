@@ -69,6 +69,11 @@ export interface EventStreamOptions {
   /** Reconnect backoff: first delay bound and cap, ms. */
   reconnectBaseDelayMs?: number;
   reconnectMaxDelayMs?: number;
+  /**
+   * Called each time the stream is (re)connected. The server's first message may carry no event
+   * (only the stream's position), so a live view cannot wait for an event to know it is live.
+   */
+  onOpen?: () => void;
 }
 
 /**
@@ -97,6 +102,7 @@ export async function* followEvents<T extends StreamEvent>(
     try {
       const response = await open(lastEventId, signal);
       if (!response.body) throw new Error('event stream answered without a body');
+      options.onOpen?.();
       for await (const raw of parseEventStream(response.body)) {
         failures = 0;
         if (raw.retry !== undefined) serverRetry = raw.retry;

@@ -33,7 +33,13 @@ function openHub(cairn: Cairn, scope: LiveScope): Hub {
     hub.status = status;
     for (const listener of hub.statusListeners) listener(status);
   };
-  const options = { signal: hub.stop.signal, reconnectBaseDelayMs: 500, reconnectMaxDelayMs: 5_000 };
+  const options = {
+    signal: hub.stop.signal,
+    reconnectBaseDelayMs: 500,
+    reconnectMaxDelayMs: 5_000,
+    // Live once connected: a quiet project sends no event for a long time.
+    onOpen: () => setStatus('live'),
+  };
   const stream =
     'experiment' in scope
       ? cairn.events.experiment(scope.experiment, options)
