@@ -153,7 +153,11 @@ export function ColumnPicker({
         </div>
       )}
       <div className="muted column-picker-count" aria-live="polite">
-        {catalogue.isPending ? 'Loading keys…' : total !== undefined ? `${total.toLocaleString()} keys` : ''}
+        {catalogue.isPending
+          ? 'Loading keys…'
+          : total !== undefined
+            ? `${total.toLocaleString()} key${total === 1 ? '' : 's'}`
+            : ''}
         {catalogue.isError && ' · could not load the keys'}
       </div>
       <div ref={listRef} className="column-picker-list">

@@ -112,10 +112,12 @@ export function QueryBar({
             setOpen(true);
           }}
           onSelect={(event) => setCaret(event.currentTarget.selectionStart ?? 0)}
-          onFocus={() => setOpen(true)}
           onBlur={() => setOpen(false)}
           onKeyDown={(event) => {
-            if (event.key === 'ArrowDown' && showList) {
+            if (event.key === 'ArrowDown' && !open) {
+              event.preventDefault();
+              setOpen(true);
+            } else if (event.key === 'ArrowDown' && showList) {
               event.preventDefault();
               setActive((index) => (index + 1) % items.length);
             } else if (event.key === 'ArrowUp' && showList) {

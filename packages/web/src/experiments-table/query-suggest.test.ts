@@ -23,6 +23,7 @@ describe('query bar suggestions', () => {
     expect(suggest(at('name st'), columns).map((s) => s.label)).toEqual(['startswith']);
     expect(at("name = 'x' ").expect).toBe('connective');
     expect(suggest(at("name = 'x' o"), columns).map((s) => s.label)).toEqual(['or']);
+    expect(suggest(at("name = 'x' "), columns)).toEqual([]);
     expect(at('params.lr is ').expect).toBe('null');
     expect(at('params.lr is not null ').expect).toBe('connective');
   });

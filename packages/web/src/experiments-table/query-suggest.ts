@@ -160,7 +160,8 @@ export function suggest(context: SuggestContext, columns: readonly string[], lim
     case 'between-and':
       return keywords('and').filter((s) => starts(s.label));
     case 'connective':
-      return word ? keywords('and', 'or').filter((s) => starts(s.label)) : keywords('and', 'or');
+      // Only once a letter is typed: after a complete test the list would cover the page for nothing.
+      return word ? keywords('and', 'or').filter((s) => starts(s.label)) : [];
     case 'value':
       return [];
   }

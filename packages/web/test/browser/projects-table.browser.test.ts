@@ -28,6 +28,7 @@ async function seed() {
       lr: Number((0.01 * (i + 1)).toFixed(2)),
       batch: [16, 32, 64][i % 3] ?? 16,
       optimizer: i % 2 ? 'sgd' : 'adam',
+      seed: 1000 + i,
     });
     for (let step = 0; step < 5; step++) run.logMetrics({ loss: 1 / (step + 1 + i), acc: (step + i) / 40 }, { step });
     run.addTags([i % 2 ? 'baseline' : 'resnet']);
@@ -75,6 +76,8 @@ describe('the experiments table', () => {
   beforeAll(async () => {
     await seed();
     page = await env.signedInPage();
+    // Fail (with a screenshot) well before the test's own timeout.
+    page.setDefaultTimeout(10_000);
   }, 120_000);
 
   it('lists the project on the home page and its experiments in the table', async () => {
@@ -146,13 +149,17 @@ describe('the experiments table', () => {
     await withFailureScreenshot(page, 'table-columns', async () => {
       await page.getByRole('button', { name: /^Columns/ }).click();
       const picker = page.getByRole('dialog', { name: 'Columns' });
-      await picker.getByRole('searchbox', { name: 'Search columns' }).fill('optim');
-      const option = picker.getByRole('checkbox', { name: /optimizer/ });
+      // The three most common parameters (batch, lr, optimizer) are shown by default; seed is not.
+      expect(await page.getByRole('columnheader', { name: /param seed/ }).count()).toBe(0);
+      await picker.getByRole('searchbox', { name: 'Search columns' }).fill('see');
+      const option = picker.getByRole('checkbox', { name: /seed/ });
       await option.check();
-      await page.waitForURL(/cols=.*params\.optimizer/);
+      await expect.poll(() => new URL(page.url()).searchParams.get('cols')).toContain('params.seed');
       await page.keyboard.press('Escape');
-      await page.getByRole('columnheader', { name: /param optimizer/ }).waitFor();
-      await expect.poll(() => rows(page).first().textContent()).toContain('sgd');
+      await picker.waitFor({ state: 'detached' });
+      await page.getByRole('columnheader', { name: /param seed/ }).waitFor();
+      // The first row under the descending lr sort is run-29.
+      await expect.poll(() => rows(page).first().textContent()).toContain('1029');
     });
   });
 
@@ -174,7 +181,7 @@ describe('the experiments table', () => {
       await fresh.getByText('15 experiments').waitFor();
       expect(await fresh.getByRole('combobox', { name: 'Filter experiments' }).inputValue()).toBe("tags = 'baseline'");
       expect(await fresh.getByRole('columnheader', { name: /param lr/ }).getAttribute('aria-sort')).toBe('descending');
-      await fresh.getByRole('columnheader', { name: /param optimizer/ }).waitFor();
+      await fresh.getByRole('columnheader', { name: /param seed/ }).waitFor();
       const checked = await fresh
         .locator('[role="row"][data-key][aria-selected="true"]')
         .evaluateAll((elements) => elements.map((element) => element.getAttribute('data-key')));
