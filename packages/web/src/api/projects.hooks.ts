@@ -1,4 +1,4 @@
-import type { CursorPage, Project } from '@cairn/sdk';
+import { type CursorPage, NotFoundError, type Project } from '@cairn/sdk';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useCairn } from '../auth/session';
 
@@ -20,10 +20,13 @@ export function useProjectList(workspace: string, search: string, pageSize = 50)
   });
 }
 
-export function useProject(workspace: string, project: string) {
+/** One project; `pollMs` re-reads it (an empty project waiting for its first experiment). */
+export function useProject(workspace: string, project: string, pollMs?: number) {
   const cairn = useCairn();
   return useQuery({
     queryKey: ['projects', workspace, project],
     queryFn: () => cairn.projects.get(workspace, project),
+    refetchInterval: pollMs ?? false,
+    retry: (failures, error) => !(error instanceof NotFoundError) && failures < 1,
   });
 }

@@ -1,6 +1,6 @@
 import { APIError, type ExperimentRow } from '@cairn/sdk';
-import { useQuery } from '@tanstack/react-query';
-import { useCallback, useMemo, useRef, useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { fetchRowsByKey, type TableView, useExperimentEdits, useExperimentTable } from '../api/experiment-table.hooks';
 import { liveLabel } from '../api/live';
@@ -28,7 +28,9 @@ export function ProjectView({ workspace, project }: { workspace: string; project
   const cairn = useCairn();
   const navigate = useNavigate();
   const state = useTableViewState(workspace, project);
-  const info = useProject(workspace, project);
+  const [waiting, setWaiting] = useState(false);
+  // An empty (or not yet created) project is re-read until its first experiment shows up.
+  const info = useProject(workspace, project, waiting ? 3_000 : undefined);
   const view: TableView | null = useMemo(
     () =>
       state.requested
@@ -155,8 +157,18 @@ export function ProjectView({ workspace, project }: { workspace: string; project
   });
 
   const experimentCount = info.data?.experimentCount;
-  const emptyProject =
-    experimentCount === 0 || (info.isError && info.error instanceof APIError && info.error.status === 404);
+  const missing = info.isError && info.error instanceof APIError && info.error.status === 404;
+  const emptyProject = experimentCount === 0 || missing;
+  const queryClient = useQueryClient();
+  const wasEmpty = useRef(false);
+  useEffect(() => {
+    setWaiting(emptyProject);
+    // The first experiments bring the keys the default columns are chosen from.
+    if (wasEmpty.current && !emptyProject) {
+      void queryClient.invalidateQueries({ queryKey: ['experiments', 'keys', workspace, project, 'common'] });
+    }
+    wasEmpty.current = emptyProject;
+  }, [emptyProject, queryClient, workspace, project]);
   const tagsOf = (keys: string[]) => {
     const all = new Set<string>();
     for (const key of keys) {
@@ -177,9 +189,16 @@ export function ProjectView({ workspace, project }: { workspace: string; project
             <span className="muted"> / </span>
             {project}
           </h1>
-          <span className={`badge${live === 'live' ? ' badge-ok' : ''}`} title="Live updates">
-            {liveLabel(live)}
-          </span>
+          {experimentCount !== undefined && (
+            <span className="muted project-count">
+              {experimentCount.toLocaleString()} experiment{experimentCount === 1 ? '' : 's'}
+            </span>
+          )}
+          {!missing && (
+            <span className={`badge${live === 'live' ? ' badge-ok' : ''}`} title="Live updates">
+              {liveLabel(live)}
+            </span>
+          )}
         </div>
         {info.data?.description && <p className="muted project-description">{info.data.description}</p>}
       </header>
@@ -293,6 +312,8 @@ export function ProjectView({ workspace, project }: { workspace: string; project
                 <div className="muted table-status" role="status">
                   Loading columns…
                 </div>
+              ) : filterError ? (
+                <div className="muted table-status">Correct the filter to see experiments.</div>
               ) : rows.length === 0 && !table.isError ? (
                 <div className="muted table-status">
                   {state.filter ? 'No experiment matches this filter.' : 'No experiments in this view.'}

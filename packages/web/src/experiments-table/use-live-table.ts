@@ -107,7 +107,14 @@ export function useLiveTable(view: TableView | null, visibleKeys: RefObject<stri
         }
         if (loadedKeys().has(experiment.key)) {
           patchTableRows(queryClient, current.workspace, current.project, (row) => rowFromExperiment(row, experiment));
-        } else void addNew(experiment.key);
+        } else {
+          void addNew(experiment.key);
+          // The header's experiment count.
+          void queryClient.invalidateQueries({
+            queryKey: ['projects', current.workspace, current.project],
+            exact: true,
+          });
+        }
         return;
       }
       case 'points':

@@ -55,6 +55,7 @@ describe('projects home and an empty project', () => {
       await page.goto(`${env.url}/`);
       await page.getByRole('heading', { name: 'Projects' }).waitFor();
       await page.getByText('No projects yet').waitFor();
+      expect(await page.getByTestId('onboarding-shell').textContent()).toContain(`${env.url}/clientlib/`);
 
       await page.goto(`${env.url}/${workspace}/fresh-project`);
       const shell = page.getByTestId('onboarding-shell');
@@ -65,6 +66,11 @@ describe('projects home and an empty project', () => {
       const ts = await page.getByTestId('onboarding-code').textContent();
       expect(ts).toContain(`url: '${env.url}'`);
       expect(ts).toContain(`project: 'fresh-project'`);
+
+      // The first experiment logged turns the page into the table, without a reload.
+      const run = await env.cairn.startExperiment({ workspace, project: 'fresh-project', name: 'first-light' });
+      await page.getByRole('link', { name: 'first-light' }).waitFor({ timeout: 15_000 });
+      await run.end();
       await page.getByRole('link', { name: 'Settings' }).first().click();
       await page.getByRole('heading', { name: 'Settings' }).waitFor();
     });
@@ -226,6 +232,64 @@ describe('the experiments table', () => {
       await row.getByRole('button', { name: /Actions for/ }).click();
       await page.getByRole('menuitem', { name: 'Unarchive' }).click();
       await expect.poll(async () => (await env.cairn.experiments.get(key)).archived).toBe(false);
+    });
+  });
+
+  it('moves, selects and opens rows with the keyboard', async () => {
+    await withFailureScreenshot(page, 'table-keys', async () => {
+      await page.goto(`${env.url}/${workspace}/${PROJECT}`);
+      await rows(page).first().waitFor();
+      await page.getByRole('heading', { level: 1 }).click();
+      await page.keyboard.press('j');
+      await page.keyboard.press('j');
+      await page.keyboard.press('k');
+      await page.keyboard.press('x');
+      const focusedKey = await page.locator('[role="row"].focused').getAttribute('data-key');
+      expect(focusedKey).toBe(await rows(page).nth(0).getAttribute('data-key'));
+      await page.waitForURL(new RegExp(`sel=${focusedKey}`));
+      await page.keyboard.press('j');
+      await page.keyboard.press('x');
+      await expect.poll(() => new URL(page.url()).searchParams.get('sel')?.split(',').length).toBe(2);
+      await page.keyboard.press('c');
+      await page.waitForURL(/\/compare\?e=/);
+      await page.goBack();
+      await rows(page).first().waitFor();
+      await page.keyboard.press('j');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(new RegExp(`/${workspace}/${PROJECT}/[0-9a-f]{32}$`));
+    });
+  });
+
+  it('exports the current view as CSV, equal to the table answer', async () => {
+    await withFailureScreenshot(page, 'table-export', async () => {
+      const filter = "tags = 'baseline'";
+      await page.goto(
+        `${env.url}/${workspace}/${PROJECT}?q=${encodeURIComponent(filter)}&sort=-params.lr&cols=params.lr,metrics.loss.min`,
+      );
+      await page.getByText('15 experiments').waitFor();
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('link', { name: 'Export CSV' }).click(),
+      ]);
+      const stream = await download.createReadStream();
+      let csv = '';
+      for await (const chunk of stream) csv += chunk.toString();
+      const lines = csv.trim().split(/\r?\n/);
+      expect(lines[0]).toBe('key,name,status,params.lr,metrics.loss.min');
+      const expected: string[] = [];
+      for await (const row of env.cairn.experiments({
+        workspace,
+        project: PROJECT,
+        filter,
+        sort: '-params.lr',
+        columns: ['status', 'params.lr', 'metrics.loss.min'],
+      })) {
+        const v = row.values;
+        expected.push(
+          [row.key, row.name, v.status, v['params.lr'], v['metrics.loss.min']].map((x) => x ?? '').join(','),
+        );
+      }
+      expect(lines.slice(1)).toEqual(expected);
     });
   });
 
