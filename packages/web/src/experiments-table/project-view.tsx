@@ -189,10 +189,9 @@ export function ProjectView({ workspace, project }: { workspace: string; project
             <span className="muted"> / </span>
             {project}
           </h1>
-          {experimentCount !== undefined && (
-            <span className="muted project-count">
-              {experimentCount.toLocaleString()} experiment{experimentCount === 1 ? '' : 's'}
-            </span>
+          {experimentCount !== undefined && experimentCount !== total && (
+            // The toolbar counts the view; the project's own count only when it differs.
+            <span className="muted project-count">{experimentCount.toLocaleString()} in the project</span>
           )}
           {!missing && (
             <span className={`badge${live === 'live' ? ' badge-ok' : ''}`} title="Live updates">
