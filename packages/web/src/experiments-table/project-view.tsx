@@ -147,10 +147,7 @@ export function ProjectView({ workspace, project }: { workspace: string; project
   });
   useShortcut('x', 'Select the focused experiment', () => {
     const key = grid.current?.focusedKey();
-    if (!key) return;
-    state.setSelected(selected.has(key) ? state.selected.filter((k) => k !== key) : [...state.selected, key], {
-      push: true,
-    });
+    if (key) state.toggleSelected(key);
   });
   useShortcut('c', 'Compare the selected experiments', () => {
     if (state.selected.length >= 2) navigate(compareHref);

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo } from 'react';
+import { useCallback, useEffect, useMemo, useRef } from 'react';
 import { useSearchParams } from 'react-router';
 import { useCommonKeys } from '../api/experiment-table.hooks';
 import { useUrlList, useUrlParam } from '../app/url-state';
@@ -23,7 +23,24 @@ export function useTableViewState(workspace: string, project: string) {
   const [rawColumns, setRawColumns] = useUrlParam('cols');
   const [group, setGroup] = useUrlParam('group');
   const [archivedRaw, setArchived] = useUrlParam('archived', 'false');
-  const [selected, setSelected] = useUrlList('sel');
+  const [selected, setSelectedInUrl] = useUrlList('sel');
+  // The URL's state reaches the next render only; keys pressed in a row must build on each other.
+  const latestSelected = useRef(selected);
+  latestSelected.current = selected;
+  const setSelected = useCallback(
+    (next: string[], options?: { push?: boolean }) => {
+      latestSelected.current = next;
+      setSelectedInUrl(next, options);
+    },
+    [setSelectedInUrl],
+  );
+  const toggleSelected = useCallback(
+    (key: string) => {
+      const current = latestSelected.current;
+      setSelected(current.includes(key) ? current.filter((k) => k !== key) : [...current, key], { push: true });
+    },
+    [setSelected],
+  );
   const [pinnedInUrl, setPinnedInUrl] = useUrlList('pin');
   const [, setParams] = useSearchParams();
   // Several parameters in one history entry: two setters in a row would each start from the same URL.
@@ -101,6 +118,7 @@ export function useTableViewState(workspace: string, project: string) {
     setArchived,
     selected,
     setSelected,
+    toggleSelected,
     pinned,
     setPinned,
   };

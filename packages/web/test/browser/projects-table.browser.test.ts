@@ -294,13 +294,17 @@ describe('the experiments table', () => {
     });
   });
 
-  it('shows a status change live, without a reload', async () => {
+  it('shows new runs, their metrics and status changes live, without a reload', async () => {
     await withFailureScreenshot(page, 'table-live', async () => {
       await page.goto(`${env.url}/${workspace}/${PROJECT}`);
       await page.getByText('● live').waitFor();
       const run = await env.cairn.startExperiment({ workspace, project: PROJECT, name: 'live-run' });
       const row = page.locator(`[role="row"][data-key="${run.key}"]`);
       await row.getByText('running').waitFor();
+      // Points of a loaded row refresh its metric cells (the loss column is a default one).
+      run.logMetrics({ loss: 0.777 }, { step: 0 });
+      await run.flush();
+      await row.getByText('0.777').waitFor();
       await run.end({ status: 'FAILED' });
       await row.getByText('FAILED').waitFor();
     });
