@@ -2,10 +2,11 @@
 // biome-ignore-all lint/a11y/useFocusableInteractive: grid rows and cells hold their own focusable controls (checkbox, link, menu button).
 import type { ExperimentRow } from '@cairn/sdk';
 import { type ColumnDef, getCoreRowModel, type Row, useReactTable } from '@tanstack/react-table';
-import { useVirtualizer } from '@tanstack/react-virtual';
+import { useVirtualizer, type VirtualItem } from '@tanstack/react-virtual';
 import {
   forwardRef,
   type MouseEvent,
+  memo,
   type RefObject,
   useEffect,
   useImperativeHandle,
@@ -16,7 +17,7 @@ import {
 import { Link } from 'react-router';
 import { runColor } from '../charts/run-colors';
 import { CellValue, cellText, StatusBadge } from './cells';
-import { columnLabel, parseSort, sortable } from './column-ids';
+import { columnLabel, isTimeColumn, parseSort, sortable } from './column-ids';
 
 /** Fixed row height: the virtualizer places rows by arithmetic, so 100,000 rows cost as few as 30. */
 export const ROW_HEIGHT = 32;
@@ -27,7 +28,7 @@ const STATUS_WIDTH = 108;
 const ACTIONS_WIDTH = 36;
 const FIXED_WIDTH = SELECT_WIDTH + NAME_WIDTH + STATUS_WIDTH + ACTIONS_WIDTH;
 /** Load the next page when the view comes this close to the last loaded row. */
-const PREFETCH_ROWS = 60;
+const PREFETCH_ROWS = 150;
 
 type Item =
   | { type: 'row'; row: Row<ExperimentRow>; pinned: boolean }
@@ -76,7 +77,7 @@ export const ExperimentGrid = forwardRef<GridHandle, GridProps>(function Experim
       columns.map((id) => ({
         id,
         accessorFn: (row) => row.values[id],
-        size: id === 'tags' ? 200 : id === 'startTime' || id === 'endTime' || id === 'lastUpdated' ? 170 : 130,
+        size: id === 'tags' ? 200 : isTimeColumn(id) ? 200 : 130,
       })),
     [columns],
   );
@@ -184,6 +185,19 @@ export const ExperimentGrid = forwardRef<GridHandle, GridProps>(function Experim
     lastClicked.current = index;
     props.onSelect([...next]);
   };
+  // Stable callbacks for the memoized rows: they read the latest state through a ref.
+  const latest = useRef({ toggle, onRowMenu: props.onRowMenu, setFocused });
+  latest.current = { toggle, onRowMenu: props.onRowMenu, setFocused };
+  const rowActions = useMemo<RowActions>(
+    () => ({
+      toggle: (index, key, event) => latest.current.toggle(index, key, event),
+      menu: (key, anchor) => latest.current.onRowMenu([key], anchor),
+      focus: (index) => latest.current.setFocused(index),
+    }),
+    [],
+  );
+  // Rows re-render when the visible columns (or their widths) change, not on every scroll frame.
+  const columnsKey = virtualColumns.map((column) => `${column.index}:${column.start}:${column.size}`).join(',');
   const loadedKeys = tableRows.map((row) => row.id);
   const allSelected = loadedKeys.length > 0 && loadedKeys.every((key) => selected.has(key));
   const someSelected = !allSelected && loadedKeys.some((key) => selected.has(key));
@@ -277,78 +291,147 @@ export const ExperimentGrid = forwardRef<GridHandle, GridProps>(function Experim
             );
           }
           const row = item.row.original;
-          const isSelected = selected.has(row.key);
-          const archived = row.values.archived === true;
           return (
-            <div
+            <GridRow
               key={row.key}
-              className={`grid-row${isSelected ? ' selected' : ''}${focused === virtual.index ? ' focused' : ''}${item.pinned ? ' pinned' : ''}${archived ? ' archived' : ''}`}
-              role="row"
-              aria-selected={isSelected}
-              aria-rowindex={virtual.index + 2}
-              data-key={row.key}
-              style={{ transform: `translateY(${virtual.start}px)`, width: totalWidth }}
-              onMouseDown={() => setFocused(virtual.index)}
-            >
-              <div className="grid-fixed" style={{ width: FIXED_WIDTH }}>
-                <div className="grid-cell grid-select" role="gridcell" style={{ width: SELECT_WIDTH }}>
-                  <input
-                    type="checkbox"
-                    aria-label={`Select ${row.name ?? row.key}`}
-                    checked={isSelected}
-                    onClick={(event) => toggle(virtual.index, row.key, event)}
-                    onChange={() => undefined}
-                  />
-                </div>
-                <div className="grid-cell grid-name" role="gridcell" style={{ width: NAME_WIDTH }}>
-                  <span className="run-swatch" style={{ background: runColor(row.key) }} aria-hidden="true" />
-                  {item.pinned && (
-                    <span className="pin-mark" title="Pinned">
-                      📌
-                    </span>
-                  )}
-                  <Link to={`${base}/${encodeURIComponent(row.key)}`} title={row.name ?? row.key}>
-                    {row.name ?? row.key.slice(0, 12)}
-                  </Link>
-                  {archived && <span className="badge">archived</span>}
-                </div>
-                <div className="grid-cell" role="gridcell" style={{ width: STATUS_WIDTH }}>
-                  <StatusBadge status={row.values.status} running={row.values.running} />
-                </div>
-                <div className="grid-cell grid-actions" role="gridcell" style={{ width: ACTIONS_WIDTH }}>
-                  <button
-                    type="button"
-                    className="row-menu-button"
-                    aria-label={`Actions for ${row.name ?? row.key}`}
-                    aria-haspopup="menu"
-                    onClick={(event) => props.onRowMenu([row.key], event.currentTarget)}
-                  >
-                    ⋯
-                  </button>
-                </div>
-              </div>
-              {virtualColumns.map((column) => {
-                const id = columns[column.index];
-                if (id === undefined) return null;
-                return (
-                  <div
-                    key={id}
-                    className="grid-cell grid-data"
-                    role="gridcell"
-                    aria-colindex={column.index + 5}
-                    style={{ left: column.start, width: column.size }}
-                  >
-                    <CellValue column={id} value={row.values[id]} />
-                  </div>
-                );
-              })}
-            </div>
+              row={row}
+              index={virtual.index}
+              start={virtual.start}
+              width={totalWidth}
+              pinned={item.pinned}
+              selected={selected.has(row.key)}
+              focused={focused === virtual.index}
+              columns={columns}
+              virtualColumns={virtualColumns}
+              columnsKey={columnsKey}
+              base={base}
+              actions={rowActions}
+            />
           );
         })}
       </div>
     </div>
   );
 });
+
+interface RowActions {
+  toggle(index: number, key: string, event: MouseEvent): void;
+  menu(key: string, anchor: HTMLElement): void;
+  focus(index: number): void;
+}
+
+interface GridRowProps {
+  row: ExperimentRow;
+  index: number;
+  start: number;
+  width: number;
+  pinned: boolean;
+  selected: boolean;
+  focused: boolean;
+  columns: string[];
+  virtualColumns: VirtualItem[];
+  columnsKey: string;
+  base: string;
+  actions: RowActions;
+}
+
+/**
+ * One experiment's row. A row's place never changes while scrolling (fixed heights), so memoized
+ * rows leave React only the rows that scroll into view to draw.
+ */
+const GridRow = memo(
+  function GridRow({
+    row,
+    index,
+    start,
+    width,
+    pinned,
+    selected,
+    focused,
+    columns,
+    virtualColumns,
+    base,
+    actions,
+  }: GridRowProps) {
+    const archived = row.values.archived === true;
+    return (
+      <div
+        className={`grid-row${selected ? ' selected' : ''}${focused ? ' focused' : ''}${pinned ? ' pinned' : ''}${archived ? ' archived' : ''}`}
+        role="row"
+        aria-selected={selected}
+        aria-rowindex={index + 2}
+        data-key={row.key}
+        style={{ transform: `translateY(${start}px)`, width }}
+        onMouseDown={() => actions.focus(index)}
+      >
+        <div className="grid-fixed" style={{ width: FIXED_WIDTH }}>
+          <div className="grid-cell grid-select" role="gridcell" style={{ width: SELECT_WIDTH }}>
+            <input
+              type="checkbox"
+              aria-label={`Select ${row.name ?? row.key}`}
+              checked={selected}
+              onClick={(event) => actions.toggle(index, row.key, event)}
+              onChange={() => undefined}
+            />
+          </div>
+          <div className="grid-cell grid-name" role="gridcell" style={{ width: NAME_WIDTH }}>
+            <span className="run-swatch" style={{ background: runColor(row.key) }} aria-hidden="true" />
+            {pinned && (
+              <span className="pin-mark" title="Pinned">
+                📌
+              </span>
+            )}
+            <Link to={`${base}/${encodeURIComponent(row.key)}`} title={row.name ?? row.key}>
+              {row.name ?? row.key.slice(0, 12)}
+            </Link>
+            {archived && <span className="badge">archived</span>}
+          </div>
+          <div className="grid-cell" role="gridcell" style={{ width: STATUS_WIDTH }}>
+            <StatusBadge status={row.values.status} running={row.values.running} />
+          </div>
+          <div className="grid-cell grid-actions" role="gridcell" style={{ width: ACTIONS_WIDTH }}>
+            <button
+              type="button"
+              className="row-menu-button"
+              aria-label={`Actions for ${row.name ?? row.key}`}
+              aria-haspopup="menu"
+              onClick={(event) => actions.menu(row.key, event.currentTarget)}
+            >
+              ⋯
+            </button>
+          </div>
+        </div>
+        {virtualColumns.map((column) => {
+          const id = columns[column.index];
+          if (id === undefined) return null;
+          return (
+            <div
+              key={id}
+              className="grid-cell grid-data"
+              role="gridcell"
+              aria-colindex={column.index + 5}
+              style={{ left: column.start, width: column.size }}
+            >
+              <CellValue column={id} value={row.values[id]} />
+            </div>
+          );
+        })}
+      </div>
+    );
+  },
+  (before, after) =>
+    before.row === after.row &&
+    before.index === after.index &&
+    before.start === after.start &&
+    before.width === after.width &&
+    before.pinned === after.pinned &&
+    before.selected === after.selected &&
+    before.focused === after.focused &&
+    before.columns === after.columns &&
+    before.columnsKey === after.columnsKey &&
+    before.base === after.base &&
+    before.actions === after.actions,
+);
 
 function HeaderCell({
   id,

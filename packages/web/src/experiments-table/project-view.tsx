@@ -74,7 +74,11 @@ export function ProjectView({ workspace, project }: { workspace: string; project
   const rowsByKey = useMemo(() => new Map(rows.map((row) => [row.key, row])), [rows]);
   const total = table.data?.pages[0]?.total;
   const selected = useMemo(() => new Set(state.selected), [state.selected]);
-  const dataColumns = (state.columns ?? []).filter((id) => id !== 'name' && id !== 'status');
+  // Name and status have their own fixed columns. Memoized: the grid's rows compare it by identity.
+  const dataColumns = useMemo(
+    () => (state.columns ?? []).filter((id) => id !== 'name' && id !== 'status'),
+    [state.columns],
+  );
 
   const filterError =
     table.error instanceof APIError && table.error.status === 400
