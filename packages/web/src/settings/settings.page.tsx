@@ -1,4 +1,4 @@
-import type { ApiKeyInfo, CreatedApiKey } from '@cairn/sdk';
+import type { ApiKey, CreatedApiKey } from '@cairn/sdk';
 import { type FormEvent, useEffect, useState } from 'react';
 import { useApiKeys, useCreateApiKey, useRevokeApiKey } from '../api/api-keys.hooks';
 import { CopyButton } from '../app/copy-button';
@@ -86,7 +86,7 @@ function ApiKeys({ scopes }: { scopes: string[] }) {
   const [name, setName] = useState('');
   const [chosen, setChosen] = useState<string[]>(() => SCOPES.filter((scope) => scopes.includes(scope)));
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
-  const [revoking, setRevoking] = useState<ApiKeyInfo | null>(null);
+  const [revoking, setRevoking] = useState<ApiKey | null>(null);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
