@@ -198,7 +198,7 @@ describe('the experiments table', () => {
     });
   });
 
-  it('renames, tags and archives through the row menu (checked through the SDK)', async () => {
+  it('renames, tags, archives (checked through the SDK) and pins through the row menu', async () => {
     await withFailureScreenshot(page, 'table-edit', async () => {
       await applyFilter(page, '');
       await page.getByText(`${RUNS} experiments`).waitFor();
@@ -233,6 +233,19 @@ describe('the experiments table', () => {
       await row.getByRole('button', { name: /Actions for/ }).click();
       await page.getByRole('menuitem', { name: 'Unarchive' }).click();
       await expect.poll(async () => (await env.cairn.experiments.get(key)).archived).toBe(false);
+
+      // Pinned rows stay on top of any order; the pins live in the URL and in this browser.
+      await page.goto(`${env.url}/${workspace}/${PROJECT}?sort=-params.lr`);
+      await rows(page).first().waitFor();
+      expect(await rows(page).first().getAttribute('data-key')).not.toBe(key);
+      await page.getByRole('combobox', { name: 'Filter experiments' }).fill(`key = '${key}'`);
+      await page.getByRole('combobox', { name: 'Filter experiments' }).press('Enter');
+      await row.getByRole('button', { name: /Actions for/ }).click();
+      await page.getByRole('menuitem', { name: 'Pin to top' }).click();
+      await expect.poll(() => new URL(page.url()).searchParams.get('pin')).toBe(key);
+      await page.goto(`${env.url}/${workspace}/${PROJECT}?sort=-params.lr`);
+      await expect.poll(() => rows(page).first().getAttribute('data-key')).toBe(key);
+      await rows(page).first().getByTitle('Pinned').waitFor();
     });
   });
 
