@@ -34,12 +34,18 @@ export function useLiveTable(view: TableView | null, visibleKeys: RefObject<stri
 
   useEffect(() => () => clearTimeout(timer.current), []);
 
+  /** Keys of every row held for the project: the view's pages and the pinned rows. */
   const loadedKeys = (): Set<string> => {
     const current = viewRef.current;
     const keys = new Set<string>();
     if (!current) return keys;
-    const data = queryClient.getQueryData<InfiniteData<TablePage>>(tableQueryKey(current));
-    for (const page of data?.pages ?? []) for (const row of page.rows) keys.add(row.key);
+    const held = queryClient.getQueriesData<InfiniteData<TablePage> | ExperimentRow[]>({
+      queryKey: ['experiments', 'table', current.workspace, current.project],
+    });
+    for (const [, data] of held) {
+      if (Array.isArray(data)) for (const row of data) keys.add(row.key);
+      else for (const page of data?.pages ?? []) for (const row of page.rows) keys.add(row.key);
+    }
     return keys;
   };
 
