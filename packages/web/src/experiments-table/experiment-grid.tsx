@@ -377,9 +377,11 @@ const GridRow = memo(
           <div className="grid-cell grid-name" role="gridcell" style={{ width: NAME_WIDTH }}>
             <span className="run-swatch" style={{ background: runColor(row.key) }} aria-hidden="true" />
             {pinned && (
-              <span className="pin-mark" title="Pinned">
-                📌
-              </span>
+              // An SVG, not an emoji: servers and CI machines often lack an emoji font.
+              <svg className="pin-mark" viewBox="0 0 16 16" width="12" height="12" role="img" aria-label="Pinned">
+                <title>Pinned</title>
+                <path d="M5 1h6v1.5l-1 .5v4l2.5 2.5V11H8.75v4L8 16l-.75-1v-4H3.5V9.5L6 7V3l-1-.5z" />
+              </svg>
             )}
             <Link to={`${base}/${encodeURIComponent(row.key)}`} title={row.name ?? row.key}>
               {row.name ?? row.key.slice(0, 12)}

@@ -154,7 +154,8 @@ export function ProjectView({ workspace, project }: { workspace: string; project
     if (key) state.toggleSelected(key);
   });
   useShortcut('c', 'Compare the selected experiments', () => {
-    if (state.selected.length >= 2) navigate(compareHref);
+    const keys = state.selectedNow();
+    if (keys.length >= 2) navigate(`${base}/compare?e=${keys.map(enc).join(',')}`);
   });
 
   const experimentCount = info.data?.experimentCount;

@@ -34,6 +34,7 @@ export function useTableViewState(workspace: string, project: string) {
     },
     [setSelectedInUrl],
   );
+  const selectedNow = useCallback(() => latestSelected.current, []);
   const toggleSelected = useCallback(
     (key: string) => {
       const current = latestSelected.current;
@@ -119,6 +120,7 @@ export function useTableViewState(workspace: string, project: string) {
     selected,
     setSelected,
     toggleSelected,
+    selectedNow,
     pinned,
     setPinned,
   };

@@ -245,7 +245,7 @@ describe('the experiments table', () => {
       await expect.poll(() => new URL(page.url()).searchParams.get('pin')).toBe(key);
       await page.goto(`${env.url}/${workspace}/${PROJECT}?sort=-params.lr`);
       await expect.poll(() => rows(page).first().getAttribute('data-key')).toBe(key);
-      await rows(page).first().getByTitle('Pinned').waitFor();
+      await rows(page).first().getByRole('img', { name: 'Pinned' }).waitFor();
     });
   });
 
