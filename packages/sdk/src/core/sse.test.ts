@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseEventStream, type RawEvent } from './sse.js';
+import { LevelLogger } from './http.js';
+import { followEvents, parseEventStream, type RawEvent } from './sse.js';
 
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -48,5 +49,34 @@ describe('parseEventStream', () => {
       ['7', 'values', 'é'],
       ['8', 'message', 'x'],
     ]);
+  });
+});
+
+describe('followEvents', () => {
+  it('reports each opened stream and each drop, so a view shows "live" before any event arrives', async () => {
+    const calls: string[] = [];
+    const stop = new AbortController();
+    let opened = 0;
+    const open = async () => {
+      opened++;
+      // The first stream carries only the position (an id without data) and ends; the second one event.
+      return new Response(streamOf(opened === 1 ? ['id: 1\n\n'] : ['id: 2\nevent: reset\ndata: {}\n\n']));
+    };
+    const events = followEvents(
+      open,
+      {
+        signal: stop.signal,
+        reconnectBaseDelayMs: 1,
+        reconnectMaxDelayMs: 1,
+        onOpen: () => calls.push('open'),
+        onDisconnect: () => calls.push('drop'),
+      },
+      new LevelLogger(console, 'off'),
+    );
+    for await (const event of events) {
+      calls.push(`event ${event.event}`);
+      stop.abort();
+    }
+    expect(calls).toEqual(['open', 'drop', 'open', 'event reset']);
   });
 });

@@ -69,11 +69,10 @@ export interface EventStreamOptions {
   /** Reconnect backoff: first delay bound and cap, ms. */
   reconnectBaseDelayMs?: number;
   reconnectMaxDelayMs?: number;
-  /**
-   * Called each time the stream is (re)connected. The server's first message may carry no event
-   * (only the stream's position), so a live view cannot wait for an event to know it is live.
-   */
+  /** Called each time the stream is open (its answer arrived), so a view can show "live" before any event. */
   onOpen?: () => void;
+  /** Called each time an open stream dropped or a connection failed; a reconnect follows. */
+  onDisconnect?: (error: unknown) => void;
 }
 
 /**
@@ -121,6 +120,7 @@ export async function* followEvents<T extends StreamEvent>(
       failure = error;
     }
     if (signal?.aborted) return;
+    options.onDisconnect?.(failure);
     const delay = serverRetry ?? retryDelayMs(failures, failure, backoff);
     failures++;
     log.debug(

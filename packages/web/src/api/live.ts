@@ -37,8 +37,8 @@ function openHub(cairn: Cairn, scope: LiveScope): Hub {
     signal: hub.stop.signal,
     reconnectBaseDelayMs: 500,
     reconnectMaxDelayMs: 5_000,
-    // Live once connected: a quiet project sends no event for a long time.
     onOpen: () => setStatus('live'),
+    onDisconnect: () => setStatus('connecting'),
   };
   const stream =
     'experiment' in scope
@@ -47,7 +47,6 @@ function openHub(cairn: Cairn, scope: LiveScope): Hub {
   void (async () => {
     try {
       for await (const event of stream) {
-        if (hub.status !== 'live') setStatus('live');
         for (const listener of hub.listeners) listener(event);
       }
     } catch {

@@ -1,5 +1,6 @@
 import type { RouteObject } from 'react-router';
 import { SignInPage } from '../auth/sign-in.page';
+import { ProjectChartsPage } from '../charts/project-charts.page';
 import { ComparePage } from '../compare/compare.page';
 import { ExperimentPage } from '../experiment/experiment.page';
 import { ProjectPage } from '../experiments-table/project.page';
@@ -29,6 +30,7 @@ export const routes: RouteObject[] = [
           { path: '/-/artifacts/:workspace/:artifact', element: <ArtifactPage /> },
           { path: '/:workspace/:project', element: <ProjectPage /> },
           { path: '/:workspace/:project/compare', element: <ComparePage /> },
+          { path: '/:workspace/:project/charts', element: <ProjectChartsPage /> },
           { path: '/:workspace/:project/:experiment/:tab?', element: <ExperimentPage /> },
           { path: '*', element: <NotFoundPage /> },
         ],

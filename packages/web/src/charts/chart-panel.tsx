@@ -1,3 +1,5 @@
+import { lazy, Suspense } from 'react';
+
 /** A run drawn in charts: its key and the name shown in legends and tooltips. */
 export interface ChartRun {
   key: string;
@@ -19,7 +21,22 @@ export interface ChartPanelProps {
   live?: boolean;
 }
 
-/** Charts of the given runs: built by the charts feature. */
-export function ChartPanel(_props: ChartPanelProps) {
-  return null;
+const ChartPanelView = lazy(() => import('./chart-panel-view'));
+
+/**
+ * Charts of the given runs (one per metric, every run overlaid). uPlot and the chart code load
+ * with the first panel shown, not with the app.
+ */
+export function ChartPanel(props: ChartPanelProps) {
+  return (
+    <Suspense
+      fallback={
+        <p className="muted" role="status">
+          Loading charts…
+        </p>
+      }
+    >
+      <ChartPanelView {...props} />
+    </Suspense>
+  );
 }
