@@ -258,8 +258,10 @@ describe('reads across experiments', () => {
     const run = await cairn.startExperiment({ workspace: 'default', project: 'live' });
     const controller = new AbortController();
     const received: CairnEvent[] = [];
+    let opened = 0;
     const following = (async () => {
-      for await (const event of cairn.events.experiment(run.key, { signal: controller.signal })) {
+      const options = { signal: controller.signal, onOpen: () => opened++ };
+      for await (const event of cairn.events.experiment(run.key, options)) {
         received.push(event);
         const points = received.filter((e) => e.event === 'points');
         if (points.length >= 2) controller.abort();
@@ -275,6 +277,8 @@ describe('reads across experiments', () => {
     await following;
     const resumed = proxy.matching('/events', 'GET').filter((r) => r.headers['last-event-id']);
     expect(resumed.length).toBeGreaterThanOrEqual(1);
+    // The first connection and the resumed one.
+    expect(opened).toBeGreaterThanOrEqual(2);
     const steps = received.flatMap((e) =>
       e.event === 'points' ? e.data.series.flatMap((s) => ('steps' in s ? s.steps : [])) : [],
     );

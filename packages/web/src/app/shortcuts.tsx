@@ -51,6 +51,12 @@ function typingInto(target: EventTarget | null): boolean {
   return target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName);
 }
 
+/** Enter on a focused link or button activates it; only elsewhere is it a page's shortcut. */
+function activatesControl(event: KeyboardEvent): boolean {
+  if (event.key !== 'Enter' || !(event.target instanceof HTMLElement)) return false;
+  return event.target.closest('a[href], button, summary, [role="button"], [role="menuitem"], [role="tab"]') !== null;
+}
+
 let listening = false;
 function listen() {
   if (listening) return;
@@ -59,7 +65,7 @@ function listen() {
   let pendingTimer: ReturnType<typeof setTimeout> | undefined;
   window.addEventListener('keydown', (event) => {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (typingInto(event.target)) return;
+    if (typingInto(event.target) || activatesControl(event)) return;
     const key = event.key;
     const sequence = pending ? `${pending} ${key}` : key;
     const match = snapshot.find((shortcut) => shortcut.keys === sequence);
