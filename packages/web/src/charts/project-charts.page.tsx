@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { useExperimentChoices, useExperimentsByKey } from '../api/experiments.hooks';
+import { useExperimentChoices, useExperimentNames } from '../api/experiments.hooks';
 import { InlineError, PanelBoundary } from '../app/panel';
 import { useUrlList } from '../app/url-state';
 import { ChartPanel, type ChartRun } from './chart-panel';
@@ -23,11 +23,10 @@ export function ProjectChartsPage() {
   // biome-ignore lint/correctness/useExhaustiveDependencies: the URL's value is what clears it.
   useEffect(() => setOptimistic(null), [urlValue]);
   const selected = useMemo(() => optimistic ?? (urlValue ? urlValue.split(',') : []), [optimistic, urlValue]);
-  const { experiments, errors, refetch } = useExperimentsByKey(selected);
-  const byKey = useMemo(() => new Map(experiments.map((e) => [e.key, e])), [experiments]);
+  const names = useExperimentNames(workspace, project, selected);
   const runs = useMemo<ChartRun[]>(
-    () => selected.map((key) => ({ key, name: byKey.get(key)?.name ?? key.slice(0, 8) })),
-    [selected, byKey],
+    () => selected.map((key) => ({ key, name: names.data?.get(key) ?? key.slice(0, 8) })),
+    [selected, names.data],
   );
   const scope = useMemo(() => ({ project: { workspace, project } }), [workspace, project]);
   const toggle = (key: string) => {
@@ -43,7 +42,7 @@ export function ProjectChartsPage() {
           <Link to={`/${enc(workspace)}/${enc(project)}`}>{project}</Link> / Charts
         </nav>
         <h1>Charts</h1>
-        {errors.length > 0 && <InlineError error={errors[0]?.error} onRetry={() => void refetch()} />}
+        {names.isError && <InlineError error={names.error} onRetry={() => void names.refetch()} />}
         <RunPicker workspace={workspace} project={project} runs={runs} toggle={toggle} />
       </aside>
       <div className="charts-main">
