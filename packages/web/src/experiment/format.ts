@@ -1,15 +1,11 @@
 /** How the experiment, compare and registry screens write times, sizes and values. */
 
+import { formatDateTime } from '../app/format';
+
+/** A time the way the experiment table writes it; no time is a dash. */
 export function formatTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
-  return new Date(ms).toLocaleString(undefined, {
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  });
+  return formatDateTime(ms);
 }
 
 export function formatDuration(ms: number | null | undefined): string {
