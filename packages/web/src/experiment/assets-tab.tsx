@@ -1,6 +1,7 @@
 import type { Asset } from '@cairn/sdk';
 import { useMemo } from 'react';
 import { assetUrl, useAssets, useAssetText } from '../api/experiment.hooks';
+import { DownloadLink, FileTableHead } from '../app/file-table';
 import { PanelBoundary, QueryView } from '../app/panel';
 import { useUrlParam } from '../app/url-state';
 import { parseConfusionMatrix, parseCurve } from './asset-formats';
@@ -257,17 +258,10 @@ function AssetFiles({ experimentKey, assets }: { experimentKey: string; assets: 
         <p className="muted panel-body">No files match.</p>
       ) : (
         <table className="simple" aria-label="Asset files">
-          <thead>
-            <tr>
-              <th>File</th>
-              <th className="num">Size</th>
-              <th className="num">Step</th>
-              <th>Logged</th>
-              <th>
-                <span className="visually-hidden">Download</span>
-              </th>
-            </tr>
-          </thead>
+          <FileTableHead>
+            <th className="num">Step</th>
+            <th>Logged</th>
+          </FileTableHead>
           {groups.map(([type, list]) => (
             <tbody key={type}>
               <tr className="group-row">
@@ -285,9 +279,7 @@ function AssetFiles({ experimentKey, assets }: { experimentKey: string; assets: 
                   <td className="num">{asset.step ?? ''}</td>
                   <td>{formatTime(asset.createdAt)}</td>
                   <td>
-                    <a href={assetUrl(experimentKey, asset.id)} download={asset.fileName.split('/').pop()}>
-                      Download
-                    </a>
+                    <DownloadLink href={assetUrl(experimentKey, asset.id)} fileName={asset.fileName} />
                   </td>
                 </tr>
               ))}

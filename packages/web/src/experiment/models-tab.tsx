@@ -1,4 +1,5 @@
 import { assetUrl, useModels } from '../api/experiment.hooks';
+import { DownloadLink, FileTableHead } from '../app/file-table';
 import { QueryView } from '../app/panel';
 import type { TabProps } from './experiment.page';
 import { formatBytes, formatTime } from './format';
@@ -23,16 +24,9 @@ export function ModelsTab({ experimentKey }: TabProps) {
                   </span>
                 </div>
                 <table className="simple">
-                  <thead>
-                    <tr>
-                      <th>File</th>
-                      <th className="num">Size</th>
-                      <th>Logged</th>
-                      <th>
-                        <span className="visually-hidden">Download</span>
-                      </th>
-                    </tr>
-                  </thead>
+                  <FileTableHead>
+                    <th>Logged</th>
+                  </FileTableHead>
                   <tbody>
                     {model.assets.map((asset) => (
                       <tr key={asset.id}>
@@ -40,9 +34,7 @@ export function ModelsTab({ experimentKey }: TabProps) {
                         <td className="num">{formatBytes(asset.size)}</td>
                         <td>{formatTime(asset.createdAt)}</td>
                         <td>
-                          <a href={assetUrl(experimentKey, asset.id)} download={asset.fileName.split('/').pop()}>
-                            Download
-                          </a>
+                          <DownloadLink href={assetUrl(experimentKey, asset.id)} fileName={asset.fileName} />
                         </td>
                       </tr>
                     ))}

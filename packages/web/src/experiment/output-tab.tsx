@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback } from 'react';
 import { type OutputFilter, useOutput } from '../api/experiment.hooks';
-import { InlineError } from '../app/panel';
+import { PagedListView, pagedItems, SearchBox } from '../app/paged-list';
 import { useUrlParam } from '../app/url-state';
 import type { TabProps } from './experiment.page';
 import { VirtualLines } from './virtual-lines';
@@ -14,21 +14,12 @@ import { VirtualLines } from './virtual-lines';
 export function OutputTab({ experimentKey }: TabProps) {
   const [search, setSearch] = useUrlParam('q');
   const [stream, setStream] = useUrlParam('stream');
-  // The box follows typing at once; the server is asked once typing pauses.
-  const [draft, setDraft] = useState(search);
-  useEffect(() => {
-    if (draft === search) return;
-    const timer = setTimeout(() => setSearch(draft), 250);
-    return () => clearTimeout(timer);
-  }, [draft, search, setSearch]);
-
   const filter: OutputFilter = {
     ...(stream === 'stdout' || stream === 'stderr' ? { stream } : {}),
     ...(search ? { search } : {}),
   };
   const query = useOutput(experimentKey, filter);
-  const lines = query.data?.pages.flatMap((page) => page.items) ?? [];
-  const total = query.data?.pages[0]?.total;
+  const { items: lines, total } = pagedItems(query.data);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = query;
   const loadMore = useCallback(() => {
     if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
@@ -37,15 +28,7 @@ export function OutputTab({ experimentKey }: TabProps) {
   return (
     <div className="output-tab">
       <div className="toolbar">
-        <input
-          className="input"
-          type="search"
-          placeholder="Search output"
-          aria-label="Search output"
-          data-shortcut-focus
-          value={draft}
-          onChange={(event) => setDraft(event.target.value)}
-        />
+        <SearchBox value={search} onChange={setSearch} label="Search output" />
         <select
           className="input"
           aria-label="Stream"
@@ -64,15 +47,11 @@ export function OutputTab({ experimentKey }: TabProps) {
           {query.isFetching && ' · loading…'}
         </span>
       </div>
-      {query.isError ? (
-        <InlineError error={query.error} onRetry={() => void query.refetch()} />
-      ) : query.isPending ? (
-        <div className="muted" role="status">
-          Loading…
-        </div>
-      ) : lines.length === 0 ? (
-        <p className="muted">{search || stream ? 'No lines match.' : 'No output was logged.'}</p>
-      ) : (
+      <PagedListView
+        query={query}
+        count={lines.length}
+        empty={search || stream ? 'No lines match.' : 'No output was logged.'}
+      >
         <VirtualLines
           label="Output"
           className="output-lines"
@@ -93,7 +72,7 @@ export function OutputTab({ experimentKey }: TabProps) {
             );
           }}
         />
-      )}
+      </PagedListView>
     </div>
   );
 }

@@ -3,7 +3,8 @@ import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { useProjectList, useWorkspaces } from '../api/projects.hooks';
 import { formatDateTime, formatRelative } from '../app/format';
-import { InlineError, QueryView } from '../app/panel';
+import { PagedListView, pagedItems } from '../app/paged-list';
+import { QueryView } from '../app/panel';
 import { useUrlParam } from '../app/url-state';
 import { Onboarding } from './onboarding';
 import './projects.css';
@@ -70,11 +71,10 @@ function WorkspaceProjects({
   onTotal: (workspace: string, total: number) => void;
 }) {
   const projects = useProjectList(workspace, search);
-  const total = projects.data?.pages[0]?.total;
+  const { items, total } = pagedItems<Project>(projects.data);
   useEffect(() => {
     if (!search && total !== undefined) onTotal(workspace, total);
   }, [search, total, workspace, onTotal]);
-  const items: Project[] = projects.data?.pages.flatMap((page) => page.items) ?? [];
 
   return (
     <section className="workspace" aria-labelledby={`ws-${workspace}`}>
@@ -82,15 +82,11 @@ function WorkspaceProjects({
         {workspace}
         {total !== undefined && <span className="muted"> · {total === 1 ? '1 project' : `${total} projects`}</span>}
       </h2>
-      {projects.isPending ? (
-        <div className="muted" role="status">
-          Loading…
-        </div>
-      ) : projects.isError ? (
-        <InlineError error={projects.error} onRetry={() => void projects.refetch()} />
-      ) : items.length === 0 ? (
-        <p className="muted">{search ? `No project matches “${search}”.` : 'No projects in this workspace yet.'}</p>
-      ) : (
+      <PagedListView
+        query={projects}
+        count={items.length}
+        empty={search ? `No project matches “${search}”.` : 'No projects in this workspace yet.'}
+      >
         <table className="simple projects-table">
           <thead>
             <tr>
@@ -121,7 +117,7 @@ function WorkspaceProjects({
             ))}
           </tbody>
         </table>
-      )}
+      </PagedListView>
       {projects.hasNextPage && (
         <button
           type="button"

@@ -7,10 +7,12 @@ import {
   useArtifacts,
   useArtifactVersion,
 } from '../api/artifacts.hooks';
-import { InlineError, PanelBoundary, QueryView } from '../app/panel';
+import { DownloadLink, FileTableHead } from '../app/file-table';
+import { PagedListFooter, PagedListView, pagedItems, SearchBox } from '../app/paged-list';
+import { PanelBoundary, QueryView } from '../app/panel';
 import { useUrlParam } from '../app/url-state';
 import { formatBytes, formatTime } from '../experiment/format';
-import { ExperimentLink, PagedListFooter, SearchBox } from './registry-shared';
+import { ExperimentLink } from './registry-shared';
 import './registry.css';
 
 /** The workspace's artifacts by name, filtered by type and searched. */
@@ -19,8 +21,7 @@ export function ArtifactsPage() {
   const [search, setSearch] = useUrlParam('q');
   const [type, setType] = useUrlParam('type');
   const query = useArtifacts(workspace, { search, type });
-  const artifacts = query.data?.pages.flatMap((page) => page.items) ?? [];
-  const total = query.data?.pages[0]?.total;
+  const { items: artifacts, total } = pagedItems(query.data);
   return (
     <div className="page registry-page">
       <div className="registry-title">
@@ -34,76 +35,57 @@ export function ArtifactsPage() {
           className="registry-type"
           type="text"
         />
-        <SearchBox value={search} onChange={setSearch} label="Search artifacts" />
+        <SearchBox value={search} onChange={setSearch} label="Search artifacts" className="registry-search" />
       </div>
-      {query.isError ? (
-        <InlineError error={query.error} onRetry={() => void query.refetch()} />
-      ) : query.isPending ? (
-        <div className="muted" role="status">
-          Loading…
-        </div>
-      ) : artifacts.length === 0 ? (
-        <p className="muted">
-          {search || type ? 'No artifacts match.' : 'No artifacts were logged in this workspace yet.'}
-        </p>
-      ) : (
-        <>
-          <table className="simple" aria-label="Artifacts">
-            <thead>
-              <tr>
-                <th>Artifact</th>
-                <th>Type</th>
-                <th>Latest version</th>
-                <th className="num">Versions</th>
-                <th className="num">Size</th>
-                <th>Updated</th>
+      <PagedListView
+        query={query}
+        count={artifacts.length}
+        empty={search || type ? 'No artifacts match.' : 'No artifacts were logged in this workspace yet.'}
+      >
+        <table className="simple" aria-label="Artifacts">
+          <thead>
+            <tr>
+              <th>Artifact</th>
+              <th>Type</th>
+              <th>Latest version</th>
+              <th className="num">Versions</th>
+              <th className="num">Size</th>
+              <th>Updated</th>
+            </tr>
+          </thead>
+          <tbody>
+            {artifacts.map((artifact) => (
+              <tr key={artifact.name}>
+                <td>
+                  {artifact.emoji && <span aria-hidden="true">{artifact.emoji} </span>}
+                  <Link to={`/-/artifacts/${encodeURIComponent(workspace)}/${encodeURIComponent(artifact.name)}`}>
+                    {artifact.name}
+                  </Link>
+                  {artifact.tags.length > 0 && (
+                    <span className="stage-list">
+                      {artifact.tags.map((tag) => (
+                        <span key={tag} className="badge">
+                          {tag}
+                        </span>
+                      ))}
+                    </span>
+                  )}
+                </td>
+                <td>
+                  <button type="button" className="link-button" onClick={() => setType(artifact.type, { push: true })}>
+                    {artifact.type}
+                  </button>
+                </td>
+                <td className="mono">{artifact.latestVersion ?? '—'}</td>
+                <td className="num">{artifact.versionCount}</td>
+                <td className="num">{formatBytes(artifact.size)}</td>
+                <td>{formatTime(artifact.updatedAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {artifacts.map((artifact) => (
-                <tr key={artifact.name}>
-                  <td>
-                    {artifact.emoji && <span aria-hidden="true">{artifact.emoji} </span>}
-                    <Link to={`/-/artifacts/${encodeURIComponent(workspace)}/${encodeURIComponent(artifact.name)}`}>
-                      {artifact.name}
-                    </Link>
-                    {artifact.tags.length > 0 && (
-                      <span className="stage-list">
-                        {artifact.tags.map((tag) => (
-                          <span key={tag} className="badge">
-                            {tag}
-                          </span>
-                        ))}
-                      </span>
-                    )}
-                  </td>
-                  <td>
-                    <button
-                      type="button"
-                      className="link-button"
-                      onClick={() => setType(artifact.type, { push: true })}
-                    >
-                      {artifact.type}
-                    </button>
-                  </td>
-                  <td className="mono">{artifact.latestVersion ?? '—'}</td>
-                  <td className="num">{artifact.versionCount}</td>
-                  <td className="num">{formatBytes(artifact.size)}</td>
-                  <td>{formatTime(artifact.updatedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <PagedListFooter
-            shown={artifacts.length}
-            total={total}
-            hasMore={query.hasNextPage}
-            loading={query.isFetchingNextPage}
-            onMore={() => void query.fetchNextPage()}
-            noun="artifacts"
-          />
-        </>
-      )}
+            ))}
+          </tbody>
+        </table>
+        <PagedListFooter shown={artifacts.length} total={total} query={query} noun="artifacts" />
+      </PagedListView>
     </div>
   );
 }
@@ -256,28 +238,20 @@ function ArtifactFiles({
             <p className="muted panel-body">This version has no files.</p>
           ) : (
             <table className="simple">
-              <thead>
-                <tr>
-                  <th>File</th>
-                  <th className="num">Size</th>
-                  <th>
-                    <span className="visually-hidden">Download</span>
-                  </th>
-                </tr>
-              </thead>
+              <FileTableHead />
               <tbody>
                 {detail.files.map((file) => (
                   <tr key={file.id}>
                     <td className="mono">{file.fileName}</td>
                     <td className="num">{file.remote ? 'remote' : formatBytes(file.size)}</td>
                     <td>
-                      <a
+                      <DownloadLink
                         href={artifactFileUrl(workspace, artifact, version, file.id)}
-                        download={file.fileName.split('/').pop()}
-                        {...(file.remote ? { target: '_blank', rel: 'noreferrer noopener' } : {})}
+                        fileName={file.fileName}
+                        remote={file.remote}
                       >
                         {file.remote ? 'Open link' : 'Download'}
-                      </a>
+                      </DownloadLink>
                     </td>
                   </tr>
                 ))}

@@ -9,11 +9,13 @@ import {
   useRegistryModels,
   useStageMutation,
 } from '../api/registry.hooks';
+import { DownloadLink } from '../app/file-table';
 import { Modal } from '../app/modal';
+import { PagedListFooter, PagedListView, pagedItems, SearchBox } from '../app/paged-list';
 import { InlineError, PanelBoundary, QueryView } from '../app/panel';
 import { useUrlParam } from '../app/url-state';
 import { formatBytes, formatTime } from '../experiment/format';
-import { ExperimentLink, PagedListFooter, SearchBox } from './registry-shared';
+import { ExperimentLink } from './registry-shared';
 import './registry.css';
 
 /** The workspace's registered models: name, latest version, its stages, last change. */
@@ -21,68 +23,54 @@ export function RegistryPage() {
   const workspace = useParams().workspace ?? '';
   const [search, setSearch] = useUrlParam('q');
   const query = useRegistryModels(workspace, search);
-  const models = query.data?.pages.flatMap((page) => page.items) ?? [];
-  const total = query.data?.pages[0]?.total;
+  const { items: models, total } = pagedItems(query.data);
   return (
     <div className="page registry-page">
       <div className="registry-title">
         <h1>Models</h1>
         <span className="muted">{workspace}</span>
-        <SearchBox value={search} onChange={setSearch} label="Search models" />
+        <SearchBox value={search} onChange={setSearch} label="Search models" className="registry-search" />
       </div>
-      {query.isError ? (
-        <InlineError error={query.error} onRetry={() => void query.refetch()} />
-      ) : query.isPending ? (
-        <div className="muted" role="status">
-          Loading…
-        </div>
-      ) : models.length === 0 ? (
-        <p className="muted">
-          {search
+      <PagedListView
+        query={query}
+        count={models.length}
+        empty={
+          search
             ? 'No models match.'
-            : 'No models are registered in this workspace yet. Register one from an experiment (comet_ml: experiment.register_model).'}
-        </p>
-      ) : (
-        <>
-          <table className="simple" aria-label="Registered models">
-            <thead>
-              <tr>
-                <th>Model</th>
-                <th>Latest version</th>
-                <th>Stages</th>
-                <th className="num">Versions</th>
-                <th>Updated</th>
+            : 'No models are registered in this workspace yet. Register one from an experiment (comet_ml: experiment.register_model).'
+        }
+      >
+        <table className="simple" aria-label="Registered models">
+          <thead>
+            <tr>
+              <th>Model</th>
+              <th>Latest version</th>
+              <th>Stages</th>
+              <th className="num">Versions</th>
+              <th>Updated</th>
+            </tr>
+          </thead>
+          <tbody>
+            {models.map((model) => (
+              <tr key={model.name}>
+                <td>
+                  <Link to={`/-/registry/${encodeURIComponent(workspace)}/${encodeURIComponent(model.name)}`}>
+                    {model.name}
+                  </Link>
+                  {model.description && <div className="muted registry-description">{model.description}</div>}
+                </td>
+                <td className="mono">{model.latest?.version ?? '—'}</td>
+                <td>
+                  <Stages stages={model.latest?.stages ?? []} />
+                </td>
+                <td className="num">{model.versionCount}</td>
+                <td>{formatTime(model.updatedAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {models.map((model) => (
-                <tr key={model.name}>
-                  <td>
-                    <Link to={`/-/registry/${encodeURIComponent(workspace)}/${encodeURIComponent(model.name)}`}>
-                      {model.name}
-                    </Link>
-                    {model.description && <div className="muted registry-description">{model.description}</div>}
-                  </td>
-                  <td className="mono">{model.latest?.version ?? '—'}</td>
-                  <td>
-                    <Stages stages={model.latest?.stages ?? []} />
-                  </td>
-                  <td className="num">{model.versionCount}</td>
-                  <td>{formatTime(model.updatedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <PagedListFooter
-            shown={models.length}
-            total={total}
-            hasMore={query.hasNextPage}
-            loading={query.isFetchingNextPage}
-            onMore={() => void query.fetchNextPage()}
-            noun="models"
-          />
-        </>
-      )}
+            ))}
+          </tbody>
+        </table>
+        <PagedListFooter shown={models.length} total={total} query={query} noun="models" />
+      </PagedListView>
     </div>
   );
 }
@@ -219,13 +207,13 @@ function Versions({ workspace, model }: { workspace: string; model: RegistryMode
                       <ul className="file-list" aria-label={`Files of ${version.version}`}>
                         {version.files.map((file) => (
                           <li key={file.id}>
-                            <a
+                            <DownloadLink
                               href={registryFileUrl(workspace, model.name, version.version, file.id)}
-                              download={file.fileName.split('/').pop()}
+                              fileName={file.fileName}
                               className="mono"
                             >
                               {file.fileName}
-                            </a>
+                            </DownloadLink>
                             <span className="muted">{file.remote ? 'remote' : formatBytes(file.size)}</span>
                           </li>
                         ))}
