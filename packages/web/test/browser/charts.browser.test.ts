@@ -1,6 +1,6 @@
 import type { Page, Request } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserEnv, startBrowserEnv, withFailureScreenshot } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { browserEnvForFile, withFailureScreenshot } from './harness.js';
 
 const WORKSPACE = 'default';
 const PROJECT = 'charts-e2e';
@@ -8,7 +8,6 @@ const STEPS = 10_000;
 const SPIKE_STEP = 7_777;
 const SPIKE_VALUE = 987.654321;
 
-let env: BrowserEnv;
 const runs: { key: string; name: string }[] = [];
 
 /** A smooth decaying loss per run; the first run has one spike the chart must never lose. */
@@ -20,8 +19,7 @@ function lossValues(run: number): number[] {
   );
 }
 
-beforeAll(async () => {
-  env = await startBrowserEnv();
+const env = browserEnvForFile(async () => {
   const steps = Array.from({ length: STEPS }, (_, i) => i);
   const start = Date.UTC(2026, 10, 1);
   for (let r = 0; r < 3; r++) {
@@ -40,10 +38,6 @@ beforeAll(async () => {
       ],
     });
   }
-}, 120_000);
-
-afterAll(async () => {
-  await env?.stop();
 });
 
 interface SeriesRequest {

@@ -1,12 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserEnv, startBrowserEnv, withFailureScreenshot } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { browserEnvForFile, withFailureScreenshot } from './harness.js';
 
-let env: BrowserEnv;
 const keys: string[] = [];
 const PROJECT = 'sweep';
 
-beforeAll(async () => {
-  env = await startBrowserEnv();
+const env = browserEnvForFile(async () => {
   const runs = [
     { name: 'lr-0.1', lr: 0.1, loss: 0.9 },
     { name: 'lr-0.01', lr: 0.01, loss: 0.4 },
@@ -24,9 +22,6 @@ beforeAll(async () => {
     });
     keys.push(key);
   }
-}, 120_000);
-afterAll(async () => {
-  await env?.stop();
 });
 
 describe('the compare page', () => {

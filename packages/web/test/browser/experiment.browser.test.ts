@@ -1,23 +1,18 @@
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type BrowserEnv, startBrowserEnv, withFailureScreenshot } from './harness.js';
+import { describe, expect, it, vi } from 'vitest';
+import { browserEnvForFile, withFailureScreenshot } from './harness.js';
 import { CONFUSION, seedFullExperiment } from './seed-experiment.js';
 
 // Several browser files may share the machine's two cores; each test's budget allows for that.
 vi.setConfig({ testTimeout: 60_000 });
 
-let env: BrowserEnv;
 let key: string;
 let page: Page;
 const PROJECT = 'vision';
 
-beforeAll(async () => {
-  env = await startBrowserEnv();
+const env = browserEnvForFile(async () => {
   key = await seedFullExperiment(env.cairn, PROJECT, 'resnet-baseline');
   page = await env.signedInPage();
-}, 120_000);
-afterAll(async () => {
-  await env?.stop();
 });
 
 const tabUrl = (tab: string) => `${env.url}/default/${PROJECT}/${key}/${tab}`;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cairn } from '@cairn/sdk';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 // The same launcher the benchmarks use: `cairn server` as `npm start` runs it, on a free port.
 import { startCairnServer } from '../../../../bench/lib/cairn-server.mjs';
 
@@ -83,6 +84,24 @@ export async function startBrowserEnv(): Promise<BrowserEnv> {
     await server.proc.stop();
     throw error;
   }
+}
+
+/**
+ * One BrowserEnv for the calling test file: started (then `setUp`, to seed it) before its tests,
+ * stopped after them. The object is filled in once started, as a `let` assigned in beforeAll would be.
+ */
+export function browserEnvForFile(setUp?: () => Promise<void>): BrowserEnv {
+  const env = {} as BrowserEnv;
+  let started = false;
+  beforeAll(async () => {
+    Object.assign(env, await startBrowserEnv());
+    started = true;
+    await setUp?.();
+  }, 120_000);
+  afterAll(async () => {
+    if (started) await env.stop();
+  });
+  return env;
 }
 
 export function launchChromium(): Promise<Browser> {

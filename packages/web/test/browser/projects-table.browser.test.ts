@@ -1,19 +1,14 @@
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserEnv, startBrowserEnv, withFailureScreenshot } from './harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { browserEnvForFile, withFailureScreenshot } from './harness.js';
 
-let env: BrowserEnv;
 let workspace: string;
 const PROJECT = 'vision';
 const RUNS = 30;
 const keys: string[] = [];
 
-beforeAll(async () => {
-  env = await startBrowserEnv();
+const env = browserEnvForFile(async () => {
   workspace = (await env.cairn.me()).defaultWorkspace ?? 'default';
-}, 120_000);
-afterAll(async () => {
-  await env?.stop();
 });
 
 /** Thirty finished runs with parameters, metrics and tags, logged the way training code does. */

@@ -1,9 +1,8 @@
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserEnv, startBrowserEnv, withFailureScreenshot } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { browserEnvForFile, withFailureScreenshot } from './harness.js';
 import { seedRegistry } from './seed-registry.js';
 
-let env: BrowserEnv;
 /** Downloads a link as the browser would (with the page's session cookie). */
 async function download(page: Page, href: string | null) {
   return page.evaluate(async (url) => {
@@ -20,14 +19,10 @@ async function download(page: Page, href: string | null) {
 let experimentKey: string;
 const MODEL = 'cifar-resnet';
 
-beforeAll(async () => {
-  env = await startBrowserEnv();
+const env = browserEnvForFile(async () => {
   const experiment = await env.cairn.experiments.create('default', 'vision', { name: 'resnet-final' });
   experimentKey = experiment.key;
   await seedRegistry(env, experimentKey, MODEL);
-}, 120_000);
-afterAll(async () => {
-  await env?.stop();
 });
 
 describe('the model registry', () => {

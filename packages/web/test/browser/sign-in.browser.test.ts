@@ -1,13 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserEnv, startBrowserEnv, withFailureScreenshot } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { browserEnvForFile, withFailureScreenshot } from './harness.js';
 
-let env: BrowserEnv;
-beforeAll(async () => {
-  env = await startBrowserEnv();
-}, 120_000);
-afterAll(async () => {
-  await env?.stop();
-});
+const env = browserEnvForFile();
 
 describe('signing in', () => {
   it('opens the printed one-time link, lands on the projects page, and the link works only once', async () => {
