@@ -11,6 +11,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { positiveInt } from './lib/args.mjs';
 import { startCairnServer } from './lib/cairn-server.mjs';
 import { parseJson, request } from './lib/http.mjs';
 import { runToEnd } from './lib/proc.mjs';
@@ -48,11 +49,7 @@ if (opts.help) {
        [--node-args="--cpu-prof --cpu-prof-dir=DIR"] [--no-build] [--keep-data] [--out FILE]`);
   process.exit(0);
 }
-const int = (name) => {
-  const n = Number(opts[name]);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-  return n;
-};
+const int = (name) => positiveInt(name, opts[name]);
 const RUNS = int('runs');
 const METRICS = int('metrics');
 const STEPS = int('steps');

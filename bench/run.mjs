@@ -14,6 +14,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { positiveInt } from './lib/args.mjs';
 import { aimDriver } from './lib/drivers/aim.mjs';
 import { cairnDriver } from './lib/drivers/cairn.mjs';
 import { MLFLOW_MAX_BATCH, mlflowDriver } from './lib/drivers/mlflow.mjs';
@@ -75,22 +76,17 @@ function parseCli(argv) {
     console.error(USAGE);
     process.exit(values.help ? 0 : 2);
   }
-  const int = (name, v) => {
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
   const peers = values.peers
     .split(',')
     .map((p) => p.trim().toLowerCase())
     .filter(Boolean);
   for (const p of peers)
     if (!ALL_PEERS.includes(p)) throw new Error(`unknown peer "${p}" (known: ${ALL_PEERS.join(', ')})`);
-  const batchPoints = int('batch', values.batch);
+  const batchPoints = positiveInt('batch', values.batch);
   if (batchPoints > MLFLOW_MAX_BATCH && peers.some((p) => p === 'mlflow' || p === 'fasttrackml')) {
     throw new Error(`--batch above ${MLFLOW_MAX_BATCH} is refused by the MLflow API`);
   }
-  const opt = (name) => (values[name] === undefined ? undefined : int(name, values[name]));
+  const opt = (name) => (values[name] === undefined ? undefined : positiveInt(name, values[name]));
   return {
     shape: resolveShape(positionals[0], {
       full: values.full,
@@ -99,14 +95,14 @@ function parseCli(argv) {
       steps: opt('steps'),
     }),
     peers,
-    writers: int('writers', values.writers),
+    writers: positiveInt('writers', values.writers),
     batchPoints,
-    cairnBatchPoints: values['cairn-batch'] ? int('cairn-batch', values['cairn-batch']) : batchPoints,
+    cairnBatchPoints: values['cairn-batch'] ? positiveInt('cairn-batch', values['cairn-batch']) : batchPoints,
     cairnGzip: values['cairn-gzip'],
-    maxIngestSeconds: int('max-ingest', values['max-ingest']),
-    iterations: int('iterations', values.iterations),
-    readBudgetSeconds: int('read-budget', values['read-budget']),
-    mlflowWorkers: int('mlflow-workers', values['mlflow-workers']),
+    maxIngestSeconds: positiveInt('max-ingest', values['max-ingest']),
+    iterations: positiveInt('iterations', values.iterations),
+    readBudgetSeconds: positiveInt('read-budget', values['read-budget']),
+    mlflowWorkers: positiveInt('mlflow-workers', values['mlflow-workers']),
     venvRoot: resolve(values.venv),
     build: !values['no-build'],
     keepData: values['keep-data'],

@@ -18,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { positiveInt } from './lib/args.mjs';
 import { startCairnServer } from './lib/cairn-server.mjs';
 import { mlflowDriver } from './lib/drivers/mlflow.mjs';
 import { parseJson, request } from './lib/http.mjs';
@@ -62,11 +63,7 @@ if (opts.help) {
        [--repeats N] [--scroll-seconds N] [--mlflow-runs N] [--peers cairn,mlflow] [--no-build] [--out FILE]`);
   process.exit(0);
 }
-const int = (name) => {
-  const n = Number(opts[name]);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-  return n;
-};
+const int = (name) => positiveInt(name, opts[name]);
 const RUNS = int('runs');
 const METRICS = Math.min(int('metrics'), METRIC_NAMES.length);
 const STEPS = int('steps');
