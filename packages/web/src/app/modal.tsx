@@ -29,3 +29,23 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
     </dialog>
   );
 }
+
+/** A dialog's buttons: the one that leaves without acting (`cancel`), then the action. */
+export function ModalActions({
+  onCancel,
+  cancel = 'Cancel',
+  children,
+}: {
+  onCancel: () => void;
+  cancel?: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className="modal-actions">
+      <button type="button" className="btn" onClick={onCancel}>
+        {cancel}
+      </button>
+      {children}
+    </div>
+  );
+}

@@ -5,6 +5,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { useExperiment, useJsonDocument, useTagMutation, useUpdateExperiment } from '../api/experiment.hooks';
 import { type LiveStatus, liveLabel, useLiveEvents } from '../api/live';
 import { InlineError, PanelBoundary, QueryView } from '../app/panel';
+import { RemoveButton } from '../app/remove-button';
 import { useShortcut } from '../app/shortcuts';
 import { ChartPanel } from '../charts/chart-panel';
 import { formatDuration, formatTime } from './format';
@@ -242,15 +243,11 @@ function TagEditor({ experiment }: { experiment: Experiment }) {
         {experiment.tags.map((tag) => (
           <li key={tag} className="tag">
             {tag}
-            <button
-              type="button"
-              className="tag-remove"
-              aria-label={`Remove tag ${tag}`}
+            <RemoveButton
+              label={`Remove tag ${tag}`}
               disabled={mutation.isPending}
-              onClick={() => mutation.mutate({ tag, remove: true })}
-            >
-              ×
-            </button>
+              onRemove={() => mutation.mutate({ tag, remove: true })}
+            />
           </li>
         ))}
       </ul>

@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
-import { Modal } from '../app/modal';
+import { Modal, ModalActions } from '../app/modal';
 import { InlineError } from '../app/panel';
+import { RemoveButton } from '../app/remove-button';
 
 export interface MenuAction {
   label: string;
@@ -112,14 +113,11 @@ export function RenameDialog({
           <input className="input" autoFocus required value={value} onChange={(e) => setValue(e.target.value)} />
         </label>
         {error !== null && <InlineError error={error} />}
-        <div className="modal-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
+        <ModalActions onCancel={onClose}>
           <button type="submit" className="btn btn-primary" disabled={busy || !value.trim()}>
             Save
           </button>
-        </div>
+        </ModalActions>
       </form>
     </Modal>
   );
@@ -169,15 +167,7 @@ export function TagsDialog({
         {tags.map((tag) => (
           <span key={tag} className="badge">
             {tag}
-            <button
-              type="button"
-              className="tag-remove"
-              aria-label={`Remove tag ${tag}`}
-              disabled={busy}
-              onClick={() => run(onRemove(tag))}
-            >
-              ×
-            </button>
+            <RemoveButton label={`Remove tag ${tag}`} disabled={busy} onRemove={() => run(onRemove(tag))} />
           </span>
         ))}
       </div>
@@ -188,14 +178,11 @@ export function TagsDialog({
           <input className="input" autoFocus value={value} onChange={(e) => setValue(e.target.value)} />
         </label>
         {error !== null && <InlineError error={error} />}
-        <div className="modal-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Done
-          </button>
+        <ModalActions onCancel={onClose} cancel="Done">
           <button type="submit" className="btn btn-primary" disabled={busy || !value.trim()}>
             Add
           </button>
-        </div>
+        </ModalActions>
       </form>
     </Modal>
   );

@@ -78,20 +78,21 @@ export function Onboarding({ workspace, project }: { workspace: string; project:
           </div>
         </div>
         <div id="onboarding-code" role="tabpanel" aria-labelledby={`onboarding-tab-${language}`}>
-          <div className="code-with-copy">
-            <pre className="code-block" data-testid="onboarding-shell">
-              {snippet.shell}
-            </pre>
-            <CopyButton text={snippet.shell} label="Copy shell lines" />
-          </div>
-          <div className="code-with-copy">
-            <pre className="code-block" data-testid="onboarding-code">
-              {snippet.code}
-            </pre>
-            <CopyButton text={snippet.code} label="Copy code" />
-          </div>
+          <CodeWithCopy code={snippet.shell} label="Copy shell lines" testId="onboarding-shell" />
+          <CodeWithCopy code={snippet.code} label="Copy code" testId="onboarding-code" />
         </div>
       </div>
     </section>
+  );
+}
+
+function CodeWithCopy({ code, label, testId }: { code: string; label: string; testId: string }) {
+  return (
+    <div className="code-with-copy">
+      <pre className="code-block" data-testid={testId}>
+        {code}
+      </pre>
+      <CopyButton text={code} label={label} />
+    </div>
   );
 }

@@ -10,9 +10,10 @@ import {
   useStageMutation,
 } from '../api/registry.hooks';
 import { DownloadLink } from '../app/file-table';
-import { Modal } from '../app/modal';
+import { Modal, ModalActions } from '../app/modal';
 import { PagedListFooter, PagedListView, pagedItems, SearchBox } from '../app/paged-list';
 import { InlineError, PanelBoundary, QueryView } from '../app/panel';
+import { RemoveButton } from '../app/remove-button';
 import { useUrlParam } from '../app/url-state';
 import { formatBytes, formatTime } from '../experiment/format';
 import { ExperimentLink } from './registry-shared';
@@ -234,10 +235,7 @@ function Versions({ workspace, model }: { workspace: string; model: RegistryMode
             {pending.remove ? 'from' : 'to'} version <strong className="mono">{pending.version}</strong> of{' '}
             <strong>{model.name}</strong>? Stage webhooks of the workspace fire for it.
           </p>
-          <div className="modal-actions">
-            <button type="button" className="btn" onClick={() => setPending(null)}>
-              Cancel
-            </button>
+          <ModalActions onCancel={() => setPending(null)}>
             <button
               type="button"
               className={pending.remove ? 'btn btn-danger' : 'btn btn-primary'}
@@ -246,7 +244,7 @@ function Versions({ workspace, model }: { workspace: string; model: RegistryMode
             >
               {pending.remove ? 'Remove stage' : 'Add stage'}
             </button>
-          </div>
+          </ModalActions>
         </Modal>
       )}
     </section>
@@ -266,14 +264,10 @@ function StageEditor({
       {version.stages.map((stage) => (
         <span key={stage} className={`badge stage stage-${stageTone(stage)}`}>
           {stage}
-          <button
-            type="button"
-            className="tag-remove"
-            aria-label={`Remove stage ${stage} from ${version.version}`}
-            onClick={() => onChange(stage, true)}
-          >
-            ×
-          </button>
+          <RemoveButton
+            label={`Remove stage ${stage} from ${version.version}`}
+            onRemove={() => onChange(stage, true)}
+          />
         </span>
       ))}
       <form
@@ -342,14 +336,11 @@ function Notes({ workspace, model }: { workspace: string; model: RegistryModel }
               rows={8}
               onChange={(event) => setDraft(event.target.value)}
             />
-            <div className="modal-actions">
-              <button type="button" className="btn" onClick={() => setEditing(false)}>
-                Cancel
-              </button>
+            <ModalActions onCancel={() => setEditing(false)}>
               <button type="submit" className="btn btn-primary" disabled={mutation.isPending}>
                 Save notes
               </button>
-            </div>
+            </ModalActions>
             {mutation.isError && <InlineError error={mutation.error} />}
           </form>
         ) : model.notes ? (

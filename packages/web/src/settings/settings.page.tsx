@@ -3,7 +3,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { useApiKeys, useCreateApiKey, useRevokeApiKey } from '../api/api-keys.hooks';
 import { CopyButton } from '../app/copy-button';
 import { formatDateTime, formatRelative } from '../app/format';
-import { Modal } from '../app/modal';
+import { Modal, ModalActions } from '../app/modal';
 import { InlineError, QueryView } from '../app/panel';
 import { ShortcutsOverlay } from '../app/shortcuts';
 import { onThemeChange, readThemePreference, setThemePreference, type ThemePreference } from '../app/theme';
@@ -233,10 +233,7 @@ function ApiKeys({ scopes }: { scopes: string[] }) {
       {revoking && (
         <Modal title={`Revoke “${revoking.name}”?`} onClose={() => setRevoking(null)}>
           <p>Programs using this key stop working at once, and sessions opened with it end.</p>
-          <div className="modal-actions">
-            <button type="button" className="btn" onClick={() => setRevoking(null)}>
-              Cancel
-            </button>
+          <ModalActions onCancel={() => setRevoking(null)}>
             <button
               type="button"
               className="btn btn-primary"
@@ -247,7 +244,7 @@ function ApiKeys({ scopes }: { scopes: string[] }) {
             >
               Revoke
             </button>
-          </div>
+          </ModalActions>
         </Modal>
       )}
     </section>
