@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newExperiment } from '../../server/test/support/store-fixtures.js';
 import { BadRequestError, Cairn, ConflictError, NotFoundError, PermissionDeniedError } from '../src/node.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -39,25 +40,18 @@ describe('experiments.exportCsv', () => {
     await server.core.store.transaction(async (tx) => {
       for (let i = 0; i < bulk; i++) {
         const key = `bulk${String(i).padStart(28, '0')}`;
-        await tx.experiments.insert({
-          id: key,
-          projectId: project.id,
-          workspaceId: project.workspaceId,
-          name: `run-${i}`,
-          status: 'SUCCEEDED',
-          archived: false,
-          startTime: 1_000 + i,
-          endTime: 2_000 + i,
-          createdBy: principal.userId,
-          optimizationId: null,
-          filePath: null,
-          fileName: null,
-          lastHeartbeat: null,
-          hasCrashed: false,
-          error: null,
-          createdAt: 1_000 + i,
-          updatedAt: 1_000 + i,
-        });
+        await tx.experiments.insert(
+          newExperiment(project, {
+            id: key,
+            name: `run-${i}`,
+            status: 'SUCCEEDED',
+            startTime: 1_000 + i,
+            endTime: 2_000 + i,
+            createdBy: principal.userId,
+            createdAt: 1_000 + i,
+            updatedAt: 1_000 + i,
+          }),
+        );
         await tx.values.append(key, 'param', [
           { name: 'lr', type: 'number', text: String(i / 10_000), step: null, timestamp: 1_000, context: null },
         ]);
