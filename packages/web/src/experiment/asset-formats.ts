@@ -14,14 +14,8 @@ export interface ConfusionMatrix {
 }
 
 export function parseConfusionMatrix(text: string): ConfusionMatrix | null {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof json !== 'object' || json === null) return null;
-  const body = json as Record<string, unknown>;
+  const body = parseObject(text);
+  if (!body) return null;
   const matrix = body.matrix;
   if (!Array.isArray(matrix) || !matrix.every((row) => Array.isArray(row))) return null;
   const rows = (matrix as unknown[][]).map((row) =>
@@ -48,17 +42,23 @@ export interface Curve {
 }
 
 export function parseCurve(text: string): Curve | null {
+  const body = parseObject(text);
+  if (!body) return null;
+  const { x, y, name } = body;
+  if (!Array.isArray(x) || !Array.isArray(y)) return null;
+  const length = Math.min(x.length, y.length);
+  // uPlot wants x ascending: sort the pairs (a ROC or PR curve can come in either direction).
+  const pairs = Array.from({ length }, (_, i) => [Number(x[i]), Number(y[i])] as const).sort((a, b) => a[0] - b[0]);
+  return { name: typeof name === 'string' ? name : null, x: pairs.map((p) => p[0]), y: pairs.map((p) => p[1]) };
+}
+
+/** A logged JSON document when it parses to an object; bad JSON, `null` or a scalar gives null. */
+function parseObject(text: string): Record<string, unknown> | null {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     return null;
   }
-  if (typeof json !== 'object' || json === null) return null;
-  const { x, y, name } = json as Record<string, unknown>;
-  if (!Array.isArray(x) || !Array.isArray(y)) return null;
-  const length = Math.min(x.length, y.length);
-  // uPlot wants x ascending: sort the pairs (a ROC or PR curve can come in either direction).
-  const pairs = Array.from({ length }, (_, i) => [Number(x[i]), Number(y[i])] as const).sort((a, b) => a[0] - b[0]);
-  return { name: typeof name === 'string' ? name : null, x: pairs.map((p) => p[0]), y: pairs.map((p) => p[1]) };
+  return typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : null;
 }
