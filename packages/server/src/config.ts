@@ -22,6 +22,8 @@ export interface Config {
    * stored); beyond it writes are answered 429 with Retry-After until some finish.
    */
   ingestMaxInflightBytes: number;
+  /** Most bytes of decoded metric blocks kept in memory for chart reads (least recently used out). */
+  seriesCacheBytes: number;
   /** `full` fsyncs every commit (survives power loss); `normal` survives process crashes only. */
   sqliteSynchronous: 'full' | 'normal';
   /** Public base URL used in links handed to clients; defaults to http://host:port. */
@@ -70,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: integer(env, 'CAIRN_BODY_LIMIT_BYTES', 32 * 1024 * 1024),
     maxAssetBytes: integer(env, 'CAIRN_MAX_ASSET_BYTES', 5 * 1024 * 1024 * 1024),
     ingestMaxInflightBytes: integer(env, 'CAIRN_INGEST_MAX_INFLIGHT_BYTES', DEFAULT_INGEST_MAX_INFLIGHT_BYTES),
+    seriesCacheBytes: integer(env, 'CAIRN_SERIES_CACHE_MIB', 256) * 1024 * 1024,
     sqliteSynchronous: synchronous,
     publicUrl: (env.CAIRN_PUBLIC_URL ?? `http://${host}:${port}`).replace(/\/+$/, ''),
     foundryRequirePreview: (env.CAIRN_FOUNDRY_REQUIRE_PREVIEW ?? 'true').toLowerCase() !== 'false',

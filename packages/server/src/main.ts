@@ -13,7 +13,11 @@ import { SqlStore } from './storage/sql/sql-store.js';
 /** Builds the ports and the core from configuration: the one place that picks implementations. */
 export async function openCore(config: Config): Promise<Core> {
   await mkdir(config.dataDir, { recursive: true });
-  const store = await SqlStore.open(config.databaseUrl, { synchronous: config.sqliteSynchronous });
+  const store = await SqlStore.open(
+    config.databaseUrl,
+    { synchronous: config.sqliteSynchronous },
+    { seriesCacheBytes: config.seriesCacheBytes },
+  );
   const blobs = openBlobStore(config.blobUrl);
   return createCore({
     store,

@@ -59,12 +59,14 @@ export class SqlStore implements Store {
   readonly clientBatches;
 
   /** Decoded sealed blocks, shared by the store's repositories and those of its transactions. */
-  private readonly decoded = new DecodedBlockCache(DECODED_BLOCK_CACHE_BYTES);
+  private readonly decoded: DecodedBlockCache;
 
   private constructor(
     private readonly db: Kysely<Database>,
     readonly dialect: SqlDialect,
+    seriesCacheBytes: number,
   ) {
+    this.decoded = new DecodedBlockCache(seriesCacheBytes);
     const repos = repositories(db, dialect, this.decoded);
     this.tenancy = repos.tenancy;
     this.sessions = repos.sessions;
@@ -84,9 +86,17 @@ export class SqlStore implements Store {
   }
 
   /** Opens the database named by URL (`sqlite:<file>` or `postgres://…`) and migrates it. */
-  static async open(url: string, sqlite: SqliteOptions = { synchronous: 'full' }): Promise<SqlStore> {
+  /**
+   * `seriesCacheBytes` bounds the decoded sealed blocks kept for chart reads (44 bytes a point):
+   * a dashboard of 100 runs × 5 metrics × 10,000 steps holds 220 MB of them.
+   */
+  static async open(
+    url: string,
+    sqlite: SqliteOptions = { synchronous: 'full' },
+    { seriesCacheBytes = DECODED_BLOCK_CACHE_BYTES }: { seriesCacheBytes?: number } = {},
+  ): Promise<SqlStore> {
     const opened = openByUrl(url, sqlite);
-    const store = new SqlStore(opened.db, opened.dialect);
+    const store = new SqlStore(opened.db, opened.dialect, seriesCacheBytes);
     await store.migrate();
     return store;
   }
