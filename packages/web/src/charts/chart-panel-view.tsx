@@ -14,17 +14,25 @@ import { runColor } from './run-colors';
 import { filterMetricNames, groupSections, metricMatcher } from './sections';
 import './charts.css';
 
-/** The metric names of the panel, from the project's catalogue or from the runs themselves. */
+/**
+ * Up to this many runs, a project panel takes its metric names from the runs' own metric lists
+ * (a request per run) rather than from the project's catalogue, which also names metrics none of
+ * the chosen runs have: those charts would only say "no points".
+ */
+const RUN_LISTS_UP_TO = 20;
+
+/** The metric names of the panel, from the runs themselves or from the project's catalogue. */
 function useMetricNames(props: ChartPanelProps) {
   const project = 'project' in props.metrics ? props.metrics.project : null;
   const keys = useMemo(() => props.runs.map((run) => run.key), [props.runs]);
-  const catalogue = useProjectMetricNames(project, props.prefix);
-  const lists = useMetricLists(keys, project === null);
+  const fromRuns = project === null || keys.length <= RUN_LISTS_UP_TO;
+  const catalogue = useProjectMetricNames(fromRuns ? null : project, props.prefix);
+  const lists = useMetricLists(keys, fromRuns);
   const names = useMemo(() => {
-    const all = project ? (catalogue.data ?? []) : lists.lists.flatMap((list) => list.map((s) => s.name));
+    const all = fromRuns ? lists.lists.flatMap((list) => list.map((s) => s.name)) : (catalogue.data ?? []);
     return filterMetricNames(all, { prefix: props.prefix, exclude: props.exclude });
-  }, [project, catalogue.data, lists.lists, props.prefix, props.exclude]);
-  if (project) {
+  }, [fromRuns, catalogue.data, lists.lists, props.prefix, props.exclude]);
+  if (!fromRuns) {
     return {
       names,
       isPending: catalogue.isPending,
@@ -55,9 +63,10 @@ export default function ChartPanelView(props: ChartPanelProps) {
     (experiment: string, name: string) => {
       if (known.current.has(name)) return;
       known.current.add(name);
+      // Whichever source names the panel's metrics learns of the new one.
       if (project)
         void queryClient.invalidateQueries({ queryKey: ['keys', project.workspace, project.project, 'metric'] });
-      else void queryClient.invalidateQueries({ queryKey: metricListKey(experiment) });
+      void queryClient.invalidateQueries({ queryKey: metricListKey(experiment) });
     },
     [project, queryClient],
   );

@@ -82,7 +82,10 @@ async function shoot(
   for (const theme of themes) {
     const page = await env.signedInPage({ colorScheme: theme });
     await page.goto(`${env.url}${path}`);
-    await ready(page);
+    await ready(page).catch(async (error: unknown) => {
+      await page.screenshot({ path: `${OUT}../../packages/web/test/browser/.failures/${name}-${theme}.png` });
+      throw error;
+    });
     // Let charts and fonts settle: nothing animates, but canvases draw after their data lands.
     await page.waitForTimeout(600);
     await page.screenshot({ path: `${OUT}${name}-${theme}.png` });
@@ -106,7 +109,7 @@ describe('docs screenshots', () => {
     await shoot('projects', '/', async (page) => {
       await page.getByRole('link', { name: 'vision' }).first().waitFor();
     });
-    await shoot(`project-table`, `/default/vision?sel=${keys.slice(0, 4).join(',')}`, charts(2));
+    await shoot(`project-table`, `/default/vision?sel=${keys.slice(0, 4).join(',')}`, charts(1));
     await shoot('charts', `/default/vision/charts?sel=${keys.join(',')}`, charts(4));
     await shoot('charts-zoomed', `/default/vision/charts?sel=${keys.join(',')}&zoom=2150..2300&mq=loss`, charts(2), [
       'light',
