@@ -12,6 +12,10 @@ let fullKey = '';
 
 /** A sweep as a team would log it: 12 runs, sections of metrics, one spike, two still running. */
 async function seedSweep() {
+  await env.cairn.projects.create('default', {
+    name: 'vision',
+    description: 'ResNet depth × learning-rate sweep on ImageNet-100',
+  });
   const steps = Array.from({ length: 3000 }, (_, i) => i);
   const configs = [18, 34, 50].flatMap((depth) =>
     [0.1, 0.03, 0.01, 0.003].map((lr, i) => ({ depth, lr, optimizer: i % 2 ? 'adamw' : 'sgd' })),
@@ -52,7 +56,7 @@ async function seedSweep() {
           steps: steps.filter((s) => s % 100 === 0),
           values: steps.filter((s) => s % 100 === 0).map((s) => Math.min(0.97, 0.98 - (loss[s] ?? 0) / 2.4)),
         },
-        { name: 'sys.gpu.0.util', steps, values: steps.map((s) => 70 + 25 * noise(s, 3)) },
+        { name: 'sys.gpu.0.util', steps, values: steps.map((s) => 82 + 8 * Math.sin(s / 150 + run) + 2 * noise(s, 3)) },
       ],
     });
     if (run === 3) await env.cairn.experiments.end(key, { status: 'FAILED' });
