@@ -105,9 +105,16 @@ describe('the web app', () => {
     const clientlib = await get('/clientlib/no-such-thing', { authorization: ADMIN_KEY });
     expect(clientlib.statusCode).toBe(404);
     expect(clientlib.body).toContain('no Comet clientlib endpoint');
-    const foundry = await get('/api/no-such-thing?preview=true', { authorization: `Bearer ${ADMIN_KEY}` });
+    const foundry = await get('/api/v2/no-such-thing', { authorization: `Bearer ${ADMIN_KEY}` });
     expect(foundry.statusCode).toBe(404);
     expect(foundry.json().errorName).toBe('Default:NotFound');
+    // Each API answers unknown paths under its own prefix, whatever the others check.
+    const mlflow = await get('/api/2.0/mlflow/no-such-thing', { authorization: `Bearer ${ADMIN_KEY}` });
+    expect(mlflow.statusCode).toBe(404);
+    expect(mlflow.json()).toEqual({ error_code: 'ENDPOINT_NOT_FOUND', message: 'Not found' });
+    const elsewhere = await get('/api/no-such-thing', { authorization: `Bearer ${ADMIN_KEY}` });
+    expect(elsewhere.statusCode).toBe(404);
+    expect(elsewhere.body).not.toContain('ApiFeaturePreviewUsageOnly');
     for (const url of ['/api', '/clientlib']) {
       const response = await get(url);
       expect(response.statusCode, url).toBeGreaterThanOrEqual(400);

@@ -43,6 +43,10 @@ export interface Project {
   ownerUserId: string;
   createdAt: number;
   updatedAt: number;
+  /** Soft deletion (MLflow's experiment lifecycle): set while the project is in the trash. */
+  deletedAt: number | null;
+  /** Where MLflow clients put the project's artifacts; null: Cairn's own store (`mlflow-artifacts:/<id>`). */
+  artifactLocation: string | null;
 }
 
 export type ExperimentStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -162,7 +166,10 @@ export interface SeriesSummary {
   count: number;
   min: SummaryPoint;
   max: SummaryPoint;
+  /** The point logged last (highest offset): Comet's "current" value. */
   last: SummaryPoint;
+  /** The greatest point by (step, timestamp, value), a missing step read as 0: MLflow's "latest". */
+  latest: SummaryPoint;
 }
 
 export type ValueKind = 'param' | 'other';

@@ -339,6 +339,8 @@ export class ProjectsService {
       ownerUserId: principal.userId,
       createdAt: now,
       updatedAt: now,
+      deletedAt: null,
+      artifactLocation: null,
     };
     await tx.projects.insert(project);
     return project;

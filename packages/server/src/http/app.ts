@@ -9,6 +9,7 @@ import { cairnApiPlugin } from './facades/cairn/cairn.plugin.js';
 import { cometClientlibPlugin } from './facades/comet/clientlib.plugin.js';
 import { cometClientlibProbe, cometRestPlugin } from './facades/comet/comet.plugin.js';
 import { foundryModelsPlugin } from './facades/foundry/foundry.plugin.js';
+import { mlflowTrackingPlugin } from './facades/mlflow/mlflow.plugin.js';
 import { gunzipRequestBody } from './gzip-body.js';
 import { IngestAdmission } from './ingest-admission.js';
 import { collectRoutes } from './openapi/openapi.builder.js';
@@ -70,11 +71,15 @@ export async function buildApp({ core, config, logger = false, live }: AppOption
     publicUrl: config.publicUrl,
     ...(live ? { live } : {}),
   });
+  // At /api/v2, not /api: its hooks and its not-found answer cover its own paths only.
   await app.register(foundryModelsPlugin, {
-    prefix: '/api',
+    prefix: '/api/v2',
     core,
     requirePreview: config.foundryRequirePreview ?? true,
   });
+  for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
+    await app.register(mlflowTrackingPlugin, { prefix, core, publicUrl: config.publicUrl });
+  }
   await app.register(cometClientlibProbe);
   await app.register(cometClientlibPlugin, { prefix: '/clientlib', core, publicUrl: config.publicUrl });
   for (const prefix of ['/api/rest/v2', '/clientlib/rest/v2']) {

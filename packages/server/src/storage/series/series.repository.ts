@@ -50,10 +50,11 @@ export const DECODED_BLOCK_CACHE_BYTES = 64 * 1024 * 1024;
 type SeriesRow = Database['series'];
 
 /** A series row as the code works with it: NaN where the database holds NULL. */
-type SeriesState = Omit<SeriesRow, 'min_value' | 'max_value' | 'last_value'> & {
+type SeriesState = Omit<SeriesRow, 'min_value' | 'max_value' | 'last_value' | 'latest_value'> & {
   min_value: number;
   max_value: number;
   last_value: number;
+  latest_value: number;
 };
 
 /**
@@ -650,6 +651,7 @@ function fromColumns(row: SeriesRow): SeriesState {
     min_value: nullToNan(row.min_value),
     max_value: nullToNan(row.max_value),
     last_value: nullToNan(row.last_value),
+    latest_value: nullToNan(row.latest_value),
   };
 }
 
@@ -659,6 +661,7 @@ function toColumns(row: SeriesState): SeriesRow {
     min_value: nanToNull(row.min_value),
     max_value: nanToNull(row.max_value),
     last_value: nanToNull(row.last_value),
+    latest_value: nanToNull(row.latest_value),
   };
 }
 
@@ -686,10 +689,11 @@ function newSeriesRow(
     ...prefixed('min', extreme),
     ...prefixed('max', extreme),
     ...prefixed('last', extreme),
+    ...prefixed('latest', extreme),
   };
 }
 
-function prefixed<P extends 'min' | 'max' | 'last'>(prefix: P, point: SummaryPoint) {
+function prefixed<P extends 'min' | 'max' | 'last' | 'latest'>(prefix: P, point: SummaryPoint) {
   return {
     [`${prefix}_value`]: point.value,
     [`${prefix}_step`]: point.step,
@@ -715,17 +719,39 @@ function foldIntoSummary(row: SeriesState, point: MetricPointInput, offset: numb
     Object.assign(row, prefixed('max', summary));
   }
   if (offset >= row.last_offset) Object.assign(row, prefixed('last', summary));
+  if (isLaterPoint(summary, row)) Object.assign(row, prefixed('latest', summary));
+}
+
+/**
+ * MLflow's "latest" order: a point is later than the summary's latest when its (step, timestamp,
+ * value) is greater, compared in that order; a missing step counts as 0 (MLflow's default step)
+ * and NaN as lower than any number. Equal points keep the first logged.
+ */
+function isLaterPoint(point: SummaryPoint, row: SeriesState): boolean {
+  const step = point.step ?? 0;
+  const latestStep = row.latest_step ?? 0;
+  if (step !== latestStep) return step > latestStep;
+  if (point.timestamp !== row.latest_timestamp) return point.timestamp > row.latest_timestamp;
+  if (Number.isNaN(point.value)) return false;
+  return Number.isNaN(row.latest_value) || point.value > row.latest_value;
 }
 
 function toSummary(row: SeriesState): SeriesSummary {
-  const pick = (p: 'min' | 'max' | 'last'): SummaryPoint => ({
+  const pick = (p: 'min' | 'max' | 'last' | 'latest'): SummaryPoint => ({
     value: row[`${p}_value`],
     step: row[`${p}_step`],
     timestamp: row[`${p}_timestamp`],
     context: row[`${p}_context`],
     offset: row[`${p}_offset`],
   });
-  return { name: row.name, count: row.point_count, min: pick('min'), max: pick('max'), last: pick('last') };
+  return {
+    name: row.name,
+    count: row.point_count,
+    min: pick('min'),
+    max: pick('max'),
+    last: pick('last'),
+    latest: pick('latest'),
+  };
 }
 
 function toMetricPoint(point: StoredPoint, contexts: readonly string[]): MetricPoint {

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Kysely table types. Flags are integers (0/1) on both backends because better-sqlite3 cannot
  * bind booleans; times are epoch-millisecond bigints (parsed to numbers on PostgreSQL too).
@@ -35,7 +37,10 @@ export interface Database {
     owner_user_id: string;
     created_at: number;
     updated_at: number;
+    deleted_at: number | null;
+    artifact_location: string | null;
   };
+  project_tags: { project_id: string; key: string; value: string };
   experiments: {
     id: string;
     project_id: string;
@@ -55,6 +60,18 @@ export interface Database {
     next_seq: number;
     created_at: number;
     updated_at: number;
+    status_detail: string | null;
+  };
+  experiment_inputs: {
+    experiment_id: string;
+    name: string;
+    digest: string;
+    source_type: string;
+    source: string;
+    schema: string | null;
+    profile: string | null;
+    tags: string;
+    created_at: number;
   };
   experiment_symlinks: { experiment_id: string; project_id: string };
   experiment_documents: { experiment_id: string; kind: string; body: string; updated_at: number };
@@ -113,6 +130,12 @@ export interface Database {
     last_timestamp: number;
     last_context: string | null;
     last_offset: number;
+    /** Null only in rows being created before their first fold (never stored so). */
+    latest_value: number | null;
+    latest_step: number | null;
+    latest_timestamp: number;
+    latest_context: string | null;
+    latest_offset: number;
   };
   series_blocks: {
     series_id: string;
@@ -163,7 +186,19 @@ export interface Database {
     created_at: number;
   };
   project_share_links: { project_id: string; share_code: string; created_by: string; created_at: number };
-  experiment_models: { id: string; experiment_id: string; name: string; created_at: number };
+  experiment_models: {
+    id: string;
+    experiment_id: string;
+    name: string;
+    created_at: number;
+    logged_model_id: string | null;
+    status: string | null;
+    model_type: string | null;
+    tags: string | null;
+    params: string | null;
+    step: number | null;
+    updated_at: number | null;
+  };
   code_panels: {
     id: string;
     workspace_id: string;
@@ -238,6 +273,7 @@ export interface Database {
     created_by: string;
     created_at: number;
     updated_at: number;
+    tags: Generated<string>;
   };
   registry_versions: {
     id: string;
@@ -250,7 +286,13 @@ export interface Database {
     created_by: string;
     created_at: number;
     updated_at: number;
+    number: number | null;
+    source: string | null;
+    run_link: string | null;
+    status: string | null;
+    tags: Generated<string>;
   };
+  registry_aliases: { registry_model_id: string; alias: string; version_id: string };
   registry_version_stages: { version_id: string; position: number; stage: string };
   webhook_configs: {
     workspace_id: string;

@@ -98,6 +98,8 @@ function toRow(p: Project): Database['projects'] {
     owner_user_id: p.ownerUserId,
     created_at: p.createdAt,
     updated_at: p.updatedAt,
+    deleted_at: p.deletedAt,
+    artifact_location: p.artifactLocation,
   };
 }
 
@@ -112,5 +114,7 @@ function toProject(row: Selectable<Database['projects']>): Project {
     ownerUserId: row.owner_user_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    deletedAt: row.deleted_at,
+    artifactLocation: row.artifact_location,
   };
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { ExperimentModel, RegistryModel, RegistryVersion } from '../../core/entities.js';
 import type {
   Registration,
@@ -63,7 +63,7 @@ export class SqlRegistryRepository implements RegistryRepository {
   }
 
   async updateModel(id: string, patch: RegistryModelPatch): Promise<void> {
-    const set: Partial<Database['registry_models']> = {};
+    const set: Updateable<Database['registry_models']> = {};
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.description !== undefined) set.description = patch.description;
     if (patch.isPublic !== undefined) set.is_public = patch.isPublic ? 1 : 0;
@@ -117,7 +117,7 @@ export class SqlRegistryRepository implements RegistryRepository {
   }
 
   async updateVersion(id: string, patch: RegistryVersionPatch): Promise<void> {
-    const set: Partial<Database['registry_versions']> = {};
+    const set: Updateable<Database['registry_versions']> = {};
     if (patch.comment !== undefined) set.comment = patch.comment;
     if (patch.updatedAt !== undefined) set.updated_at = patch.updatedAt;
     if (Object.keys(set).length === 0) return;

@@ -22,7 +22,7 @@ export interface FoundryRouteContext {
 }
 
 /**
- * Palantir Foundry Models v2 experiments (preview) at /api/v2/models: a second face over the same
+ * Palantir Foundry Models v2 experiments (preview) at /api/v2/models (registered at /api/v2): a second face over the same
  * projects (models) and experiments. Bearer API keys with the api:models-read scope.
  */
 export const foundryModelsPlugin: FastifyPluginAsync<FoundryPluginOptions> = async (instance, options) => {
@@ -40,6 +40,8 @@ export const foundryModelsPlugin: FastifyPluginAsync<FoundryPluginOptions> = asy
     ),
   );
   app.addHook('onRequest', async (request) => {
+    // Only Foundry's own routes: an unknown path goes straight to the not-found answer above.
+    if (request.routeOptions.url === undefined) return;
     const principal = await core.auth.authenticate(presentedApiKey(request.headers));
     const preview = (request.query as { preview?: unknown }).preview;
     if (options.requirePreview && !(typeof preview === 'string' && preview.toLowerCase() === 'true')) {

@@ -12,6 +12,7 @@ import { projectKeys } from './0009-project-keys.js';
 import { seriesBlockExtents } from './0010-series-block-extents.js';
 import { outputLines } from './0011-output-lines.js';
 import { sessions } from './0012-sessions.js';
+import { mlflow } from './0013-mlflow.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
@@ -29,6 +30,7 @@ const migrations: Record<string, DialectMigration> = {
   '0010-series-block-extents': seriesBlockExtents,
   '0011-output-lines': outputLines,
   '0012-sessions': sessions,
+  '0013-mlflow': mlflow,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {

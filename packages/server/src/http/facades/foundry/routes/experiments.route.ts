@@ -63,7 +63,7 @@ export function registerExperimentRoutes({ app, core }: FoundryRouteContext): vo
 
   /** GET /v2/models/{modelRid} */
   app.get(
-    '/v2/models/:modelRid',
+    '/models/:modelRid',
     { schema: { params: ModelParams, querystring: PreviewQuery, response: withErrors({ 200: ModelResponse }) } },
     async (request) => {
       const { modelRid: rid } = request.params;
@@ -78,14 +78,14 @@ export function registerExperimentRoutes({ app, core }: FoundryRouteContext): vo
 
   /** E1: GET /v2/models/{modelRid}/experiments/{experimentRid} */
   app.get(
-    '/v2/models/:modelRid/experiments/:experimentRid',
+    '/models/:modelRid/experiments/:experimentRid',
     { schema: { params: ExperimentParams, querystring: PreviewQuery, response: withErrors({ 200: Experiment }) } },
     async (request) => toWireExperiment(await recordOf(request, request.params.modelRid, request.params.experimentRid)),
   );
 
   /** E2: POST /v2/models/{modelRid}/experiments/search */
   app.post(
-    '/v2/models/:modelRid/experiments/search',
+    '/models/:modelRid/experiments/search',
     {
       schema: {
         params: ModelParams,
@@ -160,7 +160,7 @@ export function registerExperimentRoutes({ app, core }: FoundryRouteContext): vo
 
   /** E4: GET /v2/models/{modelRid}/experiments/{experimentRid}/series/{seriesName}/parquet */
   app.get(
-    '/v2/models/:modelRid/experiments/:experimentRid/series/:seriesName/parquet',
+    '/models/:modelRid/experiments/:experimentRid/series/:seriesName/parquet',
     { schema: { params: SeriesParams, querystring: PreviewQuery, response: withErrors({ 200: FoundryBytes }) } },
     async (request, reply) => {
       const record = await seriesOf(request, request.params);
@@ -174,7 +174,7 @@ export function registerExperimentRoutes({ app, core }: FoundryRouteContext): vo
 
   /** E5: GET /v2/models/{modelRid}/experiments/{experimentRid}/artifactTables/{artifactName}/json */
   app.get(
-    '/v2/models/:modelRid/experiments/:experimentRid/artifactTables/:artifactName/json',
+    '/models/:modelRid/experiments/:experimentRid/artifactTables/:artifactName/json',
     {
       schema: {
         params: ArtifactTableParams,
@@ -203,7 +203,7 @@ export function registerExperimentRoutes({ app, core }: FoundryRouteContext): vo
 
   /** E6: GET /v2/models/{modelRid}/experiments/{experimentRid}/artifactTables/{artifactName}/parquet */
   app.get(
-    '/v2/models/:modelRid/experiments/:experimentRid/artifactTables/:artifactName/parquet',
+    '/models/:modelRid/experiments/:experimentRid/artifactTables/:artifactName/parquet',
     { schema: { params: ArtifactTableParams, querystring: PreviewQuery, response: withErrors({ 200: FoundryBytes }) } },
     async (request, reply) => {
       const record = await tableOf(request, request.params);
@@ -218,7 +218,7 @@ export function registerExperimentRoutes({ app, core }: FoundryRouteContext): vo
 
   /** E3: GET /v2/models/{modelRid}/experiments/{experimentRid}/series/{seriesName}/json */
   app.get(
-    '/v2/models/:modelRid/experiments/:experimentRid/series/:seriesName/json',
+    '/models/:modelRid/experiments/:experimentRid/series/:seriesName/json',
     { schema: { params: SeriesParams, querystring: OffsetPageQuery, response: withErrors({ 200: DoubleSeriesV1 }) } },
     async (request) => {
       const { seriesName } = request.params;
