@@ -3,6 +3,7 @@ import { backends, createTestContext, type TestContext } from './support/test-co
 
 const API = '/api/2.0/mlflow';
 const AJAX = '/ajax-api/2.0/mlflow';
+// biome-ignore lint/suspicious/noExplicitAny: wire bodies are read field by field, as a client reads them
 type Json = Record<string, any>;
 
 /**
