@@ -7,7 +7,7 @@ import {
 } from '@cairn/schemas/mlflow';
 import type { FastifyRequest } from 'fastify';
 import type { Project } from '../../../../core/entities.js';
-import { AlreadyExistsError } from '../../../../core/errors.js';
+import { AlreadyExistsError, NotFoundError } from '../../../../core/errors.js';
 import type { Principal } from '../../../../core/principal.js';
 import { callerOf, type MlflowRouteContext } from '../mlflow.plugin.js';
 import { MlflowApiError } from '../mlflow-errors.js';
@@ -135,7 +135,13 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
           ? await findProjectByExperimentId(core, principal, workspace, DEFAULT_EXPERIMENT_ID, {
               create: mayWrite(principal),
             })
-          : await core.store.projects.getByName(workspace.id, name);
+          : await core.projects.getProject(principal, { workspaceName: workspace.name, projectName: name }).then(
+              (view) => view.project,
+              (error: unknown) => {
+                if (error instanceof NotFoundError) return undefined;
+                throw error;
+              },
+            );
       if (!project) {
         throw new MlflowApiError('RESOURCE_DOES_NOT_EXIST', `Could not find experiment with name '${name}'`);
       }
