@@ -101,6 +101,10 @@ export const SearchExperimentsResponse = Type.Object({
   next_page_token: Type.Optional(Type.String()),
 });
 export const RunResponse = Type.Object({ run: MlflowRun });
+export const SearchRunsResponse = Type.Object({
+  runs: Type.Array(MlflowRun),
+  next_page_token: Type.Optional(Type.String()),
+});
 export const UpdateRunResponse = Type.Object({ run_info: MlflowRunInfo });
 export const MetricHistoryResponse = Type.Object({
   metrics: Type.Optional(Type.Array(MlflowMetric)),

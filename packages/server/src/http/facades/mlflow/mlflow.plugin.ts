@@ -9,6 +9,7 @@ import type { TypeBoxApp } from '../../typed-app.js';
 import { MlflowApiError, mlflowErrorHandler, sendMlflowError } from './mlflow-errors.js';
 import { registerExperimentRoutes } from './routes/experiments.route.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
+import { registerRunSearchRoutes } from './routes/run-search.route.js';
 import { registerRunRoutes } from './routes/runs.route.js';
 
 declare module 'fastify' {
@@ -85,6 +86,7 @@ export const mlflowTrackingPlugin: FastifyPluginAsync<MlflowPluginOptions> = asy
   const context: MlflowRouteContext = { app, core, publicUrl };
   registerExperimentRoutes(context);
   registerRunRoutes(context);
+  registerRunSearchRoutes(context);
   // The web UI's bulk history read exists only under /ajax-api, as in MLflow's server.
   registerMetricRoutes(context, { ajax: instance.prefix.startsWith('/ajax-api') });
 };

@@ -30,10 +30,8 @@ import {
 } from '../mlflow-request.js';
 import { toWireExperiment } from './experiment.mapper.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
+import { maxResultsOf, orderByOf, VIEW_TYPES } from './search-params.js';
 
-const VIEW_TYPES = { ACTIVE_ONLY: 1, DELETED_ONLY: 2, ALL: 3 } as const;
-const MAX_SEARCH_RESULTS = 50_000;
-const DEFAULT_SEARCH_RESULTS = 1000;
 const MAX_EXPERIMENT_TAG_KEY = 250;
 const MAX_EXPERIMENT_TAG_VALUE = 5000;
 
@@ -232,20 +230,10 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
   /** POST (and GET) /api/2.0/mlflow/experiments/search: the workspace's experiments, paged. */
   async function search(request: FastifyRequest) {
     const input = inputOf(request);
-    const maxResults = optionalInt(input, 'max_results') ?? DEFAULT_SEARCH_RESULTS;
-    if (maxResults < 1 || maxResults > MAX_SEARCH_RESULTS) {
-      throw new MlflowApiError(
-        'INVALID_PARAMETER_VALUE',
-        `Invalid value ${maxResults} for parameter 'max_results' supplied. It must be at most ${MAX_SEARCH_RESULTS}`,
-      );
-    }
+    const maxResults = maxResultsOf(input);
     const viewType = optionalEnum(input, 'view_type', VIEW_TYPES) ?? 'ACTIVE_ONLY';
     const predicate = experimentPredicate(optionalString(input, 'filter'));
-    const orderBy = optionalList(input, 'order_by').map((clause, i) => {
-      if (typeof clause !== 'string') throw new MlflowApiError('INVALID_PARAMETER_VALUE', `Invalid order_by[${i}].`);
-      return clause;
-    });
-    const comparator = experimentComparator(orderBy);
+    const comparator = experimentComparator(orderByOf(input));
     const offset = decodePageToken(optionalString(input, 'page_token'));
     const { principal, workspace } = callerOf(request);
     if (mayWrite(principal)) {
