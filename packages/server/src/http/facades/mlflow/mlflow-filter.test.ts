@@ -106,7 +106,7 @@ describe('compileRunFilter', () => {
         {
           kind: 'and',
           conditions: [
-            test({ source: 'attribute', name: 'reportedStatus' }, { as: 'string', op: 'eq', value: 'FAILED' }),
+            test({ source: 'attribute', name: 'status' }, { as: 'string', op: 'eq', value: 'FAILED' }),
             test({ source: 'attribute', name: 'statusDetail' }, { as: 'string', op: 'eq', value: 'KILLED' }),
           ],
         },
@@ -213,7 +213,7 @@ describe('compileRunOrder', () => {
       direction: 'asc',
     });
     expect(compileRunOrder(['status'])).toEqual({
-      field: { source: 'attribute', name: 'reportedStatus' },
+      field: { source: 'attribute', name: 'status' },
       direction: 'asc',
     });
     expect(compileRunOrder(['run_id desc'])).toEqual({

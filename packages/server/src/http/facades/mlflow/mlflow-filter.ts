@@ -446,7 +446,7 @@ function and(...conditions: ExperimentCondition[]): ExperimentCondition {
 function or(...conditions: ExperimentCondition[]): ExperimentCondition {
   return conditions.length === 1 ? (conditions[0] as ExperimentCondition) : { kind: 'or', conditions };
 }
-function attributeIs(name: 'reportedStatus' | 'statusDetail', value: string): ExperimentCondition {
+function attributeIs(name: 'status' | 'statusDetail', value: string): ExperimentCondition {
   return { kind: 'test', field: { source: 'attribute', name }, test: { as: 'string', op: 'eq', value } };
 }
 
@@ -455,17 +455,17 @@ function attributeIs(name: 'reportedStatus' | 'statusDetail', value: string): Ex
  * with detail KILLED, SCHEDULED is RUNNING with detail SCHEDULED.
  */
 const RUN_STATUSES: Record<string, ExperimentCondition> = {
-  RUNNING: and(attributeIs('reportedStatus', 'RUNNING'), {
+  RUNNING: and(attributeIs('status', 'RUNNING'), {
     kind: 'not',
     condition: attributeIs('statusDetail', 'SCHEDULED'),
   }),
-  SCHEDULED: and(attributeIs('reportedStatus', 'RUNNING'), attributeIs('statusDetail', 'SCHEDULED')),
-  FINISHED: attributeIs('reportedStatus', 'SUCCEEDED'),
-  FAILED: and(attributeIs('reportedStatus', 'FAILED'), {
+  SCHEDULED: and(attributeIs('status', 'RUNNING'), attributeIs('statusDetail', 'SCHEDULED')),
+  FINISHED: attributeIs('status', 'SUCCEEDED'),
+  FAILED: and(attributeIs('status', 'FAILED'), {
     kind: 'not',
     condition: attributeIs('statusDetail', 'KILLED'),
   }),
-  KILLED: and(attributeIs('reportedStatus', 'FAILED'), attributeIs('statusDetail', 'KILLED')),
+  KILLED: and(attributeIs('status', 'FAILED'), attributeIs('statusDetail', 'KILLED')),
 };
 
 const COMPARISON_OPS: Record<string, ComparisonOp> = {
@@ -629,7 +629,7 @@ function runOrder({ entity, key }: Identifier, direction: 'asc' | 'desc'): Exper
     case 'run_name':
       return { field: 'name', direction };
     case 'status':
-      return { field: { source: 'attribute', name: 'reportedStatus' }, direction };
+      return { field: { source: 'attribute', name: 'status' }, direction };
     case 'user_id':
       return { field: { source: 'other', name: USER_TAG }, direction };
     case 'start_time':
