@@ -7,6 +7,7 @@ import { type Principal, requireScope } from '../../../core/principal.js';
 import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { MlflowApiError, mlflowErrorHandler, sendMlflowError } from './mlflow-errors.js';
+import { registerRegistryRoutes } from './routes/registry.route.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -80,5 +81,5 @@ export const mlflowTrackingPlugin: FastifyPluginAsync<MlflowPluginOptions> = asy
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   setUpMlflowScope(app, core);
   const context: MlflowRouteContext = { app, core, publicUrl };
-  void context;
+  registerRegistryRoutes(context);
 };
