@@ -1,3 +1,4 @@
+import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExperiment, experimentWithModel, register, V2 } from './support/registry-fixtures.js';
 import { backends, createTestContext, type TestContext } from './support/test-context.js';
@@ -224,6 +225,80 @@ describe.each(backends)('MLflow model registry (%s)', (backend) => {
     await ok(await call('DELETE', 'registered-models/delete', { name: renamed }));
     error(await call('GET', 'registered-models/get', { name: renamed }), 404, 'RESOURCE_DOES_NOT_EXIST');
     error(await call('GET', 'model-versions/get', { name: renamed, version: '1' }), 404, 'RESOURCE_DOES_NOT_EXIST');
+  });
+
+  it('registers a logged model (models:/m-…) and serves its files for download', async () => {
+    const name = modelName('Logged');
+    const source = await experimentWithModel(t, 'sk-model', {
+      MLmodel: Buffer.from('flavors:\n  sklearn: {}\n'),
+      'data/model.pkl': Buffer.from([1, 2, 3]),
+    });
+    const loggedModelId = `m-${'ab'.repeat(16)}${unique}`.slice(0, 34);
+    // Logged models are made by the MLflow artifacts branch; here the experiment model is marked directly.
+    const db = (t.store as unknown as { db: Kysely<unknown> }).db;
+    await sql`update experiment_models set logged_model_id = ${loggedModelId} where id = ${source.experimentModelId}`.execute(
+      db,
+    );
+    const experimentId = (await t.core.store.experiments.get(source.experimentKey))?.projectId;
+    await ok(await call('POST', 'registered-models/create', { name }));
+    const version = (
+      await ok(
+        await call('POST', 'model-versions/create', {
+          name,
+          source: `models:/${loggedModelId}`,
+          model_id: loggedModelId,
+        }),
+      )
+    ).model_version;
+    expect(version).toMatchObject({
+      version: '1',
+      source: `models:/${loggedModelId}`,
+      run_id: source.experimentKey,
+      model_id: loggedModelId,
+    });
+    expect((await ok(await call('GET', 'model-versions/get-download-uri', { name, version: 1 }))).artifact_uri).toBe(
+      `mlflow-artifacts:/${experimentId}/models/${loggedModelId}/artifacts`,
+    );
+    const file = await call('GET', 'model-versions/get-artifact', { name, version: 1, path: 'data/model.pkl' });
+    expect(file.statusCode, file.body).toBe(200);
+    expect(file.rawPayload).toEqual(Buffer.from([1, 2, 3]));
+    expect(file.headers['content-disposition']).toContain('model.pkl');
+    error(
+      await call('GET', 'model-versions/get-artifact', { name, version: 1, path: 'absent' }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+    );
+    error(
+      await call('POST', 'model-versions/create', { name, source: `models:/m-${'0'.repeat(32)}` }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+    );
+    // Another tenant cannot register the logged model under a model of its own.
+    await ok(await call('POST', 'registered-models/create', { name }, t.otherKey));
+    error(
+      await call('POST', 'model-versions/create', { name, source: `models:/${loggedModelId}` }, t.otherKey),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+    );
+  });
+
+  it('numbers versions created concurrently without gaps or clashes, and reads double-encoded bodies', async () => {
+    const name = modelName('Race');
+    const created = await t.request('POST', `${API}/registered-models/create`, {
+      key: null,
+      headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' },
+      payload: JSON.stringify(JSON.stringify({ name })),
+    });
+    expect(created.statusCode, created.body).toBe(200);
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => call('POST', 'model-versions/create', { name, source: `s3://bucket/${i}` })),
+    );
+    const numbers = await Promise.all(responses.map(async (r) => (await ok(r)).model_version.version));
+    expect(numbers.map(Number).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    const racing = await Promise.all(
+      Array.from({ length: 3 }, () => call('POST', 'registered-models/create', { name: `${name}-twin` })),
+    );
+    expect(racing.map((r) => r.statusCode).sort()).toEqual([200, 400, 400]);
   });
 
   it('searches registered models and versions with filters and page tokens', async () => {

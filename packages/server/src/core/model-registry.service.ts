@@ -1,5 +1,6 @@
+import { MODEL_ELEMENT_TYPE } from './assets.service.js';
 import type { Clock } from './clock.port.js';
-import type { ExperimentModel, Project, RegistryModel, RegistryVersion, Workspace } from './entities.js';
+import type { Asset, ExperimentModel, Project, RegistryModel, RegistryVersion, Workspace } from './entities.js';
 import { AlreadyExistsError, DomainError, InvalidArgumentError, NotFoundError } from './errors.js';
 import { newHexId } from './ids.js';
 import { isMember, type Principal, requireScope } from './principal.js';
@@ -569,6 +570,33 @@ export class ModelRegistryService {
     const version = found && (await this.store.registry.getVersion(found.versionId));
     if (!version) throw new InvalidArgumentError(`Registered model alias ${alias} not found.`);
     return this.versionView(this.store, model, version);
+  }
+
+  /**
+   * One file of a version's experiment model by its path within the model (`MLmodel`,
+   * `data/model.pkl`); versions whose files are outside Cairn have none.
+   */
+  async versionFile(
+    principal: Principal,
+    workspace: Workspace,
+    name: string,
+    number: number,
+    path: string,
+  ): Promise<Asset> {
+    requireScope(principal, 'read');
+    const model = await this.readableModel(this.store, principal, workspace, name);
+    const version = await this.store.registry.getVersionByNumber(model.id, number);
+    if (!version) throw versionNotFound(name, number);
+    const files =
+      version.experimentModelId === null
+        ? []
+        : await this.store.assets.list(version.experimentId, {
+            groupingName: version.experimentModelName,
+            type: MODEL_ELEMENT_TYPE,
+          });
+    const file = files.find((asset) => asset.fileName === path);
+    if (!file) throw new NotFoundError(`No file '${path}' in version ${number} of registered model ${name}`);
+    return file;
   }
 
   /** The experiment model (or, for an external source, the run) a new version serves. */

@@ -1,6 +1,7 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { ModelVersionView } from '../../../../core/model-registry.service.js';
+import { attachment, baseName, headerSafeLink, mediaTypeOf } from '../../../download-headers.js';
 import { callerOf, type MlflowRouteContext } from '../mlflow.plugin.js';
 import { MlflowApiError } from '../mlflow-errors.js';
 import {
@@ -146,7 +147,8 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
       method,
       url,
       schema: {
-        ...(method === 'GET' ? { querystring: Loose } : { body: Type.Union([Loose, Type.Null()]) }),
+        // Old clients send the body as a JSON string holding the JSON (inputOf decodes it).
+        ...(method === 'GET' ? { querystring: Loose } : { body: Type.Union([Loose, Type.String(), Type.Null()]) }),
         response: { 200: reply, ...errors },
       },
       handler: (request) => handler(request) as never,
@@ -357,6 +359,28 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
     const name = requiredString(input, 'name');
     const view = await registry.getVersion(principal, workspace, name, versionNumber(input));
     return { artifact_uri: downloadUriOf(view) };
+  });
+
+  /**
+   * GET model-versions/get-artifact?name&version&path — one file of a version (the download
+   * MLflow's UI uses), `path` relative to the version's root.
+   */
+  app.get('/model-versions/get-artifact', { schema: { querystring: Loose } }, async (request, reply) => {
+    const { principal, workspace, input } = call(request);
+    const name = requiredString(input, 'name');
+    const number = versionNumber(input);
+    const path = requiredString(input, 'path').replace(/^(\.\/)+/, '');
+    const file = await registry.versionFile(principal, workspace, name, number, path);
+    if (file.remote && file.link) return reply.redirect(headerSafeLink(file.link), 302);
+    const body = await core.assets.openChecked(file);
+    // A row without its bytes is damage, not a client error.
+    if (!body) throw new Error(`the bytes of asset ${file.id} are missing from the blob store`);
+    return reply
+      .type(mediaTypeOf(file.fileName))
+      .header('content-length', file.fileSize)
+      .header('content-disposition', attachment(baseName(file.fileName)))
+      .header('x-content-type-options', 'nosniff')
+      .send(body);
   });
 
   /** POST model-versions/set-tag */
