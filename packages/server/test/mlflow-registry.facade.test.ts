@@ -332,6 +332,17 @@ describe.each(backends)('MLflow model registry (%s)', (backend) => {
       `${prefix}-a`,
     ]);
 
+    // MLflow 3 clients append the prompt exclusion to every registry search; untagged models pass it.
+    await ok(await call('POST', 'registered-models/set-tag', { name: `${prefix}-b`, key: 'team', value: 'x' }));
+    const tagged = await ok(
+      await call('GET', 'registered-models/search', {
+        filter: `name LIKE '${prefix}%' AND tag.\`mlflow.prompt.is_prompt\` != 'true'`,
+      }),
+    );
+    expect(tagged.registered_models).toHaveLength(3);
+    const team = await ok(await call('GET', 'registered-models/search', { filter: `tags.team = 'x'` }));
+    expect(team.registered_models.map((m: { name: string }) => m.name)).toEqual([`${prefix}-b`]);
+
     const versions = await ok(await call('GET', 'model-versions/search', { filter: `name='${prefix}-a'` }));
     expect(versions.model_versions.map((v: { version: string }) => v.version)).toEqual(['3', '2', '1']);
     expect(versions).not.toHaveProperty('next_page_token');

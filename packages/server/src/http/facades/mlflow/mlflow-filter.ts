@@ -3,10 +3,12 @@ import { MlflowApiError } from './mlflow-errors.js';
 /**
  * MLflow's registry search filters and orders (spec §6.4), over plain field records.
  *
- * This is the registry branch's minimal version: filters are `name = '<x>'`, `name != '<x>'` and
- * `name LIKE '<pattern>'` (`%` and `_` wildcards, case-sensitive), joined with AND; orders are
- * `name`, and for versions `version_number`, each ASC or DESC. The search grammar's full
- * implementation replaces this file with the same six exports.
+ * This is the registry branch's minimal version: comparisons of `name` or a tag (`tags.<key>`,
+ * `tag.<key>`, the key bare or in backquotes) with `=`, `!=` or `LIKE` (`%` and `_` wildcards,
+ * case-sensitive) against a quoted string, joined with AND; a model or version without the tag
+ * passes `!=` only (MLflow 3 clients append `tag.\`mlflow.prompt.is_prompt\` != 'true'` to every
+ * registry search). Orders are `name`, and for versions `version_number`, each ASC or DESC. The
+ * search grammar's full implementation replaces this file with the same six exports.
  */
 
 export interface RegisteredModelFields {
@@ -26,19 +28,19 @@ export interface ModelVersionFields {
   lastUpdatedTimestamp: number;
 }
 
-type Comparison = { key: string; op: '=' | '!=' | 'LIKE'; value: string };
+/** A comparison of the name (`tag` undefined) or of one tag. */
+type Comparison = { tag?: string; op: '=' | '!=' | 'LIKE'; value: string };
 
-const CLAUSE = /^\s*(\w+)\s*(=|!=|LIKE)\s*(['"])(.*?)\3\s*$/i;
+const CLAUSE = /^\s*(name|tags?\.(?:`([^`]+)`|([\w.]+)))\s*(=|!=|LIKE)\s*(['"])(.*?)\5\s*$/i;
 
-function parse(filter: string | undefined, keys: readonly string[]): Comparison[] {
+function parse(filter: string | undefined): Comparison[] {
   if (!filter || filter.trim() === '') return [];
   return filter.split(/\s+AND\s+/i).map((clause) => {
     const match = CLAUSE.exec(clause);
-    const key = match?.[1]?.toLowerCase();
-    if (!match || !key || !keys.includes(key)) {
-      throw new MlflowApiError('INVALID_PARAMETER_VALUE', `Invalid filter string: ${filter}`);
-    }
-    return { key, op: (match[2] as string).toUpperCase() as Comparison['op'], value: match[4] as string };
+    if (!match) throw new MlflowApiError('INVALID_PARAMETER_VALUE', `Invalid filter string: ${filter}`);
+    const op = (match[4] as string).toUpperCase() as Comparison['op'];
+    const tag = match[2] ?? match[3];
+    return { ...(tag !== undefined ? { tag } : {}), op, value: match[6] as string };
   });
 }
 
@@ -49,20 +51,22 @@ function likeRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`, 's');
 }
 
-function matches(actual: string, comparison: Comparison): boolean {
+function matches(entity: { name: string; tags: Record<string, string> }, comparison: Comparison): boolean {
+  const actual = comparison.tag === undefined ? entity.name : entity.tags[comparison.tag];
+  if (actual === undefined) return comparison.op === '!=';
   if (comparison.op === '=') return actual === comparison.value;
   if (comparison.op === '!=') return actual !== comparison.value;
   return likeRegExp(comparison.value).test(actual);
 }
 
 export function registeredModelPredicate(filter: string | undefined): (m: RegisteredModelFields) => boolean {
-  const comparisons = parse(filter, ['name']);
-  return (m) => comparisons.every((c) => matches(m.name, c));
+  const comparisons = parse(filter);
+  return (m) => comparisons.every((c) => matches(m, c));
 }
 
 export function modelVersionPredicate(filter: string | undefined): (v: ModelVersionFields) => boolean {
-  const comparisons = parse(filter, ['name']);
-  return (v) => comparisons.every((c) => matches(v.name, c));
+  const comparisons = parse(filter);
+  return (v) => comparisons.every((c) => matches(v, c));
 }
 
 type Order<T> = { compare: (a: T, b: T) => number; key: string };
