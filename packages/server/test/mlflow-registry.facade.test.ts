@@ -383,7 +383,9 @@ describe.each(backends)('MLflow model registry (%s)', (backend) => {
     expect(error(await stage('Shipping'), 400, 'INVALID_PARAMETER_VALUE')).toBe(
       'Invalid Model Version stage: Shipping. Value must be one of None, Staging, Production, Archived.',
     );
-    error(await stage('Archived', true), 400, 'INVALID_PARAMETER_VALUE');
+    expect(error(await stage('Archived', true), 400, 'INVALID_PARAMETER_VALUE')).toBe(
+      "Model version transition cannot archive existing model versions because 'Archived' is not an Active stage. Valid stages are ['Staging', 'Production']",
+    );
     error(
       await call('GET', 'registered-models/get-latest-versions', { name, stages: ['bogus'] }),
       400,

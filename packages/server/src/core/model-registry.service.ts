@@ -461,7 +461,7 @@ export class ModelRegistryService {
     const stage = canonicalStage(stageText);
     if (archiveExisting && !ACTIVE_STAGES.includes(stage)) {
       throw new InvalidArgumentError(
-        `Model version transition cannot archive existing model versions because '${stageText}' is not an Active stage. Valid stages are ${JSON.stringify(ACTIVE_STAGES).replaceAll('"', "'").replaceAll(',', ', ')}`,
+        `Model version transition cannot archive existing model versions because '${stageText}' is not an Active stage. Valid stages are [${ACTIVE_STAGES.map((s) => `'${s}'`).join(', ')}]`,
       );
     }
     return this.withEvents(async (tx, events) => {

@@ -402,6 +402,8 @@ export class RegistryService {
   /**
    * A version the principal may change, read again under its row lock (taken by touching it, with
    * its model), so concurrent stage changes on PostgreSQL queue up instead of losing each other.
+   * The model's lock comes first, as in every registry write (ModelRegistryService too): one
+   * order means two writers never wait on each other's locks.
    */
   private async lockVersion(tx: Repositories, principal: Principal, versionId: string) {
     const found = await tx.registry.getVersion(versionId);
@@ -410,8 +412,8 @@ export class RegistryService {
     if (!model) throw versionNotFound(versionId);
     const { workspace } = await this.writable(tx, principal, model, () => versionNotFound(versionId));
     const now = this.clock.now();
-    await tx.registry.updateVersion(found.id, { updatedAt: now });
     await tx.registry.updateModel(model.id, { updatedAt: now });
+    await tx.registry.updateVersion(found.id, { updatedAt: now });
     const version = await tx.registry.getVersion(versionId);
     if (!version) throw versionNotFound(versionId);
     return { workspace, model: { ...model, updatedAt: now }, version, now };
