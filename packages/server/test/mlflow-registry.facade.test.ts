@@ -423,6 +423,16 @@ describe.each(backends)('MLflow model registry (%s)', (backend) => {
     await ok(await call('POST', 'registered-models/create', { name }));
     const { runId } = await runWithModelFiles();
     error(await call('GET', 'registered-models/get', { name }, t.otherKey), 404, 'RESOURCE_DOES_NOT_EXIST');
+    // Naming the admin's workspace ("default") does not reach it: Bob lands in his own.
+    const named = await t.request('GET', `${API}/registered-models/get?name=${encodeURIComponent(name)}`, {
+      key: null,
+      headers: { authorization: `Bearer ${t.otherKey}`, 'x-mlflow-workspace': 'default' },
+    });
+    expect(named.statusCode, named.body).toBe(404);
+    // A read-only key of the owner reads.
+    expect((await ok(await call('GET', 'registered-models/get', { name }, t.readOnlyKey))).registered_model.name).toBe(
+      name,
+    );
     error(await call('DELETE', 'registered-models/delete', { name }, t.otherKey), 404, 'RESOURCE_DOES_NOT_EXIST');
     const search = await ok(await call('GET', 'registered-models/search', { filter: `name='${name}'` }, t.otherKey));
     expect(search.registered_models).toEqual([]);
