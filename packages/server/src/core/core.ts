@@ -14,6 +14,7 @@ import type { LiveEventBus } from './live-events.port.js';
 import { LiveEventsService } from './live-events.service.js';
 import { LiveRunsService } from './live-runs.service.js';
 import { MetricsService } from './metrics.service.js';
+import { ModelRegistryService } from './model-registry.service.js';
 import { OptimizerService } from './optimizer.service.js';
 import { MAX_PANEL_ZIP_BYTES, PanelsService } from './panels.service.js';
 import { PrincipalCache } from './principal-cache.js';
@@ -53,6 +54,8 @@ export interface Core {
   dashboards: DashboardsService;
   optimizer: OptimizerService;
   registry: RegistryService;
+  /** The same registry as MLflow clients address it: exact names, version numbers, aliases, tags. */
+  modelRegistry: ModelRegistryService;
   webhooks: WebhooksService;
   /** Delivers the webhook log; the server's composition root starts and stops it. */
   webhookDispatcher: WebhookDispatcher;
@@ -123,6 +126,7 @@ export function createCore(deps: {
     dashboards: new DashboardsService(deps.store, projects, panels, clock),
     optimizer: new OptimizerService(deps.store),
     registry: new RegistryService(deps.store, experiments, webhooks, clock),
+    modelRegistry: new ModelRegistryService(deps.store, webhooks, clock),
     webhooks,
     webhookDispatcher,
     liveRuns: new LiveRunsService(deps.store, experiments, clock),

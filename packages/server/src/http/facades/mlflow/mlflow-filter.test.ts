@@ -320,6 +320,10 @@ describe('registry', () => {
     const models = [model('b', 2, { owner: 'x' }), model('a', 3), model('c', 1)];
     expect(models.filter(registeredModelPredicate("name LIKE '_'")).map((m) => m.name)).toEqual(['b', 'a', 'c']);
     expect(models.filter(registeredModelPredicate("tags.owner = 'x'")).map((m) => m.name)).toEqual(['b']);
+    // MLflow 3 appends this to every registry search: untagged models must pass the `!=`.
+    const notPrompt = registeredModelPredicate("name LIKE '%' AND tag.`mlflow.prompt.is_prompt` != 'true'");
+    expect(models.filter(notPrompt).map((m) => m.name)).toEqual(['b', 'a', 'c']);
+    expect(models.filter(registeredModelPredicate("tags.owner != 'x'")).map((m) => m.name)).toEqual(['a', 'c']);
     expect([...models].sort(registeredModelComparator([])).map((m) => m.name)).toEqual(['a', 'b', 'c']);
     expect([...models].sort(registeredModelComparator(['timestamp DESC'])).map((m) => m.name)).toEqual(['a', 'b', 'c']);
     expect([...models].sort(registeredModelComparator(['creation_timestamp'])).map((m) => m.name)).toEqual([

@@ -659,6 +659,12 @@ interface InMemoryGrammar<T> {
   /** Attribute values by key; tags are read from `tags`. */
   values: Readonly<Record<string, Getter<T>>>;
   tags: (item: T) => Record<string, string>;
+  /**
+   * Whether an item lacking a tag passes a `!=` test of it. MLflow's registry searches say so:
+   * MLflow 3 clients append ``tag.`mlflow.prompt.is_prompt` != 'true'`` to every registry search
+   * to leave prompts out, and expect every untagged model back.
+   */
+  missingTagIsNotEqual?: boolean;
 }
 
 function predicate<T>(filter: string | undefined, spec: InMemoryGrammar<T>): (item: T) => boolean {
@@ -671,7 +677,11 @@ function predicate<T>(filter: string | undefined, spec: InMemoryGrammar<T>): (it
             return Object.hasOwn(tags, clause.key) ? tags[clause.key] : undefined;
           }
         : (spec.values[clause.key] as Getter<T>);
-    return (item: T) => passes(get(item), clause);
+    const missingPasses = spec.missingTagIsNotEqual === true && clause.entity === 'tag' && clause.comparator === '!=';
+    return (item: T) => {
+      const actual = get(item);
+      return actual === undefined && missingPasses ? true : passes(actual, clause);
+    };
   });
   return (item) => tests.every((test) => test(item));
 }
@@ -813,6 +823,7 @@ const REGISTERED_MODELS: InMemoryGrammar<RegisteredModelFields> = {
   },
   values: { name: (m) => m.name },
   tags: (m) => m.tags,
+  missingTagIsNotEqual: true,
 };
 
 const MODEL_ORDER_KEYS: Record<string, { key: string; get: Getter<RegisteredModelFields> }> = {
@@ -843,6 +854,7 @@ const MODEL_VERSIONS: InMemoryGrammar<ModelVersionFields> = {
     source_path: (v) => v.source,
   },
   tags: (v) => v.tags,
+  missingTagIsNotEqual: true,
 };
 
 const VERSION_ORDER_KEYS: Record<string, { key: string; get: Getter<ModelVersionFields> }> = {
