@@ -6,6 +6,7 @@ import { NotFoundError } from '../../../core/errors.js';
 import { type Principal, requireScope } from '../../../core/principal.js';
 import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
+import { registerArtifactRoutes } from './artifacts.route.js';
 import { MlflowApiError, mlflowErrorHandler, sendMlflowError } from './mlflow-errors.js';
 
 declare module 'fastify' {
@@ -80,5 +81,5 @@ export const mlflowTrackingPlugin: FastifyPluginAsync<MlflowPluginOptions> = asy
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   setUpMlflowScope(app, core);
   const context: MlflowRouteContext = { app, core, publicUrl };
-  void context;
+  registerArtifactRoutes(context);
 };

@@ -1,0 +1,2 @@
+export * from './artifacts.schema.js';
+export * from './logged-models.schema.js';
