@@ -13,7 +13,10 @@ describe.each(backends)('MLflow API: proxied artifacts (%s)', (backend) => {
 
   /** A fresh run (Cairn experiment) in project "mlflow-artifacts"; its artifact root path. */
   async function newRun(): Promise<{ runId: string; root: string }> {
-    const view = await t.core.experiments.create(principal, { workspaceName: 'default', projectName: 'mlflow-artifacts' });
+    const view = await t.core.experiments.create(principal, {
+      workspaceName: 'default',
+      projectName: 'mlflow-artifacts',
+    });
     experimentId = view.project.id;
     return { runId: view.experiment.id, root: `${view.project.id}/${view.experiment.id}/artifacts` };
   }
@@ -38,9 +41,9 @@ describe.each(backends)('MLflow API: proxied artifacts (%s)', (backend) => {
   it('uploads files of any media type, lists one folder level, downloads with ranges', async () => {
     const { runId, root } = await newRun();
     expect((await put(`${root}/a.txt`, 'hello world', { type: 'text/plain' })).json()).toEqual({});
-    expect((await put(`${root}/plots/loss.png`, Buffer.from([137, 80, 78, 71]), { type: 'image/png' })).statusCode).toBe(
-      200,
-    );
+    expect(
+      (await put(`${root}/plots/loss.png`, Buffer.from([137, 80, 78, 71]), { type: 'image/png' })).statusCode,
+    ).toBe(200);
     expect((await put(`${root}/plots/deep/x.json`, '{"a":1}', { type: 'application/json' })).statusCode).toBe(200);
 
     expect((await list(root)).json()).toEqual({
@@ -108,7 +111,10 @@ describe.each(backends)('MLflow API: proxied artifacts (%s)', (backend) => {
     expect((await t.request('DELETE', `${ARTIFACTS}/${root}/dir/sub/b.txt`)).json()).toEqual({});
     expect((await list(`${root}/dir`)).json()).toEqual({ files: [{ path: 'a.txt', is_dir: false, file_size: 9 }] });
     expect((await t.request('DELETE', `${ARTIFACTS}/${root}/dir`)).statusCode).toBe(200);
-    expect((await t.core.assets.list(principal, runId)).map((a) => a.fileName).sort()).toEqual(['dirx.txt', 'keep.txt']);
+    expect((await t.core.assets.list(principal, runId)).map((a) => a.fileName).sort()).toEqual([
+      'dirx.txt',
+      'keep.txt',
+    ]);
   });
 
   it('refuses unsafe paths with 400 INVALID_PARAMETER_VALUE', async () => {
@@ -162,7 +168,9 @@ describe.each(backends)('MLflow API: proxied artifacts (%s)', (backend) => {
   it('shows files logged through Comet', async () => {
     const { runId, root } = await newRun();
     await t.core.assets.upload(principal, runId, { fileName: 'comet/notes.txt' }, Readable.from([Buffer.from('hi')]));
-    expect((await list(`${root}/comet`)).json()).toEqual({ files: [{ path: 'notes.txt', is_dir: false, file_size: 2 }] });
+    expect((await list(`${root}/comet`)).json()).toEqual({
+      files: [{ path: 'notes.txt', is_dir: false, file_size: 2 }],
+    });
     expect((await t.request('GET', `${ARTIFACTS}/${root}/comet/notes.txt`)).body).toBe('hi');
   });
 
@@ -231,7 +239,9 @@ describe.each(backends)('MLflow API: proxied artifacts (%s)', (backend) => {
         error_code: 'INVALID_PARAMETER_VALUE',
         message: "Missing value for required parameter 'run_id'.",
       });
-      expect((await t.request('GET', `${TRACKING}/artifacts/list?run_id=${runId}`, { key: t.otherKey })).json()).toEqual({
+      expect(
+        (await t.request('GET', `${TRACKING}/artifacts/list?run_id=${runId}`, { key: t.otherKey })).json(),
+      ).toEqual({
         error_code: 'RESOURCE_DOES_NOT_EXIST',
         message: `Run with id=${runId} not found`,
       });
@@ -247,12 +257,18 @@ describe.each(backends)('MLflow API: proxied artifacts (%s)', (backend) => {
 
     it('takes the UI upload as a raw body', async () => {
       const { runId } = await newRun();
-      const response = await t.request('POST', `/ajax-api/2.0/mlflow/upload-artifact?run_uuid=${runId}&path=up/file.csv`, {
-        payload: 'a,b\n1,2\n',
-        headers: { 'content-type': 'text/csv' },
-      });
+      const response = await t.request(
+        'POST',
+        `/ajax-api/2.0/mlflow/upload-artifact?run_uuid=${runId}&path=up/file.csv`,
+        {
+          payload: 'a,b\n1,2\n',
+          headers: { 'content-type': 'text/csv' },
+        },
+      );
       expect(response.statusCode, response.body).toBe(200);
-      expect((await t.request('GET', `${TRACKING}/get-artifact?run_id=${runId}&path=up/file.csv`)).body).toBe('a,b\n1,2\n');
+      expect((await t.request('GET', `${TRACKING}/get-artifact?run_id=${runId}&path=up/file.csv`)).body).toBe(
+        'a,b\n1,2\n',
+      );
       const traversal = await t.request('POST', `/ajax-api/2.0/mlflow/upload-artifact?run_uuid=${runId}&path=../x`, {
         payload: 'x',
         headers: { 'content-type': 'text/plain' },
