@@ -172,6 +172,17 @@ describe.each(backends)('MLflow API: proxied artifacts (%s)', (backend) => {
       files: [{ path: 'notes.txt', is_dir: false, file_size: 2 }],
     });
     expect((await t.request('GET', `${ARTIFACTS}/${root}/comet/notes.txt`)).body).toBe('hi');
+    // Comet file names are any client's text: they are placed by their normalised path.
+    await t.core.assets.upload(
+      principal,
+      runId,
+      { fileName: './logs\\train.log' },
+      Readable.from([Buffer.from('log')]),
+    );
+    expect((await list(`${root}/logs`)).json()).toEqual({
+      files: [{ path: 'train.log', is_dir: false, file_size: 3 }],
+    });
+    expect((await t.request('GET', `${ARTIFACTS}/${root}/logs/train.log`)).body).toBe('log');
   });
 
   it('answers multipart uploads with 501 so the client falls back to one PUT', async () => {

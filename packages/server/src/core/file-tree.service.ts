@@ -87,12 +87,19 @@ export class FileTreeService {
     return [...entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  /** The file at `path`; "not found" when there is none (a folder is not a file). */
+  /**
+   * The file at `path`; "not found" when there is none (a folder is not a file). Looked up by
+   * exact file name first (a download of every file of a run stays linear), then among the
+   * normalised names of the whole tree (Comet clients may log `./a.txt`).
+   */
   async find(principal: Principal, key: string, path: string, scope: FileTreeScope = {}): Promise<Asset> {
+    requireScope(principal, 'read');
     const wanted = treePath(path);
-    const file = (await this.files(principal, key, scope)).find((f) => f.path === wanted);
+    const experiment = await this.experiments.readable(this.store, principal, key);
+    const exact = (await this.assetsAt(experiment.id, wanted, scope)).filter(inTree).at(-1);
+    const file = exact ?? (await this.treeOf(experiment.id, scope)).find((f) => f.path === wanted)?.asset;
     if (!file) throw new NotFoundError(`no file "${wanted}" in experiment ${key}`);
-    return file.asset;
+    return file;
   }
 
   /** Streams a file found by `find` (or a byte range of it). */
@@ -125,8 +132,10 @@ export class FileTreeService {
         fileName = wanted.slice(model.name.length + 1);
       }
     }
-    const stale = (await this.treeOf(experiment.id, scope)).filter(
-      (file) => file.path === wanted && (file.asset.fileName !== fileName || file.asset.groupingName !== groupingName),
+    // The same path under another model's or no model's name: replaced too (the upload itself
+    // replaces its own name).
+    const stale = (await this.assetsAt(experiment.id, wanted, scope)).filter(
+      (asset) => asset.fileName !== fileName || asset.groupingName !== groupingName,
     );
     const asset = await this.assets.upload(
       principal,
@@ -139,8 +148,7 @@ export class FileTreeService {
       },
       body,
     );
-    // Same path under another name (a Comet file name with a leading "./", say): replaced too.
-    for (const file of stale) await this.assets.delete(principal, key, file.asset.id);
+    for (const old of stale) await this.assets.delete(principal, key, old.id);
     return asset;
   }
 
@@ -211,6 +219,25 @@ export class FileTreeService {
     return models.filter((model) => path.startsWith(`${model.name}/`)).sort((a, b) => b.name.length - a.name.length)[0];
   }
 
+  /**
+   * The assets stored under exactly the name `path` has in the tree, oldest first: a plain file
+   * named `path`, or a file `<rest>` of a model named by a leading part of `path`.
+   */
+  private async assetsAt(experimentId: string, path: string, scope: FileTreeScope): Promise<Asset[]> {
+    const isModelFile = (asset: Asset) => asset.type === MODEL_ELEMENT_TYPE;
+    if (scope.model !== undefined) {
+      return (await this.store.assets.listSameName(experimentId, path, scope.model, null)).filter(isModelFile);
+    }
+    const found = await this.store.assets.listSameName(experimentId, path, null, null);
+    const segments = path.split('/');
+    for (let i = 1; i < segments.length; i++) {
+      const model = segments.slice(0, i).join('/');
+      const rest = segments.slice(i).join('/');
+      found.push(...(await this.store.assets.listSameName(experimentId, rest, model, null)).filter(isModelFile));
+    }
+    return found.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
   /** `all`: every asset at a path, not only the latest (deleting a path removes every copy). */
   private async treeOf(experimentId: string, scope: FileTreeScope, all = false): Promise<TreeFile[]> {
     const assets =
@@ -219,7 +246,7 @@ export class FileTreeService {
         : await this.store.assets.list(experimentId, { groupingName: scope.model, type: MODEL_ELEMENT_TYPE });
     const byPath = new Map<string, TreeFile[]>();
     for (const asset of assets) {
-      if (asset.remote || !asset.blobKey || asset.artifactVersionId) continue;
+      if (!inTree(asset)) continue;
       const path = normalisedPath(
         scope.model === undefined && asset.groupingName && asset.type === MODEL_ELEMENT_TYPE
           ? `${asset.groupingName}/${asset.fileName}`
@@ -233,6 +260,11 @@ export class FileTreeService {
     // Assets come by creation time: the last of a path is the latest upload.
     return [...byPath.values()].flatMap((same) => (all ? same : same.slice(-1)));
   }
+}
+
+/** Files with bytes in Cairn that are not part of an artifact version. */
+function inTree(asset: Asset): boolean {
+  return !asset.remote && asset.blobKey !== null && asset.artifactVersionId === null;
 }
 
 /**
