@@ -87,6 +87,14 @@ describe.each(backends)('MLflow API: proxied artifacts (%s)', (backend) => {
     ]);
   });
 
+  it('refuses an upload above the asset limit with 413 and keeps nothing', async () => {
+    const { runId, root } = await newRun();
+    const response = await put(`${root}/big.bin`, Buffer.alloc(1024 * 1024 + 1));
+    expect(response.statusCode).toBe(413);
+    expect(response.json().error_code).toBe('INVALID_PARAMETER_VALUE');
+    expect(await t.core.assets.list(principal, runId)).toEqual([]);
+  });
+
   it('stores an empty upload as an empty file', async () => {
     const { root } = await newRun();
     expect((await t.request('PUT', `${ARTIFACTS}/${root}/empty.txt`)).statusCode).toBe(200);

@@ -20,7 +20,7 @@ export function assertSafePath(path: string): void {
   try {
     decoded = decodeURIComponent(path);
   } catch {
-    throw invalidPath();
+    // A lone `%` (a file named `50%.txt`) is no encoding: the path is checked as it is.
   }
   for (const candidate of [path, decoded]) {
     if (/[\u0000-\u001f\u007f#]/.test(candidate)) throw invalidPath();
