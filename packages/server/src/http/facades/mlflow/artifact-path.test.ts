@@ -38,7 +38,6 @@ describe('artifact paths', () => {
       'a#b',
       'a\u0000b',
       'a%00b',
-      '%zz',
     ]) {
       expect(() => assertSafePath(path), path).toThrow('Invalid path');
     }
