@@ -1,7 +1,5 @@
-import { type Kysely, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type {
-  Asset,
   Experiment,
   ExperimentModel,
   RegistryModel,
@@ -10,7 +8,7 @@ import type {
   Workspace,
 } from '../src/core/entities.js';
 import type { Store } from '../src/core/store.port.js';
-import { hex, insertExperiment, newAsset, newUser, newWorkspace, T0 } from './support/store-fixtures.js';
+import { hex, insertExperiment, newUser, newWorkspace, T0 } from './support/store-fixtures.js';
 import { backends, useTestStore } from './support/test-context.js';
 
 /**
@@ -344,41 +342,6 @@ describe.each(backends)('Registry store contract (%s)', (backend) => {
       expect(await store.registry.listAliases([model.id])).toEqual([]);
       await store.registry.deleteModel(other.id);
       expect(await store.registry.listAliases([other.id])).toEqual([]);
-    });
-
-    it('finds the experiment model of a logged model id', async () => {
-      const { model: source } = await seedExperimentModel();
-      const loggedModelId = `m-${hex()}`;
-      // Logged models are written by the MLflow artifacts branch; the column is set directly here.
-      const db = (store as unknown as { db: Kysely<unknown> }).db;
-      await sql`update experiment_models set logged_model_id = ${loggedModelId} where id = ${source.id}`.execute(db);
-      expect(await store.registry.getExperimentModelByLoggedModelId(loggedModelId)).toEqual(source);
-      expect(await store.registry.getExperimentModelByLoggedModelId(`m-${hex()}`)).toBeUndefined();
-    });
-
-    it("regroups a run's loose files under a path into the files of an experiment model", async () => {
-      const experiment = await insertExperiment(store);
-      const loose = (fileName: string, overrides: Partial<Asset> = {}) =>
-        newAsset(experiment.id, { fileName, ...overrides });
-      const inside = loose('model/MLmodel');
-      const nested = loose('model/data/weights.bin', { type: 'image' });
-      const outside = loose('model.txt');
-      const sibling = loose('models/other');
-      const grouped = loose('model/x', { type: 'model-element', dir: 'model-element', groupingName: 'other' });
-      for (const asset of [inside, nested, outside, sibling, grouped]) await store.assets.insert(asset);
-
-      expect(await store.registry.regroupAssetsAsModel(experiment.id, 'model')).toBe(2);
-      const files = await store.assets.list(experiment.id, { groupingName: 'model', type: 'model-element' });
-      expect(files.map((a) => [a.id, a.fileName, a.dir]).sort()).toEqual(
-        [
-          [inside.id, 'MLmodel', 'model-element'],
-          [nested.id, 'data/weights.bin', 'model-element'],
-        ].sort(),
-      );
-      expect(await store.assets.get(experiment.id, outside.id)).toEqual(outside);
-      expect(await store.assets.get(experiment.id, sibling.id)).toEqual(sibling);
-      expect(await store.assets.get(experiment.id, grouped.id)).toEqual(grouped);
-      expect(await store.registry.regroupAssetsAsModel(experiment.id, 'model')).toBe(0);
     });
   });
 

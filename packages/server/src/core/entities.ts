@@ -274,11 +274,29 @@ export interface ExperimentInput {
   createdAt: number;
 }
 
+/** MLflow 3's LoggedModelStatus names. */
+export type LoggedModelStatus = 'LOGGED_MODEL_PENDING' | 'LOGGED_MODEL_READY' | 'LOGGED_MODEL_UPLOAD_FAILED';
+
+/**
+ * A named group of an experiment's files (assets of type model-element with this grouping name).
+ * The optional fields are set when the model was created as an MLflow 3 logged model, and absent
+ * otherwise.
+ */
 export interface ExperimentModel {
   id: string;
   experimentId: string;
   name: string;
   createdAt: number;
+  /** MLflow's `model_id`, `m-<32 hex>`. */
+  loggedModelId?: string;
+  status?: LoggedModelStatus;
+  modelType?: string;
+  /** Key/value tags and params, in the order keys were first set. */
+  tags?: Record<string, string>;
+  params?: Record<string, string>;
+  /** The step the run logged the model at (`runs/outputs`). */
+  step?: number;
+  updatedAt?: number;
 }
 
 /** Who may see a code panel outside its workspace: PUBLIC panels are readable by every user. */

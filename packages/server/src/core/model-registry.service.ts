@@ -607,7 +607,7 @@ export class ModelRegistryService {
   ): Promise<{ experimentModel?: ExperimentModel; runId?: string }> {
     const { origin } = input;
     if (origin.kind === 'logged-model') {
-      const experimentModel = await tx.registry.getExperimentModelByLoggedModelId(origin.loggedModelId);
+      const experimentModel = await tx.assets.getModelByLoggedId(origin.loggedModelId);
       const experiment = experimentModel && (await tx.experiments.get(experimentModel.experimentId));
       if (!experimentModel || !experiment || !isMember(principal, experiment.workspaceId)) {
         throw new NotFoundError(`Logged model with ID '${origin.loggedModelId}' not found.`);
@@ -618,7 +618,7 @@ export class ModelRegistryService {
       const experiment = await tx.experiments.get(origin.runId);
       if (!experiment || !isMember(principal, experiment.workspaceId)) throw runNotFound(origin.runId);
       const modelName = rules.entryName('model', origin.path);
-      await tx.registry.regroupAssetsAsModel(experiment.id, modelName);
+      await tx.assets.regroupUnder(experiment.id, modelName, modelName);
       const experimentModel = await tx.assets.ensureModel({
         id: newHexId(),
         experimentId: experiment.id,

@@ -91,18 +91,6 @@ export interface RegistryRepository {
    * AssetRepository because only the registry looks experiment models up by id.
    */
   getExperimentModel(id: string): Promise<ExperimentModel | undefined>;
-  /** The experiment model of an MLflow logged model (`m-<hex>`), which registration names. */
-  getExperimentModelByLoggedModelId(loggedModelId: string): Promise<ExperimentModel | undefined>;
-  /**
-   * Makes an experiment's loose files under `<modelName>/` files of the experiment model
-   * `modelName`: each asset without a model or artifact version whose file name starts with
-   * `<modelName>/` becomes a model-element asset grouped under `modelName`, its file name the rest
-   * of the path. Returns how many assets moved. MLflow clients upload a model's files as plain
-   * paths before registering `runs:/<run>/<modelName>`; registration regroups them so Comet's
-   * model and registry APIs serve them. (Registration's own copy of what 2.x `runs/log-model`
-   * does; one of the two is kept when they meet.)
-   */
-  regroupAssetsAsModel(experimentId: string, modelName: string): Promise<number>;
   /** The newest registry version registered from each experiment that has one, by experiment id. */
   latestVersionOfExperiments(experimentIds: readonly string[]): Promise<Map<string, string>>;
 }

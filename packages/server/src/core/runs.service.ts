@@ -2,6 +2,7 @@ import type { Clock } from './clock.port.js';
 import type {
   Experiment,
   ExperimentInput,
+  ExperimentModel,
   KeyValue,
   LoggedValueInput,
   MetricPoint,
@@ -91,6 +92,8 @@ export interface RunRecord {
   /** Summaries of every series, ordered by name; `latest` is MLflow's metric value. */
   metrics: SeriesSummary[];
   inputs: ExperimentInput[];
+  /** The run's experiment models; those made as MLflow 3 logged models are its outputs. */
+  models: ExperimentModel[];
   /** When the record was read: the instant `mlflowStatusOf` reads the run at. */
   readAt: number;
 }
@@ -597,6 +600,9 @@ export class RunsService {
       this.store.series.listSummariesOf(ids),
       this.store.inputs.listOf(ids),
     ]);
+    // Logged models the runs output (MLflow 3): few runs have models, one indexed read each.
+    const models = new Map<string, ExperimentModel[]>();
+    for (const id of ids) models.set(id, await this.store.assets.listModels(id));
     const creators = new Map<string, string>();
     for (const userId of new Set(readable.map((e) => e.createdBy))) {
       creators.set(userId, (await this.store.tenancy.getUser(userId))?.name ?? '');
@@ -610,6 +616,7 @@ export class RunsService {
       labels: labels.get(experiment.id) ?? [],
       metrics: metrics.get(experiment.id) ?? [],
       inputs: inputs.get(experiment.id) ?? [],
+      models: models.get(experiment.id) ?? [],
       readAt,
     }));
   }

@@ -11,8 +11,6 @@ import { atomically } from './atomic.js';
 import type { Database } from './database.js';
 
 type VersionRow = Selectable<Database['registry_versions']>;
-/** The asset type and directory of a model's files (the core's MODEL_ELEMENT_TYPE). */
-const MODEL_ELEMENT = 'model-element';
 
 export class SqlRegistryRepository implements RegistryRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -249,41 +247,6 @@ export class SqlRegistryRepository implements RegistryRepository {
   async getExperimentModel(id: string): Promise<ExperimentModel | undefined> {
     const row = await this.db.selectFrom('experiment_models').selectAll().where('id', '=', id).executeTakeFirst();
     return row && { id: row.id, experimentId: row.experiment_id, name: row.name, createdAt: row.created_at };
-  }
-
-  async getExperimentModelByLoggedModelId(loggedModelId: string): Promise<ExperimentModel | undefined> {
-    const row = await this.db
-      .selectFrom('experiment_models')
-      .selectAll()
-      .where('logged_model_id', '=', loggedModelId)
-      .executeTakeFirst();
-    return row && { id: row.id, experimentId: row.experiment_id, name: row.name, createdAt: row.created_at };
-  }
-
-  async regroupAssetsAsModel(experimentId: string, modelName: string): Promise<number> {
-    const prefix = `${modelName}/`;
-    // Filtered here rather than with LIKE: SQLite's LIKE ignores case and `_`/`%` would need escaping.
-    const loose = await this.db
-      .selectFrom('assets')
-      .select(['id', 'file_name'])
-      .where('experiment_id', '=', experimentId)
-      .where('grouping_name', 'is', null)
-      .where('artifact_version_id', 'is', null)
-      .execute();
-    const moving = loose.filter((row) => row.file_name.startsWith(prefix) && row.file_name.length > prefix.length);
-    for (const row of moving) {
-      await this.db
-        .updateTable('assets')
-        .set({
-          type: MODEL_ELEMENT,
-          dir: MODEL_ELEMENT,
-          grouping_name: modelName,
-          file_name: row.file_name.slice(prefix.length),
-        })
-        .where('id', '=', row.id)
-        .execute();
-    }
-    return moving.length;
   }
 
   /** Attaches stages to version rows with one query, keeping the rows' order. */

@@ -20,7 +20,7 @@ import {
   optionalString,
   requiredString,
 } from '../mlflow-request.js';
-import { downloadUriOf, originOf, wireModelVersion, wireRegisteredModel } from '../registry.mapper.js';
+import { downloadUriOf, originOf, wireModelVersion, wireRegisteredModel } from './registry.mapper.js';
 
 /** Requests stay loose: the handlers read and validate them with MLflow's messages. */
 const Loose = Type.Object({}, { additionalProperties: true });

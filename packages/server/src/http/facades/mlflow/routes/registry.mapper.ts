@@ -1,6 +1,6 @@
-import type { ModelVersionView, RegisteredModelView, VersionOrigin } from '../../../core/model-registry.service.js';
-import { MlflowApiError } from './mlflow-errors.js';
-import { artifactLocationOf, runArtifactUriOf } from './mlflow-ids.js';
+import type { ModelVersionView, RegisteredModelView, VersionOrigin } from '../../../../core/model-registry.service.js';
+import { MlflowApiError } from '../mlflow-errors.js';
+import { artifactLocationOf, runArtifactUriOf } from '../mlflow-ids.js';
 
 /** Wire shapes of MLflow's registry messages (model_registry.proto) and the source URIs they carry. */
 
