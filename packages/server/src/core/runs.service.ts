@@ -264,11 +264,32 @@ function compareValues(a: number, b: number): number {
 
 /** True when a point is strictly greater in (step, timestamp, value) than the series' latest. */
 function beyondLatest(point: MetricPointInput, summary: SeriesSummary): boolean {
-  const latestStep = summary.latest.step ?? 0;
+  return isAfter(point, summary.latest);
+}
+
+/** Whether `point` is strictly greater than `than` in (step, timestamp, value), NaN comparing as nothing. */
+function isAfter(point: PointOrder, than: PointOrder): boolean {
+  const thanStep = than.step ?? 0;
   const step = point.step ?? 0;
-  if (step !== latestStep) return step > latestStep;
-  if (point.timestamp !== summary.latest.timestamp) return point.timestamp > summary.latest.timestamp;
-  return !Number.isNaN(point.value) && !Number.isNaN(summary.latest.value) && point.value > summary.latest.value;
+  if (step !== thanStep) return step > thanStep;
+  if (point.timestamp !== than.timestamp) return point.timestamp > than.timestamp;
+  return !Number.isNaN(point.value) && !Number.isNaN(than.value) && point.value > than.value;
+}
+
+type PointOrder = { value: number; step: number | null; timestamp: number };
+
+/**
+ * Whether each point of a series comes strictly after the one before it in the request: then no
+ * two can be equal, and the request needs no duplicate check (training loops log in this order).
+ */
+function strictlyIncreasing(points: readonly MetricPointInput[]): boolean {
+  const last = new Map<string, MetricPointInput>();
+  for (const point of points) {
+    const before = last.get(point.name);
+    if (before && !isAfter(point, before)) return false;
+    last.set(point.name, point);
+  }
+  return true;
 }
 
 export class RunsService {
@@ -523,6 +544,7 @@ export class RunsService {
         range ? { from: Math.min(range.from, step), to: Math.max(range.to, step) } : { from: step, to: step },
       );
     }
+    if (suspect.size === 0 && strictlyIncreasing(points)) return points;
     const seen = new Set<string>();
     for (const [name, range] of suspect) {
       const stored = await tx.series.readPoints(experimentId, name, { stepFrom: range.from, stepTo: range.to });
