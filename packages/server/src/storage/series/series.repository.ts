@@ -105,9 +105,16 @@ export class SqlSeriesRepository implements SeriesRepository {
       .execute();
     const rows = new Map(existing.map((row) => [row.name, fromColumns(row)]));
 
+    // Every series' new tail rows go in one statement, and every changed series row in one more.
+    const tails: { seriesId: string; points: StoredPoint[] }[] = [];
+    const changed: SeriesState[] = [];
     for (const [name, entries] of byName) {
-      await this.appendToSeries(experimentId, name, rows.get(name), entries);
+      const current = rows.get(name);
+      const row = await this.appendToSeries(experimentId, name, current, entries, tails);
+      if (current) changed.push(row);
     }
+    await this.insertTails(tails);
+    await this.updateSeriesRows(changed);
     const created = [...byName.keys()].filter((name) => !rows.has(name));
     await countKeyChanges(
       this.db,
@@ -429,7 +436,9 @@ export class SqlSeriesRepository implements SeriesRepository {
     name: string,
     current: SeriesState | undefined,
     entries: { point: MetricPointInput; offset: number }[],
-  ): Promise<void> {
+    /** Tail rows to insert, collected for one statement after every series was appended to. */
+    tails: { seriesId: string; points: StoredPoint[] }[],
+  ): Promise<SeriesState> {
     const firstEntry = entries[0] as { point: MetricPointInput; offset: number };
     const row: SeriesState = current ? { ...current } : newSeriesRow(experimentId, name, firstEntry);
     const contexts = JSON.parse(row.contexts) as string[];
@@ -483,11 +492,36 @@ export class SqlSeriesRepository implements SeriesRepository {
       pending = all.slice(start);
       row.tail_count = 0;
     }
-    await this.insertTail(row.id, pending);
+    if (pending.length > 0) tails.push({ seriesId: row.id, points: pending });
     row.tail_count += pending.length;
+    // A new series' row was inserted above without its final counts: update it too.
+    if (!current) await this.updateSeriesRows([row]);
+    return row;
+  }
 
-    const { id, experiment_id: _e, name: _n, ...changes } = toColumns(row);
-    await this.db.updateTable('series').set(changes).where('id', '=', id).execute();
+  /**
+   * Writes the summary columns of changed series rows with one hand-compiled statement per row
+   * shape: Kysely compiling a thirty-column update per series per request cost more than the
+   * update itself on small-batch logging.
+   */
+  private async updateSeriesRows(rows: readonly SeriesState[]): Promise<void> {
+    for (const state of rows) {
+      const row = toColumns(state);
+      const parameters = SERIES_UPDATE_COLUMNS.map((column) => row[column]);
+      parameters.push(row.id);
+      await this.db.executeQuery(CompiledQuery.raw(this.seriesUpdateSql(), parameters));
+    }
+  }
+
+  private seriesUpdateText?: string;
+
+  private seriesUpdateSql(): string {
+    if (this.seriesUpdateText === undefined) {
+      const place = (i: number) => (this.dialect.name === 'postgres' ? `$${i}` : '?');
+      const sets = SERIES_UPDATE_COLUMNS.map((column, i) => `"${column}" = ${place(i + 1)}`).join(', ');
+      this.seriesUpdateText = `update "series" set ${sets} where "id" = ${place(SERIES_UPDATE_COLUMNS.length + 1)}`;
+    }
+    return this.seriesUpdateText;
   }
 
   private async insertBlock(seriesId: string, blockNo: number, points: StoredPoint[]): Promise<void> {
@@ -539,41 +573,54 @@ export class SqlSeriesRepository implements SeriesRepository {
   }
 
   /**
-   * One multi-row insert per chunk, compiled by hand: building Kysely's query tree for a thousand
-   * rows cost more than SQLite's work to insert them (the hot path of small-batch logging, such as
-   * MLflow's log-batch, which puts ≤1000 points of several series in one request).
+   * New tail rows of every series of a request as one multi-row insert per chunk, compiled by
+   * hand: building Kysely's query tree for a thousand rows cost more than SQLite's work to insert
+   * them (the hot path of small-batch logging, such as MLflow's log-batch, which puts ≤1000 points
+   * of several series in one request).
    */
-  private async insertTail(seriesId: string, points: StoredPoint[]): Promise<void> {
+  private async insertTails(tails: readonly { seriesId: string; points: StoredPoint[] }[]): Promise<void> {
     const columns = 7;
     const chunk = Math.floor(this.dialect.maxBindParameters / columns);
-    for (let start = 0; start < points.length; start += chunk) {
-      const rows = points.slice(start, start + chunk);
-      const parameters: unknown[] = new Array(rows.length * columns);
-      const tuples: string[] = new Array(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const p = rows[i] as StoredPoint;
-        const at = i * columns;
-        parameters[at] = seriesId;
-        parameters[at + 1] = p.offset;
-        parameters[at + 2] = nanToNull(p.value);
-        parameters[at + 3] = p.step;
-        parameters[at + 4] = p.epoch;
-        parameters[at + 5] = p.timestamp;
-        parameters[at + 6] = p.contextId;
-        tuples[i] =
-          this.dialect.name === 'postgres'
-            ? `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6}, $${at + 7})`
-            : '(?, ?, ?, ?, ?, ?, ?)';
-      }
+    const postgres = this.dialect.name === 'postgres';
+    let parameters: unknown[] = [];
+    let tuples: string[] = [];
+    const flush = async () => {
+      if (tuples.length === 0) return;
       await this.db.executeQuery(
         CompiledQuery.raw(
           `insert into "series_tail" ("series_id", "offset", "value", "step", "epoch", "timestamp", "context_id") values ${tuples.join(', ')}`,
           parameters,
         ),
       );
+      parameters = [];
+      tuples = [];
+    };
+    for (const { seriesId, points } of tails) {
+      for (const p of points) {
+        if (tuples.length === chunk) await flush();
+        const at = parameters.length;
+        parameters.push(seriesId, p.offset, nanToNull(p.value), p.step, p.epoch, p.timestamp, p.contextId);
+        tuples.push(
+          postgres
+            ? `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6}, $${at + 7})`
+            : '(?, ?, ?, ?, ?, ?, ?)',
+        );
+      }
     }
+    await flush();
   }
 }
+
+/** The series row's columns that appends change (all but its id, experiment and name). */
+const SERIES_UPDATE_COLUMNS = [
+  'contexts',
+  'point_count',
+  'block_count',
+  'tail_count',
+  ...(['min', 'max', 'last', 'latest'] as const).flatMap(
+    (p) => [`${p}_value`, `${p}_step`, `${p}_timestamp`, `${p}_context`, `${p}_offset`] as const,
+  ),
+] as const satisfies readonly (keyof SeriesRow)[];
 
 function findSeries(db: Kysely<Database>, experimentId: string, name: string): Promise<SeriesRow | undefined> {
   return db
