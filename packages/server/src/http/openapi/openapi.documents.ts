@@ -35,8 +35,15 @@ export async function renderOpenApiDocuments(): Promise<Record<string, string>> 
         'The experiments resource of Palantir Foundry Models API v2 (preview) as served by Cairn. Authenticate with `Authorization: Bearer <api key>` holding the api:models-read scope; send `preview=true`.',
       prefixes: ['/api/v2/models'],
     });
+    const mlflow = buildOpenApiDocument(app, {
+      title: "Cairn — MLflow's REST API",
+      description:
+        "MLflow's tracking, model-registry and proxied-artifact REST API as served by Cairn (docs/api/mlflow.md). Every /api/2.0 path is also served under /ajax-api/2.0. Authenticate with `Authorization: Bearer <api key>` (MLFLOW_TRACKING_TOKEN) or Basic credentials whose password is the key; errors are `{error_code, message}`.",
+      prefixes: ['/api/2.0/mlflow', '/api/3.0/mlflow'],
+    });
     await app.close();
     return {
+      'mlflow.json': `${JSON.stringify(mlflow, null, 2)}\n`,
       'foundry.json': `${JSON.stringify(foundry, null, 2)}\n`,
       'comet.json': `${JSON.stringify(comet, null, 2)}\n`,
       'cairn.json': `${JSON.stringify(cairn, null, 2)}\n`,
