@@ -1,6 +1,6 @@
 import type { Clock } from './clock.port.js';
 import type { ArtifactTableInfo, Experiment, Project, SeriesSummary } from './entities.js';
-import type { ExperimentCondition, ExperimentSearch } from './experiment-query.js';
+import type { ExperimentCondition, ExperimentSearch, SortPosition } from './experiment-query.js';
 import { HEARTBEAT_TIMEOUT_MILLIS, type RunState, runState } from './experiments.service.js';
 import { type Principal, requireScope } from './principal.js';
 import type { ProjectRef, ProjectsService } from './projects.service.js';
@@ -38,6 +38,30 @@ export class ExperimentQueryService {
     requireScope(principal, 'read');
     const { project } = await this.projects.findReadable(this.store, principal, ref);
     return this.searchIn(project, options);
+  }
+
+  /**
+   * One keyset page of the experiments of several projects (MLflow's runs/search over several
+   * experiments), with the store's searchPage semantics: the rows after `after`, each with the
+   * position that continues the listing. Every project must be readable by the caller, else the
+   * search is a NotFoundError as for one project (another tenant's ids are reported as absent);
+   * no project means an empty page.
+   */
+  async searchPageAcross(
+    principal: Principal,
+    projectIds: readonly string[],
+    options: SearchOptions,
+    after?: SortPosition,
+  ): Promise<{ key: string; position: SortPosition }[]> {
+    requireScope(principal, 'read');
+    const readable: string[] = [];
+    for (const projectId of new Set(projectIds)) {
+      readable.push((await this.projects.findReadable(this.store, principal, { projectId })).project.id);
+    }
+    return this.store.experiments.searchPage(
+      { ...options, projectId: readable, now: this.clock.now(), heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MILLIS },
+      after,
+    );
   }
 
   /** The readable project a reference names (for facades that show project ids alongside). */

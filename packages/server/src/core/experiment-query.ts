@@ -30,7 +30,15 @@ export type ExperimentAttribute =
   | 'hasHtml'
   | 'hasImages'
   | 'gitBranch'
-  | 'gitCommit';
+  | 'gitCommit'
+  /** MLflow's status where Cairn's cannot hold it (KILLED, SCHEDULED); none for most experiments. */
+  | 'statusDetail'
+  /**
+   * The status as its client reported it: `status`, except that a RUNNING experiment that never
+   * sent a heartbeat (MLflow's runs) stays RUNNING until its client ends it; one whose heartbeats
+   * stopped reads as ended, as `status` does.
+   */
+  | 'reportedStatus';
 
 export const ATTRIBUTE_TYPES: Record<ExperimentAttribute, 'string' | 'number' | 'boolean'> = {
   key: 'string',
@@ -50,14 +58,19 @@ export const ATTRIBUTE_TYPES: Record<ExperimentAttribute, 'string' | 'number' | 
   hasImages: 'boolean',
   gitBranch: 'string',
   gitCommit: 'string',
+  statusDetail: 'string',
+  reportedStatus: 'string',
 };
 
 /** System-details fields searchable as environment details. */
 export const ENVIRONMENT_FIELDS = ['os', 'osType', 'hostname', 'pythonVersion', 'user', 'ip', 'pid'] as const;
 export type EnvironmentField = (typeof ENVIRONMENT_FIELDS)[number];
 
-/** Which number of a metric series a condition reads. */
-export type SeriesAggregate = 'last' | 'min' | 'max' | 'count';
+/**
+ * Which number of a metric series a condition reads: `last` is the point logged last, `latest`
+ * MLflow's latest point (the greatest by step, then timestamp, then value).
+ */
+export type SeriesAggregate = 'last' | 'latest' | 'min' | 'max' | 'count';
 
 export type QueryField =
   | { source: 'metric'; name: string; aggregate: SeriesAggregate }
@@ -81,6 +94,14 @@ export type ValueTest =
    * datetime (Foundry's string parameters); otherwise any logged value's text is read.
    */
   | { as: 'string'; op: TextOp; value: string; caseInsensitive: boolean; plainText?: boolean }
+  /**
+   * SQL's LIKE as MLflow reads it: `%` matches any run of characters, `_` exactly one, every other
+   * character itself (there is no escape character). Case-sensitive unless `caseInsensitive`
+   * (MLflow's ILIKE), which folds case as `lower()` does on the backend.
+   */
+  | { as: 'string'; op: 'like'; pattern: string; caseInsensitive: boolean }
+  /** The text is (`in`) or is not (`not-in`) one of `values`; an empty list holds nothing. */
+  | { as: 'string'; op: 'in' | 'not-in'; values: readonly string[] }
   | { as: 'boolean'; op: 'eq' | 'ne'; value: boolean }
   /** Epoch ms. Parameters and others are datetimes when their text is an ISO-8601 time with a zone. */
   | { as: 'datetime'; op: ComparisonOp; value: number };
@@ -95,6 +116,12 @@ export interface NameMatch {
   caseInsensitive: boolean;
 }
 
+/**
+ * What a dataset input of an experiment is matched on: its name, its digest, or the value of its
+ * input tag `mlflow.data.context` (an input without that tag has no context).
+ */
+export type InputField = 'name' | 'digest' | 'context';
+
 export type ExperimentCondition =
   | { kind: 'and' | 'or'; conditions: ExperimentCondition[] }
   | { kind: 'not'; condition: ExperimentCondition }
@@ -102,7 +129,13 @@ export type ExperimentCondition =
   /** The field has no value (Comet's is_null); with `orEmpty`, an empty text counts as none (is_empty). */
   | { kind: 'missing'; field: QueryField; orEmpty: boolean }
   /** Some tag / parameter name / series name of the experiment matches. */
-  | { kind: 'has'; what: 'tag' | 'param' | 'metric'; match: NameMatch };
+  | { kind: 'has'; what: 'tag' | 'param' | 'metric'; match: NameMatch }
+  /**
+   * Some dataset input of the experiment has the field and its text passes the string `test`
+   * (MLflow's `datasets.<field>`): an experiment without inputs never matches, `ne` and `not-in`
+   * included; other kinds of test match nothing.
+   */
+  | { kind: 'input'; field: InputField; test: ValueTest };
 
 /**
  * What experiments are ordered by: their creation time, their name, or any field holding one
@@ -130,8 +163,11 @@ export interface SortPosition {
 }
 
 export interface ExperimentSearch {
-  /** Experiments whose home is this project or that are symlinked into it. */
-  projectId: string;
+  /**
+   * Experiments whose home is this project (or one of these projects) or that are symlinked into
+   * it; each experiment is listed once. An empty list holds no experiment.
+   */
+  projectId: string | readonly string[];
   /** undefined: both archived and active experiments. */
   archived?: boolean;
   where?: ExperimentCondition;

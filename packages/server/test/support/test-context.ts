@@ -32,6 +32,11 @@ export interface TestStore {
   file?: string;
   /** Every row of a table, read over a connection of its own (to look at what is stored). */
   rows(table: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Runs one SQL statement (literals inlined, unqualified table names) over a connection of its
+   * own: for rows no store method writes yet.
+   */
+  execute(statement: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +69,14 @@ export async function openTestStore(backend: Backend, options: TestStoreOptions 
           db.close();
         }
       },
+      execute: async (statement) => {
+        const db = new Sqlite(file);
+        try {
+          db.exec(statement);
+        } finally {
+          db.close();
+        }
+      },
       close: async () => {
         await store.close();
         await rm(dir, { recursive: true, force: true });
@@ -80,6 +93,9 @@ export async function openTestStore(backend: Backend, options: TestStoreOptions 
     store,
     blobDir,
     rows: async (table) => (await admin.query(`select * from ${schema}.${table}`)).rows,
+    execute: async (statement) => {
+      await admin.query(`set search_path to ${schema}; ${statement}; set search_path to default`);
+    },
     close: async () => {
       await store.close();
       await admin.query(`drop schema ${schema} cascade`);

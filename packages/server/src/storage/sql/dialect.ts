@@ -49,11 +49,27 @@ export interface SqlDialect {
   containsIgnoringCase(text: RawBuilder<unknown>, needle: string): RawBuilder<SqlBool>;
   /** A text expression that sorts and compares bytewise (as `orderedTextType` columns do). */
   bytewise(text: RawBuilder<unknown>): RawBuilder<unknown>;
+  /**
+   * `text` matches an SQL LIKE `pattern` with no escape character (`%` any run, `_` one
+   * character, all else literal), case-sensitive on both backends; `caseInsensitive` compares
+   * both sides through `lower()` (SQLite folds ASCII letters only, PostgreSQL as its locale does).
+   */
+  like(text: RawBuilder<unknown>, pattern: string, caseInsensitive: boolean): RawBuilder<SqlBool>;
+  /** The `value` of the first `{key, value}` whose key is `key` in a JSON array column; NULL when none. */
+  jsonArrayTagValue(json: RawBuilder<unknown>, key: string): RawBuilder<string | null>;
 }
 
 /** A LIKE pattern matching `needle` anywhere, its wildcards escaped with `\`. */
 function containsPattern(needle: string): string {
   return `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * A LIKE pattern as a GLOB pattern: SQLite's LIKE ignores ASCII case whatever the pattern, GLOB
+ * never does. GLOB's own wildcards are bracketed so that they match themselves.
+ */
+function likeToGlob(pattern: string): string {
+  return pattern.replace(/[%_*?[]/g, (c) => (c === '%' ? '*' : c === '_' ? '?' : `[${c}]`));
 }
 
 const sqliteFunctions = {
@@ -67,6 +83,14 @@ const sqliteFunctions = {
   containsIgnoringCase: (text: RawBuilder<unknown>, needle: string) =>
     sql<SqlBool>`${text} like ${containsPattern(needle)} escape '\\'`,
   bytewise: (text: RawBuilder<unknown>) => text,
+  like: (text: RawBuilder<unknown>, pattern: string, caseInsensitive: boolean) =>
+    caseInsensitive
+      ? sql<SqlBool>`(lower(${text}) glob lower(${likeToGlob(pattern)}))`
+      : sql<SqlBool>`(${text} glob ${likeToGlob(pattern)})`,
+  jsonArrayTagValue: (json: RawBuilder<unknown>, key: string) =>
+    sql<
+      string | null
+    >`(select cast(json_extract(t.value, '$.value') as text) from json_each(${json}) t where json_extract(t.value, '$.key') = ${key} limit 1)`,
 };
 
 const postgresFunctions = {
@@ -80,6 +104,15 @@ const postgresFunctions = {
   containsIgnoringCase: (text: RawBuilder<unknown>, needle: string) =>
     sql<SqlBool>`strpos(lower(${text}), lower(${needle})) > 0`,
   bytewise: (text: RawBuilder<unknown>) => sql`((${text}) collate "C")`,
+  // ESCAPE '' turns off the backslash escape PostgreSQL's LIKE has by default.
+  like: (text: RawBuilder<unknown>, pattern: string, caseInsensitive: boolean) =>
+    caseInsensitive
+      ? sql<SqlBool>`(lower(${text}) like lower(cast(${pattern} as text)) escape '')`
+      : sql<SqlBool>`(${text} like ${pattern} escape '')`,
+  jsonArrayTagValue: (json: RawBuilder<unknown>, key: string) =>
+    sql<
+      string | null
+    >`(select t ->> 'value' from jsonb_array_elements(cast(${json} as jsonb)) t where t ->> 'key' = ${key} limit 1)`,
 };
 
 export interface OpenedDatabase {

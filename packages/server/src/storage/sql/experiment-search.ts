@@ -4,6 +4,7 @@ import type {
   ExperimentAttribute,
   ExperimentCondition,
   ExperimentSearch,
+  InputField,
   NameMatch,
   QueryField,
   ValueTest,
@@ -16,7 +17,13 @@ type Value = RawBuilder<unknown>;
 const TRUE: Bool = sql<SqlBool>`(1 = 1)`;
 const FALSE: Bool = sql<SqlBool>`(1 = 0)`;
 
-export const SERIES_COLUMN = { last: 'last_value', min: 'min_value', max: 'max_value', count: 'point_count' } as const;
+export const SERIES_COLUMN = {
+  last: 'last_value',
+  latest: 'latest_value',
+  min: 'min_value',
+  max: 'max_value',
+  count: 'point_count',
+} as const;
 const TIME_ATTRIBUTES = new Set<ExperimentAttribute>(['startTime', 'endTime', 'lastUpdated']);
 const COMPARISON = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
 
@@ -58,7 +65,21 @@ export class ExperimentConditionCompiler {
         return this.test(condition.field, condition.test);
       case 'missing':
         return this.missing(condition.field, condition.orEmpty);
+      case 'input':
+        return this.input(condition.field, condition.test);
     }
+  }
+
+  /** Some dataset input of the experiment whose field passes the test. */
+  private input(field: InputField, test: ValueTest): Bool {
+    if (test.as !== 'string') return FALSE; // the fields are texts
+    const value =
+      field === 'context'
+        ? this.dialect.jsonArrayTagValue(sql.ref('experiment_inputs.tags'), 'mlflow.data.context')
+        : sql.ref(`experiment_inputs.${field}`);
+    return inExperiments(
+      sql`select 1 from experiment_inputs where experiment_inputs.experiment_id = experiments.id and ${value} is not null and ${this.valueTest(value, test)}`,
+    );
   }
 
   private has(what: 'tag' | 'param' | 'metric', match: NameMatch): Bool {
@@ -262,6 +283,14 @@ export class ExperimentConditionCompiler {
       }
       case 'gitCommit':
         return { type: 'document', kind: 'git-metadata', value: this.dialect.jsonText(sql.ref('body'), 'parent') };
+      case 'statusDetail':
+        return { type: 'value', value: sql.ref('experiments.status_detail') };
+      case 'reportedStatus':
+        // As `status`, but a run that never sent a heartbeat keeps the status its client set.
+        return {
+          type: 'value',
+          value: sql`(case when experiments.status = 'RUNNING' and experiments.last_heartbeat is not null and not ${beating} then (case when experiments.has_crashed = 1 or experiments.error is not null then 'FAILED' else 'SUCCEEDED' end) else experiments.status end)`,
+        };
     }
   }
 
@@ -284,6 +313,14 @@ export class ExperimentConditionCompiler {
         return sql<SqlBool>`(${value} >= ${test.low} and ${value} <= ${test.high})`;
       case 'not-between':
         return sql<SqlBool>`(${value} < ${test.low} or ${value} > ${test.high})`;
+      case 'like':
+        return this.dialect.like(value, test.pattern, test.caseInsensitive);
+      case 'in':
+      case 'not-in': {
+        if (test.values.length === 0) return test.op === 'in' ? FALSE : TRUE;
+        const list = sql.join(test.values.map((v) => sql`${v}`));
+        return test.op === 'in' ? sql<SqlBool>`${value} in (${list})` : sql<SqlBool>`${value} not in (${list})`;
+      }
       default: {
         const negated = test.op.startsWith('not-');
         const op = negated ? test.op.slice(4) : test.op;

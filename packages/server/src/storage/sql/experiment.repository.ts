@@ -269,8 +269,8 @@ export class SqlExperimentRepository implements ExperimentRepository {
         for (const r of found) rows.push({ key: r.id, position: { segment, value: null, key: r.id } });
         continue;
       }
-      if (current.catalogued && !(await this.anyCatalogued(search.projectId, current.catalogued))) continue;
-      if (current.joined && large === undefined) large = await this.holdsMany(search.projectId);
+      if (current.catalogued && !(await this.anyCatalogued(projectIdsOf(search), current.catalogued))) continue;
+      if (current.joined && large === undefined) large = await this.holdsMany(projectIdsOf(search));
       const found =
         current.joined && large
           ? current.joined.indexed
@@ -372,43 +372,53 @@ export class SqlExperimentRepository implements ExperimentRepository {
   }
 
   /**
-   * The experiments a search covers. Without symlinks into the project (the usual case) a scan
+   * The experiments a search covers. Without symlinks into the projects (the usual case) a scan
    * can run down the (project_id, created_at) index; the OR that symlinks need rules that out.
    */
   private async scope(search: ExperimentSearch): Promise<RawBuilder<SqlBool>> {
+    const projectIds = projectIdsOf(search);
+    if (projectIds.length === 0) return sql<SqlBool>`(1 = 0)`;
     const linked = await this.db
       .selectFrom('experiment_symlinks')
       .select('experiment_id')
-      .where('project_id', '=', search.projectId)
+      .where('project_id', 'in', projectIds)
       .limit(1)
       .executeTakeFirst();
-    if (linked) return inProject(search.projectId, search.archived);
+    if (linked) return inProjects(projectIds, search.archived);
+    const home =
+      projectIds.length === 1
+        ? sql<SqlBool>`experiments.project_id = ${projectIds[0]}`
+        : sql<SqlBool>`experiments.project_id in (${sql.join(projectIds)})`;
     return search.archived === undefined
-      ? sql<SqlBool>`experiments.project_id = ${search.projectId}`
-      : sql<SqlBool>`(experiments.project_id = ${search.projectId} and experiments.archived = ${search.archived ? 1 : 0})`;
+      ? home
+      : sql<SqlBool>`(${home} and experiments.archived = ${search.archived ? 1 : 0})`;
   }
 
-  /** Whether some experiment of the project has the key (with a current value of one of `types`). */
-  private async anyCatalogued(projectId: string, key: NonNullable<Segment['catalogued']>): Promise<boolean> {
-    const row = await this.db
+  /** Whether some experiment of the projects has the key (with a current value of one of `types`). */
+  private async anyCatalogued(
+    projectIds: readonly string[],
+    key: NonNullable<Segment['catalogued']>,
+  ): Promise<boolean> {
+    if (projectIds.length === 0) return false;
+    const rows = await this.db
       .selectFrom('project_keys')
       .select(['numbers', 'strings', 'booleans'])
-      .where('project_id', '=', projectId)
+      .where('project_id', 'in', projectIds)
       .where('source', '=', key.source)
       .where('name', '=', key.name)
-      .executeTakeFirst();
-    if (!row) return false;
-    return key.types.length === 0 || key.types.some((type) => Number(row[type]) > 0);
+      .execute();
+    return rows.some((row) => key.types.length === 0 || key.types.some((type) => Number(row[type]) > 0));
   }
 
   /**
-   * Whether the project holds more than JOINED_SCAN_MIN experiments (counted no further). A
+   * Whether the projects hold more than JOINED_SCAN_MIN experiments (counted no further). A
    * large project is paged in the order of a value index across every project's rows of that
    * name; a small one is cheaper to sort whole than to find among other projects' rows.
    */
-  private async holdsMany(projectId: string): Promise<boolean> {
+  private async holdsMany(projectIds: readonly string[]): Promise<boolean> {
+    if (projectIds.length === 0) return false;
     const { rows } = await sql<{ n: number | string }>`
-      select count(*) as n from (select 1 from experiments where project_id = ${projectId} limit ${JOINED_SCAN_MIN + 1}) t
+      select count(*) as n from (select 1 from experiments where project_id in (${sql.join(projectIds)}) limit ${JOINED_SCAN_MIN + 1}) t
     `.execute(this.db);
     return Number(rows[0]?.n ?? 0) > JOINED_SCAN_MIN;
   }
@@ -763,6 +773,18 @@ const OUTPUT_SCAN_WINDOW = 8192;
 const OUTPUT_MAX_SCAN_WINDOW = 262_144;
 
 /** Experiments whose home is the project or that are symlinked into it. */
+/** The projects a search names, as a list. */
+function projectIdsOf(search: Pick<ExperimentSearch, 'projectId'>): readonly string[] {
+  return typeof search.projectId === 'string' ? [search.projectId] : search.projectId;
+}
+
+function inProjects(projectIds: readonly string[], archived: boolean | undefined): RawBuilder<SqlBool> {
+  if (projectIds.length === 1) return inProject(projectIds[0] as string, archived);
+  const list = sql.join(projectIds);
+  const home = sql<SqlBool>`(experiments.project_id in (${list}) or experiments.id in (select experiment_id from experiment_symlinks where project_id in (${list})))`;
+  return archived === undefined ? home : sql<SqlBool>`(${home} and experiments.archived = ${archived ? 1 : 0})`;
+}
+
 function inProject(projectId: string, archived: boolean | undefined): RawBuilder<SqlBool> {
   const home = sql<SqlBool>`(experiments.project_id = ${projectId} or experiments.id in (select experiment_id from experiment_symlinks where project_id = ${projectId}))`;
   return archived === undefined ? home : sql<SqlBool>`(${home} and experiments.archived = ${archived ? 1 : 0})`;
