@@ -3,6 +3,8 @@ attributes (=, !=, <, >, LIKE, ILIKE, IN), order_by with MLflow's placement of m
 paging with max_results and page tokens, and the pandas mlflow.search_runs.
 """
 
+import time
+
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
@@ -17,6 +19,7 @@ exp_ids = {}
 for name, tags in [("alpha", {"owner": "ada", "area": "vision"}), ("beta", {"owner": "bob"}),
                    ("gamma", {"owner": "ada", "area": "nlp"})]:
     exp_ids[name] = client.create_experiment(f"{PREFIX}-{name}", tags=tags)
+    time.sleep(0.01)  # distinct creation times: the default order is creation_time DESC
 
 
 def experiment_names(**kwargs):
@@ -93,14 +96,31 @@ eq(runs(f"attributes.run_id IN ('{ids['run-a']}', '{ids['run-c']}')"), ["run-c",
 eq(runs("tags.mlflow.runName = 'run-b'"), ["run-b"], "the mlflow.runName tag")
 eq(runs("metrics.acc > 0.5 AND params.model != 'mlp' AND tags.team = 'b'"), ["run-b"], "three entities")
 
-# Missing values sort last in both directions; ties fall back to start_time DESC.
-eq(runs(order_by=["metrics.acc DESC"]), ["run-b", "run-a", "run-c", "other-e", "run-d"], "metric DESC")
-eq(runs(order_by=["metrics.acc ASC"]), ["run-c", "run-a", "run-b", "other-e", "run-d"], "metric ASC")
-eq(runs(order_by=["params.lr ASC", "attributes.run_name DESC"]), ["run-b", "run-c", "run-a", "run-d", "other-e"],
-   "param ASC then run_name DESC")
-eq(runs(order_by=["tags.team DESC"]), ["run-d", "run-b", "run-c", "run-a", "other-e"], "tag DESC")
+
+
+def ordered(order_by, groups, what):
+    """Runs ordered by order_by: `groups` in sequence, each a set of runs that tie on it. Cairn
+    orders by the first item only and breaks ties by run_id (docs/api/mlflow.md); MLflow by every
+    item, then start_time DESC: either order is one of the permutations within each group."""
+    names = runs(order_by=order_by)
+    at = 0
+    for group in groups:
+        eq(set(names[at:at + len(group)]), set(group), f"{what}: runs {at}..{at + len(group) - 1} of {names}")
+        at += len(group)
+    eq(len(names), at, f"{what}: run count")
+
+
+# Missing values sort last in both directions.
+ordered(["metrics.acc DESC"], [{"run-b"}, {"run-a"}, {"run-c"}, {"other-e", "run-d"}], "metric DESC")
+ordered(["metrics.acc ASC"], [{"run-c"}, {"run-a"}, {"run-b"}, {"other-e", "run-d"}], "metric ASC")
+ordered(["metrics.loss DESC"], [{"run-a"}, {"run-d"}, {"run-b"}, {"other-e", "run-c"}], "latest metric DESC")
+ordered(["params.lr ASC", "attributes.run_name DESC"], [{"run-b"}, {"run-a", "run-c"}, {"run-d", "other-e"}],
+        "param ASC (then run_name DESC in MLflow)")
+ordered(["tags.team DESC"], [{"run-d"}, {"run-b"}, {"run-a", "run-c"}, {"other-e"}], "tag DESC")
+ordered(["params.model ASC"], [{"run-b"}, {"run-a"}, {"run-c", "run-d"}, {"other-e"}], "param text order")
 eq(runs(order_by=["attributes.start_time ASC"]), ["run-a", "run-b", "run-c", "run-d", "other-e"], "start_time ASC")
-eq(runs(order_by=["attributes.end_time DESC"]), ["other-e", "run-c", "run-b", "run-a", "run-d"], "end_time DESC")
+eq(runs(order_by=["attributes.run_name ASC"]), ["other-e", "run-a", "run-b", "run-c", "run-d"], "run_name ASC")
+ordered(["attributes.end_time DESC"], [{"other-e"}, {"run-c"}, {"run-b"}, {"run-a"}, {"run-d"}], "end_time DESC")
 
 # Paging.
 seen = []
