@@ -11,7 +11,7 @@ import numpy as np
 from mlflow import MlflowClient
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from _compat import IS_3, REFERENCE, SUFFIX, WORKSPACE, check, comet, eq, ok, raises_mlflow
+from _compat import IS_3, REFERENCE, SUFFIX, WORKSPACE, check, comet, eq, foundry_experiment, ok, raises_mlflow
 
 client = MlflowClient()
 mlflow.set_experiment(f"compat-models-{SUFFIX}")
@@ -94,6 +94,9 @@ if not REFERENCE:
     eq(versions["2.0.0"]["stages"], ["Archived"], "Comet stages of version 2")
     eq(versions["1.0.0"]["comment"], "the first one", "Comet comment is the description")
     eq(versions["1.0.0"]["experimentModel"]["experimentKey"], RUN, "Comet version's run")
+    # Foundry links the run to the registry version made from its model.
+    linked = foundry_experiment(run.info.experiment_id, RUN).get("linkedModelVersion", "")
+    check(linked.startswith("ri.models.main.model-version."), f"Foundry linkedModelVersion, got {linked!r}")
 
 # Autolog of a small fit: params, training metrics and the model.
 mlflow.autolog(log_input_examples=False, log_model_signatures=True, silent=True)
