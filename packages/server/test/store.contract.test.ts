@@ -811,7 +811,7 @@ describe.each(backends)('Store contract (%s)', (backend) => {
       expect(acc.map((p) => p.value)).toEqual(otherInputs.map((p) => p.value));
     });
 
-    it('keeps exact summaries: min, max and last with the point that supplied them; ties keep the first', async () => {
+    it('keeps exact summaries: min, max, last and latest with the point that supplied them; ties keep the first', async () => {
       const { experiment } = await seedExperiment();
       const offsets = await store.series.append(experiment.id, [
         point('loss', 5, { step: 1, timestamp: T0 + 1, context: 'train' }),
@@ -831,6 +831,8 @@ describe.each(backends)('Store contract (%s)', (backend) => {
         min: { value: 2, step: 2, timestamp: T0 + 2, context: 'train', offset: offsets[1] as number },
         max: { value: 9, step: 3, timestamp: T0 + 3, context: null, offset: offsets[3] as number },
         last: { value: 7, step: 0, timestamp: T0 - 100, context: 'test', offset: later[2] as number },
+        // Latest is MLflow's: the greatest (step, timestamp, value), whatever the logging order.
+        latest: { value: 9, step: 5, timestamp: T0 + 5, context: null, offset: later[1] as number },
       };
       expect(await store.series.getSummary(experiment.id, 'loss')).toEqual(expected);
       const acc: SeriesSummary = {
@@ -839,9 +841,30 @@ describe.each(backends)('Store contract (%s)', (backend) => {
         min: { value: 0.5, step: 1, timestamp: T0 + 1, context: null, offset: offsets[2] as number },
         max: { value: 0.5, step: 1, timestamp: T0 + 1, context: null, offset: offsets[2] as number },
         last: { value: 0.5, step: 1, timestamp: T0 + 1, context: null, offset: offsets[2] as number },
+        latest: { value: 0.5, step: 1, timestamp: T0 + 1, context: null, offset: offsets[2] as number },
       };
       expect(await store.series.listSummaries(experiment.id)).toEqual([acc, expected]);
       expect(await store.series.listSummaries(hex())).toEqual([]);
+    });
+
+    it("keeps MLflow's latest point: greatest step, then timestamp, then value; no step counts as 0, NaN lowest", async () => {
+      const { experiment } = await seedExperiment();
+      await store.series.append(experiment.id, [
+        point('m', 4, { step: 2, timestamp: T0 + 5 }),
+        point('m', 1, { step: 2, timestamp: T0 + 9 }),
+        point('m', 3, { step: 2, timestamp: T0 + 9 }),
+        point('m', Number.NaN, { step: 2, timestamp: T0 + 9 }),
+        point('m', 8, { step: 1, timestamp: T0 + 50 }),
+        point('m', 9, { step: null, timestamp: T0 + 99 }),
+      ]);
+      const latest = (await store.series.getSummary(experiment.id, 'm'))?.latest;
+      expect(latest?.value).toBe(3);
+      expect(latest?.step).toBe(2);
+      expect(latest?.timestamp).toBe(T0 + 9);
+      // A later batch with a greater step takes over; a smaller one does not.
+      await store.series.append(experiment.id, [point('m', -1, { step: 3, timestamp: T0 })]);
+      await store.series.append(experiment.id, [point('m', 100, { step: 0, timestamp: T0 + 1000 })]);
+      expect((await store.series.getSummary(experiment.id, 'm'))?.latest.value).toBe(-1);
     });
 
     it('lists summaries by name in byte order', async () => {

@@ -19,6 +19,7 @@ import { MAX_PANEL_ZIP_BYTES, PanelsService } from './panels.service.js';
 import { PrincipalCache } from './principal-cache.js';
 import { ProjectsService } from './projects.service.js';
 import { RegistryService } from './registry.service.js';
+import { RunsService } from './runs.service.js';
 import { SessionsService } from './sessions.service.js';
 import type { Store } from './store.port.js';
 import { WebhookDispatcher, type WebhookDispatchOptions } from './webhook-dispatcher.js';
@@ -41,6 +42,8 @@ export interface Core {
   /** Cairn's experiment table (query language, any-column sort, keyset pages) and key catalogue. */
   table: ExperimentTableService;
   metrics: MetricsService;
+  /** MLflow's tracking rules (runs, params, tags, metric logging and history). */
+  runs: RunsService;
   charts: ChartsService;
   assets: AssetsService;
   artifacts: ArtifactsService;
@@ -110,6 +113,7 @@ export function createCore(deps: {
     queries: new ExperimentQueryService(deps.store, projects, clock),
     table: new ExperimentTableService(deps.store, projects, clock),
     metrics,
+    runs: new RunsService(deps.store, projects, experiments, clock, events),
     charts: new ChartsService(experiments, metrics),
     assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes, events),
     artifacts: new ArtifactsService(deps.store, experiments, clock),

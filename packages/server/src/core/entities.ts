@@ -67,6 +67,11 @@ export interface Experiment {
   lastHeartbeat: number | null;
   hasCrashed: boolean;
   error: string | null;
+  /**
+   * What `status` alone cannot say of an MLflow run: `KILLED` (with FAILED) or `SCHEDULED` (with
+   * RUNNING); null otherwise.
+   */
+  statusDetail: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -246,6 +251,26 @@ export interface Asset {
   groupingName: string | null;
   artifactVersionId: string | null;
   blobKey: string | null;
+  createdAt: number;
+}
+
+/** A key/value tag: MLflow's project (experiment) tags and dataset input tags. */
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+/** A dataset an experiment (MLflow run) used, with its input tags (MLflow's `log-inputs`). */
+export interface ExperimentInput {
+  experimentId: string;
+  name: string;
+  digest: string;
+  sourceType: string;
+  source: string;
+  schema: string | null;
+  profile: string | null;
+  /** Input tags, such as `mlflow.data.context`, in the order logged. */
+  tags: KeyValue[];
   createdAt: number;
 }
 

@@ -207,6 +207,7 @@ export class ExperimentsService {
       lastHeartbeat: now,
       hasCrashed: false,
       error: null,
+      statusDetail: null,
       createdAt: now,
       updatedAt: now,
     });

@@ -384,12 +384,7 @@ export class MetricsService {
             return offsets;
           });
           if (all.length === 0) return { results, event: undefined };
-          const where = { experimentId: experiment.id, projectId: experiment.projectId };
-          const event: LiveEvent =
-            all.length > LIVE_POINTS_MAX
-              ? { type: 'points', ...where, truncated: true, series: await pointRanges(tx, experiment.id, all) }
-              : { type: 'points', ...where, truncated: false, series: pointColumns(all, assigned) };
-          return { results, event };
+          return { results, event: await pointsEvent(tx, experiment, all, assigned) };
         });
         // After the commit: a watcher that reads on this event finds the points.
         if (event) this.live.publish(event);
@@ -468,6 +463,22 @@ export class MetricsService {
   async systemMetricNames(principal: Principal, key: string): Promise<string[]> {
     return (await this.summaries(principal, key)).filter((s) => isSystemMetric(s.name)).map((s) => s.name);
   }
+}
+
+/**
+ * The live event announcing points just appended to an experiment (offsets as assigned), built
+ * inside the appending transaction and published after its commit.
+ */
+export async function pointsEvent(
+  tx: Repositories,
+  experiment: Pick<Experiment, 'id' | 'projectId'>,
+  points: readonly MetricPointInput[],
+  offsets: readonly number[],
+): Promise<LiveEvent> {
+  const where = { experimentId: experiment.id, projectId: experiment.projectId };
+  return points.length > LIVE_POINTS_MAX
+    ? { type: 'points', ...where, truncated: true, series: await pointRanges(tx, experiment.id, points) }
+    : { type: 'points', ...where, truncated: false, series: pointColumns(points, offsets) };
 }
 
 /** The points of a batch as columns per (metric, context), in the order they first appear. */

@@ -1,6 +1,6 @@
 import type { BlobStore } from './blob.port.js';
 import type { Clock } from './clock.port.js';
-import type { Project, User, Workspace } from './entities.js';
+import type { KeyValue, Project, User, Workspace } from './entities.js';
 import {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -179,6 +179,11 @@ export class ProjectsService {
     rules.projectName(projectName);
     const workspace = await this.writableWorkspace(tx, principal, workspaceName);
     const existing = await tx.projects.getByName(workspace.id, projectName);
+    if (existing?.deletedAt != null) {
+      throw new FailedPreconditionError(
+        `project "${projectName}" is in the trash: restore it (MLflow's experiments/restore) before logging to it`,
+      );
+    }
     if (existing) return { project: existing, workspace };
     return { project: await this.insertProject(tx, principal, workspace, projectName, null, false), workspace };
   }
@@ -267,6 +272,114 @@ export class ProjectsService {
     for (const key of blobKeys) await this.blobs.delete(key);
   }
 
+  /**
+   * Creates a project with MLflow's experiment rules: names of up to 500 characters, an artifact
+   * location and tags. A name in use, by a project in the trash too, is "already exists".
+   */
+  async createTracked(
+    principal: Principal,
+    input: { workspaceName: string; name: string; artifactLocation: string | null; tags: readonly KeyValue[] },
+  ): Promise<Project> {
+    requireScope(principal, 'write');
+    rules.trackedProjectName(input.name);
+    return this.store.transaction(async (tx) => {
+      const workspace = await this.writableWorkspace(tx, principal, input.workspaceName);
+      if (await tx.projects.getByName(workspace.id, input.name)) {
+        throw new AlreadyExistsError(`project "${input.name}" already exists in "${workspace.name}"`);
+      }
+      const project = await this.insertProject(
+        tx,
+        principal,
+        workspace,
+        input.name,
+        null,
+        false,
+        input.artifactLocation,
+      );
+      for (const tag of input.tags) await tx.projects.setTag(project.id, tag.key, tag.value);
+      return project;
+    });
+  }
+
+  /** Renames a project (MLflow's rules for the name); a project in the trash cannot be renamed. */
+  async renameTracked(principal: Principal, projectId: string, name: string): Promise<void> {
+    requireScope(principal, 'write');
+    rules.trackedProjectName(name);
+    await this.store.transaction(async (tx) => {
+      const { project } = await this.findWritable(tx, principal, { projectId });
+      if (project.deletedAt !== null) throw new FailedPreconditionError('Cannot rename a non-active experiment.');
+      if (name === project.name) return;
+      if (await tx.projects.getByName(project.workspaceId, name)) {
+        throw new AlreadyExistsError(`project "${name}" already exists`);
+      }
+      await tx.projects.update(project.id, { name, updatedAt: this.clock.now() });
+    });
+  }
+
+  /**
+   * Moves a project to the trash and archives every experiment whose home it is, or (`trashed`
+   * false) brings it back with all of them, as MLflow deletes and restores an experiment's runs.
+   * Trashing a project already in the trash, or restoring one that is not, is "not found".
+   */
+  async setTrashed(principal: Principal, projectId: string, trashed: boolean): Promise<void> {
+    requireScope(principal, 'write');
+    await this.store.transaction(async (tx) => {
+      const { project } = await this.findWritable(tx, principal, { projectId });
+      if ((project.deletedAt !== null) === trashed) throw hidden(trashed ? 'active project' : 'project in the trash');
+      const now = this.clock.now();
+      await tx.projects.setDeletedAt(project.id, trashed ? now : null);
+      await tx.projects.update(project.id, { updatedAt: now });
+      for (const experimentId of await tx.experiments.listOwnedByProject(project.id)) {
+        await tx.experiments.update(experimentId, { archived: trashed, updatedAt: now });
+      }
+    });
+  }
+
+  /** Sets (upserts) a tag of a project that is not in the trash. */
+  async setTag(principal: Principal, projectId: string, key: string, value: string): Promise<void> {
+    requireScope(principal, 'write');
+    await this.store.transaction(async (tx) => {
+      const { project } = await this.findWritable(tx, principal, { projectId });
+      if (project.deletedAt !== null) {
+        throw new FailedPreconditionError(`project "${project.name}" is in the trash: its tags cannot change`);
+      }
+      await tx.projects.setTag(project.id, key, value);
+      await tx.projects.update(project.id, { updatedAt: this.clock.now() });
+    });
+  }
+
+  /** Removes a tag of a project that is not in the trash; a key it does not have is "not found". */
+  async deleteTag(principal: Principal, projectId: string, key: string): Promise<void> {
+    requireScope(principal, 'write');
+    await this.store.transaction(async (tx) => {
+      const { project } = await this.findWritable(tx, principal, { projectId });
+      if (project.deletedAt !== null) {
+        throw new FailedPreconditionError(`project "${project.name}" is in the trash: its tags cannot change`);
+      }
+      if (!(await tx.projects.deleteTag(project.id, key))) throw new NotFoundError(`No tag with name: ${key}`);
+      await tx.projects.update(project.id, { updatedAt: this.clock.now() });
+    });
+  }
+
+  /** A readable project's tags ordered by key. */
+  async tags(principal: Principal, projectId: string): Promise<KeyValue[]> {
+    requireScope(principal, 'read');
+    const { project } = await this.findReadable(this.store, principal, { projectId });
+    return this.store.projects.listTags(project.id);
+  }
+
+  /**
+   * Every project of a workspace the caller belongs to, those in the trash included, each with
+   * its tags: MLflow's experiment search filters and orders them itself.
+   */
+  async listTracked(principal: Principal, workspaceId: string): Promise<{ project: Project; tags: KeyValue[] }[]> {
+    requireScope(principal, 'read');
+    if (!isMember(principal, workspaceId)) return [];
+    const projects = await this.store.projects.listWithTrash(workspaceId);
+    const tags = await this.store.projects.listTagsOf(projects.map((p) => p.id));
+    return projects.map((project) => ({ project, tags: tags.get(project.id) ?? [] }));
+  }
+
   /** Finds a project the principal may read; anything else is "not found". */
   async findReadable(
     repos: Repositories,
@@ -327,6 +440,7 @@ export class ProjectsService {
     name: string,
     description: string | null,
     isPublic: boolean,
+    artifactLocation: string | null = null,
   ): Promise<Project> {
     const now = this.clock.now();
     const project: Project = {
@@ -340,7 +454,7 @@ export class ProjectsService {
       createdAt: now,
       updatedAt: now,
       deletedAt: null,
-      artifactLocation: null,
+      artifactLocation,
     };
     await tx.projects.insert(project);
     return project;

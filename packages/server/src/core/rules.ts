@@ -44,6 +44,28 @@ export function projectName(value: string): string {
   return value;
 }
 
+/** MLflow experiment names are longer than Comet project names may be (MLflow's own limit). */
+export const MAX_TRACKED_PROJECT_NAME_LENGTH = 500;
+
+/**
+ * A project name given through MLflow: 1–500 characters, none a control character or '/'
+ * (docs/api/mlflow.md, "One data model").
+ */
+export function trackedProjectName(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('Invalid experiment name: the name must not be empty.');
+  if (value.length > MAX_TRACKED_PROJECT_NAME_LENGTH) {
+    throw new InvalidArgumentError(
+      `Experiment name must be at most ${MAX_TRACKED_PROJECT_NAME_LENGTH} characters, got ${value.length}.`,
+    );
+  }
+  if (CONTROL_CHARS.test(value) || value.includes('/')) {
+    throw new InvalidArgumentError(
+      `Invalid experiment name: '${value}'. It must not contain '/' or control characters.`,
+    );
+  }
+  return value;
+}
+
 export function experimentKey(value: string): string {
   if (!EXPERIMENT_KEY.test(value)) {
     throw new InvalidArgumentError(`invalid experiment key "${value}": 32-50 letters and digits expected`);

@@ -11,7 +11,9 @@ import type {
   DocumentKind,
   DownsampledSeries,
   Experiment,
+  ExperimentInput,
   ExperimentModel,
+  KeyValue,
   LoggedValue,
   LoggedValueInput,
   LoggedValueType,
@@ -56,6 +58,7 @@ export interface Repositories {
   readonly projects: ProjectRepository;
   readonly experiments: ExperimentRepository;
   readonly values: LoggedValueRepository;
+  readonly inputs: ExperimentInputRepository;
   readonly series: SeriesRepository;
   readonly assets: AssetRepository;
   readonly artifacts: ArtifactRepository;
@@ -161,9 +164,24 @@ export interface ProjectRepository {
   insert(project: Project): Promise<void>;
   get(id: string): Promise<Project | undefined>;
   getByName(workspaceId: string, name: string): Promise<Project | undefined>;
-  /** Projects of a workspace ordered by name; `publicOnly` restricts to public projects. */
+  /**
+   * Projects of a workspace ordered by name; `publicOnly` restricts to public projects. Projects
+   * in the trash (`deletedAt` set) are left out: `get` and `getByName` still find them.
+   */
   list(workspaceId: string, publicOnly: boolean): Promise<ProjectWithCount[]>;
+  /** Every project of a workspace, those in the trash included, ordered by name. */
+  listWithTrash(workspaceId: string): Promise<Project[]>;
   update(id: string, patch: ProjectPatch): Promise<void>;
+  /** Moves the project to the trash at `at`, or (null) takes it out; its name stays taken either way. */
+  setDeletedAt(id: string, at: number | null): Promise<void>;
+  /** The project's tags ordered by key (bytewise). */
+  listTags(projectId: string): Promise<KeyValue[]>;
+  /** `listTags` for several projects at once, by project id (an entry for every id asked). */
+  listTagsOf(projectIds: readonly string[]): Promise<Map<string, KeyValue[]>>;
+  /** Sets a tag: inserts it, or replaces the value of the project's tag with that key. */
+  setTag(projectId: string, key: string, value: string): Promise<void>;
+  /** Removes a tag; false when the project had no tag with that key. */
+  deleteTag(projectId: string, key: string): Promise<boolean>;
   /** Deletes the project; its experiments must have been moved or deleted first. */
   delete(id: string): Promise<void>;
 
@@ -188,6 +206,7 @@ export type ExperimentPatch = Partial<
     | 'lastHeartbeat'
     | 'hasCrashed'
     | 'error'
+    | 'statusDetail'
     | 'updatedAt'
     | 'projectId'
     | 'workspaceId'
@@ -344,6 +363,24 @@ export interface LoggedValueRepository {
   ): Promise<Map<string, CurrentValue[]>>;
   /** Every logged value of that kind, ordered by name then seq. */
   list(experimentId: string, kind: ValueKind): Promise<LoggedValue[]>;
+  /**
+   * Deletes every value of that kind and name, history and current alike, and takes the key out
+   * of the key catalogue counts of the projects listing the experiment. False when there was none.
+   */
+  remove(experimentId: string, kind: ValueKind, name: string): Promise<boolean>;
+}
+
+/** Dataset inputs of experiments (MLflow's `log-inputs`), one per (experiment, name, digest). */
+export interface ExperimentInputRepository {
+  /**
+   * Stores inputs. One whose (experiment, name, digest) is already stored, or repeated earlier in
+   * `inputs`, is left out: the first one logged is kept whole, tags included.
+   */
+  put(inputs: readonly ExperimentInput[]): Promise<void>;
+  /** The experiment's inputs in the order first logged (creation time, then name, then digest). */
+  list(experimentId: string): Promise<ExperimentInput[]>;
+  /** `list` for several experiments at once, by experiment id (an entry for every id asked). */
+  listOf(experimentIds: readonly string[]): Promise<Map<string, ExperimentInput[]>>;
 }
 
 export interface SeriesReadOptions {

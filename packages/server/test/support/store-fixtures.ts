@@ -34,6 +34,8 @@ export function newProject(workspaceId: string, ownerUserId: string, overrides: 
     ownerUserId,
     createdAt: T0,
     updatedAt: T0,
+    deletedAt: null,
+    artifactLocation: null,
     ...overrides,
   };
 }
@@ -55,6 +57,7 @@ export function newExperiment(project: Project, overrides: Partial<Experiment> =
     lastHeartbeat: null,
     hasCrashed: false,
     error: null,
+    statusDetail: null,
     createdAt: T0,
     updatedAt: T0,
     ...overrides,

@@ -439,6 +439,7 @@ export class SqlSeriesRepository implements SeriesRepository {
     // not once per point (the bulk path's hot loop).
     let minAt = -1;
     let maxAt = -1;
+    let latestAt = 0;
     for (let i = 0; i < entries.length; i++) {
       const { point, offset } = entries[i] as { point: MetricPointInput; offset: number };
       const context = point.context ?? '';
@@ -452,9 +453,10 @@ export class SqlSeriesRepository implements SeriesRepository {
         if (minAt < 0 || value < (entries[minAt] as { point: MetricPointInput }).point.value) minAt = i;
         if (maxAt < 0 || value > (entries[maxAt] as { point: MetricPointInput }).point.value) maxAt = i;
       }
+      if (i > 0 && isLaterPoint(point, (entries[latestAt] as { point: MetricPointInput }).point)) latestAt = i;
       stored[i] = { offset, value, step: point.step, epoch: point.epoch, timestamp: point.timestamp, contextId };
     }
-    for (const at of new Set([minAt, maxAt, entries.length - 1])) {
+    for (const at of new Set([minAt, maxAt, latestAt, entries.length - 1])) {
       if (at < 0) continue;
       const { point, offset } = entries[at] as { point: MetricPointInput; offset: number };
       foldIntoSummary(row, point, offset);
@@ -719,7 +721,8 @@ function foldIntoSummary(row: SeriesState, point: MetricPointInput, offset: numb
     Object.assign(row, prefixed('max', summary));
   }
   if (offset >= row.last_offset) Object.assign(row, prefixed('last', summary));
-  if (isLaterPoint(summary, row)) Object.assign(row, prefixed('latest', summary));
+  const latest = { value: row.latest_value, step: row.latest_step, timestamp: row.latest_timestamp };
+  if (isLaterPoint(summary, latest)) Object.assign(row, prefixed('latest', summary));
 }
 
 /**
@@ -727,14 +730,16 @@ function foldIntoSummary(row: SeriesState, point: MetricPointInput, offset: numb
  * value) is greater, compared in that order; a missing step counts as 0 (MLflow's default step)
  * and NaN as lower than any number. Equal points keep the first logged.
  */
-function isLaterPoint(point: SummaryPoint, row: SeriesState): boolean {
+function isLaterPoint(point: PointOrder, than: PointOrder): boolean {
   const step = point.step ?? 0;
-  const latestStep = row.latest_step ?? 0;
-  if (step !== latestStep) return step > latestStep;
-  if (point.timestamp !== row.latest_timestamp) return point.timestamp > row.latest_timestamp;
+  const thanStep = than.step ?? 0;
+  if (step !== thanStep) return step > thanStep;
+  if (point.timestamp !== than.timestamp) return point.timestamp > than.timestamp;
   if (Number.isNaN(point.value)) return false;
-  return Number.isNaN(row.latest_value) || point.value > row.latest_value;
+  return Number.isNaN(than.value) || point.value > than.value;
 }
+
+type PointOrder = Pick<SummaryPoint, 'value' | 'step' | 'timestamp'>;
 
 function toSummary(row: SeriesState): SeriesSummary {
   const pick = (p: 'min' | 'max' | 'last' | 'latest'): SummaryPoint => ({

@@ -80,6 +80,7 @@ export class SqlExperimentRepository implements ExperimentRepository {
         last_heartbeat: e.lastHeartbeat,
         has_crashed: e.hasCrashed ? 1 : 0,
         error: e.error,
+        status_detail: e.statusDetail,
         next_seq: 0,
         created_at: e.createdAt,
         updated_at: e.updatedAt,
@@ -138,6 +139,7 @@ export class SqlExperimentRepository implements ExperimentRepository {
       lastHeartbeat: 'last_heartbeat',
       hasCrashed: 'has_crashed',
       error: 'error',
+      statusDetail: 'status_detail',
       updatedAt: 'updated_at',
       projectId: 'project_id',
       workspaceId: 'workspace_id',
@@ -807,6 +809,7 @@ function toExperiment(row: Selectable<Database['experiments']>): Experiment {
     lastHeartbeat: row.last_heartbeat,
     hasCrashed: row.has_crashed === 1,
     error: row.error,
+    statusDetail: row.status_detail,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

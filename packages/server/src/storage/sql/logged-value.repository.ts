@@ -158,6 +158,35 @@ export class SqlLoggedValueRepository implements LoggedValueRepository {
     return byExperiment;
   }
 
+  async remove(experimentId: string, kind: ValueKind, name: string): Promise<boolean> {
+    return atomically(this.db, async (db) => {
+      const current = await db
+        .selectFrom('experiment_value_current')
+        .select('value_type')
+        .where('experiment_id', '=', experimentId)
+        .where('kind', '=', kind)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (!current) return false;
+      await db
+        .deleteFrom('experiment_values')
+        .where('experiment_id', '=', experimentId)
+        .where('kind', '=', kind)
+        .where('name', '=', name)
+        .execute();
+      await db
+        .deleteFrom('experiment_value_current')
+        .where('experiment_id', '=', experimentId)
+        .where('kind', '=', kind)
+        .where('name', '=', name)
+        .execute();
+      await countKeyChanges(db, this.dialect, experimentId, [
+        keyDelta(kind, name, -1, current.value_type as LoggedValueType),
+      ]);
+      return true;
+    });
+  }
+
   async list(experimentId: string, kind: ValueKind): Promise<LoggedValue[]> {
     const rows = await this.db
       .selectFrom('experiment_values')

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { Project } from '../../core/entities.js';
+import type { KeyValue, Project } from '../../core/entities.js';
 import type { ProjectPatch, ProjectRepository, ProjectWithCount } from '../../core/store.port.js';
 import type { Database } from './database.js';
 
@@ -38,10 +38,60 @@ export class SqlProjectRepository implements ProjectRepository {
         ),
       )
       .where('workspace_id', '=', workspaceId)
+      .where('deleted_at', 'is', null)
       .orderBy('name');
     if (publicOnly) query = query.where('is_public', '=', 1);
     const rows = await query.execute();
     return rows.map((row) => ({ ...toProject(row), experimentCount: Number(row.experiment_count) }));
+  }
+
+  async listWithTrash(workspaceId: string): Promise<Project[]> {
+    const rows = await this.db
+      .selectFrom('projects')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .orderBy('name')
+      .execute();
+    return rows.map(toProject);
+  }
+
+  async setDeletedAt(id: string, at: number | null): Promise<void> {
+    await this.db.updateTable('projects').set({ deleted_at: at }).where('id', '=', id).execute();
+  }
+
+  async listTags(projectId: string): Promise<KeyValue[]> {
+    return (await this.listTagsOf([projectId])).get(projectId) ?? [];
+  }
+
+  async listTagsOf(projectIds: readonly string[]): Promise<Map<string, KeyValue[]>> {
+    const byProject = new Map<string, KeyValue[]>(projectIds.map((id) => [id, []]));
+    if (projectIds.length === 0) return byProject;
+    const rows = await this.db
+      .selectFrom('project_tags')
+      .selectAll()
+      .where('project_id', 'in', [...projectIds])
+      .orderBy('project_id')
+      .orderBy('key')
+      .execute();
+    for (const row of rows) byProject.get(row.project_id)?.push({ key: row.key, value: row.value });
+    return byProject;
+  }
+
+  async setTag(projectId: string, key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('project_tags')
+      .values({ project_id: projectId, key, value })
+      .onConflict((oc) => oc.columns(['project_id', 'key']).doUpdateSet({ value }))
+      .execute();
+  }
+
+  async deleteTag(projectId: string, key: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('project_tags')
+      .where('project_id', '=', projectId)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 
   async update(id: string, patch: ProjectPatch): Promise<void> {

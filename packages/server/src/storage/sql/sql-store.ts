@@ -11,6 +11,7 @@ import { SqlDashboardRepository } from './dashboard.repository.js';
 import type { Database } from './database.js';
 import { type OpenedDatabase, openPostgres, openSqlite, type SqlDialect, type SqliteOptions } from './dialect.js';
 import { SqlExperimentRepository } from './experiment.repository.js';
+import { SqlExperimentInputRepository } from './experiment-input.repository.js';
 import { SqlLoggedValueRepository } from './logged-value.repository.js';
 import { migrationProvider } from './migrations/index.js';
 import { SqlOptimizationRepository } from './optimization.repository.js';
@@ -27,6 +28,7 @@ function repositories(db: Kysely<Database>, dialect: SqlDialect, decoded: Decode
     projects: new SqlProjectRepository(db),
     experiments: new SqlExperimentRepository(db, dialect),
     values: new SqlLoggedValueRepository(db, dialect),
+    inputs: new SqlExperimentInputRepository(db, dialect),
     series: new SqlSeriesRepository(db, dialect, decoded),
     assets: new SqlAssetRepository(db),
     artifacts: new SqlArtifactRepository(db),
@@ -47,6 +49,7 @@ export class SqlStore implements Store {
   readonly projects;
   readonly experiments;
   readonly values;
+  readonly inputs;
   readonly series;
   readonly assets;
   readonly artifacts;
@@ -73,6 +76,7 @@ export class SqlStore implements Store {
     this.projects = repos.projects;
     this.experiments = repos.experiments;
     this.values = repos.values;
+    this.inputs = repos.inputs;
     this.series = repos.series;
     this.assets = repos.assets;
     this.artifacts = repos.artifacts;

@@ -7,6 +7,10 @@ import { type Principal, requireScope } from '../../../core/principal.js';
 import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { MlflowApiError, mlflowErrorHandler, sendMlflowError } from './mlflow-errors.js';
+import { registerExperimentRoutes } from './routes/experiments.route.js';
+import { registerMetricRoutes } from './routes/metrics.route.js';
+import { registerRunSearchRoutes } from './routes/run-search.route.js';
+import { registerRunRoutes } from './routes/runs.route.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -80,5 +84,9 @@ export const mlflowTrackingPlugin: FastifyPluginAsync<MlflowPluginOptions> = asy
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   setUpMlflowScope(app, core);
   const context: MlflowRouteContext = { app, core, publicUrl };
-  void context;
+  registerExperimentRoutes(context);
+  registerRunRoutes(context);
+  registerRunSearchRoutes(context);
+  // The web UI's bulk history read exists only under /ajax-api, as in MLflow's server.
+  registerMetricRoutes(context, { ajax: instance.prefix.startsWith('/ajax-api') });
 };
