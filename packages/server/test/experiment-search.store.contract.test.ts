@@ -255,7 +255,7 @@ describe.each(backends)('Experiment search contract: MLflow conditions (%s)', (b
     ).toEqual(['a1']);
   });
 
-  it('reads the status detail and the reported status', async () => {
+  it('reads the status detail, and the status of runs that never beat as their client reported it', async () => {
     const detail = { source: 'attribute', name: 'statusDetail' } as const;
     expect(await found({ kind: 'test', field: detail, test: { as: 'string', op: 'eq', value: 'KILLED' } })).toEqual([
       'a2',
@@ -265,7 +265,7 @@ describe.each(backends)('Experiment search contract: MLflow conditions (%s)', (b
       found(
         {
           kind: 'test',
-          field: { source: 'attribute', name: 'reportedStatus' },
+          field: { source: 'attribute', name: 'status' },
           test: { as: 'string', op: 'eq', value },
         },
         [projects.a, projects.b],

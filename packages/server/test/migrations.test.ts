@@ -189,4 +189,35 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
       key('q', 'tag', 'x', 2),
     ]);
   });
+  it('0013 numbers existing registry versions per model in creation order, ties by id', async () => {
+    const { db, migrator } = await openAt('0012-sessions');
+
+    await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(db);
+    await sql`insert into workspaces (id, name, created_by, created_at) values ('w', 'ws', 'u', 0)`.execute(db);
+    for (const model of ['m1', 'm2']) {
+      await sql`insert into registry_models (id, workspace_id, name, created_by, created_at, updated_at)
+                values (${model}, 'w', ${model}, 'u', 0, 0)`.execute(db);
+    }
+    const version = (id: string, model: string, text: string, createdAt: number) =>
+      sql`insert into registry_versions (id, registry_model_id, version, experiment_id, experiment_model_name,
+            created_by, created_at, updated_at)
+          values (${id}, ${model}, ${text}, 'e', 'net', 'u', ${createdAt}, ${createdAt})`.execute(db);
+    await version('v-late', 'm1', '0.1.0', 30);
+    await version('v-b', 'm1', '2.0.0', 10);
+    await version('v-a', 'm1', '1.0.0', 10);
+    await version('v-only', 'm2', '5.0.0', 20);
+
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    const { rows } = await sql<{ id: string; number: number | string; tags: string }>`
+      select id, number, tags from registry_versions order by id
+    `.execute(db);
+    expect(rows.map((r) => [r.id, Number(r.number), r.tags])).toEqual([
+      ['v-a', 1, '{}'],
+      ['v-b', 2, '{}'],
+      ['v-late', 3, '{}'],
+      ['v-only', 1, '{}'],
+    ]);
+    const model = await sql<{ tags: string }>`select tags from registry_models where id = 'm1'`.execute(db);
+    expect(model.rows[0]?.tags).toBe('{}');
+  });
 });

@@ -37,6 +37,7 @@ describe.each(backends)('Registry store contract (%s)', (backend) => {
       description: null,
       isPublic: false,
       notes: '',
+      tags: {},
       createdBy: 'user',
       createdAt: T0,
       updatedAt: T0,
@@ -56,20 +57,29 @@ describe.each(backends)('Registry store contract (%s)', (backend) => {
     return { experiment, model };
   }
 
+  /** Version numbers unique across the suite, so tests adding several versions to a model need not pick them. */
+  let numbers = 0;
+
   function newVersion(
     registryModelId: string,
     source: ExperimentModel,
     overrides: Partial<RegistryVersion> = {},
   ): RegistryVersion {
+    numbers += 1;
     return {
       id: hex(),
       registryModelId,
       version: '1.0.0',
+      number: numbers,
       experimentModelId: source.id,
       experimentId: source.experimentId,
       experimentModelName: source.name,
       comment: null,
       stages: [],
+      source: null,
+      runLink: null,
+      status: null,
+      tags: {},
       createdBy: 'user',
       createdAt: T0,
       updatedAt: T0,
@@ -236,6 +246,102 @@ describe.each(backends)('Registry store contract (%s)', (backend) => {
       await store.experiments.delete(experiment.id);
       expect(await store.registry.getVersion(v1.id)).toEqual({ ...v1, experimentModelId: null });
       expect(await store.registry.listRegistrations([source.id])).toEqual([]);
+    });
+  });
+
+  describe('version numbers, tags and aliases', () => {
+    it("numbers a model's versions one above its highest and refuses a taken number", async () => {
+      const workspace = await seedWorkspace();
+      const { model: source } = await seedExperimentModel();
+      const model = newModel(workspace.id);
+      const other = newModel(workspace.id);
+      await store.registry.insertModel(model);
+      await store.registry.insertModel(other);
+      expect(await store.registry.nextVersionNumber(model.id)).toBe(1);
+      const first = newVersion(model.id, source, { version: '1.0.0', number: 1 });
+      const third = newVersion(model.id, source, { version: '3.0.0', number: 3 });
+      await store.registry.insertVersion(first);
+      await store.registry.insertVersion(third);
+      await store.registry.insertVersion(newVersion(other.id, source, { number: 40 }));
+      expect(await store.registry.nextVersionNumber(model.id)).toBe(4);
+      expect(await store.registry.getVersionByNumber(model.id, 3)).toEqual(third);
+      expect(await store.registry.getVersionByNumber(model.id, 2)).toBeUndefined();
+      expect(await store.registry.getVersionByNumber(other.id, 1)).toBeUndefined();
+      await expect(
+        store.registry.insertVersion(newVersion(model.id, source, { version: '9.9.9', number: 3 })),
+      ).rejects.toThrow();
+      await store.registry.deleteVersion(third.id);
+      expect(await store.registry.nextVersionNumber(model.id)).toBe(2);
+    });
+
+    it('stores MLflow fields and tags of models and versions, and replaces tag maps', async () => {
+      const workspace = await seedWorkspace();
+      const { model: source } = await seedExperimentModel();
+      const model = newModel(workspace.id, { name: 'My Model', tags: { team: 'a', 'mlflow.x': '' } });
+      await store.registry.insertModel(model);
+      expect(await store.registry.getModelByName(workspace.id, 'My Model')).toEqual(model);
+      const version = newVersion(model.id, source, {
+        source: 's3://bucket/m',
+        runLink: 'http://link',
+        status: 'READY',
+        tags: { k: 'v' },
+      });
+      await store.registry.insertVersion(version);
+      expect(await store.registry.getVersion(version.id)).toEqual(version);
+
+      await store.registry.updateModel(model.id, { tags: { team: 'b' } });
+      await store.registry.updateVersion(version.id, { tags: {} });
+      expect((await store.registry.getModel(model.id))?.tags).toEqual({ team: 'b' });
+      expect((await store.registry.getVersion(version.id))?.tags).toEqual({});
+    });
+
+    it('lists the versions of a workspace by model and number, public models alone when asked', async () => {
+      const workspace = await seedWorkspace();
+      const elsewhere = await seedWorkspace();
+      const { model: source } = await seedExperimentModel();
+      const [a, b] = [
+        newModel(workspace.id, { id: `0${hex().slice(1)}` }),
+        newModel(workspace.id, { id: `f${hex().slice(1)}`, isPublic: true }),
+      ];
+      const foreign = newModel(elsewhere.id);
+      for (const model of [a, b, foreign] as RegistryModel[]) await store.registry.insertModel(model);
+      const b1 = newVersion(b.id, source, { version: '1.0.0', number: 1, createdAt: T0 + 5 });
+      const a2 = newVersion(a.id, source, { version: '2.0.0', number: 2, createdAt: T0 });
+      const a1 = newVersion(a.id, source, { version: '1.0.0', number: 1, createdAt: T0 + 9, stages: ['qa'] });
+      for (const version of [b1, a2, a1, newVersion(foreign.id, source)]) await store.registry.insertVersion(version);
+      expect(await store.registry.listWorkspaceVersions(workspace.id, false)).toEqual([a1, a2, b1]);
+      expect(await store.registry.listWorkspaceVersions(workspace.id, true)).toEqual([b1]);
+    });
+
+    it('points aliases at one version each, moves them, and drops them with their version or model', async () => {
+      const workspace = await seedWorkspace();
+      const { model: source } = await seedExperimentModel();
+      const model = newModel(workspace.id);
+      const other = newModel(workspace.id);
+      await store.registry.insertModel(model);
+      await store.registry.insertModel(other);
+      const v1 = newVersion(model.id, source, { version: '1.0.0' });
+      const v2 = newVersion(model.id, source, { version: '2.0.0' });
+      const o1 = newVersion(other.id, source);
+      for (const version of [v1, v2, o1]) await store.registry.insertVersion(version);
+
+      await store.registry.setAlias({ registryModelId: model.id, alias: 'prod', versionId: v1.id });
+      await store.registry.setAlias({ registryModelId: model.id, alias: 'Prod', versionId: v2.id });
+      await store.registry.setAlias({ registryModelId: other.id, alias: 'prod', versionId: o1.id });
+      await store.registry.setAlias({ registryModelId: model.id, alias: 'prod', versionId: v2.id });
+      expect(await store.registry.listAliases([model.id])).toEqual([
+        { registryModelId: model.id, alias: 'Prod', versionId: v2.id },
+        { registryModelId: model.id, alias: 'prod', versionId: v2.id },
+      ]);
+      expect((await store.registry.listAliases([model.id, other.id])).map((a) => a.versionId)).toContain(o1.id);
+      expect(await store.registry.listAliases([])).toEqual([]);
+
+      expect(await store.registry.deleteAlias(model.id, 'Prod')).toBe(true);
+      expect(await store.registry.deleteAlias(model.id, 'Prod')).toBe(false);
+      await store.registry.deleteVersion(v2.id);
+      expect(await store.registry.listAliases([model.id])).toEqual([]);
+      await store.registry.deleteModel(other.id);
+      expect(await store.registry.listAliases([other.id])).toEqual([]);
     });
   });
 

@@ -1,1 +1,3 @@
+export * from './artifacts.schema.js';
+export * from './logged-models.schema.js';
 export * from './tracking.schema.js';

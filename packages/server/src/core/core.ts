@@ -9,11 +9,14 @@ import { DashboardsService } from './dashboards.service.js';
 import { ExperimentQueryService } from './experiment-query.service.js';
 import { ExperimentTableService } from './experiment-table.service.js';
 import { ExperimentsService } from './experiments.service.js';
+import { FileTreeService } from './file-tree.service.js';
 import { InProcessLiveEvents } from './in-process-live-events.js';
 import type { LiveEventBus } from './live-events.port.js';
 import { LiveEventsService } from './live-events.service.js';
 import { LiveRunsService } from './live-runs.service.js';
+import { LoggedModelsService } from './logged-models.service.js';
 import { MetricsService } from './metrics.service.js';
+import { ModelRegistryService } from './model-registry.service.js';
 import { OptimizerService } from './optimizer.service.js';
 import { MAX_PANEL_ZIP_BYTES, PanelsService } from './panels.service.js';
 import { PrincipalCache } from './principal-cache.js';
@@ -46,6 +49,10 @@ export interface Core {
   runs: RunsService;
   charts: ChartsService;
   assets: AssetsService;
+  /** Assets as a tree of paths (MLflow's artifacts). */
+  files: FileTreeService;
+  /** MLflow 3's logged models (experiment models with an `m-<hex>` id). */
+  loggedModels: LoggedModelsService;
   artifacts: ArtifactsService;
   artifactTables: ArtifactTablesService;
   limits: CoreLimits;
@@ -53,6 +60,8 @@ export interface Core {
   dashboards: DashboardsService;
   optimizer: OptimizerService;
   registry: RegistryService;
+  /** The same registry as MLflow clients address it: exact names, version numbers, aliases, tags. */
+  modelRegistry: ModelRegistryService;
   webhooks: WebhooksService;
   /** Delivers the webhook log; the server's composition root starts and stops it. */
   webhookDispatcher: WebhookDispatcher;
@@ -97,6 +106,8 @@ export function createCore(deps: {
     deps.webhooks?.options,
   );
   const webhooks = new WebhooksService(deps.store, clock, webhookDispatcher);
+  const assets = new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes, events);
+  const files = new FileTreeService(deps.store, assets, experiments, clock);
   // Uploads above the asset limit are cut short by the HTTP layer, so that limit bounds panels too.
   const panels = new PanelsService(
     deps.store,
@@ -115,7 +126,9 @@ export function createCore(deps: {
     metrics,
     runs: new RunsService(deps.store, projects, experiments, clock, events),
     charts: new ChartsService(experiments, metrics),
-    assets: new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes, events),
+    assets,
+    files,
+    loggedModels: new LoggedModelsService(deps.store, experiments, files, clock),
     artifacts: new ArtifactsService(deps.store, experiments, clock),
     artifactTables: new ArtifactTablesService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes),
     limits: deps.limits,
@@ -123,6 +136,7 @@ export function createCore(deps: {
     dashboards: new DashboardsService(deps.store, projects, panels, clock),
     optimizer: new OptimizerService(deps.store),
     registry: new RegistryService(deps.store, experiments, webhooks, clock),
+    modelRegistry: new ModelRegistryService(deps.store, webhooks, clock),
     webhooks,
     webhookDispatcher,
     liveRuns: new LiveRunsService(deps.store, experiments, clock),

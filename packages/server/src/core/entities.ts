@@ -274,11 +274,29 @@ export interface ExperimentInput {
   createdAt: number;
 }
 
+/** MLflow 3's LoggedModelStatus names. */
+export type LoggedModelStatus = 'LOGGED_MODEL_PENDING' | 'LOGGED_MODEL_READY' | 'LOGGED_MODEL_UPLOAD_FAILED';
+
+/**
+ * A named group of an experiment's files (assets of type model-element with this grouping name).
+ * The optional fields are set when the model was created as an MLflow 3 logged model, and absent
+ * otherwise.
+ */
 export interface ExperimentModel {
   id: string;
   experimentId: string;
   name: string;
   createdAt: number;
+  /** MLflow's `model_id`, `m-<32 hex>`. */
+  loggedModelId?: string;
+  status?: LoggedModelStatus;
+  modelType?: string;
+  /** Key/value tags and params, in the order keys were first set. */
+  tags?: Record<string, string>;
+  params?: Record<string, string>;
+  /** The step the run logged the model at (`runs/outputs`). */
+  step?: number;
+  updatedAt?: number;
 }
 
 /** Who may see a code panel outside its workspace: PUBLIC panels are readable by every user. */
@@ -404,11 +422,16 @@ export interface ArtifactVersion {
 export interface RegistryModel {
   id: string; // 32 lowercase hex
   workspaceId: string;
-  /** Lowercase letters, digits and single dashes (comet_ml's `proper_registry_model_name`). */
+  /**
+   * Unique in the workspace. Created through Comet: lowercase letters, digits and single dashes
+   * (comet_ml's `proper_registry_model_name`); through MLflow: the name as given.
+   */
   name: string;
   description: string | null;
   isPublic: boolean;
   notes: string;
+  /** MLflow's registered-model tags. */
+  tags: Record<string, string>;
   createdBy: string;
   createdAt: number;
   updatedAt: number;
@@ -420,14 +443,30 @@ export interface RegistryVersion {
   registryModelId: string;
   /** A semantic version (semver.org 2.0.0), unique within the model. */
   version: string;
-  /** The experiment model whose files the version serves; null once its experiment is deleted. */
+  /** MLflow's version: 1, 2, … per model in creation order (the highest so far plus one). */
+  number: number;
+  /**
+   * The experiment model whose files the version serves; null once its experiment is deleted,
+   * and for a version registered through MLflow from a URI outside Cairn (`source`).
+   */
   experimentModelId: string | null;
-  /** The experiment key and model name at registration, kept when the experiment goes. */
+  /**
+   * The experiment key and model name at registration, kept when the experiment goes. A version
+   * registered from a URI outside Cairn has the run it names, or '' for neither.
+   */
   experimentId: string;
   experimentModelName: string;
   comment: string | null;
   /** Free-form stages such as "production", in the order they were added. */
   stages: string[];
+  /** The model URI an MLflow client registered the version from; null for Comet's versions. */
+  source: string | null;
+  /** MLflow's `run_link`, stored as given. */
+  runLink: string | null;
+  /** MLflow's version status; null (read as READY) for Comet's versions. */
+  status: string | null;
+  /** MLflow's model-version tags. */
+  tags: Record<string, string>;
   createdBy: string;
   createdAt: number;
   updatedAt: number;

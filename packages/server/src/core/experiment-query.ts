@@ -32,13 +32,7 @@ export type ExperimentAttribute =
   | 'gitBranch'
   | 'gitCommit'
   /** MLflow's status where Cairn's cannot hold it (KILLED, SCHEDULED); none for most experiments. */
-  | 'statusDetail'
-  /**
-   * The status as its client reported it: `status`, except that a RUNNING experiment that never
-   * sent a heartbeat (MLflow's runs) stays RUNNING until its client ends it; one whose heartbeats
-   * stopped reads as ended, as `status` does.
-   */
-  | 'reportedStatus';
+  | 'statusDetail';
 
 export const ATTRIBUTE_TYPES: Record<ExperimentAttribute, 'string' | 'number' | 'boolean'> = {
   key: 'string',
@@ -59,7 +53,6 @@ export const ATTRIBUTE_TYPES: Record<ExperimentAttribute, 'string' | 'number' | 
   gitBranch: 'string',
   gitCommit: 'string',
   statusDetail: 'string',
-  reportedStatus: 'string',
 };
 
 /** System-details fields searchable as environment details. */

@@ -37,7 +37,9 @@ export interface ExperimentView {
 /**
  * How often clients are asked to beat (the heartbeat reply). A run is "running" while its client
  * beats; six missed beats in a row mean the client is gone (killed, crashed, cut off) without
- * having said so, which is why liveness is derived at read time and not stored.
+ * having said so, which is why liveness is derived at read time and not stored. A run that has
+ * never beaten (`lastHeartbeat` null: runs MLflow clients manage, which send no heartbeats) keeps
+ * the status its client reports.
  */
 export const HEARTBEAT_INTERVAL_MILLIS = 10_000;
 export const HEARTBEAT_TIMEOUT_MILLIS = 6 * HEARTBEAT_INTERVAL_MILLIS;
@@ -62,7 +64,7 @@ export interface RunState {
 
 export function runState(experiment: Experiment, now: number): RunState {
   const { status, startTime, endTime, lastHeartbeat } = experiment;
-  const beating = lastHeartbeat !== null && now - lastHeartbeat <= HEARTBEAT_TIMEOUT_MILLIS;
+  const beating = lastHeartbeat === null || now - lastHeartbeat <= HEARTBEAT_TIMEOUT_MILLIS;
   if (status === 'RUNNING' && beating) {
     return { running: true, status, endTime, durationMillis: Math.max(0, (endTime ?? now) - startTime) };
   }

@@ -14,9 +14,17 @@ import type {
  */
 
 export type RegistryModelPatch = Partial<
-  Pick<RegistryModel, 'name' | 'description' | 'isPublic' | 'notes' | 'updatedAt'>
+  Pick<RegistryModel, 'name' | 'description' | 'isPublic' | 'notes' | 'tags' | 'updatedAt'>
 >;
-export type RegistryVersionPatch = Partial<Pick<RegistryVersion, 'comment' | 'updatedAt'>>;
+/** `tags` replaces the version's whole tag map. */
+export type RegistryVersionPatch = Partial<Pick<RegistryVersion, 'comment' | 'tags' | 'updatedAt'>>;
+
+/** An MLflow alias: a name for one version of a model. */
+export interface RegistryAlias {
+  registryModelId: string;
+  alias: string;
+  versionId: string;
+}
 
 /** A registry version together with the model it belongs to. */
 export interface Registration {
@@ -34,19 +42,44 @@ export interface RegistryRepository {
   countModels(workspaceId: string, publicOnly: boolean): Promise<number>;
   /** On PostgreSQL this takes the model's row lock until the transaction ends. */
   updateModel(id: string, patch: RegistryModelPatch): Promise<void>;
-  /** Deletes the model with its versions, their stages and the model's webhook configuration. */
+  /**
+   * Deletes the model with its tags, versions (their stages and tags), aliases and the model's
+   * webhook configuration.
+   */
   deleteModel(id: string): Promise<void>;
 
-  /** Inserts a version with its stages; fails on a second (model, version). */
+  /** Inserts a version with its stages; fails on a second (model, version) or (model, number). */
   insertVersion(version: RegistryVersion): Promise<void>;
+  /**
+   * The number for a new version of the model: one more than the highest it has, 1 when it has
+   * none (a deleted highest version's number is given again). Callers hold the model's row lock
+   * (`updateModel` in the same transaction), so concurrent creations on PostgreSQL queue up and
+   * get different numbers instead of one failing on the unique (model, number).
+   */
+  nextVersionNumber(registryModelId: string): Promise<number>;
   getVersion(id: string): Promise<RegistryVersion | undefined>;
+  /** The version of a model with this number. */
+  getVersionByNumber(registryModelId: string, number: number): Promise<RegistryVersion | undefined>;
   /** Versions of a model with their stages, oldest first (creation time, then id). */
   listVersions(registryModelId: string): Promise<RegistryVersion[]>;
+  /**
+   * Versions of every model of a workspace with their stages, by model id, then number; with
+   * `publicOnly` only versions of public models.
+   */
+  listWorkspaceVersions(workspaceId: string, publicOnly: boolean): Promise<RegistryVersion[]>;
   /** On PostgreSQL this takes the version's row lock until the transaction ends. */
   updateVersion(id: string, patch: RegistryVersionPatch): Promise<void>;
   /** Replaces the stages of a version; `getVersion` returns them in this order. */
   setStages(versionId: string, stages: readonly string[]): Promise<void>;
+  /** Deletes a version with its stages, tags and the aliases naming it. */
   deleteVersion(id: string): Promise<void>;
+
+  /** Points the alias at the version: inserts it, or moves it when the model already has it. */
+  setAlias(alias: RegistryAlias): Promise<void>;
+  /** Removes an alias of a model; false when the model had no such alias. */
+  deleteAlias(registryModelId: string, alias: string): Promise<boolean>;
+  /** The aliases of these models, by model id, then alias (bytewise). */
+  listAliases(registryModelIds: readonly string[]): Promise<RegistryAlias[]>;
 
   /**
    * Versions registered from any of these experiment models, oldest first, each with its model.

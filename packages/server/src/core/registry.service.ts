@@ -195,7 +195,7 @@ export class RegistryService {
         const workspace = await tx.tenancy.getWorkspace(experiment.workspaceId);
         if (!workspace) throw hidden('workspace');
         const now = this.clock.now();
-        let model = await tx.registry.getModelByName(workspace.id, name);
+        let model = await modelNamed(tx, workspace.id, input.registryModelName);
         if (model) {
           // Taking the model's row lock serialises versions added concurrently.
           await tx.registry.updateModel(model.id, { updatedAt: now });
@@ -209,6 +209,7 @@ export class RegistryService {
             description: input.description ?? null,
             isPublic: input.isPublic ?? false,
             notes: '',
+            tags: {},
             createdBy: principal.userId,
             createdAt: now,
             updatedAt: now,
@@ -222,11 +223,16 @@ export class RegistryService {
           id: newHexId(),
           registryModelId: model.id,
           version: versionText,
+          number: await tx.registry.nextVersionNumber(model.id),
           experimentModelId: experimentModel.id,
           experimentId: experimentModel.experimentId,
           experimentModelName: experimentModel.name,
           comment: input.comment ?? null,
           stages,
+          source: null,
+          runLink: null,
+          status: null,
+          tags: {},
           createdBy: principal.userId,
           createdAt: now,
           updatedAt: now,
@@ -396,6 +402,8 @@ export class RegistryService {
   /**
    * A version the principal may change, read again under its row lock (taken by touching it, with
    * its model), so concurrent stage changes on PostgreSQL queue up instead of losing each other.
+   * The model's lock comes first, as in every registry write (ModelRegistryService too): one
+   * order means two writers never wait on each other's locks.
    */
   private async lockVersion(tx: Repositories, principal: Principal, versionId: string) {
     const found = await tx.registry.getVersion(versionId);
@@ -404,8 +412,8 @@ export class RegistryService {
     if (!model) throw versionNotFound(versionId);
     const { workspace } = await this.writable(tx, principal, model, () => versionNotFound(versionId));
     const now = this.clock.now();
-    await tx.registry.updateVersion(found.id, { updatedAt: now });
     await tx.registry.updateModel(model.id, { updatedAt: now });
+    await tx.registry.updateVersion(found.id, { updatedAt: now });
     const version = await tx.registry.getVersion(versionId);
     if (!version) throw versionNotFound(versionId);
     return { workspace, model: { ...model, updatedAt: now }, version, now };
@@ -417,7 +425,7 @@ export class RegistryService {
     ref: ModelRef,
   ): Promise<{ workspace: Workspace; model: RegistryModel }> {
     const workspace = await workspaceByName(repos, ref.workspaceName);
-    const model = await repos.registry.getModelByName(workspace.id, properRegistryModelName(ref.modelName));
+    const model = await modelNamed(repos, workspace.id, ref.modelName);
     if (!model || !(model.isPublic || isMember(principal, workspace.id))) {
       throw modelNotFound(ref.modelName, workspace.name);
     }
@@ -502,11 +510,22 @@ export class RegistryService {
   ): Promise<'version-exists' | 'model-exists' | undefined> {
     const experimentModel = await this.store.registry.getExperimentModel(experimentModelId);
     const experiment = experimentModel && (await this.store.experiments.get(experimentModel.experimentId));
-    const model = experiment && (await this.store.registry.getModelByName(experiment.workspaceId, name));
+    const model = experiment && (await modelNamed(this.store, experiment.workspaceId, name));
     if (!model) return undefined;
     const versions = await this.store.registry.listVersions(model.id);
     return versions.some((v) => v.version === version) ? 'version-exists' : 'model-exists';
   }
+}
+
+/**
+ * A model by the name a client gave: exactly as given (models registered through MLflow keep
+ * their names), else in Comet's proper form (comet_ml's own names, and sloppy spellings of them).
+ */
+async function modelNamed(repos: Repositories, workspaceId: string, name: string): Promise<RegistryModel | undefined> {
+  return (
+    (await repos.registry.getModelByName(workspaceId, name)) ??
+    (await repos.registry.getModelByName(workspaceId, properRegistryModelName(name)))
+  );
 }
 
 async function workspaceByName(repos: Repositories, name: string): Promise<Workspace> {

@@ -2,6 +2,7 @@ import type { Clock } from './clock.port.js';
 import type {
   Experiment,
   ExperimentInput,
+  ExperimentModel,
   KeyValue,
   LoggedValueInput,
   MetricPoint,
@@ -91,6 +92,8 @@ export interface RunRecord {
   /** Summaries of every series, ordered by name; `latest` is MLflow's metric value. */
   metrics: SeriesSummary[];
   inputs: ExperimentInput[];
+  /** The run's experiment models; those made as MLflow 3 logged models are its outputs. */
+  models: ExperimentModel[];
   /** When the record was read: the instant `mlflowStatusOf` reads the run at. */
   readAt: number;
 }
@@ -261,11 +264,32 @@ function compareValues(a: number, b: number): number {
 
 /** True when a point is strictly greater in (step, timestamp, value) than the series' latest. */
 function beyondLatest(point: MetricPointInput, summary: SeriesSummary): boolean {
-  const latestStep = summary.latest.step ?? 0;
+  return isAfter(point, summary.latest);
+}
+
+/** Whether `point` is strictly greater than `than` in (step, timestamp, value), NaN comparing as nothing. */
+function isAfter(point: PointOrder, than: PointOrder): boolean {
+  const thanStep = than.step ?? 0;
   const step = point.step ?? 0;
-  if (step !== latestStep) return step > latestStep;
-  if (point.timestamp !== summary.latest.timestamp) return point.timestamp > summary.latest.timestamp;
-  return !Number.isNaN(point.value) && !Number.isNaN(summary.latest.value) && point.value > summary.latest.value;
+  if (step !== thanStep) return step > thanStep;
+  if (point.timestamp !== than.timestamp) return point.timestamp > than.timestamp;
+  return !Number.isNaN(point.value) && !Number.isNaN(than.value) && point.value > than.value;
+}
+
+type PointOrder = { value: number; step: number | null; timestamp: number };
+
+/**
+ * Whether each point of a series comes strictly after the one before it in the request: then no
+ * two can be equal, and the request needs no duplicate check (training loops log in this order).
+ */
+function strictlyIncreasing(points: readonly MetricPointInput[]): boolean {
+  const last = new Map<string, MetricPointInput>();
+  for (const point of points) {
+    const before = last.get(point.name);
+    if (before && !isAfter(point, before)) return false;
+    last.set(point.name, point);
+  }
+  return true;
 }
 
 export class RunsService {
@@ -520,6 +544,7 @@ export class RunsService {
         range ? { from: Math.min(range.from, step), to: Math.max(range.to, step) } : { from: step, to: step },
       );
     }
+    if (suspect.size === 0 && strictlyIncreasing(points)) return points;
     const seen = new Set<string>();
     for (const [name, range] of suspect) {
       const stored = await tx.series.readPoints(experimentId, name, { stepFrom: range.from, stepTo: range.to });
@@ -597,6 +622,9 @@ export class RunsService {
       this.store.series.listSummariesOf(ids),
       this.store.inputs.listOf(ids),
     ]);
+    // Logged models the runs output (MLflow 3): few runs have models, one indexed read each.
+    const models = new Map<string, ExperimentModel[]>();
+    for (const id of ids) models.set(id, await this.store.assets.listModels(id));
     const creators = new Map<string, string>();
     for (const userId of new Set(readable.map((e) => e.createdBy))) {
       creators.set(userId, (await this.store.tenancy.getUser(userId))?.name ?? '');
@@ -610,6 +638,7 @@ export class RunsService {
       labels: labels.get(experiment.id) ?? [],
       metrics: metrics.get(experiment.id) ?? [],
       inputs: inputs.get(experiment.id) ?? [],
+      models: models.get(experiment.id) ?? [],
       readAt,
     }));
   }

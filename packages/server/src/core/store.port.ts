@@ -481,6 +481,32 @@ export interface AssetRepository {
   ensureModel(model: ExperimentModel): Promise<ExperimentModel>;
   getModel(experimentId: string, name: string): Promise<ExperimentModel | undefined>;
   listModels(experimentId: string): Promise<ExperimentModel[]>;
+  /** The model with this logged-model id (MLflow's `m-<hex>`), in any experiment. */
+  getModelByLoggedId(loggedModelId: string): Promise<ExperimentModel | undefined>;
+  /**
+   * Stores the logged-model fields (loggedModelId, status, modelType, tags, params, step,
+   * updatedAt) of the model with `model.id`; a field absent from `model` is cleared. Name,
+   * experiment and creation time are not changed.
+   */
+  updateModel(model: ExperimentModel): Promise<void>;
+  /** Removes the model row; its assets are not touched (callers delete them first). */
+  deleteModel(experimentId: string, name: string): Promise<void>;
+  /**
+   * Logged models (models with a logged-model id) of the experiments of the given projects,
+   * newest first (creation time descending, then id ascending), `name` filtering exactly, skipping
+   * `offset` and returning at most `limit`.
+   */
+  listLoggedModels(
+    projectIds: readonly string[],
+    options: { name?: string; offset: number; limit: number },
+  ): Promise<ExperimentModel[]>;
+  /**
+   * Makes the experiment's plain files under a folder the files of a model: every asset with
+   * no grouping name and no artifact version whose file name starts with `prefix` + "/" becomes
+   * a model-element asset (dir "model-element") grouped under `groupingName`, its file name the
+   * rest after that "/". Returns how many assets changed. Does not create the model row.
+   */
+  regroupUnder(experimentId: string, prefix: string, groupingName: string): Promise<number>;
 }
 
 export interface CodePanelRepository {

@@ -10,6 +10,7 @@ import { cometClientlibPlugin } from './facades/comet/clientlib.plugin.js';
 import { cometClientlibProbe, cometRestPlugin } from './facades/comet/comet.plugin.js';
 import { foundryModelsPlugin } from './facades/foundry/foundry.plugin.js';
 import { mlflowTrackingPlugin } from './facades/mlflow/mlflow.plugin.js';
+import { mlflowArtifactsPlugin, mlflowV3Plugin } from './facades/mlflow/mlflow-artifacts.plugin.js';
 import { gunzipRequestBody } from './gzip-body.js';
 import { IngestAdmission } from './ingest-admission.js';
 import { collectRoutes } from './openapi/openapi.builder.js';
@@ -79,6 +80,12 @@ export async function buildApp({ core, config, logger = false, live }: AppOption
   });
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
     await app.register(mlflowTrackingPlugin, { prefix, core, publicUrl: config.publicUrl });
+  }
+  for (const prefix of ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts']) {
+    await app.register(mlflowArtifactsPlugin, { prefix, core });
+  }
+  for (const prefix of ['/api/3.0/mlflow', '/ajax-api/3.0/mlflow']) {
+    await app.register(mlflowV3Plugin, { prefix });
   }
   await app.register(cometClientlibProbe);
   await app.register(cometClientlibPlugin, { prefix: '/clientlib', core, publicUrl: config.publicUrl });

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Asset, ExperimentModel } from '../../core/entities.js';
+import type { Asset, ExperimentModel, LoggedModelStatus } from '../../core/entities.js';
 import type { AssetListFilter, AssetRepository } from '../../core/store.port.js';
 import type { Database } from './database.js';
 
@@ -95,7 +95,7 @@ export class SqlAssetRepository implements AssetRepository {
       .where('experiment_id', '=', experimentId)
       .where('name', '=', name)
       .executeTakeFirst();
-    return row && { id: row.id, experimentId: row.experiment_id, name: row.name, createdAt: row.created_at };
+    return row && toModel(row);
   }
 
   async listModels(experimentId: string): Promise<ExperimentModel[]> {
@@ -106,13 +106,105 @@ export class SqlAssetRepository implements AssetRepository {
       .orderBy('created_at')
       .orderBy('name')
       .execute();
-    return rows.map((row) => ({
-      id: row.id,
-      experimentId: row.experiment_id,
-      name: row.name,
-      createdAt: row.created_at,
-    }));
+    return rows.map(toModel);
   }
+
+  async getModelByLoggedId(loggedModelId: string): Promise<ExperimentModel | undefined> {
+    const row = await this.db
+      .selectFrom('experiment_models')
+      .selectAll()
+      .where('logged_model_id', '=', loggedModelId)
+      .executeTakeFirst();
+    return row && toModel(row);
+  }
+
+  async updateModel(model: ExperimentModel): Promise<void> {
+    await this.db
+      .updateTable('experiment_models')
+      .set({
+        logged_model_id: model.loggedModelId ?? null,
+        status: model.status ?? null,
+        model_type: model.modelType ?? null,
+        tags: model.tags ? JSON.stringify(Object.entries(model.tags)) : null,
+        params: model.params ? JSON.stringify(Object.entries(model.params)) : null,
+        step: model.step ?? null,
+        updated_at: model.updatedAt ?? null,
+      })
+      .where('id', '=', model.id)
+      .execute();
+  }
+
+  async deleteModel(experimentId: string, name: string): Promise<void> {
+    await this.db
+      .deleteFrom('experiment_models')
+      .where('experiment_id', '=', experimentId)
+      .where('name', '=', name)
+      .execute();
+  }
+
+  async listLoggedModels(
+    projectIds: readonly string[],
+    options: { name?: string; offset: number; limit: number },
+  ): Promise<ExperimentModel[]> {
+    if (projectIds.length === 0 || options.limit <= 0) return [];
+    let query = this.db
+      .selectFrom('experiment_models')
+      .innerJoin('experiments', 'experiments.id', 'experiment_models.experiment_id')
+      .selectAll('experiment_models')
+      .where('experiments.project_id', 'in', [...projectIds])
+      .where('experiment_models.logged_model_id', 'is not', null)
+      .orderBy('experiment_models.created_at', 'desc')
+      .orderBy('experiment_models.id')
+      .offset(options.offset)
+      .limit(options.limit);
+    if (options.name !== undefined) query = query.where('experiment_models.name', '=', options.name);
+    return (await query.execute()).map(toModel);
+  }
+
+  async regroupUnder(experimentId: string, prefix: string, groupingName: string): Promise<number> {
+    // Prefixes may hold LIKE wildcards, so the match is made here rather than in SQL.
+    const rows = await this.db
+      .selectFrom('assets')
+      .select(['id', 'file_name'])
+      .where('experiment_id', '=', experimentId)
+      .where('grouping_name', 'is', null)
+      .where('artifact_version_id', 'is', null)
+      .execute();
+    const folder = `${prefix}/`;
+    const moved = rows.filter((row) => row.file_name.startsWith(folder) && row.file_name.length > folder.length);
+    for (const row of moved) {
+      await this.db
+        .updateTable('assets')
+        .set({
+          // The type and folder of model files (assets.service.ts MODEL_ELEMENT_TYPE).
+          type: 'model-element',
+          dir: 'model-element',
+          grouping_name: groupingName,
+          file_name: row.file_name.slice(folder.length),
+        })
+        .where('id', '=', row.id)
+        .execute();
+    }
+    return moved.length;
+  }
+}
+
+/** Tags and params are stored as JSON lists of [key, value] pairs, which keep their order. */
+function toModel(row: Selectable<Database['experiment_models']>): ExperimentModel {
+  const model: ExperimentModel = {
+    id: row.id,
+    experimentId: row.experiment_id,
+    name: row.name,
+    createdAt: row.created_at,
+  };
+  if (row.logged_model_id !== null) model.loggedModelId = row.logged_model_id;
+  if (row.status !== null) model.status = row.status as LoggedModelStatus;
+  if (row.model_type !== null) model.modelType = row.model_type;
+  if (row.tags !== null) model.tags = Object.fromEntries(JSON.parse(row.tags) as [string, string][]);
+  if (row.params !== null) model.params = Object.fromEntries(JSON.parse(row.params) as [string, string][]);
+  if (row.step !== null) model.step = row.step;
+  if (row.updated_at !== null) model.updatedAt = row.updated_at;
+  return model;
 }
 
 export function toAsset(row: Selectable<Database['assets']>): Asset {

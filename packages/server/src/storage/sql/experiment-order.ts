@@ -45,14 +45,7 @@ export interface OrderPlan {
 }
 
 /** Attributes every experiment has a value of. */
-const ALWAYS_SET = new Set<ExperimentAttribute>([
-  'key',
-  'status',
-  'reportedStatus',
-  'startTime',
-  'lastUpdated',
-  'duration',
-]);
+const ALWAYS_SET = new Set<ExperimentAttribute>(['key', 'status', 'startTime', 'lastUpdated', 'duration']);
 
 /** How an order reads its values: the segments, in output order for its direction. */
 export function planOrder(

@@ -222,7 +222,8 @@ export class ExperimentConditionCompiler {
     | { type: 'document'; kind: string; value: Value } {
     const { now, heartbeatTimeoutMs } = this.search;
     // Mirrors runState(): a RUNNING experiment whose beats stopped counts as ended.
-    const beating = sql<SqlBool>`(experiments.status = 'RUNNING' and experiments.last_heartbeat is not null and experiments.last_heartbeat >= ${now - heartbeatTimeoutMs})`;
+    // As runState: a run that never beat (an MLflow run) keeps the status its client reports.
+    const beating = sql<SqlBool>`(experiments.status = 'RUNNING' and (experiments.last_heartbeat is null or experiments.last_heartbeat >= ${now - heartbeatTimeoutMs}))`;
     const lastBeat = sql`coalesce(experiments.last_heartbeat, experiments.start_time)`;
     const endedAt = sql`coalesce(experiments.end_time, case when ${lastBeat} > experiments.start_time then ${lastBeat} else experiments.start_time end)`;
     switch (name) {
@@ -285,12 +286,6 @@ export class ExperimentConditionCompiler {
         return { type: 'document', kind: 'git-metadata', value: this.dialect.jsonText(sql.ref('body'), 'parent') };
       case 'statusDetail':
         return { type: 'value', value: sql.ref('experiments.status_detail') };
-      case 'reportedStatus':
-        // As `status`, but a run that never sent a heartbeat keeps the status its client set.
-        return {
-          type: 'value',
-          value: sql`(case when experiments.status = 'RUNNING' and experiments.last_heartbeat is not null and not ${beating} then (case when experiments.has_crashed = 1 or experiments.error is not null then 'FAILED' else 'SUCCEEDED' end) else experiments.status end)`,
-        };
     }
   }
 

@@ -2,6 +2,7 @@ import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { ExperimentModel, RegistryModel, RegistryVersion } from '../../core/entities.js';
 import type {
   Registration,
+  RegistryAlias,
   RegistryModelPatch,
   RegistryRepository,
   RegistryVersionPatch,
@@ -24,6 +25,7 @@ export class SqlRegistryRepository implements RegistryRepository {
         description: m.description,
         is_public: m.isPublic ? 1 : 0,
         notes: m.notes,
+        tags: JSON.stringify(m.tags),
         created_by: m.createdBy,
         created_at: m.createdAt,
         updated_at: m.updatedAt,
@@ -68,13 +70,14 @@ export class SqlRegistryRepository implements RegistryRepository {
     if (patch.description !== undefined) set.description = patch.description;
     if (patch.isPublic !== undefined) set.is_public = patch.isPublic ? 1 : 0;
     if (patch.notes !== undefined) set.notes = patch.notes;
+    if (patch.tags !== undefined) set.tags = JSON.stringify(patch.tags);
     if (patch.updatedAt !== undefined) set.updated_at = patch.updatedAt;
     if (Object.keys(set).length === 0) return;
     await this.db.updateTable('registry_models').set(set).where('id', '=', id).execute();
   }
 
   async deleteModel(id: string): Promise<void> {
-    // Versions, stages and the model's webhook configuration cascade.
+    // Versions, stages, aliases and the model's webhook configuration cascade.
     await this.db.deleteFrom('registry_models').where('id', '=', id).execute();
   }
 
@@ -86,10 +89,15 @@ export class SqlRegistryRepository implements RegistryRepository {
           id: v.id,
           registry_model_id: v.registryModelId,
           version: v.version,
+          number: v.number,
           experiment_model_id: v.experimentModelId,
           experiment_id: v.experimentId,
           experiment_model_name: v.experimentModelName,
           comment: v.comment,
+          source: v.source,
+          run_link: v.runLink,
+          status: v.status,
+          tags: JSON.stringify(v.tags),
           created_by: v.createdBy,
           created_at: v.createdAt,
           updated_at: v.updatedAt,
@@ -99,10 +107,45 @@ export class SqlRegistryRepository implements RegistryRepository {
     });
   }
 
+  async nextVersionNumber(registryModelId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('registry_versions')
+      .select((eb) => eb.fn.max('number').as('highest'))
+      .where('registry_model_id', '=', registryModelId)
+      .executeTakeFirst();
+    // PostgreSQL returns bigint aggregates as text.
+    return Number(row?.highest ?? 0) + 1;
+  }
+
   async getVersion(id: string): Promise<RegistryVersion | undefined> {
     const row = await this.db.selectFrom('registry_versions').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) return undefined;
     return (await this.withStages([row]))[0];
+  }
+
+  async getVersionByNumber(registryModelId: string, number: number): Promise<RegistryVersion | undefined> {
+    const row = await this.db
+      .selectFrom('registry_versions')
+      .selectAll()
+      .where('registry_model_id', '=', registryModelId)
+      .where('number', '=', number)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return (await this.withStages([row]))[0];
+  }
+
+  async listWorkspaceVersions(workspaceId: string, publicOnly: boolean): Promise<RegistryVersion[]> {
+    let query = this.db
+      .selectFrom('registry_versions')
+      .innerJoin('registry_models', 'registry_models.id', 'registry_versions.registry_model_id')
+      .selectAll('registry_versions')
+      .where('registry_models.workspace_id', '=', workspaceId);
+    if (publicOnly) query = query.where('registry_models.is_public', '=', 1);
+    const rows = await query
+      .orderBy('registry_versions.registry_model_id')
+      .orderBy('registry_versions.number')
+      .execute();
+    return this.withStages(rows);
   }
 
   async listVersions(registryModelId: string): Promise<RegistryVersion[]> {
@@ -119,6 +162,7 @@ export class SqlRegistryRepository implements RegistryRepository {
   async updateVersion(id: string, patch: RegistryVersionPatch): Promise<void> {
     const set: Updateable<Database['registry_versions']> = {};
     if (patch.comment !== undefined) set.comment = patch.comment;
+    if (patch.tags !== undefined) set.tags = JSON.stringify(patch.tags);
     if (patch.updatedAt !== undefined) set.updated_at = patch.updatedAt;
     if (Object.keys(set).length === 0) return;
     await this.db.updateTable('registry_versions').set(set).where('id', '=', id).execute();
@@ -132,7 +176,37 @@ export class SqlRegistryRepository implements RegistryRepository {
   }
 
   async deleteVersion(id: string): Promise<void> {
+    // Stages and aliases cascade.
     await this.db.deleteFrom('registry_versions').where('id', '=', id).execute();
+  }
+
+  async setAlias(alias: RegistryAlias): Promise<void> {
+    await this.db
+      .insertInto('registry_aliases')
+      .values({ registry_model_id: alias.registryModelId, alias: alias.alias, version_id: alias.versionId })
+      .onConflict((oc) => oc.columns(['registry_model_id', 'alias']).doUpdateSet({ version_id: alias.versionId }))
+      .execute();
+  }
+
+  async deleteAlias(registryModelId: string, alias: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('registry_aliases')
+      .where('registry_model_id', '=', registryModelId)
+      .where('alias', '=', alias)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async listAliases(registryModelIds: readonly string[]): Promise<RegistryAlias[]> {
+    if (registryModelIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('registry_aliases')
+      .selectAll()
+      .where('registry_model_id', 'in', [...registryModelIds])
+      .orderBy('registry_model_id')
+      .orderBy('alias')
+      .execute();
+    return rows.map((row) => ({ registryModelId: row.registry_model_id, alias: row.alias, versionId: row.version_id }));
   }
 
   async listRegistrations(experimentModelIds: readonly string[]): Promise<Registration[]> {
@@ -215,6 +289,7 @@ function toModel(row: Selectable<Database['registry_models']>): RegistryModel {
     description: row.description,
     isPublic: row.is_public === 1,
     notes: row.notes,
+    tags: tagsOf(row.tags),
     createdBy: row.created_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -226,13 +301,24 @@ function toVersion(row: VersionRow, stages: string[]): RegistryVersion {
     id: row.id,
     registryModelId: row.registry_model_id,
     version: row.version,
+    // Every row is numbered: 0013 numbered the old ones, every insert since carries one.
+    number: Number(row.number),
     experimentModelId: row.experiment_model_id,
     experimentId: row.experiment_id,
     experimentModelName: row.experiment_model_name,
     comment: row.comment,
     stages,
+    source: row.source,
+    runLink: row.run_link,
+    status: row.status,
+    tags: tagsOf(row.tags),
     createdBy: row.created_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** A tag map stored as JSON object text. */
+function tagsOf(text: string): Record<string, string> {
+  return JSON.parse(text) as Record<string, string>;
 }

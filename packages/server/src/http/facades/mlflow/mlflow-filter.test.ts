@@ -106,7 +106,7 @@ describe('compileRunFilter', () => {
         {
           kind: 'and',
           conditions: [
-            test({ source: 'attribute', name: 'reportedStatus' }, { as: 'string', op: 'eq', value: 'FAILED' }),
+            test({ source: 'attribute', name: 'status' }, { as: 'string', op: 'eq', value: 'FAILED' }),
             test({ source: 'attribute', name: 'statusDetail' }, { as: 'string', op: 'eq', value: 'KILLED' }),
           ],
         },
@@ -213,7 +213,7 @@ describe('compileRunOrder', () => {
       direction: 'asc',
     });
     expect(compileRunOrder(['status'])).toEqual({
-      field: { source: 'attribute', name: 'reportedStatus' },
+      field: { source: 'attribute', name: 'status' },
       direction: 'asc',
     });
     expect(compileRunOrder(['run_id desc'])).toEqual({
@@ -323,6 +323,10 @@ describe('registry', () => {
     const models = [model('b', 2, { owner: 'x' }), model('a', 3), model('c', 1)];
     expect(models.filter(registeredModelPredicate("name LIKE '_'")).map((m) => m.name)).toEqual(['b', 'a', 'c']);
     expect(models.filter(registeredModelPredicate("tags.owner = 'x'")).map((m) => m.name)).toEqual(['b']);
+    // MLflow 3 appends this to every registry search: untagged models must pass the `!=`.
+    const notPrompt = registeredModelPredicate("name LIKE '%' AND tag.`mlflow.prompt.is_prompt` != 'true'");
+    expect(models.filter(notPrompt).map((m) => m.name)).toEqual(['b', 'a', 'c']);
+    expect(models.filter(registeredModelPredicate("tags.owner != 'x'")).map((m) => m.name)).toEqual(['a', 'c']);
     expect([...models].sort(registeredModelComparator([])).map((m) => m.name)).toEqual(['a', 'b', 'c']);
     expect([...models].sort(registeredModelComparator(['timestamp DESC'])).map((m) => m.name)).toEqual(['a', 'b', 'c']);
     expect([...models].sort(registeredModelComparator(['creation_timestamp'])).map((m) => m.name)).toEqual([

@@ -447,7 +447,7 @@ function and(...conditions: ExperimentCondition[]): ExperimentCondition {
 function or(...conditions: ExperimentCondition[]): ExperimentCondition {
   return conditions.length === 1 ? (conditions[0] as ExperimentCondition) : { kind: 'or', conditions };
 }
-function attributeIs(name: 'reportedStatus' | 'statusDetail', value: string): ExperimentCondition {
+function attributeIs(name: 'status' | 'statusDetail', value: string): ExperimentCondition {
   return { kind: 'test', field: { source: 'attribute', name }, test: { as: 'string', op: 'eq', value } };
 }
 
@@ -456,17 +456,17 @@ function attributeIs(name: 'reportedStatus' | 'statusDetail', value: string): Ex
  * with detail KILLED, SCHEDULED is RUNNING with detail SCHEDULED.
  */
 const RUN_STATUSES: Record<string, ExperimentCondition> = {
-  RUNNING: and(attributeIs('reportedStatus', 'RUNNING'), {
+  RUNNING: and(attributeIs('status', 'RUNNING'), {
     kind: 'not',
     condition: attributeIs('statusDetail', 'SCHEDULED'),
   }),
-  SCHEDULED: and(attributeIs('reportedStatus', 'RUNNING'), attributeIs('statusDetail', 'SCHEDULED')),
-  FINISHED: attributeIs('reportedStatus', 'SUCCEEDED'),
-  FAILED: and(attributeIs('reportedStatus', 'FAILED'), {
+  SCHEDULED: and(attributeIs('status', 'RUNNING'), attributeIs('statusDetail', 'SCHEDULED')),
+  FINISHED: attributeIs('status', 'SUCCEEDED'),
+  FAILED: and(attributeIs('status', 'FAILED'), {
     kind: 'not',
     condition: attributeIs('statusDetail', 'KILLED'),
   }),
-  KILLED: and(attributeIs('reportedStatus', 'FAILED'), attributeIs('statusDetail', 'KILLED')),
+  KILLED: and(attributeIs('status', 'FAILED'), attributeIs('statusDetail', 'KILLED')),
 };
 
 const COMPARISON_OPS: Record<string, ComparisonOp> = {
@@ -630,7 +630,7 @@ function runOrder({ entity, key }: Identifier, direction: 'asc' | 'desc'): Exper
     case 'run_name':
       return { field: 'name', direction };
     case 'status':
-      return { field: { source: 'attribute', name: 'reportedStatus' }, direction };
+      return { field: { source: 'attribute', name: 'status' }, direction };
     case 'user_id':
       return { field: { source: 'other', name: USER_TAG }, direction };
     case 'start_time':
@@ -660,6 +660,12 @@ interface InMemoryGrammar<T> {
   /** Attribute values by key; tags are read from `tags`. */
   values: Readonly<Record<string, Getter<T>>>;
   tags: (item: T) => Record<string, string>;
+  /**
+   * Whether an item lacking a tag passes a `!=` test of it. MLflow's registry searches say so:
+   * MLflow 3 clients append ``tag.`mlflow.prompt.is_prompt` != 'true'`` to every registry search
+   * to leave prompts out, and expect every untagged model back.
+   */
+  missingTagIsNotEqual?: boolean;
 }
 
 function predicate<T>(filter: string | undefined, spec: InMemoryGrammar<T>): (item: T) => boolean {
@@ -672,7 +678,11 @@ function predicate<T>(filter: string | undefined, spec: InMemoryGrammar<T>): (it
             return Object.hasOwn(tags, clause.key) ? tags[clause.key] : undefined;
           }
         : (spec.values[clause.key] as Getter<T>);
-    return (item: T) => passes(get(item), clause);
+    const missingPasses = spec.missingTagIsNotEqual === true && clause.entity === 'tag' && clause.comparator === '!=';
+    return (item: T) => {
+      const actual = get(item);
+      return actual === undefined && missingPasses ? true : passes(actual, clause);
+    };
   });
   return (item) => tests.every((test) => test(item));
 }
@@ -814,6 +824,7 @@ const REGISTERED_MODELS: InMemoryGrammar<RegisteredModelFields> = {
   },
   values: { name: (m) => m.name },
   tags: (m) => m.tags,
+  missingTagIsNotEqual: true,
 };
 
 const MODEL_ORDER_KEYS: Record<string, { key: string; get: Getter<RegisteredModelFields> }> = {
@@ -844,6 +855,7 @@ const MODEL_VERSIONS: InMemoryGrammar<ModelVersionFields> = {
     source_path: (v) => v.source,
   },
   tags: (v) => v.tags,
+  missingTagIsNotEqual: true,
 };
 
 const VERSION_ORDER_KEYS: Record<string, { key: string; get: Getter<ModelVersionFields> }> = {

@@ -7,8 +7,10 @@ import { type Principal, requireScope } from '../../../core/principal.js';
 import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { MlflowApiError, mlflowErrorHandler, sendMlflowError } from './mlflow-errors.js';
+import { registerArtifactRoutes } from './routes/artifacts.route.js';
 import { registerExperimentRoutes } from './routes/experiments.route.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
+import { registerRegistryRoutes } from './routes/registry.route.js';
 import { registerRunSearchRoutes } from './routes/run-search.route.js';
 import { registerRunRoutes } from './routes/runs.route.js';
 
@@ -89,4 +91,6 @@ export const mlflowTrackingPlugin: FastifyPluginAsync<MlflowPluginOptions> = asy
   registerRunSearchRoutes(context);
   // The web UI's bulk history read exists only under /ajax-api, as in MLflow's server.
   registerMetricRoutes(context, { ajax: instance.prefix.startsWith('/ajax-api') });
+  registerRegistryRoutes(context);
+  registerArtifactRoutes(context);
 };

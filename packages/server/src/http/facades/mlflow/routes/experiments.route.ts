@@ -19,15 +19,7 @@ import {
   findProjectByExperimentId,
   noSuchExperiment,
 } from '../mlflow-ids.js';
-import {
-  inputOf,
-  keyValueList,
-  optionalEnum,
-  optionalInt,
-  optionalList,
-  optionalString,
-  requiredString,
-} from '../mlflow-request.js';
+import { inputOf, keyValueList, optionalEnum, optionalString, requiredString } from '../mlflow-request.js';
 import { toWireExperiment } from './experiment.mapper.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { maxResultsOf, orderByOf, VIEW_TYPES } from './search-params.js';

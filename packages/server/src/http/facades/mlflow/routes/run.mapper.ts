@@ -8,6 +8,7 @@ import {
 } from '../../../../core/runs.service.js';
 import { experimentIdOf, runArtifactUriOf } from '../mlflow-ids.js';
 import { wireDouble } from '../mlflow-request.js';
+import { modelOutputsOf } from './logged-model.mapper.js';
 
 /** A run's info: `user_id` is its `mlflow.user` tag, else the name of the Cairn user who created it. */
 export function toWireRunInfo(record: RunRecord): MlflowRunInfo {
@@ -33,6 +34,7 @@ export function toWireRunInfo(record: RunRecord): MlflowRunInfo {
  * `mlflow.runName`.
  */
 export function toWireRun(record: RunRecord): MlflowRun {
+  const outputs = modelOutputsOf(record.models);
   const tags: MlflowKeyValue[] = record.others.map((o) => ({ key: o.name, value: o.text }));
   const keys = new Set(tags.map((t) => t.key));
   for (const label of record.labels) {
@@ -69,5 +71,6 @@ export function toWireRun(record: RunRecord): MlflowRun {
         },
       })),
     },
+    ...(outputs.length > 0 ? { outputs: { model_outputs: outputs } } : {}),
   };
 }

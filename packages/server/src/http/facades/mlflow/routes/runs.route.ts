@@ -35,8 +35,22 @@ function runIdOf(input: MlflowInput): string {
   return requiredStringOf(input, ['run_id', 'run_uuid']);
 }
 
-/** A metric of a request: `key`, `value`, `timestamp` required, `step` 0 when absent. */
+/**
+ * A metric of a request: `key`, `value`, `timestamp` required, `step` 0 when absent. The common
+ * case (a batch of up to 1000 well-typed metrics) is read directly; anything else goes through
+ * the readers, which name the field in MLflow's messages (`metrics[3].timestamp`).
+ */
 function metricOf(entry: MlflowInput, prefix: string): RunMetricInput {
+  const { key, value, timestamp, step } = entry;
+  if (
+    typeof key === 'string' &&
+    key !== '' &&
+    typeof value === 'number' &&
+    Number.isSafeInteger(timestamp) &&
+    (step === undefined || Number.isSafeInteger(step))
+  ) {
+    return { key, value, timestamp: timestamp as number, step: (step as number | undefined) ?? 0 };
+  }
   const field = (name: string) => `${prefix}${name}`;
   const renamed = (name: string) => ({ [field(name)]: entry[name] });
   return {
