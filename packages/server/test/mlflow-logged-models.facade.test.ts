@@ -135,6 +135,9 @@ describe.each(backends)('MLflow API: logged models (%s)', (backend) => {
 
     // The run's outputs (for runs/get) come from its models.
     expect(modelOutputsOf(await t.core.assets.listModels(principal, runId))).toEqual([{ model_id: modelId, step: 0 }]);
+    // …and runs/get shows them, as MLflow 3's client reads them back.
+    const run = (await t.request('GET', `${API}/runs/get?run_id=${runId}`)).json();
+    expect(run.run.outputs).toEqual({ model_outputs: [{ model_id: modelId, step: 0 }] });
   });
 
   it('keeps tags and params, searches by experiment and name with pages, deletes', async () => {

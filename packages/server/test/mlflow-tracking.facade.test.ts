@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Json, mlflowCaller } from './support/mlflow-wire.js';
 import { backends, createTestContext, type TestContext } from './support/test-context.js';
 
 const API = '/api/2.0/mlflow';
 const AJAX = '/ajax-api/2.0/mlflow';
-// biome-ignore lint/suspicious/noExplicitAny: wire bodies are read field by field, as a client reads them
-type Json = Record<string, any>;
 
 /**
  * MLflow's tracking API (experiments, runs, logging, history) over HTTP on both stores, with the
@@ -19,41 +18,7 @@ describe.each(backends)('MLflow tracking facade (%s)', (backend) => {
     await t?.close();
   });
 
-  function call(method: 'GET' | 'POST', path: string, body?: Json, key: string | null = t.adminKey) {
-    const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
-    if (method === 'GET') {
-      const query = new URLSearchParams();
-      for (const [name, value] of Object.entries(body ?? {})) {
-        for (const v of Array.isArray(value) ? value : [value]) query.append(name, String(v));
-      }
-      const qs = query.toString();
-      return t.app.inject({ method, url: `${API}/${path}${qs ? `?${qs}` : ''}`, headers });
-    }
-    return t.app.inject({ method, url: `${API}/${path}`, headers, payload: body ?? {} });
-  }
-
-  async function ok(method: 'GET' | 'POST', path: string, body?: Json, key?: string | null): Promise<Json> {
-    const response = await call(method, path, body, key);
-    expect(response.statusCode, `${path}: ${response.body}`).toBe(200);
-    return response.json() as Json;
-  }
-
-  async function fails(
-    method: 'GET' | 'POST',
-    path: string,
-    body: Json | undefined,
-    status: number,
-    code: string,
-    message?: string | RegExp,
-    key?: string | null,
-  ) {
-    const response = await call(method, path, body, key);
-    expect(response.statusCode, response.body).toBe(status);
-    const json = response.json() as Json;
-    expect(json.error_code).toBe(code);
-    if (typeof message === 'string') expect(json.message).toBe(message);
-    else if (message) expect(json.message).toMatch(message);
-  }
+  const { call, ok, fails } = mlflowCaller(() => t);
 
   let seq = 0;
   const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${seq++}`;

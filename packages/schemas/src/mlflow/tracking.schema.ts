@@ -89,6 +89,10 @@ export const MlflowRun = Type.Object({
   info: MlflowRunInfo,
   data: MlflowRunData,
   inputs: MlflowRunInputs,
+  /** MLflow 3: the logged models the run output, with the step of each. */
+  outputs: Type.Optional(
+    Type.Object({ model_outputs: Type.Array(Type.Object({ model_id: Type.String(), step: Type.Integer() })) }),
+  ),
 });
 export type MlflowRun = Static<typeof MlflowRun>;
 
