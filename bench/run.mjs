@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { positiveInt } from './lib/args.mjs';
 import { aimDriver } from './lib/drivers/aim.mjs';
 import { cairnDriver } from './lib/drivers/cairn.mjs';
+import { cairnMlflowDriver } from './lib/drivers/cairn-mlflow.mjs';
 import { MLFLOW_MAX_BATCH, mlflowDriver } from './lib/drivers/mlflow.mjs';
 import { completeSeries, expectedCounts, ingest } from './lib/ingest.mjs';
 import { diskUsage, sampleRss } from './lib/proc.mjs';
@@ -28,10 +29,15 @@ import { FIXTURE, metricName, planBatches, planStreams, range, sampleSeries } fr
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '..');
 const ALL_PEERS = ['cairn', 'mlflow', 'fasttrackml', 'aim'];
+/** Runs only when named: Cairn again, driven through MLflow's REST API instead of its own. */
+const KNOWN_PEERS = [...ALL_PEERS, 'cairn-mlflow'];
+/** Systems written through MLflow's runs/log-batch, which caps a request at 1000 metrics. */
+const MLFLOW_API_PEERS = ['mlflow', 'fasttrackml', 'cairn-mlflow'];
 
 const USAGE = `usage: npm run bench -- <S|M|Long|L> [options]
 
-  --peers LIST            systems to run, in order (default ${ALL_PEERS.join(',')})
+  --peers LIST            systems to run, in order (default ${ALL_PEERS.join(',')});
+                          cairn-mlflow is Cairn written and read through MLflow's REST API
   --writers N             concurrent writers (default 20)
   --batch N               points per write request, all systems (default 1000 = MLflow's cap)
   --cairn-batch N         points per request for Cairn only (default: --batch)
@@ -81,9 +87,9 @@ function parseCli(argv) {
     .map((p) => p.trim().toLowerCase())
     .filter(Boolean);
   for (const p of peers)
-    if (!ALL_PEERS.includes(p)) throw new Error(`unknown peer "${p}" (known: ${ALL_PEERS.join(', ')})`);
+    if (!KNOWN_PEERS.includes(p)) throw new Error(`unknown peer "${p}" (known: ${KNOWN_PEERS.join(', ')})`);
   const batchPoints = positiveInt('batch', values.batch);
-  if (batchPoints > MLFLOW_MAX_BATCH && peers.some((p) => p === 'mlflow' || p === 'fasttrackml')) {
+  if (batchPoints > MLFLOW_MAX_BATCH && peers.some((p) => MLFLOW_API_PEERS.includes(p))) {
     throw new Error(`--batch above ${MLFLOW_MAX_BATCH} is refused by the MLflow API`);
   }
   const opt = (name) => (values[name] === undefined ? undefined : positiveInt(name, values[name]));
@@ -134,6 +140,7 @@ function makeDriver(name, opts) {
       log,
     });
   }
+  if (name === 'cairn-mlflow') return cairnMlflowDriver({ repoRoot: REPO_ROOT, build: opts.build, log });
   if (name === 'mlflow' || name === 'fasttrackml') {
     return mlflowDriver(name, { venvRoot: opts.venvRoot, mlflowWorkers: opts.mlflowWorkers, log });
   }

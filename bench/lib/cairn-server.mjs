@@ -1,6 +1,9 @@
+import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startGroup, waitHttp } from './proc.mjs';
+import { freePort, runToEnd, startGroup, waitHttp } from './proc.mjs';
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/bin/cairn.js');
 
@@ -25,4 +28,35 @@ export async function startCairnServer({ workDir, env = {}, nodeArgs = [], waitM
     throw error;
   }
   return { proc, url, logFile };
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A fresh 40-character admin key for one benchmark server. */
+export const randomApiKey = () => Array.from({ length: 40 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
+
+/**
+ * The benchmarked Cairn: this checkout built (`npx tsc -b`, unless `build` is false and it is
+ * already built), started on a fresh `<workDir>/data` with `apiKey` as its admin key. Returns the
+ * process, its URL, the data dir and a version label (the checkout's commit).
+ * @param {{ repoRoot: string, workDir: string, apiKey: string, build: boolean, log: (s: string) => void }} o
+ */
+export async function startCairnCheckout({ repoRoot, workDir, apiKey, build, log }) {
+  if (build || !existsSync(join(repoRoot, 'packages', 'cli', 'dist', 'main.js'))) {
+    log('building Cairn (npx tsc -b)');
+    const r = await runToEnd('npx', ['tsc', '-b'], { cwd: repoRoot, timeoutMs: 600_000 });
+    if (r.code !== 0) throw new Error('npx tsc -b failed: Cairn cannot be benchmarked from this checkout');
+  }
+  const dataDir = join(workDir, 'data');
+  await mkdir(dataDir, { recursive: true });
+  const { proc, url } = await startCairnServer({
+    workDir,
+    env: { CAIRN_DATA_DIR: dataDir, CAIRN_ADMIN_API_KEY: apiKey },
+  });
+  const rev = await runToEnd('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: repoRoot,
+    timeoutMs: 10_000,
+    capture: true,
+  }).catch(() => null);
+  return { proc, url, dataDir, version: rev?.code === 0 ? `checkout ${rev.stdout.trim()}` : 'checkout' };
 }

@@ -83,12 +83,13 @@ export function markdown(summary) {
     }
   }
 
-  const cairn = ok.find((s) => s.system === 'cairn');
-  const peers = ok.filter((s) => s.system !== 'cairn');
-  if (cairn && peers.length) {
+  // One ratio table per Cairn system (`cairn`, and `cairn-mlflow` for Cairn through MLflow's API).
+  const peers = ok.filter((s) => !s.system.startsWith('cairn'));
+  for (const cairn of ok.filter((s) => s.system.startsWith('cairn'))) {
+    if (!peers.length) break;
     lines.push('');
     lines.push(
-      'Ratios Cairn ÷ peer (points/s: above 1 means Cairn is faster; every other column: below 1 means Cairn is better).',
+      `Ratios ${cairn.system} ÷ peer (points/s: above 1 means Cairn is faster; every other column: below 1 means Cairn is better).`,
     );
     lines.push('');
     lines.push(`| peer | points/s | ${READS.map(([, t]) => `${t} p50 / p99`).join(' | ')} | bytes/point | peak RSS |`);

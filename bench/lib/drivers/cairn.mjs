@@ -2,17 +2,10 @@
 // Writes go through the bulk endpoint /api/cairn/v1/experiments/{key}/metrics; experiments are
 // created and charts read through the Comet REST v2 facade, as Comet SDK users would.
 
-import { randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { startCairnServer } from '../cairn-server.mjs';
+import { randomApiKey, startCairnCheckout } from '../cairn-server.mjs';
 import { parseJson, request } from '../http.mjs';
-import { runToEnd } from '../proc.mjs';
 import { summarize } from '../stats.mjs';
 import { metricName, timestamp, value } from '../workload.mjs';
-
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /**
  * @param {{ repoRoot: string, build: boolean, gzip: boolean, batchPoints: number, log: (s: string) => void }} opts
@@ -21,7 +14,7 @@ export function cairnDriver(opts) {
   /** @type {ReturnType<typeof startGroup>|undefined} */
   let proc;
   let base = '';
-  const apiKey = Array.from({ length: 40 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
+  const apiKey = randomApiKey();
   const comet = (path) => `${base}/api/rest/v2/${path}`;
   const v1 = (key, rest = '') => `${base}/api/cairn/v1/experiments/${encodeURIComponent(key)}/metrics${rest}`;
   const bearer = { authorization: `Bearer ${apiKey}` };
@@ -44,25 +37,12 @@ export function cairnDriver(opts) {
 
     /** @param {string} workDir */
     async start(workDir) {
-      if (opts.build || !existsSync(join(opts.repoRoot, 'packages', 'cli', 'dist', 'main.js'))) {
-        opts.log('building Cairn (npx tsc -b)');
-        const r = await runToEnd('npx', ['tsc', '-b'], { cwd: opts.repoRoot, timeoutMs: 600_000 });
-        if (r.code !== 0) throw new Error('npx tsc -b failed: Cairn cannot be benchmarked from this checkout');
-      }
-      const dataDir = join(workDir, 'data');
-      await mkdir(dataDir, { recursive: true });
-      ({ proc, url: base } = await startCairnServer({
-        workDir,
-        env: { CAIRN_DATA_DIR: dataDir, CAIRN_ADMIN_API_KEY: apiKey },
-      }));
+      const started = await startCairnCheckout({ ...opts, workDir, apiKey });
+      proc = started.proc;
+      base = started.url;
       driver.pid = proc.pid;
-      driver.dataDir = dataDir;
-      const rev = await runToEnd('git', ['rev-parse', '--short', 'HEAD'], {
-        cwd: opts.repoRoot,
-        timeoutMs: 10_000,
-        capture: true,
-      }).catch(() => null);
-      driver.version = rev?.code === 0 ? `checkout ${rev.stdout.trim()}` : 'checkout';
+      driver.dataDir = started.dataDir;
+      driver.version = started.version;
       // Fail early, with a clear message, if the bulk endpoint is not in this checkout yet.
       const probe = await fetch(v1('no-such-experiment'), {
         method: 'POST',

@@ -18,6 +18,8 @@ export interface Run {
   code: number | null;
   signal: NodeJS.Signals | null;
   output: string;
+  /** stdout alone. */
+  stdout: string;
 }
 
 /** Runs a command to completion, stdout and stderr interleaved as they arrive. */
@@ -29,14 +31,16 @@ export function run(
   return new Promise((done, fail) => {
     const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      stdout += chunk.toString();
     });
     child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
     child.once('error', fail);
-    child.once('close', (code, signal) => done({ code, signal, output }));
+    child.once('close', (code, signal) => done({ code, signal, output, stdout }));
   });
 }
 
@@ -220,6 +224,19 @@ export function checkScripts(dir: string): string[] {
     : [];
 }
 
+/**
+ * Runs the `cairn` CLI on the store in `dataDir` (as an operator would beside a running server)
+ * and returns its stdout, trimmed; a non-zero exit fails with the output.
+ */
+export async function runCli(dataDir: string, args: string[], stripPrefixes: string[] = ['CAIRN_']): Promise<string> {
+  const result = await run(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...cleanEnv(stripPrefixes), CAIRN_DATA_DIR: dataDir, CAIRN_LOG_LEVEL: 'warn' },
+  });
+  if (result.code !== 0) throw new Error(`cairn ${args.join(' ')} exited ${result.code}:\n${result.output}`);
+  return result.stdout.trim();
+}
+
 /** Runs one check script with `env` (on top of a clean environment), unbuffered, leaving no bytecode. */
 export function runScript(
   python: string,
@@ -249,6 +266,11 @@ export interface PythonClientSuite {
   stripPrefixes: string[];
   /** Each script's environment, given the running server's port and its admin key. */
   env(port: number, adminKey: string): Record<string, string>;
+  /**
+   * Runs once after the server started, before any script (e.g. users and keys made with the
+   * `cairn` CLI on the server's store); what it returns is added to every script's environment.
+   */
+  prepare?(server: { port: number; adminKey: string; dataDir: string }): Promise<Record<string, string>>;
   /** Output that fails a script even when it exits 0 (a client logging an error it swallowed). */
   failOn?: string;
 }
@@ -267,6 +289,7 @@ export function describePythonClientSuite(suite: PythonClientSuite): void {
     let server: Server | undefined;
     let dataDir: string | undefined;
     let workDir: string | undefined;
+    let prepared: Record<string, string> = {};
 
     beforeAll(async () => {
       // Generous: a cold venv downloads the client and its dependencies from PyPI.
@@ -275,6 +298,7 @@ export function describePythonClientSuite(suite: PythonClientSuite): void {
       // An empty working directory: clients read config files (./.env, ./.comet.config) from it.
       workDir = await mkdtemp(join(tmpdir(), 'cairn-compat-cwd-'));
       server = await startServer({ dataDir, adminKey, stripPrefixes: suite.stripPrefixes });
+      if (suite.prepare) prepared = await suite.prepare({ port: server.port, adminKey, dataDir });
     }, 600_000);
 
     afterAll(async () => {
@@ -293,7 +317,7 @@ export function describePythonClientSuite(suite: PythonClientSuite): void {
         const result = await runScript(python, join(suite.scriptsDir, script), {
           cwd: workDir,
           stripPrefixes: suite.stripPrefixes,
-          env: suite.env(server.port, adminKey),
+          env: { ...suite.env(server.port, adminKey), ...prepared },
         });
         const report = `${script} exited ${result.code ?? result.signal}:\n${result.output}\n--- server log ---\n${server.output()}`;
         if (result.code !== 0) throw new Error(report);

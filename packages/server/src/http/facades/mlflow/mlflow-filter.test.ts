@@ -264,6 +264,9 @@ describe('experiments', () => {
     expect(ids("name ILIKE 'mnist%'")).toBe('2,3');
     expect(ids("name LIKE 'MNIST_mlp'")).toBe('3');
     expect(ids("name LIKE 'MNIST.mlp'")).toBe('');
+    // A dash is literal (and escaping it would be a SyntaxError under the `u` flag).
+    expect(ids("name LIKE 'mnist-%'")).toBe('2');
+    expect(ids("name ILIKE '%-CNN'")).toBe('2');
     expect(ids("name LIKE 'a\\%b'")).toBe('');
     expect(ids("name = 'a%b'")).toBe('4');
     expect(ids("attribute.name != 'Default'")).toBe('2,3,4');

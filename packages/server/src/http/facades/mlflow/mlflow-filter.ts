@@ -350,7 +350,8 @@ function parseOrderItem(item: string): { word: string; ascending: boolean } {
 /** A LIKE pattern as a regular expression: `%` any run, `_` one character, the rest literal. */
 function likeExpression(pattern: string, caseInsensitive: boolean): RegExp {
   const body = [...pattern]
-    .map((c) => (c === '%' ? '[\\s\\S]*' : c === '_' ? '[\\s\\S]' : c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')))
+    // Only the syntax characters: with the `u` flag, escaping anything else (`\-`) is a SyntaxError.
+    .map((c) => (c === '%' ? '[\\s\\S]*' : c === '_' ? '[\\s\\S]' : c.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')))
     .join('');
   return new RegExp(`^${body}$`, caseInsensitive ? 'iu' : 'u');
 }
