@@ -647,6 +647,42 @@ describe.each(backends)('MLflow tracking facade (%s)', (backend) => {
     });
   });
 
+  describe('concurrent log-batches', () => {
+    it('commit together across runs; a refused batch stores nothing, the others everything', async () => {
+      const experimentId = await newExperiment();
+      const runs = await Promise.all([1, 2, 3, 4].map(() => newRun(experimentId)));
+      const ids = runs.map((run) => run.info.run_id as string);
+      const refusedId = ids[3] as string;
+      await ok('POST', 'runs/log-parameter', { run_id: refusedId, key: 'lr', value: '0.1' });
+      const metrics = (value: number) =>
+        Array.from({ length: 50 }, (_, step) => ({ key: 'loss', value: value + step, timestamp: 100 + step, step }));
+      const answers = await Promise.all(
+        ids.map((runId, i) =>
+          call('POST', 'runs/log-batch', {
+            run_id: runId,
+            metrics: metrics(i * 1000),
+            params: [{ key: 'lr', value: i === 3 ? '0.2' : '0.1' }],
+            tags: [{ key: 'writer', value: String(i) }],
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 400]);
+      expect(answers[3]?.json().message).toMatch(/^Changing param values is not allowed/);
+      for (const [i, runId] of ids.entries()) {
+        const run = (await ok('GET', 'runs/get', { run_id: runId })).run as Json;
+        const history = await ok('GET', 'metrics/get-history', { run_id: runId, metric_key: 'loss' });
+        if (i === 3) {
+          expect(history).toEqual({});
+          expect(tagsOf(run).writer).toBeUndefined();
+        } else {
+          expect((history.metrics as Json[]).map((m) => m.value)).toEqual(metrics(i * 1000).map((m) => m.value));
+          expect(tagsOf(run).writer).toBe(String(i));
+          expect(paramsOf(run).lr).toBe('0.1');
+        }
+      }
+    });
+  });
+
   describe('metric history', () => {
     let runId: string;
     let otherRunId: string;

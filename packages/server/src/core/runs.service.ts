@@ -10,7 +10,7 @@ import type {
   Project,
   SeriesSummary,
 } from './entities.js';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from './errors.js';
+import { DomainError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from './errors.js';
 import { type ExperimentsService, runState } from './experiments.service.js';
 import { newHexId } from './ids.js';
 import type { LiveEvent, LiveEventBus } from './live-events.port.js';
@@ -292,6 +292,17 @@ function strictlyIncreasing(points: readonly MetricPointInput[]): boolean {
   return true;
 }
 
+/** A log-batch waiting for its group's commit. */
+interface PendingBatch {
+  principal: Principal;
+  runId: string;
+  batch: RunBatch;
+  now: number;
+  /** With whether the batch renamed the run. */
+  resolve: (renamed: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
 export class RunsService {
   constructor(
     private readonly store: Store,
@@ -413,17 +424,25 @@ export class RunsService {
   }
 
   /**
-   * MLflow's log-batch, in one transaction: nothing is stored when anything is refused. Limits
-   * and messages are MLflow's. Params are write-once (the same value again is accepted); tags
-   * are upserted, the last of a key in the batch winning, `mlflow.runName` renaming the run.
-   * Metric points that exactly repeat a stored point, or an earlier one of the batch, are
-   * dropped: only a point not beyond the series' `latest` summary can repeat a stored one, so
-   * stored points are read only for those.
+   * MLflow's log-batch: nothing of a batch is stored when anything of it is refused. Limits and
+   * messages are MLflow's. Params are write-once (the same value again is accepted); tags are
+   * upserted, the last of a key in the batch winning, `mlflow.runName` renaming the run. Metric
+   * points that exactly repeat a stored point, or an earlier one of the batch, are dropped: only
+   * a point not beyond the series' `latest` summary can repeat a stored one, so stored points are
+   * read only for those.
+   *
+   * Group commit across runs: batches that arrive while an earlier group is committing are
+   * committed together in one transaction (one fsync), each resolving once it is durable. Each
+   * batch makes every check that can refuse it before it writes anything, so a refused batch
+   * leaves the group's transaction untouched and only its own caller sees the error; a failed
+   * commit rejects every caller of the group, none of whose batches were stored. Training jobs
+   * logging to many runs at once (MLflow clients send ≤1000 metrics a request) share commits
+   * instead of paying one each.
    */
   async logBatch(principal: Principal, runId: string, batch: RunBatch): Promise<void> {
     requireScope(principal, 'write');
     checkBatchLimits(batch);
-    for (const metric of batch.metrics) checkKey('metric', metric.key);
+    for (const key of new Set(batch.metrics.map((m) => m.key))) checkKey('metric', key);
     for (const param of batch.params) {
       checkKey('param', param.key);
       checkValueLength('Param', param.key, param.value, MAX_PARAM_VALUE_LENGTH);
@@ -440,58 +459,116 @@ export class RunsService {
         `Duplicate parameter keys have been submitted: ${pythonList(duplicated)}. Please ensure the request contains only one param value per param key.`,
       );
     }
-    const now = this.clock.now();
-    const events: LiveEvent[] = [];
-    const renamed = await this.store.transaction(async (tx) => {
-      const experiment = await this.activeRun(tx, principal, runId);
-      await this.storeParams(tx, experiment, batch.params, now);
-      const tags = new Map<string, string>();
-      for (const tag of batch.tags) tags.set(tag.key, tag.value);
-      const name = tags.get(RUN_NAME_TAG);
-      tags.delete(RUN_NAME_TAG);
-      if (tags.size > 0) {
-        await tx.values.append(
-          experiment.id,
-          'other',
-          [...tags].map(([key, value]) => textValue({ key, value }, now)),
-        );
-      }
-      const points = await this.newPoints(tx, experiment.id, batch.metrics);
-      if (points.length > 0) {
-        const offsets = await tx.series.append(experiment.id, points);
-        events.push(await pointsEvent(tx, experiment, points, offsets));
-      }
-      for (const [kind, names] of [
-        ['param', batch.params.map((p) => p.key)],
-        ['other', [...tags.keys()]],
-      ] as const) {
-        if (names.length > 0) {
-          events.push({
-            type: 'values',
-            experimentId: experiment.id,
-            projectId: experiment.projectId,
-            kind,
-            names: [...new Set(names)].sort(),
-          });
-        }
-      }
-      const patch: Partial<Experiment> = { updatedAt: now };
-      if (name !== undefined) patch.name = name === '' ? null : rules.entryName('run', name);
-      await tx.experiments.update(experiment.id, patch);
-      return name !== undefined;
+    const renamed = await new Promise<boolean>((resolve, reject) => {
+      this.batches.push({ principal, runId, batch, now: this.clock.now(), resolve, reject });
+      if (!this.committingBatches) void this.commitBatches();
     });
-    for (const event of events) this.live.publish(event);
     if (renamed) await this.experiments.publishExperiment(runId);
   }
 
-  /** Params are write-once: a different value for a key already logged is refused. */
-  private async storeParams(
+  private readonly batches: PendingBatch[] = [];
+  private committingBatches = false;
+
+  private async commitBatches(): Promise<void> {
+    this.committingBatches = true;
+    // One turn of the event loop first: the embedded store commits synchronously, so requests that
+    // arrived during the last commit are only read after it; this lets them join the group.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.batches.length > 0) {
+      // Run order: concurrent groups on other nodes take experiment row locks in the same order.
+      const group = this.batches
+        .splice(0, this.batches.length)
+        .sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+      try {
+        const outcomes = await this.store.transaction(async (tx) => {
+          const done: ({ events: LiveEvent[]; renamed: boolean } | { refused: unknown })[] = [];
+          for (const pending of group) {
+            try {
+              done.push(await this.applyBatch(tx, pending));
+            } catch (error) {
+              // A refusal comes before the batch's first write (applyBatch checks first).
+              if (!(error instanceof DomainError)) throw error;
+              done.push({ refused: error });
+            }
+          }
+          return done;
+        });
+        group.forEach((pending, i) => {
+          const outcome = outcomes[i] as (typeof outcomes)[number];
+          if ('refused' in outcome) {
+            pending.reject(outcome.refused);
+          } else {
+            for (const event of outcome.events) this.live.publish(event);
+            pending.resolve(outcome.renamed);
+          }
+        });
+      } catch (error) {
+        for (const pending of group) pending.reject(error);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.committingBatches = false;
+  }
+
+  /** One batch of a group: every check that can refuse it, then its writes. */
+  private async applyBatch(
     tx: Repositories,
-    experiment: Experiment,
-    params: readonly KeyValue[],
-    now: number,
-  ): Promise<void> {
-    if (params.length === 0) return;
+    { principal, runId, batch, now }: PendingBatch,
+  ): Promise<{ events: LiveEvent[]; renamed: boolean }> {
+    const experiment = await this.activeRun(tx, principal, runId);
+    const freshParams = await this.newParams(tx, experiment, batch.params);
+    const tags = new Map<string, string>();
+    for (const tag of batch.tags) tags.set(tag.key, tag.value);
+    const name = tags.get(RUN_NAME_TAG);
+    tags.delete(RUN_NAME_TAG);
+    const newName = name === undefined ? undefined : name === '' ? null : rules.entryName('run', name);
+    const points = await this.newPoints(tx, experiment.id, batch.metrics);
+
+    const events: LiveEvent[] = [];
+    if (freshParams.length > 0) {
+      await tx.values.append(
+        experiment.id,
+        'param',
+        freshParams.map((p) => textValue(p, now)),
+      );
+    }
+    if (tags.size > 0) {
+      await tx.values.append(
+        experiment.id,
+        'other',
+        [...tags].map(([key, value]) => textValue({ key, value }, now)),
+      );
+    }
+    if (points.length > 0) {
+      const offsets = await tx.series.append(experiment.id, points);
+      events.push(await pointsEvent(tx, experiment, points, offsets));
+    }
+    for (const [kind, names] of [
+      ['param', batch.params.map((p) => p.key)],
+      ['other', [...tags.keys()]],
+    ] as const) {
+      if (names.length > 0) {
+        events.push({
+          type: 'values',
+          experimentId: experiment.id,
+          projectId: experiment.projectId,
+          kind,
+          names: [...new Set(names)].sort(),
+        });
+      }
+    }
+    const patch: Partial<Experiment> = { updatedAt: now };
+    if (newName !== undefined) patch.name = newName;
+    await tx.experiments.update(experiment.id, patch);
+    return { events, renamed: newName !== undefined };
+  }
+
+  /**
+   * Params are write-once: the batch's params not logged yet. A different value for a key already
+   * logged is refused; the same value again is accepted and not stored twice.
+   */
+  private async newParams(tx: Repositories, experiment: Experiment, params: readonly KeyValue[]): Promise<KeyValue[]> {
+    if (params.length === 0) return [];
     const keys = params.map((p) => p.key);
     const stored = (await tx.values.listCurrentOf([experiment.id], 'param', keys)).get(experiment.id) ?? [];
     const current = new Map(stored.map((v) => [v.name, v.text]));
@@ -505,12 +582,7 @@ export class RunsService {
         );
       }
     }
-    if (fresh.length > 0)
-      await tx.values.append(
-        experiment.id,
-        'param',
-        fresh.map((p) => textValue(p, now)),
-      );
+    return fresh;
   }
 
   /** The batch's points less exact repeats of stored points and of earlier points of the batch. */
