@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Migrator, sql } from 'kysely';
+import { type Kysely, Migrator, sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SqlSeriesRepository } from '../src/storage/series/series.repository.js';
+import type { Database } from '../src/storage/sql/database.js';
 import { type OpenedDatabase, openPostgres, openSqlite } from '../src/storage/sql/dialect.js';
 import { migrationProvider } from '../src/storage/sql/migrations/index.js';
 import { backends, POSTGRES_URL } from './support/test-context.js';
@@ -39,7 +41,9 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
   }
 
   /** A fresh database migrated up to `migration`, and its migrator for the rest. */
-  async function openAt(migration: string): Promise<{ db: OpenedDatabase['db']; migrator: Migrator }> {
+  async function openAt(
+    migration: string,
+  ): Promise<{ db: OpenedDatabase['db']; dialect: OpenedDatabase['dialect']; migrator: Migrator }> {
     const { db, dialect } = await open();
     const migrationTableSchema =
       dialect.name === 'postgres'
@@ -47,7 +51,7 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
         : undefined;
     const migrator = new Migrator({ db, provider: migrationProvider(dialect), migrationTableSchema });
     expect((await migrator.migrateTo(migration)).error).toBeUndefined();
-    return { db, migrator };
+    return { db, dialect, migrator };
   }
 
   it('0003 backfills the current value of every parameter and other', async () => {
@@ -219,5 +223,58 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
     ]);
     const model = await sql<{ tags: string }>`select tags from registry_models where id = 'm1'`.execute(db);
     expect(model.rows[0]?.tags).toBe('{}');
+  });
+
+  it('0014 moves every tail row into its series as one frame, read back and appended to as before', async () => {
+    const { db, dialect, migrator } = await openAt('0013-mlflow');
+
+    await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(db);
+    await sql`insert into workspaces (id, name, created_by, created_at) values ('w', 'ws', 'u', 0)`.execute(db);
+    await sql`insert into projects (id, workspace_id, name, owner_user_id, created_at, updated_at)
+              values ('p', 'w', 'proj', 'u', 0, 0)`.execute(db);
+    await sql`insert into experiments (id, project_id, workspace_id, status, start_time, created_by, created_at, updated_at)
+              values ('e', 'p', 'w', 'RUNNING', 0, 'u', 0, 0)`.execute(db);
+    const series = (id: string, name: string, tailCount: number) =>
+      sql`insert into series (id, experiment_id, name, contexts, point_count, block_count, tail_count,
+            min_value, min_timestamp, min_offset, max_value, max_timestamp, max_offset,
+            last_value, last_timestamp, last_offset, latest_value, latest_timestamp, latest_offset)
+          values (${id}, 'e', ${name}, '["","train"]', ${tailCount}, 0, ${tailCount},
+            1, 10, 0, 2, 10, 0, 2, 12, 2, 2, 12, 2)`.execute(db);
+    await series('s1', 'loss', 3);
+    await series('s2', 'acc', 0);
+    // Inserted out of order: the frame must follow offsets. A NULL value stood for NaN.
+    await sql`insert into series_tail (series_id, "offset", value, step, epoch, "timestamp", context_id) values
+              ('s1', 2, 2, 7, null, 12, 0), ('s1', 0, 1, 5, 1, 10, 0), ('s1', 1, null, null, 1, 11, 1)`.execute(db);
+
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    const repository = new SqlSeriesRepository(db as unknown as Kysely<Database>, dialect);
+    const point = (
+      offset: number,
+      value: number,
+      step: number | null,
+      epoch: number | null,
+      context: string | null,
+    ) => ({
+      offset,
+      value,
+      step,
+      epoch,
+      timestamp: 10 + offset,
+      context,
+    });
+    expect(await repository.readPoints('e', 'loss')).toEqual([
+      point(0, 1, 5, 1, null),
+      point(1, Number.NaN, null, 1, 'train'),
+      point(2, 2, 7, null, null),
+    ]);
+    expect(await repository.readPoints('e', 'acc')).toEqual([]);
+    await expect(sql`select 1 from series_tail`.execute(db)).rejects.toThrow();
+
+    await sql`update experiments set next_seq = 3 where id = 'e'`.execute(db);
+    await repository.append('e', [{ name: 'loss', value: 3, step: 8, epoch: null, timestamp: 13, context: null }]);
+    expect((await repository.readPoints('e', 'loss', { offset: 2 })).map((p) => [p.offset, p.value])).toEqual([
+      [2, 2],
+      [3, 3],
+    ]);
   });
 });

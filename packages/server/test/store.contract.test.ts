@@ -622,7 +622,7 @@ describe.each(backends)('Store contract (%s)', (backend) => {
       await store.values.append(experiment.id, 'other', [
         { name: 'note', type: 'string', text: 'x', step: null, timestamp: T0, context: null },
       ]);
-      // Enough points to seal a block, so blocks and tail rows must both go.
+      // Enough points to seal a block and leave a tail, so both must go.
       await store.series.append(
         experiment.id,
         Array.from({ length: BLOCK_SIZE + 10 }, (_, i) => point('loss', i, { step: i })),

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBlock, encodeBlock, type StoredPoint } from './block-codec.js';
+import {
+  appendTailFrame,
+  decodeBlock,
+  decodeTail,
+  decodeTailColumns,
+  encodeBlock,
+  type StoredPoint,
+} from './block-codec.js';
 
 describe('series block codec', () => {
   it('round-trips points exactly, including nulls, negatives, NaN and large numbers', () => {
@@ -40,6 +47,50 @@ describe('series block codec', () => {
 
   it('rejects a corrupt payload instead of returning wrong points', () => {
     expect(() => decodeBlock(new Uint8Array([1, 2, 3]))).toThrow();
+  });
+});
+
+describe('tail frames', () => {
+  const point = (offset: number, value: number, step: number | null, contextId = 0): StoredPoint => ({
+    offset,
+    value,
+    step,
+    epoch: step === null ? 3 : null,
+    timestamp: 1_700_000_000_000 + offset,
+    contextId,
+  });
+
+  it('keeps the points of every append, in order, across frames of different value encodings', () => {
+    const appends = [
+      [point(0, 0.5, 0), point(1, 0.25, 1)],
+      [point(2, Number.NaN, null, 1)],
+      [point(3, 1 / 3, 2 ** 52 + 1), point(4, -0, -5), point(5, Number.NEGATIVE_INFINITY, 6, 2)],
+    ];
+    let tail: Uint8Array | null = null;
+    for (const frame of appends) tail = appendTailFrame(tail, frame);
+    const all = appends.flat();
+    const back = decodeTail(tail);
+    expect(back).toEqual(all);
+    expect(Object.is(back[4]?.value, -0)).toBe(true);
+    const columns = decodeTailColumns(tail as Uint8Array);
+    expect(columns.count).toBe(6);
+    expect([...columns.offsets]).toEqual([0, 1, 2, 3, 4, 5]);
+    expect([...columns.contextIds]).toEqual([0, 0, 1, 0, 0, 2]);
+  });
+
+  it('reads an absent tail as no points and stays small', () => {
+    expect(decodeTail(null)).toEqual([]);
+    const points = Array.from({ length: 256 }, (_, i) => point(i, Math.sin(i), i));
+    let tail: Uint8Array | null = null;
+    for (let i = 0; i < 256; i += 32) tail = appendTailFrame(tail, points.slice(i, i + 32));
+    expect(decodeTail(tail)).toEqual(points);
+    // Doubles cost 8 bytes; the other columns about one each.
+    expect((tail as Uint8Array).length / points.length).toBeLessThan(16);
+  });
+
+  it('rejects a truncated tail instead of returning wrong points', () => {
+    const tail = appendTailFrame(null, [point(0, 1, 0), point(1, 2, 1)]);
+    expect(() => decodeTail(tail.subarray(0, tail.length - 3))).toThrow();
   });
 });
 

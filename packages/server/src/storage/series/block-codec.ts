@@ -27,6 +27,12 @@ const MAX_DECIMAL_EXPONENT = 9;
  */
 export function encodeBlock(points: readonly StoredPoint[]): Uint8Array {
   const out = new ByteWriter(points.length * 12 + 16);
+  writeColumns(out, points);
+  return deflateRawSync(out.finish(), { level: DEFLATE_LEVEL });
+}
+
+/** The block's columns before deflate: what tail frames hold. */
+function writeColumns(out: ByteWriter, points: readonly StoredPoint[]): void {
   out.varint(FORMAT_VERSION);
   out.varint(points.length);
   writeDeltas(
@@ -50,7 +56,57 @@ export function encodeBlock(points: readonly StoredPoint[]): Uint8Array {
     out,
     points.map((p) => p.value),
   );
-  return deflateRawSync(out.finish(), { level: DEFLATE_LEVEL });
+}
+
+/**
+ * A series' unsealed tail is a run of frames, one per append: each the columns of the points that
+ * append brought (the block layout without deflate), after a varint of its length. An append adds
+ * a frame without reading those before it, and at ~13 bytes a point the tail of a series stays a
+ * few KiB (it is sealed at DIRECT_SEAL_MIN points).
+ */
+export function appendTailFrame(tail: Uint8Array | null, points: readonly StoredPoint[]): Uint8Array {
+  const body = new ByteWriter(points.length * 13 + 16);
+  writeColumns(body, points);
+  const columns = body.finish();
+  const out = new ByteWriter((tail?.length ?? 0) + columns.length + 5);
+  if (tail) out.bytes(tail);
+  out.varint(columns.length);
+  out.bytes(columns);
+  return out.finish();
+}
+
+/** Every point of a tail's frames, in the order appended (offset order). */
+export function decodeTail(tail: Uint8Array | null): StoredPoint[] {
+  return tail ? pointsOf(decodeTailColumns(tail)) : [];
+}
+
+/** A tail's frames as one run of columns. */
+export function decodeTailColumns(tail: Uint8Array): BlockColumns {
+  const frames: BlockColumns[] = [];
+  const input = new ByteReader(tail);
+  while (!input.done()) frames.push(readColumns(new ByteReader(input.take(input.varint()))));
+  if (frames.length === 1) return frames[0] as BlockColumns;
+  const count = frames.reduce((sum, frame) => sum + frame.count, 0);
+  const joined: BlockColumns = {
+    count,
+    offsets: new Float64Array(count),
+    steps: new Float64Array(count),
+    epochs: new Float64Array(count),
+    timestamps: new Float64Array(count),
+    contextIds: new Uint32Array(count),
+    values: new Float64Array(count),
+  };
+  let at = 0;
+  for (const frame of frames) {
+    joined.offsets.set(frame.offsets, at);
+    joined.steps.set(frame.steps, at);
+    joined.epochs.set(frame.epochs, at);
+    joined.timestamps.set(frame.timestamps, at);
+    joined.contextIds.set(frame.contextIds, at);
+    joined.values.set(frame.values, at);
+    at += frame.count;
+  }
+  return joined;
 }
 
 /**
@@ -68,7 +124,10 @@ export interface BlockColumns {
 }
 
 export function decodeBlock(payload: Uint8Array): StoredPoint[] {
-  const columns = decodeBlockColumns(payload);
+  return pointsOf(decodeBlockColumns(payload));
+}
+
+function pointsOf(columns: BlockColumns): StoredPoint[] {
   const { offsets, steps, epochs, timestamps, contextIds, values } = columns;
   const points: StoredPoint[] = new Array(columns.count);
   for (let i = 0; i < columns.count; i++) {
@@ -87,7 +146,10 @@ export function decodeBlock(payload: Uint8Array): StoredPoint[] {
 }
 
 export function decodeBlockColumns(payload: Uint8Array): BlockColumns {
-  const input = new ByteReader(inflateRawSync(payload));
+  return readColumns(new ByteReader(inflateRawSync(payload)));
+}
+
+function readColumns(input: ByteReader): BlockColumns {
   const version = input.varint();
   if (version !== FORMAT_VERSION) throw new Error(`unknown series block format ${version}`);
   const count = input.varint();
@@ -328,6 +390,10 @@ class ByteReader {
       shift += 7n;
     }
     return big;
+  }
+
+  done(): boolean {
+    return this.position >= this.buffer.length;
   }
 
   take(length: number): Uint8Array {

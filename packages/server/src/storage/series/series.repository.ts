@@ -14,7 +14,15 @@ import type { Database } from '../sql/database.js';
 import { type SqlDialect, toBytes } from '../sql/dialect.js';
 import { countKeyChanges, keyDelta } from '../sql/key-catalogue.js';
 import { allocateSequence } from '../sql/sequence.js';
-import { decodeBlock, decodeBlockColumns, encodeBlock, type StoredPoint } from './block-codec.js';
+import {
+  appendTailFrame,
+  decodeBlock,
+  decodeBlockColumns,
+  decodeTail,
+  decodeTailColumns,
+  encodeBlock,
+  type StoredPoint,
+} from './block-codec.js';
 import {
   CHUNK_SIZE,
   type ChunkSummary,
@@ -34,9 +42,10 @@ export const BLOCK_SIZE = 4096;
 
 /**
  * Points are sealed into a block as soon as a series has this many unsealed ones (its tail plus
- * the batch being appended), so each point is rewritten at most once and tail rows, which cost
- * ~60 bytes each on disk, never hold more than this per series. Full BLOCK_SIZE blocks are cut
- * first; a remainder of at least this size becomes a shorter block, a smaller one stays behind.
+ * the batch being appended), so each point is sealed at most once and a tail, which costs ~13
+ * bytes a point uncompressed and is rewritten with its series row on every append, stays a few
+ * KiB. Full BLOCK_SIZE blocks are cut first; a remainder of at least this size becomes a shorter
+ * block, a smaller one stays behind.
  */
 export const DIRECT_SEAL_MIN = 256;
 
@@ -49,6 +58,22 @@ export const DECODED_BLOCK_CACHE_BYTES = 64 * 1024 * 1024;
 
 type SeriesRow = Database['series'];
 
+/** The series row without its tail: what summary reads select. */
+type SummaryRow = Omit<SeriesRow, 'tail_payload'>;
+
+const SUMMARY_COLUMNS = [
+  'id',
+  'experiment_id',
+  'name',
+  'contexts',
+  'point_count',
+  'block_count',
+  'tail_count',
+  ...(['min', 'max', 'last', 'latest'] as const).flatMap(
+    (p) => [`${p}_value`, `${p}_step`, `${p}_timestamp`, `${p}_context`, `${p}_offset`] as const,
+  ),
+] as const satisfies readonly (keyof SummaryRow)[];
+
 /** A series row as the code works with it: NaN where the database holds NULL. */
 type SeriesState = Omit<SeriesRow, 'min_value' | 'max_value' | 'last_value' | 'latest_value'> & {
   min_value: number;
@@ -58,9 +83,9 @@ type SeriesState = Omit<SeriesRow, 'min_value' | 'max_value' | 'last_value' | 'l
 };
 
 /**
- * Series store on the SQL database: recent points go to `series_tail` (one narrow row each);
- * once a series holds DIRECT_SEAL_MIN unsealed points they are sealed into compressed blocks, in the
- * same transaction as the write that filled it. Appends run in the caller's transaction or in
+ * Series store on the SQL database: recent points go to the series row's tail (a frame of
+ * encoded columns per append); once a series holds DIRECT_SEAL_MIN unsealed points they are
+ * sealed into compressed blocks, in the same transaction as the write that filled it. Appends run in the caller's transaction or in
  * their own; multi-statement reads run against one snapshot, so a reader never sees points
  * half-way between the tail and a block.
  *
@@ -105,15 +130,13 @@ export class SqlSeriesRepository implements SeriesRepository {
       .execute();
     const rows = new Map(existing.map((row) => [row.name, fromColumns(row)]));
 
-    // Every series' new tail rows go in one statement, and every changed series row in one more.
-    const tails: { seriesId: string; points: StoredPoint[] }[] = [];
+    // Every changed series row, its tail with it, is written after all were appended to.
     const changed: SeriesState[] = [];
     for (const [name, entries] of byName) {
       const current = rows.get(name);
-      const row = await this.appendToSeries(experimentId, name, current, entries, tails);
+      const row = await this.appendToSeries(experimentId, name, current, entries);
       if (current) changed.push(row);
     }
-    await this.insertTails(tails);
     await this.updateSeriesRows(changed);
     const created = [...byName.keys()].filter((name) => !rows.has(name));
     await countKeyChanges(
@@ -128,7 +151,7 @@ export class SqlSeriesRepository implements SeriesRepository {
   async listSummaries(experimentId: string): Promise<SeriesSummary[]> {
     const rows = await this.db
       .selectFrom('series')
-      .selectAll()
+      .select(SUMMARY_COLUMNS)
       .where('experiment_id', '=', experimentId)
       .orderBy('name')
       .execute();
@@ -138,7 +161,7 @@ export class SqlSeriesRepository implements SeriesRepository {
   async listSummariesOf(experimentIds: string[], names?: readonly string[]): Promise<Map<string, SeriesSummary[]>> {
     const byExperiment = new Map<string, SeriesSummary[]>(experimentIds.map((id) => [id, []]));
     if (experimentIds.length === 0 || names?.length === 0) return byExperiment;
-    let query = this.db.selectFrom('series').selectAll().where('experiment_id', 'in', experimentIds);
+    let query = this.db.selectFrom('series').select(SUMMARY_COLUMNS).where('experiment_id', 'in', experimentIds);
     if (names) query = query.where('name', 'in', [...names]);
     const rows = await query.orderBy('experiment_id').orderBy('name').execute();
     for (const row of rows) byExperiment.get(row.experiment_id)?.push(toSummary(fromColumns(row)));
@@ -146,7 +169,12 @@ export class SqlSeriesRepository implements SeriesRepository {
   }
 
   async getSummary(experimentId: string, name: string): Promise<SeriesSummary | undefined> {
-    const row = await findSeries(this.db, experimentId, name);
+    const row = await this.db
+      .selectFrom('series')
+      .select(SUMMARY_COLUMNS)
+      .where('experiment_id', '=', experimentId)
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row && toSummary(fromColumns(row));
   }
 
@@ -196,7 +224,7 @@ export class SqlSeriesRepository implements SeriesRepository {
               .where('block_no', '<=', lastBlock)
               .orderBy('block_no')
               .execute();
-      const tail = end > position ? await readTail(db, row.id) : [];
+      const tail = end > position ? decodeTail(row.tail_payload) : [];
       return { contexts: row.contexts, payloads, firstBlockPosition, tail, tailPosition: position };
     });
     if (!fetched) return [];
@@ -235,7 +263,7 @@ export class SqlSeriesRepository implements SeriesRepository {
       if (options.stepFrom !== undefined) query = query.where('max_step', '>=', options.stepFrom);
       if (options.stepTo !== undefined) query = query.where('min_step', '<=', options.stepTo);
       const payloads = await query.execute();
-      const tail = row.tail_count > 0 ? await readTail(db, row.id) : [];
+      const tail = decodeTail(row.tail_payload);
       return { contexts: row.contexts, payloads, tail };
     });
     if (!fetched) return [];
@@ -270,7 +298,7 @@ export class SqlSeriesRepository implements SeriesRepository {
         .where('series_id', '=', row.id)
         .orderBy('block_no')
         .execute();
-      const tail = row.tail_count > 0 ? await readTail(db, row.id) : [];
+      const tail = decodeTail(row.tail_payload);
       const chunks: ChunkSummary[] = [];
       for (const block of blocks) chunks.push(...decodeChunkSummaries(toBytes(block.chunk_summaries)));
       chunks.push(...summarizeChunks(tail));
@@ -312,7 +340,7 @@ export class SqlSeriesRepository implements SeriesRepository {
     const fetched = await inSnapshot(this.db, async (db) => {
       const rows = await db
         .selectFrom('series')
-        .select(['id', 'experiment_id', 'name', 'point_count', 'block_count', 'tail_count'])
+        .select(['id', 'experiment_id', 'name', 'point_count', 'block_count', 'tail_payload'])
         .where('experiment_id', 'in', [...startTimes.keys()])
         .where('name', 'in', metrics)
         .execute();
@@ -328,12 +356,7 @@ export class SqlSeriesRepository implements SeriesRepository {
         if (blockNos.length > 0) missing.push({ seriesId: row.id, blockNos, origin: originOf(row.experiment_id) });
       }
       const blocks = await this.fetchBlocks(db, missing, axis, from, to);
-      const tails = await readTails(
-        db,
-        rows.filter((row) => row.tail_count > 0).map((row) => row.id),
-        this.dialect.maxBindParameters,
-      );
-      return { rows, segments, blocks, tails };
+      return { rows, segments, blocks };
     });
 
     for (const block of fetched.blocks) {
@@ -355,8 +378,8 @@ export class SqlSeriesRepository implements SeriesRepository {
           const segment = fetched.segments.get(segmentKey(row.id, blockNo));
           if (segment) segments.push(segment);
         }
-        const tail = fetched.tails.get(row.id);
-        if (tail) segments.push(tail);
+        // Contexts take no part in chart reads.
+        if (row.tail_payload) segments.push(segmentOf(decodeTailColumns(toBytes(row.tail_payload))));
         const window = computeWindow(
           segments,
           { axis, origin: originOf(experimentId), from, to, buckets: query.buckets },
@@ -436,8 +459,6 @@ export class SqlSeriesRepository implements SeriesRepository {
     name: string,
     current: SeriesState | undefined,
     entries: { point: MetricPointInput; offset: number }[],
-    /** Tail rows to insert, collected for one statement after every series was appended to. */
-    tails: { seriesId: string; points: StoredPoint[] }[],
   ): Promise<SeriesState> {
     const firstEntry = entries[0] as { point: MetricPointInput; offset: number };
     const row: SeriesState = current ? { ...current } : newSeriesRow(experimentId, name, firstEntry);
@@ -477,8 +498,7 @@ export class SqlSeriesRepository implements SeriesRepository {
 
     let pending = stored;
     if (row.tail_count + pending.length >= DIRECT_SEAL_MIN) {
-      const tail = row.tail_count > 0 ? await readTail(this.db, row.id) : [];
-      if (tail.length > 0) await this.db.deleteFrom('series_tail').where('series_id', '=', row.id).execute();
+      const tail = row.tail_payload ? decodeTail(toBytes(row.tail_payload)) : [];
       const all = tail.length > 0 ? [...tail, ...pending] : pending;
       let start = 0;
       for (; all.length - start >= BLOCK_SIZE; start += BLOCK_SIZE) {
@@ -491,8 +511,9 @@ export class SqlSeriesRepository implements SeriesRepository {
       }
       pending = all.slice(start);
       row.tail_count = 0;
+      row.tail_payload = null;
     }
-    if (pending.length > 0) tails.push({ seriesId: row.id, points: pending });
+    if (pending.length > 0) row.tail_payload = appendTailFrame(row.tail_payload && toBytes(row.tail_payload), pending);
     row.tail_count += pending.length;
     // A new series' row was inserted above without its final counts: update it too.
     if (!current) await this.updateSeriesRows([row]);
@@ -571,44 +592,6 @@ export class SqlSeriesRepository implements SeriesRepository {
       })
       .execute();
   }
-
-  /**
-   * New tail rows of every series of a request as one multi-row insert per chunk, compiled by
-   * hand: building Kysely's query tree for a thousand rows cost more than SQLite's work to insert
-   * them (the hot path of small-batch logging, such as MLflow's log-batch, which puts ≤1000 points
-   * of several series in one request).
-   */
-  private async insertTails(tails: readonly { seriesId: string; points: StoredPoint[] }[]): Promise<void> {
-    const columns = 7;
-    const chunk = Math.floor(this.dialect.maxBindParameters / columns);
-    const postgres = this.dialect.name === 'postgres';
-    let parameters: unknown[] = [];
-    let tuples: string[] = [];
-    const flush = async () => {
-      if (tuples.length === 0) return;
-      await this.db.executeQuery(
-        CompiledQuery.raw(
-          `insert into "series_tail" ("series_id", "offset", "value", "step", "epoch", "timestamp", "context_id") values ${tuples.join(', ')}`,
-          parameters,
-        ),
-      );
-      parameters = [];
-      tuples = [];
-    };
-    for (const { seriesId, points } of tails) {
-      for (const p of points) {
-        if (tuples.length === chunk) await flush();
-        const at = parameters.length;
-        parameters.push(seriesId, p.offset, nanToNull(p.value), p.step, p.epoch, p.timestamp, p.contextId);
-        tuples.push(
-          postgres
-            ? `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6}, $${at + 7})`
-            : '(?, ?, ?, ?, ?, ?, ?)',
-        );
-      }
-    }
-    await flush();
-  }
 }
 
 /** The series row's columns that appends change (all but its id, experiment and name). */
@@ -617,6 +600,7 @@ const SERIES_UPDATE_COLUMNS = [
   'point_count',
   'block_count',
   'tail_count',
+  'tail_payload',
   ...(['min', 'max', 'last', 'latest'] as const).flatMap(
     (p) => [`${p}_value`, `${p}_step`, `${p}_timestamp`, `${p}_context`, `${p}_offset`] as const,
   ),
@@ -631,16 +615,6 @@ function findSeries(db: Kysely<Database>, experimentId: string, name: string): P
     .executeTakeFirst();
 }
 
-async function readTail(db: Kysely<Database>, seriesId: string): Promise<StoredPoint[]> {
-  const rows = await db
-    .selectFrom('series_tail')
-    .select(['offset', 'value', 'step', 'epoch', 'timestamp', 'context_id as contextId'])
-    .where('series_id', '=', seriesId)
-    .orderBy('offset')
-    .execute();
-  return rows.map((row) => ({ ...row, value: nullToNan(row.value) }));
-}
-
 interface MissingBlocks {
   seriesId: string;
   blockNos: number[];
@@ -652,55 +626,6 @@ function segmentKey(seriesId: string, blockNo: number): string {
   return `${seriesId}:${blockNo}`;
 }
 
-/** The tails of several series as segments, by series id, each in offset order. */
-async function readTails(
-  db: Kysely<Database>,
-  seriesIds: readonly string[],
-  maxBindParameters: number,
-): Promise<Map<string, Segment>> {
-  const rows: Pick<Database['series_tail'], 'series_id' | 'value' | 'step' | 'epoch' | 'timestamp' | 'offset'>[] = [];
-  for (let start = 0; start < seriesIds.length; start += maxBindParameters) {
-    rows.push(
-      ...(await db
-        .selectFrom('series_tail')
-        .select(['series_id', 'offset', 'value', 'step', 'epoch', 'timestamp'])
-        .where('series_id', 'in', seriesIds.slice(start, start + maxBindParameters))
-        .orderBy('series_id')
-        .orderBy('offset')
-        .execute()),
-    );
-  }
-  const tails = new Map<string, Segment>();
-  let at = 0;
-  while (at < rows.length) {
-    const seriesId = (rows[at] as (typeof rows)[number]).series_id;
-    let end = at;
-    while (end < rows.length && (rows[end] as (typeof rows)[number]).series_id === seriesId) end++;
-    const count = end - at;
-    const columns = {
-      count,
-      offsets: new Float64Array(count),
-      steps: new Float64Array(count),
-      epochs: new Float64Array(count),
-      timestamps: new Float64Array(count),
-      // Contexts take no part in chart reads.
-      contextIds: new Uint32Array(count),
-      values: new Float64Array(count),
-    };
-    for (let i = 0; i < count; i++) {
-      const row = rows[at + i] as (typeof rows)[number];
-      columns.offsets[i] = row.offset;
-      columns.steps[i] = row.step ?? Number.NaN;
-      columns.epochs[i] = row.epoch ?? Number.NaN;
-      columns.timestamps[i] = row.timestamp;
-      columns.values[i] = nullToNan(row.value);
-    }
-    tails.set(seriesId, segmentOf(columns));
-    at = end;
-  }
-  return tails;
-}
-
 function nanToNull(value: number): number | null {
   return Number.isNaN(value) ? null : value;
 }
@@ -709,7 +634,9 @@ function nullToNan(value: number | null): number {
   return value ?? Number.NaN;
 }
 
-function fromColumns(row: SeriesRow): SeriesState {
+type ValueColumn = 'min_value' | 'max_value' | 'last_value' | 'latest_value';
+
+function fromColumns<R extends SummaryRow>(row: R): Omit<R, ValueColumn> & Record<ValueColumn, number> {
   return {
     ...row,
     min_value: nullToNan(row.min_value),
@@ -750,6 +677,7 @@ function newSeriesRow(
     point_count: 0,
     block_count: 0,
     tail_count: 0,
+    tail_payload: null,
     ...prefixed('min', extreme),
     ...prefixed('max', extreme),
     ...prefixed('last', extreme),
@@ -803,7 +731,7 @@ function isLaterPoint(point: PointOrder, than: PointOrder): boolean {
 
 type PointOrder = Pick<SummaryPoint, 'value' | 'step' | 'timestamp'>;
 
-function toSummary(row: SeriesState): SeriesSummary {
+function toSummary(row: Omit<SeriesState, 'tail_payload'>): SeriesSummary {
   const pick = (p: 'min' | 'max' | 'last' | 'latest'): SummaryPoint => ({
     value: row[`${p}_value`],
     step: row[`${p}_step`],

@@ -115,6 +115,8 @@ export interface Database {
     point_count: number;
     block_count: number;
     tail_count: number;
+    /** The unsealed points as frames (block-codec.ts `appendTailFrame`); NULL when none (0014). */
+    tail_payload: Uint8Array | null;
     min_value: number | null;
     min_step: number | null;
     min_timestamp: number;
@@ -156,15 +158,6 @@ export interface Database {
     max_epoch: number | null;
     payload: Uint8Array;
     chunk_summaries: Uint8Array;
-  };
-  series_tail: {
-    series_id: string;
-    offset: number;
-    value: number | null;
-    step: number | null;
-    epoch: number | null;
-    timestamp: number;
-    context_id: number;
   };
   assets: {
     id: string;

@@ -13,6 +13,7 @@ import { seriesBlockExtents } from './0010-series-block-extents.js';
 import { outputLines } from './0011-output-lines.js';
 import { sessions } from './0012-sessions.js';
 import { mlflow } from './0013-mlflow.js';
+import { seriesTailFrames } from './0014-series-tail-frames.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
@@ -31,6 +32,7 @@ const migrations: Record<string, DialectMigration> = {
   '0011-output-lines': outputLines,
   '0012-sessions': sessions,
   '0013-mlflow': mlflow,
+  '0014-series-tail-frames': seriesTailFrames,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
