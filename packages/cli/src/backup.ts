@@ -379,9 +379,18 @@ export async function restoreBackup(config: Config, dir: string, progress: Progr
   );
   for (const file of blobFiles) {
     const key = file.path.slice(BLOB_FOLDER.length + 1);
-    const body = createReadStream(join(dir, ...file.path.split('/')));
-    body.on('data', (chunk) => bar.increment(chunk.length));
-    await blobs.put(key, body);
+    // Counted by a transform in the stream, not a 'data' listener: that would start the flow
+    // before the blob store reads, and lose what went by in between.
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bar.increment(chunk.length);
+        callback(null, chunk);
+      },
+    });
+    const source = createReadStream(join(dir, ...file.path.split('/')));
+    source.once('error', (error) => counter.destroy(error));
+    const { size } = await blobs.put(key, source.pipe(counter));
+    if (size !== file.size) throw new CommandError(`${file.path}: the blob store took ${size} bytes of ${file.size}`);
   }
   bar.done();
 
