@@ -125,7 +125,7 @@ describe.skipIf(process.env.CAIRN_TEST_SKIP_POSTGRES === '1')(
 
       // The documented restore: a new database, the dump into it, the blobs into a new folder.
       const newBlobDir = join(root, 'restored-blobs');
-      await sh(tool('createdb'), ['--maintenance-db', BASE_URL, restoredDb]);
+      await sh(tool('createdb'), ['--maintenance-db', databaseUrl(sourceDb), restoredDb]);
       await sh(tool('pg_restore'), [
         '--no-owner',
         '--single-transaction',
