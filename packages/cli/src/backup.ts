@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobReferences, BlobStore, Config } from '@cairn/server';
@@ -136,8 +136,10 @@ async function copyOut(blobs: BlobStore, key: string, target: string, onBytes: (
  * the database snapshot first, then the blobs the snapshot refers to (read from the snapshot, not
  * the live database, so they match it), then the manifest.
  */
-export async function backup(config: Config, dir: string, progress: Progress): Promise<BackupSummary> {
+export async function backup(config: Config, folder: string, progress: Progress): Promise<BackupSummary> {
   const server = await loadServer();
+  // Absolute, so that walking up from a blob's folder meets it.
+  const dir = resolve(folder);
   const source = await sqliteFile(config, 'cairn backup');
   try {
     await stat(source);
@@ -186,7 +188,10 @@ export async function backup(config: Config, dir: string, progress: Progress): P
       continue;
     }
     copied.push({ path, ...written });
-    folders.add(dirname(target));
+    // Every folder on the way, so the new entries survive a crash along with the files.
+    for (let folder = dirname(target); folder.startsWith(dir) && folder !== dir; folder = dirname(folder)) {
+      folders.add(folder);
+    }
   }
   bar.done();
   for (const folder of folders) await fsync(folder);
@@ -218,7 +223,7 @@ export async function backup(config: Config, dir: string, progress: Progress): P
   await fsync(temporary);
   await rename(temporary, join(dir, BACKUP_MANIFEST));
   await fsync(dir);
-  return { dir, manifest };
+  return { dir: folder, manifest };
 }
 
 export interface Verification {
