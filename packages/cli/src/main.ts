@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBackupCommands } from './commands/backup.command.js';
 import { registerExperimentCommands } from './commands/experiments.command.js';
 import { registerExportCommand } from './commands/export.command.js';
 import { registerImportCommand } from './commands/import.command.js';
@@ -38,6 +39,9 @@ Commands for operators (directly on the store named by CAIRN_DATABASE_URL / CAIR
   cairn keys revoke <key-id>
   cairn models list <workspace>                   projects with their Foundry model RIDs
   cairn experiments rid <experiment-key>          an experiment's Foundry experiment and model RIDs
+  cairn backup <dir>                              snapshot the SQLite store and its blobs, while it runs
+  cairn backup --verify <dir>                     check a backup: checksums, blobs, integrity_check
+  cairn restore <dir>                             a verified backup into an empty data folder
 
 Scopes: ${SCOPES.join(', ')} (admin implies every other scope).
 Server and key of the HTTP commands: --url/--api-key, else CAIRN_URL/CAIRN_API_KEY, else the
@@ -55,6 +59,7 @@ function buildProgram(): Command {
     .addHelpText('after', OVERVIEW);
   registerServerCommand(program);
   registerStoreCommands(program);
+  registerBackupCommands(program);
   registerLoginCommands(program);
   const experiments = program.command('experiments').description('experiments');
   registerExperimentCommands(experiments);

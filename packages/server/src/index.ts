@@ -1,4 +1,5 @@
 export { type Config, ConfigError, loadConfig } from './config.js';
+export type { BlobStore } from './core/blob.port.js';
 export type { Core } from './core/core.js';
 export { ALL_SCOPES, type Scope } from './core/entities.js';
 export { DomainError } from './core/errors.js';
@@ -6,3 +7,5 @@ export { experimentRid, modelRid } from './core/rids.js';
 export { signInLink } from './core/sessions.service.js';
 export { buildApp } from './http/app.js';
 export { openCore, type RunningServer, startServer } from './main.js';
+export { openBlobStore } from './storage/blob/blob-store.factory.js';
+export { type BlobReferences, SqliteSnapshot, snapshotSqlite, sqliteFileOf } from './storage/sql/sqlite-snapshot.js';

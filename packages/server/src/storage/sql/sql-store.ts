@@ -18,6 +18,7 @@ import { SqlOptimizationRepository } from './optimization.repository.js';
 import { SqlProjectRepository } from './project.repository.js';
 import { SqlRegistryRepository } from './registry.repository.js';
 import { SqlSessionRepository } from './session.repository.js';
+import { sqliteFileOf } from './sqlite-snapshot.js';
 import { SqlTenancyRepository } from './tenancy.repository.js';
 import { SqlWebhookRepository } from './webhook.repository.js';
 
@@ -137,6 +138,7 @@ export class SqlStore implements Store {
 
 function openByUrl(url: string, sqlite: SqliteOptions): OpenedDatabase {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url);
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), sqlite);
+  const file = sqliteFileOf(url);
+  if (file !== undefined) return openSqlite(file, sqlite);
   throw new Error(`unsupported database URL ${url}: use sqlite:<file> or postgres://…`);
 }
