@@ -24,6 +24,9 @@ export async function openCore(config: Config): Promise<Core> {
     blobs,
     limits: { maxAssetBytes: config.maxAssetBytes },
     sessionTtlMillis: config.sessionTtlHours * 60 * 60 * 1000,
+    ...(config.rateLimitPointsPerSecond > 0
+      ? { pointsRateLimit: { perSecond: config.rateLimitPointsPerSecond, burst: config.rateLimitPointsBurst } }
+      : {}),
     webhooks: {
       sender: new FetchWebhookSender(config.webhookTimeoutMillis),
       options: {

@@ -75,6 +75,15 @@ export function foundryErrorHandler(error: FastifyError | Error, request: Fastif
     return sendFoundryError(reply, new FoundryApiError('INVALID_ARGUMENT', 'Conjure:UnsupportedMediaType', {}, 415));
   }
   const status = fastifyError.statusCode;
+  // Fastify's own body limit (FST_ERR_CTP_BODY_TOO_LARGE): Conjure names it like an upload over the limit.
+  if (status === 413) {
+    return sendFoundryError(
+      reply,
+      new FoundryApiError('REQUEST_ENTITY_TOO_LARGE', 'Default:RequestEntityTooLarge', {
+        message: fastifyError.message,
+      }),
+    );
+  }
   if (fastifyError.validation || (status !== undefined && status >= 400 && status < 500)) {
     return sendFoundryError(
       reply,
