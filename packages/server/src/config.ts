@@ -40,6 +40,8 @@ export interface Config {
   /** Streamed uploads (assets, artifacts, models) in progress at once, per server and per API key; 0 = no limit. */
   maxConcurrentUploads: number;
   maxConcurrentUploadsPerKey: number;
+  /** Most bytes of asset files (assets, artifact and model files) each workspace may hold; 0 = no quota. */
+  workspaceQuotaBytes: number;
   /** Most bytes of decoded metric blocks kept in memory for chart reads (least recently used out). */
   seriesCacheBytes: number;
   /** `full` fsyncs every commit (survives power loss); `normal` survives process crashes only. */
@@ -108,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyIdleTimeoutMillis: integer(env, 'CAIRN_BODY_IDLE_TIMEOUT_MS', 60_000),
     maxConcurrentUploads: integer(env, 'CAIRN_MAX_CONCURRENT_UPLOADS', 0),
     maxConcurrentUploadsPerKey: integer(env, 'CAIRN_MAX_CONCURRENT_UPLOADS_PER_KEY', 0),
+    workspaceQuotaBytes: integer(env, 'CAIRN_WORKSPACE_QUOTA_BYTES', 0),
     sqliteSynchronous: synchronous,
     publicUrl: (env.CAIRN_PUBLIC_URL ?? `http://${host}:${port}`).replace(/\/+$/, ''),
     foundryRequirePreview: (env.CAIRN_FOUNDRY_REQUIRE_PREVIEW ?? 'true').toLowerCase() !== 'false',

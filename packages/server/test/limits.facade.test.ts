@@ -22,7 +22,7 @@ const formats = {
     expect(r.json()).toMatchObject({ type: 'about:blank', status, detail: expect.any(String) });
   },
   mlflow: (r: LightMyRequestResponse, status: number) => {
-    const code = { 413: 'INVALID_PARAMETER_VALUE', 429: 'REQUEST_LIMIT_EXCEEDED' }[status];
+    const code = { 413: 'INVALID_PARAMETER_VALUE', 429: 'REQUEST_LIMIT_EXCEEDED', 507: 'RESOURCE_EXHAUSTED' }[status];
     expect(r.json()).toMatchObject({ error_code: code, message: expect.any(String) });
   },
   foundry: (r: LightMyRequestResponse, status: number) => {
@@ -35,7 +35,7 @@ const formats = {
 } as const;
 type Facade = keyof typeof formats;
 
-function expectRefused(r: LightMyRequestResponse, facade: Facade, status: 413 | 429) {
+function expectRefused(r: LightMyRequestResponse, facade: Facade, status: 413 | 429 | 507) {
   expect(r.statusCode, r.body).toBe(status);
   formats[facade](r, status);
 }
@@ -372,8 +372,10 @@ describe.each(backends)('limits that protect the service (%s)', (backend) => {
 
       held.release();
       otherHeld.release();
-      expect((await held.response).statusCode).toBe(200);
-      expect((await otherHeld.response).statusCode).toBe(201);
+      const heldAnswer = await held.response;
+      expect(heldAnswer.statusCode, heldAnswer.body).toBe(200);
+      const otherAnswer = await otherHeld.response;
+      expect(otherAnswer.statusCode, otherAnswer.body).toBe(201);
       // Slots are given back: the refused upload goes in now.
       expect(
         (await second(`${V2}/write/experiment/upload-asset?experimentKey=${key}&fileName=two.bin`, 'POST', t.adminKey))
@@ -382,6 +384,98 @@ describe.each(backends)('limits that protect the service (%s)', (backend) => {
       const principal = await t.core.auth.authenticate(t.adminKey);
       const names = (await t.core.assets.list(principal, key)).map((a) => a.fileName).sort();
       expect(names).toEqual(['one.bin', 'one.bin', 'two.bin']);
+    });
+  });
+
+  describe('workspace storage quota', () => {
+    let t: TestContext;
+    beforeAll(async () => {
+      t = await createTestContext(backend, { workspaceQuotaBytes: 3000 });
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    const cometUpload = async (key: string, name: string, bytes: number, as?: string) =>
+      t.request('POST', `${V2}/write/experiment/upload-asset?experimentKey=${key}&fileName=${name}`, {
+        ...(as ? { key: as } : {}),
+        ...(await multipart([['file', Buffer.alloc(bytes, 5), name]])),
+      });
+
+    it('refuses uploads beyond the quota with 507 in each facade format, storing nothing, until space is freed', async () => {
+      const { key, root } = await newRun(t);
+      const principal = await t.core.auth.authenticate(t.adminKey);
+      const { workspaceId } = (await t.core.experiments.get(principal, key)).experiment;
+      const first = await cometUpload(key, 'first.bin', 2000);
+      expect(first.statusCode, first.body).toBe(200);
+
+      expectRefused(await cometUpload(key, 'over.bin', 1500), 'comet', 507);
+      const cairn = await t.request('POST', `${CAIRN}/experiments/${key}/assets`, {
+        key: `Bearer ${t.adminKey}`,
+        ...(await multipart([['file', Buffer.alloc(1500, 5), 'over.bin']])),
+      });
+      expectRefused(cairn, 'cairn', 507);
+      expect(cairn.json().title).toBe('Insufficient Storage');
+      const mlflow = await t.request('PUT', `${ARTIFACTS}/${root}/over.bin`, {
+        payload: Buffer.alloc(1500, 5),
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      expectRefused(mlflow, 'mlflow', 507);
+      expect((await t.core.assets.list(principal, key)).map((a) => a.fileName)).toEqual(['first.bin']);
+      expect(await t.store.assets.workspaceBytes(workspaceId)).toBe(2000);
+
+      // What still fits goes in; another tenant's workspace has a quota of its own.
+      expect((await cometUpload(key, 'small.bin', 1000)).statusCode).toBe(200);
+      expectRefused(await cometUpload(key, 'one-more.bin', 1), 'comet', 507);
+      const bob = await t.core.auth.authenticate(t.otherKey);
+      const bobs = (await t.core.experiments.create(bob, { workspaceName: 'bob', projectName: 'quota' })).experiment.id;
+      expect((await cometUpload(bobs, 'theirs.bin', 2500, t.otherKey)).statusCode).toBe(200);
+
+      // Deleting frees the room at once.
+      const assets = await t.core.assets.list(principal, key);
+      await t.core.assets.delete(principal, key, (assets[0] as { id: string }).id);
+      expect(await t.store.assets.workspaceBytes(workspaceId)).toBe(1000);
+      expect((await cometUpload(key, 'over.bin', 1500)).statusCode).toBe(200);
+      expect(await t.store.assets.workspaceBytes(workspaceId)).toBe(2500);
+    });
+
+    it('counts uploads that each fitted when they began: the one that commits over the quota is refused', async () => {
+      const { key } = await newRun(t);
+      const principal = await t.core.auth.authenticate(t.adminKey);
+      const { workspaceId } = (await t.core.experiments.get(principal, key)).experiment;
+      const room = 3000 - (await t.store.assets.workspaceBytes(workspaceId));
+      const size = Math.ceil(room * 0.75);
+      const held = await Promise.all(
+        ['a.bin', 'b.bin'].map(async (name) => {
+          const form = await multipart([['file', Buffer.alloc(size, 6), name]]);
+          let started: () => void = () => {};
+          const reading = new Promise<void>((resolve) => {
+            started = resolve;
+          });
+          const stream = new Readable({ read: () => started() });
+          const response = t.app.inject({
+            method: 'POST',
+            url: `${CAIRN}/experiments/${key}/assets`,
+            headers: {
+              authorization: `Bearer ${t.adminKey}`,
+              ...form.headers,
+              'content-length': String(form.payload.length),
+            },
+            payload: stream,
+          });
+          const release = () => {
+            stream.push(form.payload);
+            stream.push(null);
+          };
+          return { reading, response, release };
+        }),
+      );
+      await Promise.all(held.map((h) => h.reading));
+      for (const h of held) h.release();
+      const statuses = (await Promise.all(held.map((h) => h.response))).map((r) => r.statusCode).sort();
+      expect(statuses).toEqual([201, 507]);
+      expect((await t.core.assets.list(principal, key)).length).toBe(1);
+      expect(await t.store.assets.workspaceBytes(workspaceId)).toBeLessThanOrEqual(3000);
     });
   });
 });

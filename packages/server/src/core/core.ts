@@ -33,6 +33,8 @@ import { WebhooksService } from './webhooks.service.js';
 export interface CoreLimits {
   /** Largest asset or git patch accepted, in bytes. */
   maxAssetBytes: number;
+  /** Most bytes of asset files (assets, artifact and model files) per workspace; 0 or absent = no quota. */
+  workspaceQuotaBytes?: number;
 }
 
 export interface Core {
@@ -110,7 +112,15 @@ export function createCore(deps: {
     deps.webhooks?.options,
   );
   const webhooks = new WebhooksService(deps.store, clock, webhookDispatcher);
-  const assets = new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes, events);
+  const assets = new AssetsService(
+    deps.store,
+    deps.blobs,
+    experiments,
+    clock,
+    deps.limits.maxAssetBytes,
+    events,
+    deps.limits.workspaceQuotaBytes ?? 0,
+  );
   const files = new FileTreeService(deps.store, assets, experiments, clock);
   // Uploads above the asset limit are cut short by the HTTP layer, so that limit bounds panels too.
   const panels = new PanelsService(

@@ -170,6 +170,8 @@ export async function createTestContext(
     sessionTtlMillis?: number;
     /** The core's limit on metric points per second per API key (none by default). */
     pointsRateLimit?: RateLimitSettings;
+    /** The core's storage quota per workspace, in bytes (none by default). */
+    workspaceQuotaBytes?: number;
   } = {},
 ): Promise<TestContext> {
   const testStore = await openTestStore(backend, options.store);
@@ -177,7 +179,7 @@ export async function createTestContext(
   const core = createCore({
     store: testStore.store,
     blobs,
-    limits: { maxAssetBytes: 1024 * 1024 },
+    limits: { maxAssetBytes: 1024 * 1024, workspaceQuotaBytes: options.workspaceQuotaBytes ?? 0 },
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.sessionTtlMillis ? { sessionTtlMillis: options.sessionTtlMillis } : {}),
