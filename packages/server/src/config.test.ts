@@ -8,3 +8,32 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CAIRN_SERIES_CACHE_MIB: 'lots' })).toThrow(ConfigError);
   });
 });
+
+describe('loadConfig: limits', () => {
+  it('leaves the rate and upload limits off and bounds slow clients by default', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      rateLimitRequestsPerSecond: 0,
+      rateLimitPointsPerSecond: 0,
+      maxConcurrentUploads: 0,
+      maxConcurrentUploadsPerKey: 0,
+      headersTimeoutMillis: 30_000,
+      requestTimeoutMillis: 0,
+      bodyIdleTimeoutMillis: 60_000,
+    });
+  });
+
+  it('gives a rate two seconds of burst unless told, and refuses a headers timeout beyond the request timeout', () => {
+    const config = loadConfig({
+      CAIRN_RATE_LIMIT_REQUESTS_PER_SECOND: '50',
+      CAIRN_RATE_LIMIT_POINTS_PER_SECOND: '10000',
+      CAIRN_RATE_LIMIT_POINTS_BURST: '100000',
+    });
+    expect(config.rateLimitRequestsBurst).toBe(100);
+    expect(config.rateLimitPointsBurst).toBe(100_000);
+    expect(() => loadConfig({ CAIRN_REQUEST_TIMEOUT_MS: '1000', CAIRN_HEADERS_TIMEOUT_MS: '5000' })).toThrow(
+      ConfigError,
+    );
+    expect(loadConfig({ CAIRN_REQUEST_TIMEOUT_MS: '600000' }).requestTimeoutMillis).toBe(600_000);
+  });
+});

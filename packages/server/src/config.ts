@@ -22,6 +22,26 @@ export interface Config {
    * stored); beyond it writes are answered 429 with Retry-After until some finish.
    */
   ingestMaxInflightBytes: number;
+  /**
+   * Requests per second each API key (or browser session, or keyless client address) may make to
+   * the APIs, with bursts of `rateLimitRequestsBurst`; 0 turns the limit off (the default).
+   */
+  rateLimitRequestsPerSecond: number;
+  rateLimitRequestsBurst: number;
+  /** Metric points per second each API key may log, with bursts; 0 turns the limit off (the default). */
+  rateLimitPointsPerSecond: number;
+  rateLimitPointsBurst: number;
+  /** A client must have sent its request headers within this long (Node's headersTimeout). */
+  headersTimeoutMillis: number;
+  /** A whole request (headers and body) must have arrived within this long; 0 = no limit (the default). */
+  requestTimeoutMillis: number;
+  /** A request body that sends nothing for this long is cut off; 0 = no limit. */
+  bodyIdleTimeoutMillis: number;
+  /** Streamed uploads (assets, artifacts, models) in progress at once, per server and per API key; 0 = no limit. */
+  maxConcurrentUploads: number;
+  maxConcurrentUploadsPerKey: number;
+  /** Most bytes of asset files (assets, artifact and model files) each workspace may hold; 0 = no quota. */
+  workspaceQuotaBytes: number;
   /** Most bytes of decoded metric blocks kept in memory for chart reads (least recently used out). */
   seriesCacheBytes: number;
   /** `full` fsyncs every commit (survives power loss); `normal` survives process crashes only. */
@@ -60,6 +80,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('CAIRN_SQLITE_SYNCHRONOUS must be "full" or "normal"');
   }
   const sessionTtlHours = integer(env, 'CAIRN_SESSION_TTL_HOURS', 168);
+  const requestsPerSecond = integer(env, 'CAIRN_RATE_LIMIT_REQUESTS_PER_SECOND', 0);
+  const pointsPerSecond = integer(env, 'CAIRN_RATE_LIMIT_POINTS_PER_SECOND', 0);
+  const requestTimeoutMillis = integer(env, 'CAIRN_REQUEST_TIMEOUT_MS', 0);
+  // Node refuses a headers timeout longer than a (set) request timeout.
+  const headersTimeoutMillis = Math.max(1, integer(env, 'CAIRN_HEADERS_TIMEOUT_MS', 30_000));
+  if (requestTimeoutMillis > 0 && headersTimeoutMillis > requestTimeoutMillis) {
+    throw new ConfigError('CAIRN_HEADERS_TIMEOUT_MS must not be longer than CAIRN_REQUEST_TIMEOUT_MS');
+  }
   if (sessionTtlHours === 0) throw new ConfigError('CAIRN_SESSION_TTL_HOURS must be at least 1');
   return {
     host,
@@ -73,6 +101,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxAssetBytes: integer(env, 'CAIRN_MAX_ASSET_BYTES', 5 * 1024 * 1024 * 1024),
     ingestMaxInflightBytes: integer(env, 'CAIRN_INGEST_MAX_INFLIGHT_BYTES', DEFAULT_INGEST_MAX_INFLIGHT_BYTES),
     seriesCacheBytes: integer(env, 'CAIRN_SERIES_CACHE_MIB', 256) * 1024 * 1024,
+    rateLimitRequestsPerSecond: requestsPerSecond,
+    rateLimitRequestsBurst: burst(env, 'CAIRN_RATE_LIMIT_REQUESTS_BURST', requestsPerSecond),
+    rateLimitPointsPerSecond: pointsPerSecond,
+    rateLimitPointsBurst: burst(env, 'CAIRN_RATE_LIMIT_POINTS_BURST', pointsPerSecond),
+    headersTimeoutMillis,
+    requestTimeoutMillis,
+    bodyIdleTimeoutMillis: integer(env, 'CAIRN_BODY_IDLE_TIMEOUT_MS', 60_000),
+    maxConcurrentUploads: integer(env, 'CAIRN_MAX_CONCURRENT_UPLOADS', 0),
+    maxConcurrentUploadsPerKey: integer(env, 'CAIRN_MAX_CONCURRENT_UPLOADS_PER_KEY', 0),
+    workspaceQuotaBytes: integer(env, 'CAIRN_WORKSPACE_QUOTA_BYTES', 0),
     sqliteSynchronous: synchronous,
     publicUrl: (env.CAIRN_PUBLIC_URL ?? `http://${host}:${port}`).replace(/\/+$/, ''),
     foundryRequirePreview: (env.CAIRN_FOUNDRY_REQUIRE_PREVIEW ?? 'true').toLowerCase() !== 'false',
@@ -82,6 +120,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlHours,
     webDir: env.CAIRN_WEB_DIR ? resolve(env.CAIRN_WEB_DIR) : DEFAULT_WEB_DIR,
   };
+}
+
+/** A bucket's size: as given, else two seconds' worth of the rate. */
+function burst(env: NodeJS.ProcessEnv, name: string, perSecond: number): number {
+  const given = integer(env, name, 0);
+  if (given > 0) return given;
+  return Math.max(1, 2 * perSecond);
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

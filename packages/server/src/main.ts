@@ -22,8 +22,11 @@ export async function openCore(config: Config): Promise<Core> {
   return createCore({
     store,
     blobs,
-    limits: { maxAssetBytes: config.maxAssetBytes },
+    limits: { maxAssetBytes: config.maxAssetBytes, workspaceQuotaBytes: config.workspaceQuotaBytes },
     sessionTtlMillis: config.sessionTtlHours * 60 * 60 * 1000,
+    ...(config.rateLimitPointsPerSecond > 0
+      ? { pointsRateLimit: { perSecond: config.rateLimitPointsPerSecond, burst: config.rateLimitPointsBurst } }
+      : {}),
     webhooks: {
       sender: new FetchWebhookSender(config.webhookTimeoutMillis),
       options: {

@@ -38,6 +38,7 @@ describe('authentication cache', () => {
       scopes: new Set<'read'>(['read']),
       workspaceIds: new Set<string>(),
       defaultWorkspaceId: null,
+      credentialId: 'key:test',
     };
     cache.set('h', principal);
     now = PrincipalCache.TTL_MILLIS - 1;

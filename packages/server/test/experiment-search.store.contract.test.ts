@@ -109,6 +109,7 @@ describe.each(backends)('Experiment search contract: MLflow conditions (%s)', (b
       scopes: new Set(['read']),
       workspaceIds: new Set(workspaceIds),
       defaultWorkspaceId: null,
+      credentialId: 'key:test',
     });
     member = principal([workspace.id]);
     outsider = principal([other.id]);

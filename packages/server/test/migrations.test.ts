@@ -88,6 +88,38 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
     ]);
   });
 
+  it('0016 fills the workspace usage counter with the bytes already stored per workspace', async () => {
+    const { db, migrator } = await openAt('0014-series-tail-frames');
+
+    await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(db);
+    for (const w of ['w1', 'w2', 'w3']) {
+      await sql`insert into workspaces (id, name, created_by, created_at) values (${w}, ${w}, 'u', 0)`.execute(db);
+      await sql`insert into projects (id, workspace_id, name, owner_user_id, created_at, updated_at)
+                values (${`p${w}`}, ${w}, 'proj', 'u', 0, 0)`.execute(db);
+    }
+    const experiment = (id: string, w: string) =>
+      sql`insert into experiments (id, project_id, workspace_id, status, start_time, created_by, created_at, updated_at)
+          values (${id}, ${`p${w}`}, ${w}, 'RUNNING', 0, 'u', 0, 0)`.execute(db);
+    await experiment('e1', 'w1');
+    await experiment('e2', 'w1');
+    await experiment('e3', 'w2');
+    const asset = (id: string, e: string, size: number) =>
+      sql`insert into assets (id, experiment_id, file_name, file_size, type, dir, tags, remote, created_at)
+          values (${id}, ${e}, 'f', ${size}, 'asset', 'assets', '[]', 0, 0)`.execute(db);
+    await asset('a1', 'e1', 100);
+    await asset('a2', 'e2', 20);
+    await asset('a3', 'e3', 3);
+
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    const { rows } = await sql<{ workspace_id: string; bytes: number }>`
+      select workspace_id, bytes from workspace_usage order by workspace_id
+    `.execute(db);
+    expect(rows.map((r) => ({ ...r, bytes: Number(r.bytes) }))).toEqual([
+      { workspace_id: 'w1', bytes: 120 },
+      { workspace_id: 'w2', bytes: 3 },
+    ]);
+  });
+
   it('0011 numbers existing output lines per experiment in seq order', async () => {
     const { db, migrator } = await openAt('0008-clientlib');
 

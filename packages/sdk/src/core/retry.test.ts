@@ -26,10 +26,10 @@ describe('retry rules', () => {
     expect(retryDelayMs(20, plain, backoff, () => 0)).toBe(0);
   });
 
-  it('retries connection errors, 408, 409, 429 and 5xx; never a caller abort or another 4xx', () => {
+  it('retries connection errors, 408, 409, 429 and 5xx but 507; never a caller abort or another 4xx', () => {
     for (const status of [408, 409, 429, 500, 502, 503, 504])
       expect(isRetryableError(new APIError(status, 'x'))).toBe(true);
-    for (const status of [400, 401, 403, 404, 413, 415, 422])
+    for (const status of [400, 401, 403, 404, 413, 415, 422, 507])
       expect(isRetryableError(new APIError(status, 'x'))).toBe(false);
     expect(isRetryableError(new APIConnectionError())).toBe(true);
     expect(isRetryableError(new APIUserAbortError())).toBe(false);

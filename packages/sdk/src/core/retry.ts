@@ -10,9 +10,13 @@ export interface BackoffOptions {
   maxRetryAfterMs: number;
 }
 
-/** Statuses worth another attempt: the request may succeed later unchanged. */
+/**
+ * Statuses worth another attempt: the request may succeed later unchanged. Not 507 (a workspace
+ * over its storage quota): nothing frees the space by itself, so retrying would only resend the
+ * upload until the retry budget is gone.
+ */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
+  return status === 408 || status === 409 || status === 429 || (status >= 500 && status !== 507);
 }
 
 /** Connection failures, timeouts and retryable statuses; never the caller's abort. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Core, createCore } from '../../../server/src/core/core.js';
 import type { Principal } from '../../../server/src/core/principal.js';
+import type { RateLimitSettings } from '../../../server/src/core/rate-limit.js';
 import { buildApp } from '../../../server/src/http/app.js';
 import { FileBlobStore } from '../../../server/src/storage/blob/file-blob.store.js';
 import { SqlStore } from '../../../server/src/storage/sql/sql-store.js';
@@ -34,7 +35,14 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { bodyLimitBytes?: number; maxAssetBytes?: number } = {},
+  options: {
+    bodyLimitBytes?: number;
+    maxAssetBytes?: number;
+    /** Metric points per second the server lets each key log (none by default). */
+    pointsRateLimit?: RateLimitSettings;
+    /** Requests per second (and burst) the server lets each key make (none by default). */
+    requestsRateLimit?: RateLimitSettings;
+  } = {},
 ): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-sdk-test-'));
   const store = await SqlStore.open(`sqlite:${join(dir, 'cairn.db')}`, { synchronous: 'normal' });
@@ -42,11 +50,21 @@ export async function startTestServer(
     store,
     blobs: new FileBlobStore(join(dir, 'blobs')),
     limits: { maxAssetBytes: options.maxAssetBytes ?? 64 * 1024 * 1024 },
+    ...(options.pointsRateLimit ? { pointsRateLimit: options.pointsRateLimit } : {}),
   });
   await core.auth.bootstrap(ADMIN_KEY);
   const app = await buildApp({
     core,
-    config: { bodyLimitBytes: options.bodyLimitBytes ?? 32 * 1024 * 1024, publicUrl: 'http://cairn.test' },
+    config: {
+      bodyLimitBytes: options.bodyLimitBytes ?? 32 * 1024 * 1024,
+      publicUrl: 'http://cairn.test',
+      ...(options.requestsRateLimit
+        ? {
+            rateLimitRequestsPerSecond: options.requestsRateLimit.perSecond,
+            rateLimitRequestsBurst: options.requestsRateLimit.burst,
+          }
+        : {}),
+    },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as AddressInfo).port;

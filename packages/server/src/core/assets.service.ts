@@ -3,7 +3,14 @@ import { lockOpenArtifactVersion, readableArtifactVersion, requireOpenArtifactVe
 import type { BlobStore, ByteRange } from './blob.port.js';
 import type { Clock } from './clock.port.js';
 import type { Asset, ExperimentModel } from './entities.js';
-import { AlreadyExistsError, DomainError, InvalidArgumentError, NotFoundError } from './errors.js';
+import {
+  AlreadyExistsError,
+  DomainError,
+  InvalidArgumentError,
+  NotFoundError,
+  QuotaExceededError,
+  TooLargeError,
+} from './errors.js';
 import type { ExperimentsService } from './experiments.service.js';
 import { newHexId } from './ids.js';
 import type { LiveEventBus } from './live-events.port.js';
@@ -79,6 +86,8 @@ export class AssetsService {
     private readonly clock: Clock,
     private readonly maxAssetBytes: number,
     private readonly live: LiveEventBus,
+    /** Most bytes of asset files a workspace may hold; 0 = no quota. */
+    private readonly workspaceQuotaBytes = 0,
   ) {}
 
   /**
@@ -113,7 +122,16 @@ export class AssetsService {
       // another one with the same client-chosen id, can then never overwrite or delete bytes that
       // belong to a committed asset.
       asset.blobKey = assetBlobKey(experiment.id, newHexId());
-      asset.fileSize = (await this.blobs.put(asset.blobKey, body, { maxBytes: this.maxAssetBytes })).size;
+      const room = await this.quotaRoom(experiment.workspaceId);
+      try {
+        asset.fileSize = (
+          await this.blobs.put(asset.blobKey, body, { maxBytes: Math.min(this.maxAssetBytes, room) })
+        ).size;
+      } catch (error) {
+        // Cut short by the quota rather than the asset limit: the blob store kept nothing.
+        if (error instanceof TooLargeError && room < this.maxAssetBytes) throw this.overQuota();
+        throw error;
+      }
     }
     let replaced: Asset[];
     try {
@@ -236,10 +254,12 @@ export class AssetsService {
       return await this.store.transaction(async (tx) => {
         const experiment = await this.experiments.writable(tx, principal, key);
         const replaced: Asset[] = [];
+        // The experiment's row lock first, on every path: a retry racing its original upload
+        // then waits for it and replaces what it committed, instead of failing on the duplicate
+        // id; and every upload takes the experiment's lock before the workspace usage counter's
+        // (which the insert takes), so concurrent uploads cannot deadlock on the two.
+        await tx.experiments.update(experiment.id, { updatedAt: asset.createdAt });
         if (replaceSameId) {
-          // The experiment's row lock first: a retry racing its original upload then waits for
-          // it and replaces what it committed, instead of failing on the duplicate id.
-          await tx.experiments.update(experiment.id, { updatedAt: asset.createdAt });
           const previous = await tx.assets.get(experiment.id, asset.id);
           if (previous) {
             if (!replaceable(previous, experiment.id)) throw new AlreadyExistsError(`asset ${asset.id} already exists`);
@@ -271,7 +291,16 @@ export class AssetsService {
           });
         }
         await tx.assets.insert(asset);
-        await tx.experiments.update(experiment.id, { updatedAt: asset.createdAt });
+        // Checked again with this upload counted (and what it replaces gone): uploads that each
+        // fitted the room left when they began may not all fit together. The insert holds the
+        // counter's row lock, so concurrent commits see each other.
+        if (
+          this.workspaceQuotaBytes > 0 &&
+          asset.fileSize > 0 &&
+          (await tx.assets.workspaceBytes(experiment.workspaceId)) > this.workspaceQuotaBytes
+        ) {
+          throw this.overQuota();
+        }
         return replaced;
       });
     } catch (error) {
@@ -282,6 +311,20 @@ export class AssetsService {
       }
       throw error;
     }
+  }
+
+  /** Bytes the workspace may still store (unbounded without a quota); none left is refused now. */
+  private async quotaRoom(workspaceId: string): Promise<number> {
+    if (this.workspaceQuotaBytes <= 0) return Number.POSITIVE_INFINITY;
+    const room = this.workspaceQuotaBytes - (await this.store.assets.workspaceBytes(workspaceId));
+    if (room <= 0) throw this.overQuota();
+    return room;
+  }
+
+  private overQuota(): QuotaExceededError {
+    return new QuotaExceededError(
+      `this upload would take the workspace over its storage quota of ${this.workspaceQuotaBytes} bytes; delete assets or ask for a larger quota`,
+    );
   }
 
   private async isReadable(principal: Principal, experimentKey: string): Promise<boolean> {

@@ -24,6 +24,7 @@ export async function resolvePrincipal(
   tenancy: TenancyRepository,
   user: User,
   scopes: readonly Scope[],
+  credentialId: string,
 ): Promise<Principal> {
   const workspaces = await tenancy.listWorkspacesOfUser(user.id);
   return {
@@ -33,6 +34,7 @@ export async function resolvePrincipal(
     scopes: new Set(scopes),
     workspaceIds: new Set(workspaces.map((w) => w.id)),
     defaultWorkspaceId: user.defaultWorkspaceId ?? workspaces[0]?.id ?? null,
+    credentialId,
   };
 }
 
@@ -67,7 +69,7 @@ export class AuthService {
     if (!key || key.revokedAt !== null) throw new UnauthenticatedError('invalid API key', 90212);
     const user = await this.store.tenancy.getUser(key.userId);
     if (!user) throw new UnauthenticatedError('invalid API key', 90212);
-    const principal = await resolvePrincipal(this.store.tenancy, user, key.scopes);
+    const principal = await resolvePrincipal(this.store.tenancy, user, key.scopes, `key:${key.id}`);
     this.principals.set(hash, principal);
     return principal;
   }

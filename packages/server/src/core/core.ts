@@ -21,6 +21,7 @@ import { OptimizerService } from './optimizer.service.js';
 import { MAX_PANEL_ZIP_BYTES, PanelsService } from './panels.service.js';
 import { PrincipalCache } from './principal-cache.js';
 import { ProjectsService } from './projects.service.js';
+import { PointsRateLimit, type RateLimitSettings } from './rate-limit.js';
 import { RegistryService } from './registry.service.js';
 import { RunsService } from './runs.service.js';
 import { SessionsService } from './sessions.service.js';
@@ -32,6 +33,8 @@ import { WebhooksService } from './webhooks.service.js';
 export interface CoreLimits {
   /** Largest asset or git patch accepted, in bytes. */
   maxAssetBytes: number;
+  /** Most bytes of asset files (assets, artifact and model files) per workspace; 0 or absent = no quota. */
+  workspaceQuotaBytes?: number;
 }
 
 export interface Core {
@@ -92,13 +95,16 @@ export function createCore(deps: {
   events?: LiveEventBus;
   /** How long a browser session lives (DEFAULT_SESSION_TTL_MILLIS unless given). */
   sessionTtlMillis?: number;
+  /** Metric points per second each API key may log; unlimited when absent. */
+  pointsRateLimit?: RateLimitSettings;
 }): Core {
   const clock = deps.clock ?? systemClock;
   const events = deps.events ?? new InProcessLiveEvents();
   const principals = new PrincipalCache(clock);
   const projects = new ProjectsService(deps.store, deps.blobs, clock, principals);
   const experiments = new ExperimentsService(deps.store, deps.blobs, projects, clock, events);
-  const metrics = new MetricsService(deps.store, experiments, clock, events);
+  const pointsLimit = new PointsRateLimit(deps.pointsRateLimit, clock);
+  const metrics = new MetricsService(deps.store, experiments, clock, events, pointsLimit);
   const webhookDispatcher = new WebhookDispatcher(
     deps.store,
     deps.webhooks?.sender ?? noWebhookSender,
@@ -106,7 +112,15 @@ export function createCore(deps: {
     deps.webhooks?.options,
   );
   const webhooks = new WebhooksService(deps.store, clock, webhookDispatcher);
-  const assets = new AssetsService(deps.store, deps.blobs, experiments, clock, deps.limits.maxAssetBytes, events);
+  const assets = new AssetsService(
+    deps.store,
+    deps.blobs,
+    experiments,
+    clock,
+    deps.limits.maxAssetBytes,
+    events,
+    deps.limits.workspaceQuotaBytes ?? 0,
+  );
   const files = new FileTreeService(deps.store, assets, experiments, clock);
   // Uploads above the asset limit are cut short by the HTTP layer, so that limit bounds panels too.
   const panels = new PanelsService(
@@ -124,7 +138,7 @@ export function createCore(deps: {
     queries: new ExperimentQueryService(deps.store, projects, clock),
     table: new ExperimentTableService(deps.store, projects, clock),
     metrics,
-    runs: new RunsService(deps.store, projects, experiments, clock, events),
+    runs: new RunsService(deps.store, projects, experiments, clock, events, pointsLimit),
     charts: new ChartsService(experiments, metrics),
     assets,
     files,

@@ -10,6 +10,7 @@ export type DomainErrorKind =
   | 'unauthenticated'
   | 'failed-precondition'
   | 'too-large'
+  | 'quota-exceeded'
   | 'resource-exhausted'
   | 'unavailable';
 
@@ -52,6 +53,14 @@ export class FailedPreconditionError extends DomainError {
 /** A body or upload over a configured limit. */
 export class TooLargeError extends DomainError {
   readonly kind = 'too-large';
+}
+
+/**
+ * Storing the upload would take its workspace over its storage quota. Unlike a body over a size
+ * limit, the request itself is fine: space must be freed (or the quota raised) first.
+ */
+export class QuotaExceededError extends DomainError {
+  readonly kind = 'quota-exceeded';
 }
 
 /**

@@ -14,6 +14,7 @@ import type { ExperimentsService } from './experiments.service.js';
 import type { LiveEvent, LiveEventBus, LivePointsRange, LivePointsSeries } from './live-events.port.js';
 import type { Principal } from './principal.js';
 import { canRead, isMember, requireScope } from './principal.js';
+import type { PointsRateLimit } from './rate-limit.js';
 import * as rules from './rules.js';
 import type { Repositories, SeriesReadOptions, Store } from './store.port.js';
 
@@ -129,6 +130,7 @@ export class MetricsService {
     private readonly experiments: ExperimentsService,
     private readonly clock: Clock,
     private readonly live: LiveEventBus,
+    private readonly pointsLimit: PointsRateLimit,
   ) {}
 
   /**
@@ -144,6 +146,7 @@ export class MetricsService {
     requireScope(principal, 'write');
     const now = this.clock.now();
     const points = inputs.map((input) => toPoint(input, now, options.allowNonFinite));
+    this.pointsLimit.take(principal, points.length);
     return (await this.append(principal, key, points, now, undefined)) ?? [];
   }
 
@@ -167,6 +170,7 @@ export class MetricsService {
       (input) => toPoint(input, now, options.allowNonFinite),
       options.lenient ?? false,
     );
+    this.pointsLimit.take(principal, valid.length);
     const offsets = await this.append(principal, key, valid, now, options.batchKey);
     if (!offsets) return { applied: false, stored: 0, skipped: [] };
     return { applied: true, stored: offsets.length, skipped };
@@ -217,6 +221,7 @@ export class MetricsService {
       options.idempotencyKey === undefined ? undefined : { stream: 'cairn-metrics', key: options.idempotencyKey };
     // An empty batch still goes through append when keyed: its key is recorded like any other.
     if (points.length === 0 && !batchKey) return { points: 0, applied: true };
+    this.pointsLimit.take(principal, points.length);
     const offsets = await this.append(principal, key, points, now, batchKey);
     return { points: points.length, applied: offsets !== undefined };
   }

@@ -10,6 +10,11 @@ export interface Principal {
   /** Workspaces the user belongs to; everything else is invisible except public projects. */
   workspaceIds: ReadonlySet<string>;
   defaultWorkspaceId: string | null;
+  /**
+   * The credential the caller presented (`key:<id>` or `session:<id>`): what per-key limits
+   * count against.
+   */
+  credentialId: string;
 }
 
 export function requireScope(principal: Principal, scope: Scope): void {

@@ -17,6 +17,7 @@ import type { LiveEvent, LiveEventBus } from './live-events.port.js';
 import { pointsEvent } from './metrics.service.js';
 import { canRead, isMember, type Principal, requireScope } from './principal.js';
 import type { ProjectsService } from './projects.service.js';
+import type { PointsRateLimit } from './rate-limit.js';
 import * as rules from './rules.js';
 import type { CurrentValue, Repositories, Store } from './store.port.js';
 
@@ -310,6 +311,7 @@ export class RunsService {
     private readonly experiments: ExperimentsService,
     private readonly clock: Clock,
     private readonly live: LiveEventBus,
+    private readonly pointsLimit: PointsRateLimit,
   ) {}
 
   /**
@@ -459,6 +461,8 @@ export class RunsService {
         `Duplicate parameter keys have been submitted: ${pythonList(duplicated)}. Please ensure the request contains only one param value per param key.`,
       );
     }
+    // Last of the checks: a batch refused for its content does not use up the caller's points.
+    this.pointsLimit.take(principal, batch.metrics.length);
     const renamed = await new Promise<boolean>((resolve, reject) => {
       this.batches.push({ principal, runId, batch, now: this.clock.now(), resolve, reject });
       if (!this.committingBatches) void this.commitBatches();

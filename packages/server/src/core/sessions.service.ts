@@ -98,7 +98,7 @@ export class SessionsService {
     const cached = this.principals.get(cacheKey(hash));
     if (cached) return cached;
     const { record, user } = await this.live(hash);
-    const principal = await resolvePrincipal(this.store.tenancy, user, record.scopes);
+    const principal = await resolvePrincipal(this.store.tenancy, user, record.scopes, `session:${record.id}`);
     // Never cached past the session's own end.
     this.principals.set(cacheKey(hash), principal, record.expiresAt);
     return principal;

@@ -476,6 +476,13 @@ export interface AssetRepository {
     artifactVersionId: string | null,
   ): Promise<Asset[]>;
   delete(experimentId: string, assetId: string): Promise<void>;
+  /**
+   * Bytes of the asset files of a workspace's experiments (0 when none): a counter kept by every
+   * write that adds, deletes or moves assets (asset insert and delete, experiment delete, an
+   * experiment's move to another workspace), in that write's transaction, so reading it costs one
+   * row. Inside a transaction it includes that transaction's own changes.
+   */
+  workspaceBytes(workspaceId: string): Promise<number>;
 
   /** Returns the named experiment model, creating it when absent. */
   ensureModel(model: ExperimentModel): Promise<ExperimentModel>;

@@ -4,7 +4,9 @@ import type { Socket } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { type Config, DEFAULT_INGEST_MAX_INFLIGHT_BYTES, DEFAULT_WEB_DIR } from '../config.js';
+import { systemClock } from '../core/clock.port.js';
 import type { Core } from '../core/core.js';
+import { TokenBuckets } from '../core/rate-limit.js';
 import { cairnApiPlugin } from './facades/cairn/cairn.plugin.js';
 import { cometClientlibPlugin } from './facades/comet/clientlib.plugin.js';
 import { cometClientlibProbe, cometRestPlugin } from './facades/comet/comet.plugin.js';
@@ -15,14 +17,31 @@ import { gunzipRequestBody } from './gzip-body.js';
 import { IngestAdmission } from './ingest-admission.js';
 import { collectRoutes } from './openapi/openapi.builder.js';
 import './request-context.js';
+import { limitRequests } from './rate-limit.js';
 import { ensureRetryAfter, refuseWhileDraining } from './retry-later.js';
+import { connectionsCheckingInterval, cutOffIdleBodies } from './slow-clients.js';
 import type { SseOptions } from './sse-stream.js';
+import { limitUploads, UploadSlots } from './upload-slots.js';
 import { registerWebApp } from './web-app.js';
 
 export interface AppOptions {
   core: Core;
   config: Pick<Config, 'bodyLimitBytes' | 'publicUrl'> &
-    Partial<Pick<Config, 'foundryRequirePreview' | 'ingestMaxInflightBytes' | 'webDir'>>;
+    Partial<
+      Pick<
+        Config,
+        | 'foundryRequirePreview'
+        | 'ingestMaxInflightBytes'
+        | 'webDir'
+        | 'rateLimitRequestsPerSecond'
+        | 'rateLimitRequestsBurst'
+        | 'headersTimeoutMillis'
+        | 'requestTimeoutMillis'
+        | 'bodyIdleTimeoutMillis'
+        | 'maxConcurrentUploads'
+        | 'maxConcurrentUploadsPerKey'
+      >
+    >;
   logger?: FastifyServerOptions['logger'];
   /** Live event streams: keepalive period, how far a client may fall behind (defaults in sse-stream.ts). */
   live?: Partial<SseOptions>;
@@ -30,9 +49,16 @@ export interface AppOptions {
 
 /** Builds the HTTP application without listening: tests drive it with inject(). */
 export async function buildApp({ core, config, logger = false, live }: AppOptions): Promise<FastifyInstance> {
+  const headersTimeout = config.headersTimeoutMillis ?? 60_000;
+  const requestTimeout = config.requestTimeoutMillis ?? 0;
   const app = Fastify({
     logger: withRedactedKeys(logger),
     bodyLimit: config.bodyLimitBytes,
+    // Slow clients: the headers must arrive within headersTimeout (Node answers 408 and closes);
+    // a total request timeout is off unless set, since it would cut off large uploads over slow
+    // links, whose stalls cutOffIdleBodies catches instead.
+    requestTimeout,
+    http: { headersTimeout, connectionsCheckingInterval: connectionsCheckingInterval(headersTimeout, requestTimeout) },
     // Request ids tie log lines together; a caller's X-Request-Id is kept for tracing across hops.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
@@ -54,6 +80,18 @@ export async function buildApp({ core, config, logger = false, live }: AppOption
   app.addHook('preParsing', gunzipRequestBody);
   app.addHook('onSend', ensureRetryAfter);
   refuseWhileDraining(app);
+  if (config.rateLimitRequestsPerSecond) {
+    const perSecond = config.rateLimitRequestsPerSecond;
+    const burst = config.rateLimitRequestsBurst || Math.max(1, 2 * perSecond);
+    limitRequests(app, new TokenBuckets('requests', { perSecond, burst }, systemClock));
+  }
+  if (config.maxConcurrentUploads || config.maxConcurrentUploadsPerKey) {
+    limitUploads(
+      app,
+      new UploadSlots({ total: config.maxConcurrentUploads ?? 0, perKey: config.maxConcurrentUploadsPerKey ?? 0 }),
+    );
+  }
+  cutOffIdleBodies(app, config.bodyIdleTimeoutMillis ?? 60_000);
 
   app.get('/healthz', async (_request, reply) => {
     try {

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, UnavailableError } from '../core/errors.js';
+import { RateLimitedError } from '../core/rate-limit.js';
+import { setRateLimitHeaders } from './rate-limit.js';
 
 /**
  * "Try again later" answers, shared by every facade: 429 (a capacity limit) and 503 (shutting
@@ -26,9 +28,11 @@ export function retryLaterStatus(error: unknown): 429 | 503 | undefined {
 
 /**
  * For a domain error that names a wait (UnavailableError, ResourceExhaustedError): sets
- * `Retry-After`, and logs the underlying cause (a driver error), which the client never sees.
+ * `Retry-After` (and a rate limit's RateLimit headers), and logs the underlying cause (a driver
+ * error), which the client never sees.
  */
 export function noteRetryLater(reply: FastifyReply, error: unknown): void {
+  if (error instanceof RateLimitedError) setRateLimitHeaders(reply, error.rateLimit);
   const { retryAfterSeconds: seconds, cause } = error as { retryAfterSeconds?: unknown; cause?: unknown };
   if (typeof seconds !== 'number' || !Number.isSafeInteger(seconds) || seconds < 0) return;
   reply.header('retry-after', String(seconds));

@@ -165,6 +165,8 @@ export async function startServer(options: {
   dataDir: string;
   adminKey: string;
   stripPrefixes?: string[];
+  /** More server settings (e.g. limits), on top of the ones every suite needs. */
+  env?: Record<string, string>;
 }): Promise<Server> {
   if (!existsSync(join(ROOT, 'packages/cli/dist/main.js'))) {
     throw new Error('the CLI is not built: run `npx tsc -b` first');
@@ -178,6 +180,7 @@ export async function startServer(options: {
       CAIRN_DATA_DIR: options.dataDir,
       CAIRN_ADMIN_API_KEY: options.adminKey,
       CAIRN_LOG_LEVEL: 'warn',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -273,6 +276,8 @@ export interface PythonClientSuite {
   prepare?(server: { port: number; adminKey: string; dataDir: string }): Promise<Record<string, string>>;
   /** Output that fails a script even when it exits 0 (a client logging an error it swallowed). */
   failOn?: string;
+  /** The server's own settings for this suite (limits under test). */
+  serverEnv?: Record<string, string>;
 }
 
 /**
@@ -297,7 +302,12 @@ export function describePythonClientSuite(suite: PythonClientSuite): void {
       dataDir = await mkdtemp(join(tmpdir(), 'cairn-compat-data-'));
       // An empty working directory: clients read config files (./.env, ./.comet.config) from it.
       workDir = await mkdtemp(join(tmpdir(), 'cairn-compat-cwd-'));
-      server = await startServer({ dataDir, adminKey, stripPrefixes: suite.stripPrefixes });
+      server = await startServer({
+        dataDir,
+        adminKey,
+        stripPrefixes: suite.stripPrefixes,
+        ...(suite.serverEnv ? { env: suite.serverEnv } : {}),
+      });
       if (suite.prepare) prepared = await suite.prepare({ port: server.port, adminKey, dataDir });
     }, 600_000);
 

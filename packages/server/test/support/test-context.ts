@@ -8,6 +8,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { BlobStore } from '../../src/core/blob.port.js';
 import type { Clock } from '../../src/core/clock.port.js';
 import { type Core, createCore, type WebhookDeps } from '../../src/core/core.js';
+import type { RateLimitSettings } from '../../src/core/rate-limit.js';
 import type { Store } from '../../src/core/store.port.js';
 import { type AppOptions, buildApp } from '../../src/http/app.js';
 import { FileBlobStore } from '../../src/storage/blob/file-blob.store.js';
@@ -167,6 +168,10 @@ export async function createTestContext(
     /** The core's clock (the system's by default). */
     clock?: Clock;
     sessionTtlMillis?: number;
+    /** The core's limit on metric points per second per API key (none by default). */
+    pointsRateLimit?: RateLimitSettings;
+    /** The core's storage quota per workspace, in bytes (none by default). */
+    workspaceQuotaBytes?: number;
   } = {},
 ): Promise<TestContext> {
   const testStore = await openTestStore(backend, options.store);
@@ -174,10 +179,11 @@ export async function createTestContext(
   const core = createCore({
     store: testStore.store,
     blobs,
-    limits: { maxAssetBytes: 1024 * 1024 },
+    limits: { maxAssetBytes: 1024 * 1024, workspaceQuotaBytes: options.workspaceQuotaBytes ?? 0 },
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.sessionTtlMillis ? { sessionTtlMillis: options.sessionTtlMillis } : {}),
+    ...(options.pointsRateLimit ? { pointsRateLimit: options.pointsRateLimit } : {}),
   });
   await core.auth.bootstrap(ADMIN_KEY);
   await core.auth.createUser('bob');

@@ -1,13 +1,26 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Asset, ExperimentModel, LoggedModelStatus } from '../../core/entities.js';
 import type { AssetListFilter, AssetRepository } from '../../core/store.port.js';
+import { atomically } from './atomic.js';
 import type { Database } from './database.js';
+import { addExperimentBytes, workspaceBytes } from './workspace-usage.js';
 
 export class SqlAssetRepository implements AssetRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(a: Asset): Promise<void> {
-    await this.db
+    await atomically(this.db, async (db) => {
+      await this.insertRow(db, a);
+      await addExperimentBytes(db, a.experimentId, a.fileSize);
+    });
+  }
+
+  async workspaceBytes(workspaceId: string): Promise<number> {
+    return workspaceBytes(this.db, workspaceId);
+  }
+
+  private async insertRow(db: Kysely<Database>, a: Asset): Promise<void> {
+    await db
       .insertInto('assets')
       .values({
         id: a.id,
@@ -76,7 +89,15 @@ export class SqlAssetRepository implements AssetRepository {
   }
 
   async delete(experimentId: string, assetId: string): Promise<void> {
-    await this.db.deleteFrom('assets').where('experiment_id', '=', experimentId).where('id', '=', assetId).execute();
+    await atomically(this.db, async (db) => {
+      const gone = await db
+        .deleteFrom('assets')
+        .where('experiment_id', '=', experimentId)
+        .where('id', '=', assetId)
+        .returning('file_size')
+        .executeTakeFirst();
+      if (gone) await addExperimentBytes(db, experimentId, -Number(gone.file_size));
+    });
   }
 
   async ensureModel(model: ExperimentModel): Promise<ExperimentModel> {

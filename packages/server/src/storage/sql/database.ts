@@ -334,6 +334,10 @@ export interface Database {
     strings: number;
     booleans: number;
   };
+  workspace_usage: {
+    workspace_id: string;
+    bytes: number;
+  };
   sessions: {
     id: string;
     secret_hash: string;

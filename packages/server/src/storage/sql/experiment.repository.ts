@@ -38,6 +38,7 @@ import {
   systemFields,
 } from './key-catalogue.js';
 import { allocateSequence } from './sequence.js';
+import { addWorkspaceBytes, experimentBytes } from './workspace-usage.js';
 
 /** Projects up to this size are sorted whole; larger ones are paged along a value index (see holdsMany). */
 const JOINED_SCAN_MIN = 2000;
@@ -151,11 +152,34 @@ export class SqlExperimentRepository implements ExperimentRepository {
     }
     if (Object.keys(set).length === 0) return;
     const target = patch.projectId;
-    if (target === undefined) {
-      await this.db.updateTable('experiments').set(set).where('id', '=', id).execute();
+    if (patch.workspaceId !== undefined) {
+      // A move to another workspace takes its asset bytes along (workspace_usage, migration 0016).
+      // The experiment's row before the usage counters' rows, as uploads lock them (no deadlock).
+      await atomically(this.db, async (db) => {
+        const home = await db.selectFrom('experiments').select('workspace_id').where('id', '=', id).executeTakeFirst();
+        await this.updateRow(db, id, set, target);
+        if (home && home.workspace_id !== patch.workspaceId) {
+          const bytes = await experimentBytes(db, id);
+          await addWorkspaceBytes(db, home.workspace_id, -bytes);
+          await addWorkspaceBytes(db, patch.workspaceId as string, bytes);
+        }
+      });
       return;
     }
-    await atomically(this.db, async (db) => {
+    await this.updateRow(this.db, id, set, target);
+  }
+
+  private async updateRow(
+    executor: Kysely<Database>,
+    id: string,
+    set: Partial<Database['experiments']>,
+    target: string | undefined,
+  ): Promise<void> {
+    if (target === undefined) {
+      await executor.updateTable('experiments').set(set).where('id', '=', id).execute();
+      return;
+    }
+    await atomically(executor, async (db) => {
       const home = await db.selectFrom('experiments').select('project_id').where('id', '=', id).executeTakeFirst();
       if (home && home.project_id !== target) {
         // A move: the keys leave the old home's catalogue (unless a symlink keeps the experiment
@@ -176,8 +200,13 @@ export class SqlExperimentRepository implements ExperimentRepository {
   async delete(id: string): Promise<void> {
     await atomically(this.db, async (db) => {
       await applyKeyDeltas(db, this.dialect, await memberProjects(db, id), negate(await keysOf(db, id)));
+      // Its assets cascade away: their bytes leave the workspace's usage, counted before and
+      // subtracted after the row is gone (its lock before the counter's, as uploads take them).
+      const home = await db.selectFrom('experiments').select('workspace_id').where('id', '=', id).executeTakeFirst();
+      const bytes = await experimentBytes(db, id);
       // Children cascade on PostgreSQL and on SQLite (foreign_keys=ON).
       await db.deleteFrom('experiments').where('id', '=', id).execute();
+      if (home) await addWorkspaceBytes(db, home.workspace_id, -bytes);
     });
   }
 

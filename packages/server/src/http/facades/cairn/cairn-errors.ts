@@ -11,6 +11,7 @@ const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
   'permission-denied': 403,
   unauthenticated: 401,
   'too-large': 413,
+  'quota-exceeded': 507,
   'resource-exhausted': 429,
   unavailable: 503,
 };
@@ -27,6 +28,7 @@ const TITLES: Record<number, string> = {
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+  507: 'Insufficient Storage',
 };
 
 export function sendProblem(reply: FastifyReply, status: number, detail: string): FastifyReply {

@@ -19,6 +19,8 @@ const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
   'permission-denied': 403,
   unauthenticated: 401,
   'too-large': 413,
+  // 507 Insufficient Storage: not 413, which would have a client shrink a request that is fine.
+  'quota-exceeded': 507,
   'resource-exhausted': 429,
   unavailable: 503,
 };

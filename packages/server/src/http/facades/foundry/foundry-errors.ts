@@ -44,6 +44,8 @@ const GENERIC: Record<DomainErrorKind, [FoundryErrorCode, string]> = {
   'permission-denied': ['PERMISSION_DENIED', 'ApiUsageDenied'],
   unauthenticated: ['UNAUTHORIZED', 'MissingCredentials'],
   'too-large': ['REQUEST_ENTITY_TOO_LARGE', 'Default:RequestEntityTooLarge'],
+  // Foundry's facade stores no files, so it never meets the quota; named for completeness.
+  'quota-exceeded': ['INTERNAL', 'Default:InsufficientStorage'],
   // Conjure has no error code for these: its clients act on the status (429 throttle, 503
   // unavailable: back off for Retry-After, then retry), the body only names the cause.
   'resource-exhausted': ['INTERNAL', 'Default:TooManyRequests'],
@@ -67,7 +69,12 @@ export function foundryErrorHandler(error: FastifyError | Error, request: Fastif
     noteRetryLater(reply, error);
     return sendFoundryError(
       reply,
-      new FoundryApiError(code, name, { ...parameters, message: error.message }, retryLaterStatus(error)),
+      new FoundryApiError(
+        code,
+        name,
+        { ...parameters, message: error.message },
+        error.kind === 'quota-exceeded' ? 507 : retryLaterStatus(error),
+      ),
     );
   }
   const fastifyError = error as FastifyError;
@@ -75,6 +82,15 @@ export function foundryErrorHandler(error: FastifyError | Error, request: Fastif
     return sendFoundryError(reply, new FoundryApiError('INVALID_ARGUMENT', 'Conjure:UnsupportedMediaType', {}, 415));
   }
   const status = fastifyError.statusCode;
+  // Fastify's own body limit (FST_ERR_CTP_BODY_TOO_LARGE): Conjure names it like an upload over the limit.
+  if (status === 413) {
+    return sendFoundryError(
+      reply,
+      new FoundryApiError('REQUEST_ENTITY_TOO_LARGE', 'Default:RequestEntityTooLarge', {
+        message: fastifyError.message,
+      }),
+    );
+  }
   if (fastifyError.validation || (status !== undefined && status >= 400 && status < 500)) {
     return sendFoundryError(
       reply,

@@ -77,16 +77,19 @@ export const mlflowArtifactsPlugin: FastifyPluginAsync<{ core: Core }> = async (
    * PUT /api/2.0/mlflow-artifacts/artifacts/<path> — stores the raw body at the path, replacing
    * the file there; at most the server's asset limit (413 beyond it).
    */
-  app.put('/artifacts/*', { schema: { response: { 200: MlflowEmpty, ...errors } } }, async (request, reply) =>
-    closeOnFailure(request, reply, async () => {
-      const { principal } = callerOf(request);
-      const { run, scope, path } = await resolveArtifacts(core, principal, targetOf(request));
-      if (path === '') throw new MlflowApiError('INVALID_PARAMETER_VALUE', 'Invalid path');
-      // A request without a media type and without a body skips the parser: an empty file.
-      const body = (request.body as Readable | undefined) ?? Readable.from([]);
-      await core.files.put(principal, run.experiment.id, path, body, scope);
-      return {};
-    }),
+  app.put(
+    '/artifacts/*',
+    { config: { upload: true }, schema: { response: { 200: MlflowEmpty, ...errors } } },
+    async (request, reply) =>
+      closeOnFailure(request, reply, async () => {
+        const { principal } = callerOf(request);
+        const { run, scope, path } = await resolveArtifacts(core, principal, targetOf(request));
+        if (path === '') throw new MlflowApiError('INVALID_PARAMETER_VALUE', 'Invalid path');
+        // A request without a media type and without a body skips the parser: an empty file.
+        const body = (request.body as Readable | undefined) ?? Readable.from([]);
+        await core.files.put(principal, run.experiment.id, path, body, scope);
+        return {};
+      }),
   );
 
   /** DELETE /api/2.0/mlflow-artifacts/artifacts/<path> — the file, or every file under the folder. */

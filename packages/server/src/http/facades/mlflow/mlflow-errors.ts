@@ -13,6 +13,7 @@ export type MlflowErrorCode =
   | 'PERMISSION_DENIED'
   | 'UNAUTHENTICATED'
   | 'REQUEST_LIMIT_EXCEEDED'
+  | 'RESOURCE_EXHAUSTED'
   | 'TEMPORARILY_UNAVAILABLE'
   | 'NOT_IMPLEMENTED'
   | 'INTERNAL_ERROR';
@@ -32,6 +33,8 @@ const STATUS: Record<MlflowErrorCode, number> = {
   PERMISSION_DENIED: 403,
   UNAUTHENTICATED: 401,
   REQUEST_LIMIT_EXCEEDED: 429,
+  // A storage quota: 507, which MLflow clients do not retry (they retry 429 and most 5xx).
+  RESOURCE_EXHAUSTED: 507,
   NOT_IMPLEMENTED: 501,
   TEMPORARILY_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
@@ -78,6 +81,7 @@ const FROM_DOMAIN: Record<DomainErrorKind, MlflowErrorCode> = {
   'permission-denied': 'PERMISSION_DENIED',
   unauthenticated: 'UNAUTHENTICATED',
   'too-large': 'INVALID_PARAMETER_VALUE',
+  'quota-exceeded': 'RESOURCE_EXHAUSTED',
   'resource-exhausted': 'REQUEST_LIMIT_EXCEEDED',
   unavailable: 'TEMPORARILY_UNAVAILABLE',
 };
@@ -93,7 +97,7 @@ export function mlflowErrorHandler(error: FastifyError | Error, request: Fastify
   if (error instanceof MlflowApiError) return sendMlflowError(reply, error);
   if (error instanceof DomainError) {
     noteRetryLater(reply, error);
-    const status = error.kind === 'too-large' ? 413 : retryLaterStatus(error);
+    const status = error.kind === 'too-large' ? 413 : error.kind === 'quota-exceeded' ? 507 : retryLaterStatus(error);
     return sendMlflowError(reply, new MlflowApiError(FROM_DOMAIN[error.kind], error.message, status));
   }
   const fastifyError = error as FastifyError;

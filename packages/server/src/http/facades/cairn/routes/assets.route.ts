@@ -49,7 +49,7 @@ export function registerAssetRoutes(app: CairnApp, core: Core): void {
   app.post(
     '/experiments/:key/assets',
     {
-      config: { streamedBody: true },
+      config: { streamedBody: true, upload: true },
       schema: { params: ExperimentKeyParams, response: { 201: Asset, ...errors, 409: Problem, 413: Problem } },
     },
     async (request, reply) =>

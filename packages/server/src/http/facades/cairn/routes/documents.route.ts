@@ -118,7 +118,7 @@ export function registerDocumentRoutes(app: CairnApp, core: Core): void {
     scope.put(
       '/experiments/:key/git/patch',
       {
-        config: { streamedBody: true },
+        config: { streamedBody: true, upload: true },
         schema: { params: ExperimentKeyParams, response: { 204: NoContent, ...errors, 413: Problem } },
       },
       async (request, reply) =>

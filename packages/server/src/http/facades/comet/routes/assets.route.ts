@@ -41,7 +41,10 @@ export function registerAssetsRoutes(context: CometRouteContext): void {
    */
   app.post(
     '/write/experiment/upload-asset',
-    { schema: { querystring: UploadAssetQuery, response: { 200: UploadAssetResponse, ...uploadErrors } } },
+    {
+      config: { upload: true },
+      schema: { querystring: UploadAssetQuery, response: { 200: UploadAssetResponse, ...uploadErrors } },
+    },
     async (request, reply) =>
       closeOnFailure(request, reply, async () => {
         const query = request.query;

@@ -44,7 +44,10 @@ export function registerClientlibUploadRoutes({ app, core, publicUrl }: Clientli
   function register(path: string, describe: (query: ClientlibUploadQuery) => AssetUpload) {
     app.post(
       path,
-      { schema: { querystring: ClientlibUploadQuery, response: { 200: ClientlibUploadResponse, ...errors } } },
+      {
+        config: { upload: true },
+        schema: { querystring: ClientlibUploadQuery, response: { 200: ClientlibUploadResponse, ...errors } },
+      },
       async (request, reply) =>
         closeOnFailure(request, reply, async () => {
           const principal = principalOf(request);

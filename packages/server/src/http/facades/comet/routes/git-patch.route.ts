@@ -16,7 +16,10 @@ export function registerGitPatchRoutes({ app, core }: CometRouteContext): void {
   /** POST /write/experiment/git/patch?experimentKey= — multipart, the bytes in part `file`. */
   app.post(
     '/write/experiment/git/patch',
-    { schema: { querystring: GitPatchQuery, response: { 200: PlainWriteResponse, ...errors, 413: CometError } } },
+    {
+      config: { upload: true },
+      schema: { querystring: GitPatchQuery, response: { 200: PlainWriteResponse, ...errors, 413: CometError } },
+    },
     async (request, reply) => storeGitPatch(core, request, reply, request.query.experimentKey),
   );
 

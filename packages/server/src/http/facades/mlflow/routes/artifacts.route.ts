@@ -142,7 +142,10 @@ export function registerArtifactRoutes(context: MlflowRouteContext): void {
      */
     scope.post(
       '/upload-artifact',
-      { schema: { querystring: MlflowRequest, response: { 200: MlflowEmpty, ...errors, 413: MlflowError } } },
+      {
+        config: { upload: true },
+        schema: { querystring: MlflowRequest, response: { 200: MlflowEmpty, ...errors, 413: MlflowError } },
+      },
       async (request, reply) =>
         closeOnFailure(request, reply, async () => {
           const { principal } = callerOf(request);
