@@ -10,6 +10,8 @@ export interface Principal {
   /** Workspaces the user belongs to; everything else is invisible except public projects. */
   workspaceIds: ReadonlySet<string>;
   defaultWorkspaceId: string | null;
+  /** The API key the request presented; absent for a browser session. */
+  apiKeyId?: string;
 }
 
 export function requireScope(principal: Principal, scope: Scope): void {
