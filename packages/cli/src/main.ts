@@ -34,9 +34,10 @@ Commands for operators (directly on the store named by CAIRN_DATABASE_URL / CAIR
   cairn users sign-in-link <user>                 a one-time link into the web UI (24 hours)
   cairn workspaces create <name> --owner <user>
   cairn workspaces add-member <workspace> <user>
-  cairn keys create <user> [--name N] [--scopes read,write]
-  cairn keys list [--user U]
+  cairn keys create <user> [--name N] [--scopes read,write] [--expires-in 90d | --expires-at DATE]
+  cairn keys list [--user U] [--json]
   cairn keys revoke <key-id>
+  cairn audit [--since 7d|DATE] [--actor A] [--action A] [--limit N] [--json]   the audit log
   cairn models list <workspace>                   projects with their Foundry model RIDs
   cairn experiments rid <experiment-key>          an experiment's Foundry experiment and model RIDs
   cairn backup <dir>                              snapshot the SQLite store and its blobs, while it runs

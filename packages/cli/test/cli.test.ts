@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALL_SCOPES, type Core, DomainError, loadConfig, openCore } from '@cairn/server';
@@ -80,6 +80,12 @@ describe('cairn CLI', { timeout: 120_000 }, () => {
       ['keys', 'revoke'],
       ['keys', 'list', 'extra'],
       ['server', 'now'],
+      ['keys', 'create', 'alice', '--expires-in', '90x'],
+      ['keys', 'create', 'alice', '--expires-at', 'next week'],
+      ['keys', 'create', 'alice', '--expires-in', '1d', '--expires-at', '2030-01-01'],
+      ['audit', '--limit', '0'],
+      ['audit', '--since', 'yesterday'],
+      ['audit', 'extra'],
     ];
     const results = await Promise.all(cases.map((args) => run(...args)));
     results.forEach((result, i) => {
@@ -95,6 +101,11 @@ describe('cairn CLI', { timeout: 120_000 }, () => {
     expect(results[4]?.stderr).toContain('too many arguments');
     expect(results[7]?.stderr).toContain("required option '--owner <user>' not specified");
     expect(results[6]?.stderr).toContain("'--frobnicate'");
+    expect(results[14]?.stderr).toContain('--expires-in takes a span such as 90d');
+    expect(results[15]?.stderr).toContain('--expires-at takes an ISO 8601 date');
+    expect(results[16]?.stderr).toMatch(/--expires-in.*cannot be used with.*--expires-at/);
+    expect(results[17]?.stderr).toContain('--limit takes a whole number from 1 to 1000');
+    expect(results[18]?.stderr).toContain('--since takes an ISO 8601 date');
     // A typo must not create a database.
     expect(existsSync(env.CAIRN_DATA_DIR as string)).toBe(false);
   });
@@ -149,7 +160,12 @@ describe('cairn CLI', { timeout: 120_000 }, () => {
 
     const list = await run('keys', 'list', '--user', 'alice');
     expect(list.code).toBe(0);
-    expect(list.stdout).toBe(`${keyId}\t${secret.slice(0, 6)}…\tnotebook\tread\tactive\n`);
+    // Used once above (authenticate), so stamped; it never expires.
+    expect(list.stdout).toMatch(
+      new RegExp(
+        `^${keyId}\\t${secret.slice(0, 6)}…\\tnotebook\\tread\\tactive\\tnever expires\\tused \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\n$`,
+      ),
+    );
     const all = await run('keys', 'list');
     // Alice's, Bob's and the bootstrap admin key.
     expect(all.stdout.trim().split('\n')).toHaveLength(3);
@@ -170,6 +186,84 @@ describe('cairn CLI', { timeout: 120_000 }, () => {
     const again = await run('keys', 'revoke', keyId);
     expect(again).toMatchObject({ code: 1, stdout: '' });
     expect(again.stderr).toBe(`cairn: no active API key with id "${keyId}"\n`);
+  });
+
+  it('creates keys that expire and lists their expiry and last use', async () => {
+    const before = Date.now();
+    const created = await run('keys', 'create', 'alice', '--name', 'quarterly', '--expires-in', '90d');
+    expect(created.code).toBe(0);
+    expect(created.stderr).toMatch(/, expires \d{4}-\d\d-\d\dT[\d:]+Z: the secret above is shown only once\n$/);
+    const dated = await run('keys', 'create', 'alice', '--name', 'dated', '--expires-at', '2099-01-31');
+    expect(dated.code).toBe(0);
+    const past = await run('keys', 'create', 'alice', '--name', 'late', '--expires-at', '2001-01-01T00:00:00Z');
+    expect(past).toMatchObject({
+      code: 1,
+      stderr: 'cairn: a key must expire in the future (expiresAt is epoch milliseconds)\n',
+    });
+
+    const listed = JSON.parse((await run('keys', 'list', '--user', 'alice', '--json')).stdout) as {
+      name: string;
+      expiresAt: number | null;
+      lastUsedAt: number | null;
+    }[];
+    const quarterly = listed.find((k) => k.name === 'quarterly');
+    expect(quarterly?.expiresAt).toBeGreaterThanOrEqual(before + 90 * 86_400_000);
+    expect(quarterly?.expiresAt).toBeLessThan(Date.now() + 90 * 86_400_000);
+    expect(listed.find((k) => k.name === 'dated')?.expiresAt).toBe(Date.parse('2099-01-31T00:00:00Z'));
+    expect(listed.map((k) => k.name)).not.toContain('late');
+    const lines = (await run('keys', 'list', '--user', 'alice')).stdout;
+    expect(lines).toMatch(/\tdated\tread,write\tactive\texpires 2099-01-31T00:00:00Z\tnever used\n/);
+
+    // Until its expiry the key works; its use shows in the listing.
+    const secret = created.stdout.trim();
+    await withCore(async (core) => {
+      await expect(core.auth.authenticate(secret)).resolves.toMatchObject({ userName: 'alice' });
+    });
+    expect((await run('keys', 'list', '--user', 'alice')).stdout).toMatch(
+      /\tquarterly\tread,write\tactive\texpires \S+\tused \d{4}-\d\d-\d\dT[\d:]+Z\n/,
+    );
+  });
+
+  it('reads the audit log as a table, or as JSON filtered by time, actor and action', async () => {
+    const operator = userInfo().username;
+    const table = await run('audit');
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/Time.*Actor.*Action.*Target.*Workspace.*Details/);
+    expect(table.stdout).toContain(`${operator} (cli)`);
+    for (const action of [
+      'store.bootstrap',
+      'user.create',
+      'workspace.create',
+      'membership.add',
+      'key.create',
+      'key.revoke',
+    ]) {
+      expect(table.stdout).toContain(action);
+    }
+
+    const json = await run('audit', '--json', '--action', 'key.create', '--actor', operator, '--limit', '2');
+    expect(json.code).toBe(0);
+    const events = JSON.parse(json.stdout) as {
+      id: number;
+      action: string;
+      actorName: string;
+      source: string;
+      details: { owner: string };
+    }[];
+    expect(events).toHaveLength(2);
+    expect(events.every((e) => e.action === 'key.create' && e.actorName === operator && e.source === 'cli')).toBe(true);
+    expect((events[0] as { id: number }).id).toBeGreaterThan((events[1] as { id: number }).id);
+    // The newest key is the last one created in the test before.
+    expect(events[0]?.details.owner).toBe('alice');
+
+    const all = JSON.parse((await run('audit', '--json', '--since', '7d')).stdout) as { action: string }[];
+    expect(all.at(-1)?.action).toBe('store.bootstrap');
+    expect(JSON.parse((await run('audit', '--json', '--since', '2999-01-01')).stdout)).toEqual([]);
+    const none = await run('audit', '--actor', 'nobody');
+    expect(none).toMatchObject({ code: 0, stdout: '', stderr: 'no audit events match\n' });
+    const unknown = await run('audit', '--action', 'user.explode');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^cairn: unknown action "user.explode"; actions: store.bootstrap, /);
   });
 
   it('prints a one-time sign-in link for a user, with CAIRN_PUBLIC_URL as its base', async () => {

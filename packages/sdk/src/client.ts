@@ -3,6 +3,7 @@ import { HttpClient, LevelLogger, type Logger, type LogLevel, type RequestOption
 import { RetryQuota } from './core/retry.js';
 import type { Platform } from './platform/platform.js';
 import { type ArtifactsResource, artifactsResource } from './resources/artifacts.js';
+import { type AuditResource, auditResource } from './resources/audit.js';
 import {
   createWithOwnKey,
   type EventsResource,
@@ -149,6 +150,8 @@ export class CairnClient {
   readonly webhooks: WebhooksResource;
   readonly sessions: SessionsResource;
   readonly apiKeys: ApiKeysResource;
+  /** The audit log, for administrators. */
+  readonly audit: AuditResource;
   readonly events: EventsResource;
   readonly registry: RegistryResource;
   readonly artifacts: ArtifactsResource;
@@ -206,6 +209,7 @@ export class CairnClient {
     this.webhooks = webhooksResource(this.http);
     this.sessions = sessionsResource(this.http);
     this.apiKeys = apiKeysResource(this.http);
+    this.audit = auditResource(this.http);
     this.events = eventsResource(this.http, this.log);
     this.registry = registryResource(this.http);
     this.artifacts = artifactsResource(this.http);

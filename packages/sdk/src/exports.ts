@@ -39,6 +39,7 @@ export type {
   ArtifactsResource,
   ArtifactVersionRef,
 } from './resources/artifacts.js';
+export type { AuditResource } from './resources/audit.js';
 export type {
   EventsResource,
   ExperimentExportParams,

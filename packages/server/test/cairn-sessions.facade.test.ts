@@ -289,6 +289,7 @@ describe.each(backends)('Cairn API: browser sessions and the caller’s keys (%s
         createdAt: now,
         lastUsedAt: null,
         revokedAt: null,
+        expiresAt: null,
       });
       const me = await t.request('GET', `${API}/me`, { key: null, headers: { authorization: `Bearer ${secret}` } });
       expect(me.json()).toMatchObject({ user: { name: 'bob' }, scopes: ['read'] });

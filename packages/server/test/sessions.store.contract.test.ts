@@ -21,6 +21,7 @@ function newKey(userId: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRe
     createdAt: T0,
     lastUsedAt: null,
     revokedAt: null,
+    expiresAt: null,
     hash: hash(),
     ...overrides,
   };

@@ -132,6 +132,7 @@ describe.each(backends)('Store contract (%s)', (backend) => {
         scopes: ['read'],
         createdAt,
         lastUsedAt: null,
+        expiresAt: null,
         revokedAt: null,
         hash: randomBytes(32).toString('hex'),
         ...overrides,

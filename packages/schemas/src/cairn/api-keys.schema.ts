@@ -12,6 +12,8 @@ export const ApiKey = Type.Object({
   createdAt: Type.Integer(),
   lastUsedAt: Nullable(Type.Integer()),
   revokedAt: Nullable(Type.Integer()),
+  /** Epoch ms from which the key no longer authenticates; null when it never expires. */
+  expiresAt: Nullable(Type.Integer()),
 });
 export type ApiKey = Static<typeof ApiKey>;
 
@@ -23,6 +25,8 @@ export const CreateApiKeyBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 200 }),
     /** `read`, `write`, `admin`, `api:models-read`; the caller's own scopes when left out. */
     scopes: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+    /** Epoch ms from which the key no longer authenticates (in the future); it never expires when left out. */
+    expiresAt: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 export * from './api-keys.schema.js';
 export * from './artifacts.schema.js';
+export * from './audit.schema.js';
 export * from './events.schema.js';
 export * from './experiment-table.schema.js';
 export * from './experiments.schema.js';

@@ -1,6 +1,7 @@
 import { ArtifactTablesService } from './artifact-tables.service.js';
 import { ArtifactsService } from './artifacts.service.js';
 import { AssetsService } from './assets.service.js';
+import { AuditService } from './audit.service.js';
 import { AuthService } from './auth.service.js';
 import type { BlobStore } from './blob.port.js';
 import { ChartsService } from './charts.service.js';
@@ -40,6 +41,8 @@ export interface CoreLimits {
 export interface Core {
   store: Store;
   auth: AuthService;
+  /** Reading the audit log of administrative actions. */
+  audit: AuditService;
   /** Browser sessions of the web UI and sign-in links. */
   sessions: SessionsService;
   projects: ProjectsService;
@@ -132,6 +135,7 @@ export function createCore(deps: {
   return {
     store: deps.store,
     auth: new AuthService(deps.store, clock, principals),
+    audit: new AuditService(deps.store),
     sessions: new SessionsService(deps.store, clock, principals, deps.sessionTtlMillis),
     projects,
     experiments,

@@ -29,8 +29,71 @@ export interface ApiKey {
   prefix: string;
   scopes: Scope[];
   createdAt: number;
+  /**
+   * When the key was last presented, to the minute: written at most once a minute per key, so it
+   * may lag real use by up to a minute.
+   */
   lastUsedAt: number | null;
   revokedAt: number | null;
+  /** From this moment on the key no longer authenticates; null when it never expires. */
+  expiresAt: number | null;
+}
+
+/** What an audit event records. */
+export type AuditAction =
+  | 'store.bootstrap'
+  | 'user.create'
+  | 'user.sign-in-link'
+  | 'workspace.create'
+  | 'membership.add'
+  | 'key.create'
+  | 'key.revoke'
+  | 'project.delete'
+  | 'project.trash'
+  | 'project.restore';
+
+export const AUDIT_ACTIONS: readonly AuditAction[] = [
+  'store.bootstrap',
+  'user.create',
+  'user.sign-in-link',
+  'workspace.create',
+  'membership.add',
+  'key.create',
+  'key.revoke',
+  'project.delete',
+  'project.trash',
+  'project.restore',
+];
+
+export type AuditTargetType = 'user' | 'workspace' | 'membership' | 'api-key' | 'project';
+
+/**
+ * How an audited action came in: Cairn's HTTP APIs, the operator's `cairn` command on the
+ * store, or the server itself (the first start's bootstrap).
+ */
+export type AuditSource = 'api' | 'cli' | 'server';
+
+/** One administrative action, kept in the audit log. */
+export interface AuditEvent {
+  /** Increases with every event written: the log's order. */
+  id: number;
+  at: number;
+  /** The acting user; null for an operator's `cairn` command or the server itself. */
+  actorUserId: string | null;
+  /** The acting user's name, or for `cli` the operating-system user who ran `cairn`. */
+  actorName: string;
+  action: AuditAction;
+  targetType: AuditTargetType;
+  targetId: string;
+  /** The target's name when it has one (a user's, a key's label, a project's). */
+  targetName: string | null;
+  workspaceId: string | null;
+  workspaceName: string | null;
+  /** Facts of the action (a key's prefix and scopes, how many experiments went); never a secret. */
+  details: Record<string, unknown>;
+  source: AuditSource;
+  /** The HTTP request's id (`api` events), to find it in the server's log. */
+  requestId: string | null;
 }
 
 export interface Project {

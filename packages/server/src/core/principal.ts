@@ -15,6 +15,8 @@ export interface Principal {
    * count against.
    */
   credentialId: string;
+  /** The API key the request presented; absent for a browser session. */
+  apiKeyId?: string;
 }
 
 export function requireScope(principal: Principal, scope: Scope): void {

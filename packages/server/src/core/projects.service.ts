@@ -1,3 +1,4 @@
+import { apiActor, recordAudit } from './audit.service.js';
 import type { BlobStore } from './blob.port.js';
 import type { Clock } from './clock.port.js';
 import type { KeyValue, Project, User, Workspace } from './entities.js';
@@ -78,7 +79,7 @@ export class ProjectsService {
   }
 
   /** Creates a workspace owned by the caller. */
-  async createWorkspace(principal: Principal, name: string): Promise<Workspace> {
+  async createWorkspace(principal: Principal, name: string, requestId?: string): Promise<Workspace> {
     requireScope(principal, 'write');
     rules.workspaceName(name);
     return this.store
@@ -89,6 +90,14 @@ export class ProjectsService {
         const workspace = { id: newHexId(), name, createdBy: principal.userId, createdAt: this.clock.now() };
         await tx.tenancy.insertWorkspace(workspace);
         await tx.tenancy.putMember(workspace.id, principal.userId, 'owner');
+        await recordAudit(tx, this.clock, apiActor(principal, requestId), {
+          action: 'workspace.create',
+          targetType: 'workspace',
+          targetId: workspace.id,
+          targetName: name,
+          workspace,
+          details: { owner: principal.userName },
+        });
         return workspace;
       })
       .finally(() => this.principals.clear());
@@ -248,10 +257,15 @@ export class ProjectsService {
    * Deletes a project. Its own experiments are deleted with it when `deleteExperiments`;
    * otherwise a project that still holds experiments cannot be deleted.
    */
-  async deleteProject(principal: Principal, ref: ProjectRef, deleteExperiments: boolean): Promise<void> {
+  async deleteProject(
+    principal: Principal,
+    ref: ProjectRef,
+    deleteExperiments: boolean,
+    requestId?: string,
+  ): Promise<void> {
     requireScope(principal, 'write');
     const blobKeys = await this.store.transaction(async (tx) => {
-      const { project } = await this.findWritable(tx, principal, ref);
+      const { project, workspace } = await this.findWritable(tx, principal, ref);
       const owned = await tx.experiments.listOwnedByProject(project.id);
       if (owned.length > 0 && !deleteExperiments) {
         throw new FailedPreconditionError(
@@ -266,6 +280,14 @@ export class ProjectsService {
         await tx.experiments.delete(experimentId);
       }
       await tx.projects.delete(project.id);
+      await recordAudit(tx, this.clock, apiActor(principal, requestId), {
+        action: 'project.delete',
+        targetType: 'project',
+        targetId: project.id,
+        targetName: project.name,
+        workspace,
+        details: { experimentsDeleted: owned.length },
+      });
       return keys;
     });
     // Blobs go after the commit: a crash in between leaves unreferenced files, never dangling rows.
@@ -321,17 +343,26 @@ export class ProjectsService {
    * false) brings it back with all of them, as MLflow deletes and restores an experiment's runs.
    * Trashing a project already in the trash, or restoring one that is not, is "not found".
    */
-  async setTrashed(principal: Principal, projectId: string, trashed: boolean): Promise<void> {
+  async setTrashed(principal: Principal, projectId: string, trashed: boolean, requestId?: string): Promise<void> {
     requireScope(principal, 'write');
     await this.store.transaction(async (tx) => {
-      const { project } = await this.findWritable(tx, principal, { projectId });
+      const { project, workspace } = await this.findWritable(tx, principal, { projectId });
       if ((project.deletedAt !== null) === trashed) throw hidden(trashed ? 'active project' : 'project in the trash');
       const now = this.clock.now();
       await tx.projects.setDeletedAt(project.id, trashed ? now : null);
       await tx.projects.update(project.id, { updatedAt: now });
-      for (const experimentId of await tx.experiments.listOwnedByProject(project.id)) {
+      const owned = await tx.experiments.listOwnedByProject(project.id);
+      for (const experimentId of owned) {
         await tx.experiments.update(experimentId, { archived: trashed, updatedAt: now });
       }
+      await recordAudit(tx, this.clock, apiActor(principal, requestId), {
+        action: trashed ? 'project.trash' : 'project.restore',
+        targetType: 'project',
+        targetId: project.id,
+        targetName: project.name,
+        workspace,
+        details: { experiments: owned.length },
+      });
     });
   }
 

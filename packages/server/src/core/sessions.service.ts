@@ -1,5 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { hashSecret, resolvePrincipal } from './auth.service.js';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type AuditActor, operatorActor, recordAudit } from './audit.service.js';
+import { AuthService, expiredKeyError, hashSecret, resolvePrincipal } from './auth.service.js';
 import type { Clock } from './clock.port.js';
 import { ALL_SCOPES, type Scope, type User } from './entities.js';
 import { NotFoundError, UnauthenticatedError } from './errors.js';
@@ -59,12 +60,18 @@ export class SessionsService {
       let userId: string;
       let scopes: Scope[];
       let apiKeyId: string | null = null;
+      let expiresAt = now + this.ttlMillis;
       if ('apiKey' in credentials) {
         const key = await tx.tenancy.getApiKeyByHash(hashSecret(credentials.apiKey));
         if (!key || key.revokedAt !== null) throw new UnauthenticatedError('invalid API key');
+        const expired = expiredKeyError(key, now);
+        if (expired) throw expired;
         userId = key.userId;
         scopes = key.scopes;
         apiKeyId = key.id;
+        // A session is no way around a key's expiry: it ends with the key at the latest.
+        if (key.expiresAt !== null) expiresAt = Math.min(expiresAt, key.expiresAt);
+        await tx.tenancy.touchApiKey(key.id, now, AuthService.LAST_USED_INTERVAL_MILLIS);
       } else {
         // Spent inside the transaction: if opening the session fails, the link still works.
         const token = await tx.sessions.useSignInToken(hashSecret(credentials.signInToken), now);
@@ -83,7 +90,7 @@ export class SessionsService {
         scopes,
         apiKeyId,
         createdAt: now,
-        expiresAt: now + this.ttlMillis,
+        expiresAt,
         revokedAt: null,
       };
       await tx.sessions.insert(record);
@@ -118,28 +125,46 @@ export class SessionsService {
     this.principals.delete(cacheKey(hash));
   }
 
-  /** Whether `presented` is the CSRF token of the session with this secret (constant time). */
+  /**
+   * Whether `presented` is the CSRF token of the session with this secret. Compared in constant
+   * time as SHA-256 digests, which are of equal length whatever was presented: neither the
+   * comparison nor a length check tells how close a guess came.
+   */
   verifyCsrfToken(secret: string, presented: string | undefined): boolean {
     if (presented === undefined) return false;
-    const expected = Buffer.from(csrfToken(secret));
-    const given = Buffer.from(presented);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return timingSafeEqual(sha256(presented), sha256(csrfToken(secret)));
   }
 
-  /** A one-time sign-in token for the user, valid for SIGN_IN_TOKEN_TTL_MILLIS; only its hash is kept. */
-  async createSignInToken(userName: string): Promise<{ token: string; expiresAt: number }> {
-    const user = await this.store.tenancy.getUserByName(userName);
-    if (!user) throw new NotFoundError(`user "${userName}" not found`);
+  /**
+   * A one-time sign-in token for the user, valid for SIGN_IN_TOKEN_TTL_MILLIS; only its hash is
+   * kept. It grants every scope, so handing one out is audited like creating a key.
+   */
+  async createSignInToken(
+    userName: string,
+    actor: AuditActor = operatorActor('operator'),
+  ): Promise<{ token: string; expiresAt: number }> {
     const now = this.clock.now();
     const token = randomBytes(32).toString('base64url');
     const expiresAt = now + SIGN_IN_TOKEN_TTL_MILLIS;
-    await this.store.sessions.insertSignInToken({
-      id: newHexId(),
-      hash: hashSecret(token),
-      userId: user.id,
-      createdAt: now,
-      expiresAt,
-      usedAt: null,
+    await this.store.transaction(async (tx) => {
+      const user = await tx.tenancy.getUserByName(userName);
+      if (!user) throw new NotFoundError(`user "${userName}" not found`);
+      const id = newHexId();
+      await tx.sessions.insertSignInToken({
+        id,
+        hash: hashSecret(token),
+        userId: user.id,
+        createdAt: now,
+        expiresAt,
+        usedAt: null,
+      });
+      await recordAudit(tx, this.clock, actor, {
+        action: 'user.sign-in-link',
+        targetType: 'user',
+        targetId: user.id,
+        targetName: user.name,
+        details: { tokenId: id, expiresAt },
+      });
     });
     return { token, expiresAt };
   }
@@ -158,6 +183,10 @@ export class SessionsService {
 /** Sessions share the principal cache with API keys; the prefix keeps their entries apart. */
 function cacheKey(hash: string): string {
   return `session:${hash}`;
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
 }
 
 function csrfToken(secret: string): string {

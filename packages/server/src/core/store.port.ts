@@ -5,6 +5,8 @@ import type {
   ArtifactTableInfo,
   ArtifactVersion,
   Asset,
+  AuditAction,
+  AuditEvent,
   CodePanel,
   Dashboard,
   DocumentInfo,
@@ -69,6 +71,7 @@ export interface Repositories {
   readonly dashboards: DashboardRepository;
   readonly optimizations: OptimizationRepository;
   readonly clientBatches: ClientBatchRepository;
+  readonly audit: AuditRepository;
 }
 
 export interface ApiKeyRecord extends ApiKey {
@@ -99,6 +102,49 @@ export interface TenancyRepository {
   listApiKeys(userId?: string): Promise<ApiKey[]>;
   /** Marks a key revoked; returns false when no such un-revoked key exists. */
   revokeApiKey(id: string, at: number): Promise<boolean>;
+  /**
+   * Records a use of the key at `at`: sets `lastUsedAt` to `at` when it is null or older than
+   * `at - minIntervalMillis`, otherwise changes nothing (so processes sharing the store write a
+   * key's row at most once per interval between them). Returns whether it wrote. Revoked and
+   * expired keys are stamped like any other; a missing key is false.
+   */
+  touchApiKey(id: string, at: number, minIntervalMillis: number): Promise<boolean>;
+}
+
+/** An audit event before the store numbers it. */
+export type AuditEventInput = Omit<AuditEvent, 'id'>;
+
+/** Which audit events to list; every condition given must hold. */
+export interface AuditFilter {
+  /** Events at or after this time. */
+  since?: number;
+  /** Events whose actor has exactly this name. */
+  actorName?: string;
+  action?: AuditAction;
+  /** Events with a smaller id than this (the next page after the event with this id). */
+  beforeId?: number;
+  /** At most this many events (positive). */
+  limit: number;
+}
+
+/**
+ * The audit log of administrative actions. Events are only ever appended: nothing updates or
+ * deletes one, and no foreign key ties one to the rows it names, so an event outlives its
+ * target. Services write an event in the transaction of the action it records: both commit or
+ * neither does.
+ */
+export interface AuditRepository {
+  /**
+   * Appends an event and returns it with its id. Ids are allocated in increasing order and never
+   * reused; on PostgreSQL transactions running at once may commit out of id order.
+   */
+  insert(event: AuditEventInput): Promise<AuditEvent>;
+  /**
+   * Events matching `filter`, newest first: by id descending (the order they were written in),
+   * whatever their `at` (clocks of processes sharing the store may disagree). `details` comes back
+   * as it was given (a JSON object).
+   */
+  list(filter: AuditFilter): Promise<AuditEvent[]>;
 }
 
 /** A browser session of the web UI. */

@@ -79,19 +79,34 @@ function ThemeChoice() {
 
 const SCOPES = ['read', 'write'] as const;
 
+const DAY_MILLIS = 24 * 60 * 60 * 1000;
+/** Lifetimes offered for a new key, in days; 0 for a key that never expires. */
+const LIFETIMES = [
+  { days: 0, label: 'Never' },
+  { days: 7, label: '7 days' },
+  { days: 30, label: '30 days' },
+  { days: 90, label: '90 days' },
+  { days: 365, label: '1 year' },
+] as const;
+
 function ApiKeys({ scopes }: { scopes: string[] }) {
   const keys = useApiKeys();
   const create = useCreateApiKey();
   const revoke = useRevokeApiKey();
   const [name, setName] = useState('');
   const [chosen, setChosen] = useState<string[]>(() => SCOPES.filter((scope) => scopes.includes(scope)));
+  const [lifetimeDays, setLifetimeDays] = useState(0);
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     create.mutate(
-      { name: name.trim(), scopes: chosen },
+      {
+        name: name.trim(),
+        scopes: chosen,
+        ...(lifetimeDays > 0 ? { expiresAt: Date.now() + lifetimeDays * DAY_MILLIS } : {}),
+      },
       {
         onSuccess: (answer) => {
           setCreated(answer);
@@ -141,6 +156,20 @@ function ApiKeys({ scopes }: { scopes: string[] }) {
               </label>
             ))}
           </fieldset>
+          <label>
+            <span>Expires</span>
+            <select
+              className="input"
+              value={lifetimeDays}
+              onChange={(event) => setLifetimeDays(Number(event.target.value))}
+            >
+              {LIFETIMES.map((lifetime) => (
+                <option key={lifetime.days} value={lifetime.days}>
+                  {lifetime.label}
+                </option>
+              ))}
+            </select>
+          </label>
           <button
             type="submit"
             className="btn btn-primary"
@@ -164,6 +193,7 @@ function ApiKeys({ scopes }: { scopes: string[] }) {
                     <th scope="col">Scopes</th>
                     <th scope="col">Created</th>
                     <th scope="col">Last used</th>
+                    <th scope="col">Expires</th>
                     <th scope="col">
                       <span className="visually-hidden">Actions</span>
                     </th>
@@ -171,7 +201,12 @@ function ApiKeys({ scopes }: { scopes: string[] }) {
                 </thead>
                 <tbody>
                   {list.map((key) => (
-                    <tr key={key.id} className={key.revokedAt ? 'revoked' : ''}>
+                    <tr
+                      key={key.id}
+                      className={
+                        key.revokedAt || (key.expiresAt !== null && key.expiresAt <= Date.now()) ? 'revoked' : ''
+                      }
+                    >
                       <td>{key.name}</td>
                       <td>
                         <code>{key.prefix}…</code>
@@ -187,10 +222,21 @@ function ApiKeys({ scopes }: { scopes: string[] }) {
                           <span className="muted">never</span>
                         )}
                       </td>
+                      <td>
+                        {key.expiresAt ? (
+                          <time title={formatDateTime(key.expiresAt)}>{formatRelative(key.expiresAt)}</time>
+                        ) : (
+                          <span className="muted">never</span>
+                        )}
+                      </td>
                       <td className="keys-actions">
                         {key.revokedAt ? (
                           <span className="badge" title={formatDateTime(key.revokedAt)}>
                             revoked
+                          </span>
+                        ) : key.expiresAt !== null && key.expiresAt <= Date.now() ? (
+                          <span className="badge" title={formatDateTime(key.expiresAt)}>
+                            expired
                           </span>
                         ) : (
                           <button

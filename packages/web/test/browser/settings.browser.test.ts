@@ -38,6 +38,31 @@ describe('settings', () => {
     });
   });
 
+  it('creates a key that expires, and shows when', async () => {
+    const page = await env.signedInPage();
+    await withFailureScreenshot(page, 'settings-key-expiry', async () => {
+      await page.goto(`${env.url}/settings`);
+      await page.getByLabel('Name').fill('quarterly');
+      await page.getByLabel('Expires').selectOption({ label: '90 days' });
+      const before = Date.now();
+      await page.getByRole('button', { name: 'Create key' }).click();
+      const modal = page.getByRole('dialog', { name: 'Your new API key' });
+      const secret = ((await modal.getByTestId('api-key-secret').textContent()) ?? '').trim();
+      await modal.getByRole('button', { name: 'Done' }).click();
+
+      const answer = await fetch(`${env.url}/api/cairn/v1/me/api-keys`, {
+        headers: { authorization: `Bearer ${secret}` },
+      });
+      const keys = ((await answer.json()) as { items: { name: string; expiresAt: number | null }[] }).items;
+      const expiresAt = keys.find((k) => k.name === 'quarterly')?.expiresAt ?? 0;
+      expect(expiresAt).toBeGreaterThanOrEqual(before + 90 * 86_400_000 - 60_000);
+      expect(expiresAt).toBeLessThanOrEqual(Date.now() + 90 * 86_400_000);
+      // The expiry cell holds a time (its exact local rendering in the title), not "never".
+      const row = page.getByRole('row', { name: /quarterly/ });
+      expect(await row.locator('td').nth(5).locator('time').count()).toBe(1);
+    });
+  });
+
   it('switches the theme, which sets data-theme on the document', async () => {
     const page = await env.signedInPage({ colorScheme: 'light' });
     await withFailureScreenshot(page, 'settings-theme', async () => {

@@ -26,6 +26,23 @@ export interface Database {
     created_at: number;
     last_used_at: number | null;
     revoked_at: number | null;
+    expires_at: number | null;
+  };
+  audit_events: {
+    id: Generated<number>;
+    at: number;
+    actor_user_id: string | null;
+    actor_name: string;
+    action: string;
+    target_type: string;
+    target_id: string;
+    target_name: string | null;
+    workspace_id: string | null;
+    workspace_name: string | null;
+    /** JSON object. */
+    details: string;
+    source: string;
+    request_id: string | null;
   };
   projects: {
     id: string;

@@ -5,6 +5,7 @@ import { DECODED_BLOCK_CACHE_BYTES, SqlSeriesRepository } from '../series/series
 import { SqlArtifactRepository } from './artifact.repository.js';
 import { SqlArtifactTableRepository } from './artifact-table.repository.js';
 import { SqlAssetRepository } from './asset.repository.js';
+import { SqlAuditRepository } from './audit.repository.js';
 import { SqlClientBatchRepository } from './client-batch.repository.js';
 import { SqlCodePanelRepository } from './code-panel.repository.js';
 import { SqlDashboardRepository } from './dashboard.repository.js';
@@ -40,6 +41,7 @@ function repositories(db: Kysely<Database>, dialect: SqlDialect, decoded: Decode
     dashboards: new SqlDashboardRepository(db),
     optimizations: new SqlOptimizationRepository(db),
     clientBatches: new SqlClientBatchRepository(db),
+    audit: new SqlAuditRepository(db),
   };
 }
 
@@ -61,6 +63,7 @@ export class SqlStore implements Store {
   readonly dashboards;
   readonly optimizations;
   readonly clientBatches;
+  readonly audit;
 
   /** Decoded sealed blocks, shared by the store's repositories and those of its transactions. */
   private readonly decoded: DecodedBlockCache;
@@ -88,6 +91,7 @@ export class SqlStore implements Store {
     this.dashboards = repos.dashboards;
     this.optimizations = repos.optimizations;
     this.clientBatches = repos.clientBatches;
+    this.audit = repos.audit;
   }
 
   /** Opens the database named by URL (`sqlite:<file>` or `postgres://…`) and migrates it. */

@@ -96,6 +96,7 @@ export class SqlTenancyRepository implements TenancyRepository {
         created_at: key.createdAt,
         last_used_at: key.lastUsedAt,
         revoked_at: key.revokedAt,
+        expires_at: key.expiresAt,
       })
       .execute();
   }
@@ -122,6 +123,16 @@ export class SqlTenancyRepository implements TenancyRepository {
       .set({ revoked_at: at })
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async touchApiKey(id: string, at: number, minIntervalMillis: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_keys')
+      .set({ last_used_at: at })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at - minIntervalMillis)]))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
@@ -152,5 +163,6 @@ function toApiKey(row: Selectable<Database['api_keys']>): ApiKey {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    expiresAt: row.expires_at,
   };
 }

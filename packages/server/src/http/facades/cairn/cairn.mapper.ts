@@ -64,6 +64,7 @@ export function wireApiKey(key: ApiKeyEntity): ApiKey {
     createdAt: key.createdAt,
     lastUsedAt: key.lastUsedAt,
     revokedAt: key.revokedAt,
+    expiresAt: key.expiresAt,
   };
 }
 

@@ -9,6 +9,7 @@ import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
 import { registerApiKeyRoutes } from './routes/api-keys.route.js';
 import { registerArtifactRoutes } from './routes/artifacts.route.js';
 import { registerAssetRoutes } from './routes/assets.route.js';
+import { registerAuditRoutes } from './routes/audit.route.js';
 import { registerDocumentRoutes } from './routes/documents.route.js';
 import { registerEventRoutes } from './routes/events.route.js';
 import { registerExperimentTableRoutes } from './routes/experiment-table.route.js';
@@ -61,6 +62,7 @@ export const cairnApiPlugin: FastifyPluginAsync<CairnPluginOptions> = async (
   await registerSessionAuth(app, core, publicUrl);
   registerSessionRoutes(app, core, new SessionCookie(publicUrl));
   registerApiKeyRoutes(app, core);
+  registerAuditRoutes(app, core);
   registerProjectRoutes(app, core);
   registerExperimentRoutes(app, core);
   registerMetricRoutes(app, core);

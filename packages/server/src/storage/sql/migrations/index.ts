@@ -14,6 +14,7 @@ import { outputLines } from './0011-output-lines.js';
 import { sessions } from './0012-sessions.js';
 import { mlflow } from './0013-mlflow.js';
 import { seriesTailFrames } from './0014-series-tail-frames.js';
+import { keyExpiryAudit } from './0015-key-expiry-audit.js';
 import { workspaceUsage } from './0016-workspace-usage.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
@@ -34,6 +35,7 @@ const migrations: Record<string, DialectMigration> = {
   '0012-sessions': sessions,
   '0013-mlflow': mlflow,
   '0014-series-tail-frames': seriesTailFrames,
+  '0015-key-expiry-audit': keyExpiryAudit,
   '0016-workspace-usage': workspaceUsage,
 };
 

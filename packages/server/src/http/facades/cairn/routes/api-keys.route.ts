@@ -13,13 +13,22 @@ export function registerApiKeyRoutes(app: CairnApp, core: Core): void {
     items: (await core.auth.listOwnKeys(principalOf(request))).map(wireApiKey),
   }));
 
-  /** POST /api/cairn/v1/me/api-keys — scopes default to the caller's; more than those is 403. */
+  /**
+   * POST /api/cairn/v1/me/api-keys — scopes default to the caller's; more than those is 403. An
+   * `expiresAt` must lie in the future (400); without it the key never expires.
+   */
   app.post(
     '/me/api-keys',
     { schema: { body: CreateApiKeyBody, response: { 201: CreatedApiKey, ...errors } } },
     async (request, reply) => {
-      const { name, scopes } = request.body;
-      const { key, secret } = await core.auth.createOwnKey(principalOf(request), name, scopes);
+      const { name, scopes, expiresAt } = request.body;
+      const { key, secret } = await core.auth.createOwnKey(
+        principalOf(request),
+        name,
+        scopes,
+        { expiresAt: expiresAt ?? null },
+        request.id,
+      );
       return reply.code(201).send({ key: wireApiKey(key), secret });
     },
   );
@@ -29,7 +38,7 @@ export function registerApiKeyRoutes(app: CairnApp, core: Core): void {
     '/me/api-keys/:id',
     { schema: { params: ApiKeyParams, response: { 204: NoContent, ...errors } } },
     async (request, reply) => {
-      await core.auth.revokeOwnKey(principalOf(request), request.params.id);
+      await core.auth.revokeOwnKey(principalOf(request), request.params.id, request.id);
       return reply.code(204).send(null);
     },
   );

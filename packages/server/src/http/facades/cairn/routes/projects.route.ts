@@ -44,7 +44,7 @@ export function registerProjectRoutes(app: CairnApp, core: Core): void {
     '/workspaces',
     { schema: { body: CreateWorkspaceBody, response: { 201: Workspace, ...errors } } },
     async (request, reply) => {
-      const workspace = await core.projects.createWorkspace(principalOf(request), request.body.name);
+      const workspace = await core.projects.createWorkspace(principalOf(request), request.body.name, request.id);
       return reply.code(201).send(wireWorkspace(workspace));
     },
   );

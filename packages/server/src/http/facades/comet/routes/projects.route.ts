@@ -102,7 +102,12 @@ export function registerProjectRoutes({ app, core }: CometRouteContext): void {
     { schema: { body: DeleteProjectBody, response: { 200: PlainWriteResponse, ...errors } } },
     async (request) => {
       const body = request.body;
-      await core.projects.deleteProject(principalOf(request), projectRef(body), body.deleteAllExperiments ?? false);
+      await core.projects.deleteProject(
+        principalOf(request),
+        projectRef(body),
+        body.deleteAllExperiments ?? false,
+        request.id,
+      );
       return writeOk('Deleted');
     },
   );
@@ -156,7 +161,7 @@ export function registerProjectRoutes({ app, core }: CometRouteContext): void {
     '/write/workspace/new',
     { schema: { body: CreateWorkspaceBody, response: { 200: CreateWorkspaceResponse, ...errors } } },
     async (request) => {
-      const workspace = await core.projects.createWorkspace(principalOf(request), request.body.name);
+      const workspace = await core.projects.createWorkspace(principalOf(request), request.body.name, request.id);
       return writeOk('saved', { workspace_name: workspace.name, workspace_id: workspace.id });
     },
   );

@@ -174,7 +174,7 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
       );
     }
     if (project.deletedAt !== null) throw noSuchExperiment(experimentId);
-    await core.projects.setTrashed(callerOf(request).principal, project.id, true);
+    await core.projects.setTrashed(callerOf(request).principal, project.id, true, request.id);
     return {};
   });
 
@@ -183,7 +183,7 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
     const experimentId = requiredString(inputOf(request), 'experiment_id');
     const project = await projectOf(request, experimentId);
     if (project.deletedAt === null) throw noSuchExperiment(experimentId);
-    await core.projects.setTrashed(callerOf(request).principal, project.id, false);
+    await core.projects.setTrashed(callerOf(request).principal, project.id, false, request.id);
     return {};
   });
 
