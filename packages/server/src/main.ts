@@ -16,7 +16,7 @@ export async function openCore(config: Config): Promise<Core> {
   const store = await SqlStore.open(
     config.databaseUrl,
     { synchronous: config.sqliteSynchronous },
-    { seriesCacheBytes: config.seriesCacheBytes },
+    { seriesCacheBytes: config.seriesCacheBytes, connectTimeoutMillis: config.databaseConnectTimeoutMillis },
   );
   const blobs = openBlobStore(config.blobUrl);
   return createCore({
@@ -24,6 +24,10 @@ export async function openCore(config: Config): Promise<Core> {
     blobs,
     limits: { maxAssetBytes: config.maxAssetBytes },
     sessionTtlMillis: config.sessionTtlHours * 60 * 60 * 1000,
+    blobSweep: {
+      graceMillis: config.blobSweepGraceSeconds * 1000,
+      intervalMillis: config.blobSweepIntervalSeconds * 1000,
+    },
     webhooks: {
       sender: new FetchWebhookSender(config.webhookTimeoutMillis),
       options: {
@@ -75,6 +79,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await app.listen({ host: config.host, port: config.port });
   // Deliveries left pending by the last run (or recorded by the CLI) go out from here on.
   core.webhookDispatcher.start({ onError: (error) => app.log.error({ err: error }, 'webhook delivery pass failed') });
+  // Bytes a crashed or killed run left without a row (dead uploads' temp files among them).
+  core.blobSweeper.start({
+    onSwept: (swept) => {
+      if (swept.orphans + swept.abandoned > 0) app.log.info(swept, 'blob sweep removed unreferenced blobs');
+    },
+    onError: (error) => app.log.error({ err: error }, 'blob sweep failed'),
+  });
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -87,6 +98,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       clearInterval(reaper);
       // After the requests (which may record deliveries), before the store it reads goes.
       await core.webhookDispatcher.stop();
+      await core.blobSweeper.stop();
       await core.store.close();
     })();
     return stopping;

@@ -13,6 +13,7 @@ const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
   'too-large': 413,
   'resource-exhausted': 429,
   unavailable: 503,
+  'storage-full': 503,
 };
 
 const TITLES: Record<number, string> = {

@@ -21,6 +21,7 @@ const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
   'too-large': 413,
   'resource-exhausted': 429,
   unavailable: 503,
+  'storage-full': 503,
 };
 
 export function cometErrorBody(status: number, msg: string, sdkErrorCode = 0): CometErrorBody {

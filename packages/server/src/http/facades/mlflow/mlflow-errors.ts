@@ -80,6 +80,7 @@ const FROM_DOMAIN: Record<DomainErrorKind, MlflowErrorCode> = {
   'too-large': 'INVALID_PARAMETER_VALUE',
   'resource-exhausted': 'REQUEST_LIMIT_EXCEEDED',
   unavailable: 'TEMPORARILY_UNAVAILABLE',
+  'storage-full': 'TEMPORARILY_UNAVAILABLE',
 };
 
 export function sendMlflowError(reply: FastifyReply, error: MlflowApiError): FastifyReply {

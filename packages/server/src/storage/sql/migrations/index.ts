@@ -14,6 +14,7 @@ import { outputLines } from './0011-output-lines.js';
 import { sessions } from './0012-sessions.js';
 import { mlflow } from './0013-mlflow.js';
 import { seriesTailFrames } from './0014-series-tail-frames.js';
+import { blobKeyIndexes } from './0017-blob-key-indexes.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
@@ -33,6 +34,7 @@ const migrations: Record<string, DialectMigration> = {
   '0012-sessions': sessions,
   '0013-mlflow': mlflow,
   '0014-series-tail-frames': seriesTailFrames,
+  '0017-blob-key-indexes': blobKeyIndexes,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
