@@ -45,11 +45,17 @@ export interface TestStoreOptions {
   busyTimeoutMillis?: number;
   /** Rewrites the PostgreSQL URL the store connects to (e.g. through a proxy the test controls). */
   postgresUrl?: (url: string) => string;
+  /**
+   * The folder the SQLite file and the blobs go in (a small volume the test fills); the test owns
+   * it and its removal. A fresh temp folder by default.
+   */
+  dir?: string;
 }
 
 /** A fresh, migrated store: a temp SQLite file, or a throwaway PostgreSQL schema. */
 export async function openTestStore(backend: Backend, options: TestStoreOptions = {}): Promise<TestStore> {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-test-'));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'cairn-test-')));
+  const removeDir = options.dir ? async () => {} : () => rm(dir, { recursive: true, force: true });
   const blobDir = join(dir, 'blobs');
   if (backend === 'sqlite') {
     const store = await SqlStore.open(`sqlite:${join(dir, 'cairn.db')}`, {
@@ -79,7 +85,7 @@ export async function openTestStore(backend: Backend, options: TestStoreOptions 
       },
       close: async () => {
         await store.close();
-        await rm(dir, { recursive: true, force: true });
+        await removeDir();
       },
     };
   }
@@ -100,7 +106,7 @@ export async function openTestStore(backend: Backend, options: TestStoreOptions 
       await store.close();
       await admin.query(`drop schema ${schema} cascade`);
       await admin.end();
-      await rm(dir, { recursive: true, force: true });
+      await removeDir();
     },
   };
 }
@@ -127,6 +133,8 @@ export interface TestContext {
   store: Store;
   /** The blob store the core writes to (a folder of the throwaway store). */
   blobs: BlobStore;
+  /** The folder the file blob store keeps its files in. */
+  blobDir: string;
   /** The SQLite database file (SQLite contexts only). */
   databaseFile?: string;
   /** Every row of a table of the store, as the database holds it. */
@@ -167,13 +175,17 @@ export async function createTestContext(
     /** The core's clock (the system's by default). */
     clock?: Clock;
     sessionTtlMillis?: number;
+    /** Wraps the blob store the core gets (a FileBlobStore in the store's folder), e.g. to inject faults. */
+    blobs?: (files: FileBlobStore) => BlobStore;
   } = {},
 ): Promise<TestContext> {
   const testStore = await openTestStore(backend, options.store);
-  const blobs = new FileBlobStore(testStore.blobDir);
+  const files = new FileBlobStore(testStore.blobDir);
+  const blobs = options.blobs ? options.blobs(files) : files;
   const core = createCore({
     store: testStore.store,
     blobs,
+    blobDir: testStore.blobDir,
     limits: { maxAssetBytes: 1024 * 1024 },
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
@@ -193,6 +205,7 @@ export async function createTestContext(
     core,
     store: testStore.store,
     blobs,
+    blobDir: testStore.blobDir,
     ...(testStore.file ? { databaseFile: testStore.file } : {}),
     rows: testStore.rows,
     adminKey: ADMIN_KEY,

@@ -55,7 +55,7 @@ export class FileBlobStore implements BlobStore {
       // Removing a file needs no free space, so a full disk gets its room back at once.
       await rm(temporary, { force: true });
       if (NO_SPACE.has((error as NodeJS.ErrnoException).code ?? '')) {
-        const full = new StorageFullError('the blob store is full; retry later');
+        const full = new StorageFullError("the blob store's storage is full; retry later");
         full.cause = error;
         throw full;
       }
