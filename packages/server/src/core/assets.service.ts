@@ -108,15 +108,16 @@ export class AssetsService {
       await requireOpenArtifactVersion(this.store, principal, experiment.workspaceId, asset.artifactVersionId);
     }
 
-    if (body !== null) {
-      // A blob key of its own per upload (not the asset id): an upload that fails, or races
-      // another one with the same client-chosen id, can then never overwrite or delete bytes that
-      // belong to a committed asset.
-      asset.blobKey = assetBlobKey(experiment.id, newHexId());
-      asset.fileSize = (await this.blobs.put(asset.blobKey, body, { maxBytes: this.maxAssetBytes })).size;
-    }
     let replaced: Asset[];
     try {
+      if (body !== null) {
+        // A blob key of its own per upload (not the asset id): an upload that fails, or races
+        // another one with the same client-chosen id, can then never overwrite or delete bytes
+        // that belong to a committed asset. A failed put is cleaned up here too: a remote store
+        // may have kept the object although it reported failure (its answer was lost).
+        asset.blobKey = assetBlobKey(experiment.id, newHexId());
+        asset.fileSize = (await this.blobs.put(asset.blobKey, body, { maxBytes: this.maxAssetBytes })).size;
+      }
       if (trailer) {
         const late = await trailer();
         if (late.remoteLink) throw new InvalidArgumentError('a remote asset has a link and no file part');
@@ -127,7 +128,9 @@ export class AssetsService {
         replaceSameId: upload.replaceSameId ?? false,
       });
     } catch (error) {
-      if (asset.blobKey) await this.blobs.delete(asset.blobKey);
+      // Whatever stops the delete (the blob store failing too) must not hide why the upload
+      // failed; bytes left behind without a row are the blob sweep's to remove.
+      if (asset.blobKey) await this.blobs.delete(asset.blobKey).catch(() => {});
       throw error;
     }
     this.live.publish({ type: 'asset', experimentId: experiment.id, projectId: experiment.projectId, asset });
