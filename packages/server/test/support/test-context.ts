@@ -45,6 +45,8 @@ export interface TestStoreOptions {
   busyTimeoutMillis?: number;
   /** Rewrites the PostgreSQL URL the store connects to (e.g. through a proxy the test controls). */
   postgresUrl?: (url: string) => string;
+  /** PostgreSQL: how long a request waits for a connection (5 s by default). */
+  connectTimeoutMillis?: number;
   /**
    * The folder the SQLite file and the blobs go in (a small volume the test fills); the test owns
    * it and its removal. A fresh temp folder by default.
@@ -94,7 +96,11 @@ export async function openTestStore(backend: Backend, options: TestStoreOptions 
   await admin.connect();
   await admin.query(`create schema ${schema}`);
   const url = options.postgresUrl ? options.postgresUrl(POSTGRES_URL) : POSTGRES_URL;
-  const store = await SqlStore.open(`${url}?schema=${schema}`);
+  const store = await SqlStore.open(
+    `${url}?schema=${schema}`,
+    undefined,
+    options.connectTimeoutMillis === undefined ? {} : { connectTimeoutMillis: options.connectTimeoutMillis },
+  );
   return {
     store,
     blobDir,
