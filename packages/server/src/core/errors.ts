@@ -95,9 +95,9 @@ export const STORAGE_FULL_RETRY_AFTER_SECONDS = 30;
  * The server's own storage (the database's disk or the blob volume) is full: writes fail until
  * space is freed, reads keep working, and nothing already acknowledged is affected. A kind of its
  * own, apart from "unavailable" (a lost database connection) and from any per-tenant quota: the
- * operator has to act. Facades answer 503 with `Retry-After` rather than 507, because every
- * client Cairn serves (comet_ml, mlflow, @cairn/sdk) retries a 503 after Retry-After and keeps
- * its data, where a 507 makes them give up and drop what they were sending.
+ * operator has to act. Facades answer 503 with `Retry-After` rather than 507: clients retry a
+ * 503 (@cairn/sdk after Retry-After, mlflow as a transient failure) and keep their data, where a
+ * 507 is final to them and what they were sending is dropped.
  */
 export class StorageFullError extends DomainError {
   readonly kind = 'storage-full';
