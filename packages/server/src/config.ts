@@ -56,6 +56,16 @@ export interface Config {
   webhookMaxAttempts: number;
   /** How long a web UI session lasts after sign-in. */
   sessionTtlHours: number;
+  /**
+   * PostgreSQL: how long a request may wait for a connection (opening one, or a free one of the
+   * pool's ten) before it is answered 503, so a database that is down or black-holed fails
+   * requests fast instead of holding them.
+   */
+  databaseConnectTimeoutMillis: number;
+  /** Blob sweep: age before a blob without a row (or a dead upload's temp file) is deleted. */
+  blobSweepGraceSeconds: number;
+  /** Blob sweep: time between sweeps after the one at start; 0 sweeps at start only. */
+  blobSweepIntervalSeconds: number;
   /** The built web UI (index.html and assets) served at `/`. */
   webDir: string;
 }
@@ -118,6 +128,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookBackoffBaseMillis: integer(env, 'CAIRN_WEBHOOK_BACKOFF_BASE_MS', 5_000),
     webhookMaxAttempts: Math.max(1, integer(env, 'CAIRN_WEBHOOK_MAX_ATTEMPTS', 10)),
     sessionTtlHours,
+    databaseConnectTimeoutMillis: integer(env, 'CAIRN_DATABASE_CONNECT_TIMEOUT_MS', 5_000),
+    blobSweepGraceSeconds: integer(env, 'CAIRN_BLOB_SWEEP_GRACE_SECONDS', 3_600),
+    blobSweepIntervalSeconds: integer(env, 'CAIRN_BLOB_SWEEP_INTERVAL_SECONDS', 3_600),
     webDir: env.CAIRN_WEB_DIR ? resolve(env.CAIRN_WEB_DIR) : DEFAULT_WEB_DIR,
   };
 }

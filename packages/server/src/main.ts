@@ -16,7 +16,7 @@ export async function openCore(config: Config): Promise<Core> {
   const store = await SqlStore.open(
     config.databaseUrl,
     { synchronous: config.sqliteSynchronous },
-    { seriesCacheBytes: config.seriesCacheBytes },
+    { seriesCacheBytes: config.seriesCacheBytes, connectTimeoutMillis: config.databaseConnectTimeoutMillis },
   );
   const blobs = openBlobStore(config.blobUrl);
   return createCore({
@@ -27,6 +27,10 @@ export async function openCore(config: Config): Promise<Core> {
     ...(config.rateLimitPointsPerSecond > 0
       ? { pointsRateLimit: { perSecond: config.rateLimitPointsPerSecond, burst: config.rateLimitPointsBurst } }
       : {}),
+    blobSweep: {
+      graceMillis: config.blobSweepGraceSeconds * 1000,
+      intervalMillis: config.blobSweepIntervalSeconds * 1000,
+    },
     webhooks: {
       sender: new FetchWebhookSender(config.webhookTimeoutMillis),
       options: {
@@ -78,6 +82,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await app.listen({ host: config.host, port: config.port });
   // Deliveries left pending by the last run (or recorded by the CLI) go out from here on.
   core.webhookDispatcher.start({ onError: (error) => app.log.error({ err: error }, 'webhook delivery pass failed') });
+  // Bytes a crashed or killed run left without a row (dead uploads' temp files among them).
+  core.blobSweeper.start({
+    onSwept: (swept) => {
+      if (swept.orphans + swept.abandoned > 0) app.log.info(swept, 'blob sweep removed unreferenced blobs');
+    },
+    onError: (error) => app.log.error({ err: error }, 'blob sweep failed'),
+  });
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -90,6 +101,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       clearInterval(reaper);
       // After the requests (which may record deliveries), before the store it reads goes.
       await core.webhookDispatcher.stop();
+      await core.blobSweeper.stop();
       await core.store.close();
     })();
     return stopping;

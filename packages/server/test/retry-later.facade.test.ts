@@ -2,8 +2,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import SQLite from 'better-sqlite3';
 import type { LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createTestContext, type TestContext } from './support/test-context.js';
+import { backends, createTestContext, POSTGRES_URL, type TestContext } from './support/test-context.js';
 import { multipart } from './support/wire-bodies.js';
 
 const API = '/api/cairn/v1';
@@ -320,6 +321,121 @@ describe.each(backends)('429 and 503 with Retry-After (%s)', (backend) => {
   });
 });
 
+/**
+ * PostgreSQL restarts under load (issue #13). The cluster is shared with other suites, so the test
+ * does to Cairn's connections alone what a restart does to clients: it terminates their backends
+ * (pg_terminate_backend, found by the proxy's ports), then refuses connections for a while (the
+ * server is down), then black-holes them (a host that does not answer), then lets them through.
+ */
+describe.runIf(backends.includes('postgres'))('PostgreSQL restarts mid-load', () => {
+  const CONNECT_TIMEOUT_MILLIS = 1000;
+  /** No request may take longer: the connect timeout plus room for a slow machine. */
+  const LONGEST_MILLIS = CONNECT_TIMEOUT_MILLIS + 2500;
+  let t: TestContext;
+  let key: string;
+  let proxy: TcpProxy;
+  let admin: pg.Client;
+
+  beforeAll(async () => {
+    proxy = await TcpProxy.start(5432);
+    t = await createTestContext('postgres', {
+      store: {
+        postgresUrl: (url) => url.replace(/@[^/]+\//, `@127.0.0.1:${proxy.port}/`),
+        connectTimeoutMillis: CONNECT_TIMEOUT_MILLIS,
+      },
+    });
+    key = await createExperiment(t);
+    admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await proxy?.resume();
+    await t?.close();
+    await proxy?.close();
+    await admin?.end();
+  });
+
+  it('fails requests fast with 503 and Retry-After, reconnects by itself, and keeps every acknowledged write', async () => {
+    const acknowledged = new Map<string, number[]>();
+    const outcomes: { status: number; millis: number; retryAfter: string | undefined }[] = [];
+    let running = true;
+    const worker = async (w: number) => {
+      const name = `w${w}`;
+      acknowledged.set(name, []);
+      for (let batch = 0; running; batch++) {
+        const steps = Array.from({ length: 50 }, (_, i) => batch * 50 + i);
+        const started = performance.now();
+        const response = await t.app.inject({
+          method: 'POST',
+          url: `${API}/experiments/${key}/metrics`,
+          headers: { authorization: `Bearer ${t.adminKey}` },
+          payload: { series: [{ name, steps, values: steps.map((s) => s * w) }] },
+        });
+        outcomes.push({
+          status: response.statusCode,
+          millis: performance.now() - started,
+          retryAfter: response.headers['retry-after'] as string | undefined,
+        });
+        if (response.statusCode === 200) acknowledged.get(name)?.push(...steps);
+        else {
+          expect(response.statusCode, response.body).toBe(503);
+          expect(response.json()).toMatchObject({ status: 503, detail: 'the database is unavailable; retry later' });
+        }
+      }
+    };
+    const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
+    const load = Promise.all(Array.from({ length: 6 }, (_, w) => worker(w)));
+
+    await sleep(300);
+    // The restart: every backend of Cairn's is terminated mid-query (SQLSTATE 57P01 to the client).
+    const ports = proxy.upstreamPorts();
+    expect(ports.length).toBeGreaterThan(0);
+    const terminated = await admin.query(
+      'select pg_terminate_backend(pid) from pg_stat_activity where client_port = any($1::int[]) and pid <> pg_backend_pid()',
+      [ports],
+    );
+    expect(terminated.rowCount).toBeGreaterThan(0);
+    await sleep(200);
+    // Down: connections are refused.
+    await proxy.cut();
+    await sleep(700);
+    // Unreachable: connections go nowhere, so only the connect timeout ends them (held longer
+    // than any request may take, so a request waiting for the database would fail the test).
+    await proxy.hold();
+    const heldAt = outcomes.length;
+    await sleep(LONGEST_MILLIS + 500);
+    expect(outcomes.slice(heldAt).filter((o) => o.status === 503).length).toBeGreaterThan(0);
+    // Back: the pool opens new connections on its own, no restart of Cairn.
+    await proxy.resume();
+    const backAt = outcomes.length;
+    await sleep(800);
+    running = false;
+    await load;
+
+    const refused = outcomes.filter((o) => o.status === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const outcome of refused) expect(outcome.retryAfter).toBe('5');
+    expect(Math.max(...outcomes.map((o) => o.millis))).toBeLessThan(LONGEST_MILLIS);
+    // Writes go in again after the database came back.
+    expect(outcomes.slice(backAt).filter((o) => o.status === 200).length).toBeGreaterThan(0);
+    const after = outcomes.slice(-6);
+    for (const outcome of after) expect(outcome.status).toBe(200);
+
+    for (const [name, steps] of acknowledged) {
+      const stored = await t.app.inject({
+        method: 'GET',
+        url: `${API}/experiments/${key}/metrics/${name}?limit=100000`,
+        headers: { authorization: `Bearer ${t.adminKey}` },
+      });
+      expect(stored.statusCode).toBe(200);
+      // Every acknowledged batch is there; a batch whose commit fate the client never learned
+      // (the connection died during COMMIT) may be too, which a retry with its batch key settles.
+      const have = new Set<number>(stored.json().steps);
+      for (const step of steps) expect(have.has(step)).toBe(true);
+    }
+  });
+});
+
 interface RawResponse {
   status: number;
   headers: Record<string, string>;
@@ -370,10 +486,15 @@ class RawConnection {
   }
 }
 
-/** A TCP proxy to a local port that the test can cut (refusing and dropping connections) and resume. */
+/**
+ * A TCP proxy to a local port that the test can cut (refusing and dropping connections), hold
+ * (accepting connections that never reach the target: a black hole) and resume.
+ */
 class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly upstreams = new Set<Socket>();
+  private holding = false;
 
   private constructor(
     private readonly target: number,
@@ -388,9 +509,16 @@ class TcpProxy {
 
   /** Listens (again, on the same port): new connections reach the target. */
   async resume(): Promise<void> {
+    this.holding = false;
     if (this.server) return;
     const server = createServer((client) => {
+      this.sockets.add(client);
+      client.on('close', () => this.sockets.delete(client));
+      client.on('error', () => client.destroy());
+      if (this.holding) return;
       const upstream = connect(this.target, '127.0.0.1');
+      this.upstreams.add(upstream);
+      upstream.on('close', () => this.upstreams.delete(upstream));
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);
         socket.on('close', () => this.sockets.delete(socket));
@@ -412,6 +540,18 @@ class TcpProxy {
     this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
     if (server) await new Promise((resolve) => server.close(resolve));
+  }
+
+  /** Drops every open connection; new ones are accepted and left unanswered. */
+  async hold(): Promise<void> {
+    if (!this.server) await this.resume();
+    this.holding = true;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  /** The local ports of the proxy's connections to the target: PostgreSQL's `client_port` of each backend. */
+  upstreamPorts(): number[] {
+    return [...this.upstreams].flatMap((socket) => (socket.localPort === undefined ? [] : [socket.localPort]));
   }
 
   async close(): Promise<void> {

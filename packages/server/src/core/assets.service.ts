@@ -117,24 +117,25 @@ export class AssetsService {
       await requireOpenArtifactVersion(this.store, principal, experiment.workspaceId, asset.artifactVersionId);
     }
 
-    if (body !== null) {
-      // A blob key of its own per upload (not the asset id): an upload that fails, or races
-      // another one with the same client-chosen id, can then never overwrite or delete bytes that
-      // belong to a committed asset.
-      asset.blobKey = assetBlobKey(experiment.id, newHexId());
-      const room = await this.quotaRoom(experiment.workspaceId);
-      try {
-        asset.fileSize = (
-          await this.blobs.put(asset.blobKey, body, { maxBytes: Math.min(this.maxAssetBytes, room) })
-        ).size;
-      } catch (error) {
-        // Cut short by the quota rather than the asset limit: the blob store kept nothing.
-        if (error instanceof TooLargeError && room < this.maxAssetBytes) throw this.overQuota();
-        throw error;
-      }
-    }
     let replaced: Asset[];
     try {
+      if (body !== null) {
+        // A blob key of its own per upload (not the asset id): an upload that fails, or races
+        // another one with the same client-chosen id, can then never overwrite or delete bytes
+        // that belong to a committed asset. A failed put is cleaned up here too: a remote store
+        // may have kept the object although it reported failure (its answer was lost).
+        asset.blobKey = assetBlobKey(experiment.id, newHexId());
+        const room = await this.quotaRoom(experiment.workspaceId);
+        try {
+          asset.fileSize = (
+            await this.blobs.put(asset.blobKey, body, { maxBytes: Math.min(this.maxAssetBytes, room) })
+          ).size;
+        } catch (error) {
+          // Cut short by the quota rather than the asset limit: the blob store kept nothing.
+          if (error instanceof TooLargeError && room < this.maxAssetBytes) throw this.overQuota();
+          throw error;
+        }
+      }
       if (trailer) {
         const late = await trailer();
         if (late.remoteLink) throw new InvalidArgumentError('a remote asset has a link and no file part');
@@ -145,7 +146,9 @@ export class AssetsService {
         replaceSameId: upload.replaceSameId ?? false,
       });
     } catch (error) {
-      if (asset.blobKey) await this.blobs.delete(asset.blobKey);
+      // Whatever stops the delete (the blob store failing too) must not hide why the upload
+      // failed; bytes left behind without a row are the blob sweep's to remove.
+      if (asset.blobKey) await this.blobs.delete(asset.blobKey).catch(() => {});
       throw error;
     }
     this.live.publish({ type: 'asset', experimentId: experiment.id, projectId: experiment.projectId, asset });

@@ -4,6 +4,7 @@ import { AssetsService } from './assets.service.js';
 import { AuditService } from './audit.service.js';
 import { AuthService } from './auth.service.js';
 import type { BlobStore } from './blob.port.js';
+import { BlobSweeper, type BlobSweepOptions } from './blob-sweep.service.js';
 import { ChartsService } from './charts.service.js';
 import { type Clock, systemClock } from './clock.port.js';
 import { DashboardsService } from './dashboards.service.js';
@@ -71,11 +72,19 @@ export interface Core {
   webhooks: WebhooksService;
   /** Delivers the webhook log; the server's composition root starts and stops it. */
   webhookDispatcher: WebhookDispatcher;
+  /** Deletes blobs no row refers to; the server's composition root starts and stops it. */
+  blobSweeper: BlobSweeper;
   liveRuns: LiveRunsService;
   /** Subscriptions to live events (the bus itself is `events`). */
   live: LiveEventsService;
   events: LiveEventBus;
 }
+
+/** An hour either way: far longer than any gap between an upload's last byte and its row's commit. */
+export const DEFAULT_BLOB_SWEEP_OPTIONS: BlobSweepOptions = {
+  graceMillis: 60 * 60 * 1000,
+  intervalMillis: 60 * 60 * 1000,
+};
 
 /** Outbound webhooks: the HTTP sender (outside the core) and the retry schedule. */
 export interface WebhookDeps {
@@ -100,6 +109,8 @@ export function createCore(deps: {
   sessionTtlMillis?: number;
   /** Metric points per second each API key may log; unlimited when absent. */
   pointsRateLimit?: RateLimitSettings;
+  /** The blob sweep's grace period and interval (DEFAULT_BLOB_SWEEP_OPTIONS unless given). */
+  blobSweep?: Partial<BlobSweepOptions>;
 }): Core {
   const clock = deps.clock ?? systemClock;
   const events = deps.events ?? new InProcessLiveEvents();
@@ -157,6 +168,7 @@ export function createCore(deps: {
     modelRegistry: new ModelRegistryService(deps.store, webhooks, clock),
     webhooks,
     webhookDispatcher,
+    blobSweeper: new BlobSweeper(deps.store, deps.blobs, clock, { ...DEFAULT_BLOB_SWEEP_OPTIONS, ...deps.blobSweep }),
     liveRuns: new LiveRunsService(deps.store, experiments, clock),
     live: new LiveEventsService(deps.store, experiments, projects, events),
     events,

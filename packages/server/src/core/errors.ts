@@ -12,7 +12,8 @@ export type DomainErrorKind =
   | 'too-large'
   | 'quota-exceeded'
   | 'resource-exhausted'
-  | 'unavailable';
+  | 'unavailable'
+  | 'storage-full';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
@@ -88,6 +89,31 @@ export class ResourceExhaustedError extends DomainError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * How long clients are asked to wait when the disk is full. Space comes back only when an operator
+ * (or a cleanup job) frees it, which takes minutes, not seconds: asking sooner only earns 503s.
+ */
+export const STORAGE_FULL_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * The server's own storage (the database's disk or the blob volume) is full: writes fail until
+ * space is freed, reads keep working, and nothing already acknowledged is affected. A kind of its
+ * own, apart from "unavailable" (a lost database connection) and from any per-tenant quota: the
+ * operator has to act. Facades answer 503 with `Retry-After` rather than 507: clients retry a
+ * 503 (@cairn/sdk after Retry-After, mlflow as a transient failure) and keep their data, where a
+ * 507 is final to them and what they were sending is dropped.
+ */
+export class StorageFullError extends DomainError {
+  readonly kind = 'storage-full';
+
+  constructor(
+    message = "the server's storage is full; retry later",
+    readonly retryAfterSeconds: number = STORAGE_FULL_RETRY_AFTER_SECONDS,
   ) {
     super(message);
   }

@@ -49,6 +49,11 @@ export interface Store extends Repositories {
    * database's WAL); when it rejects nothing of it is visible.
    */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * Of `keys`, those a stored row refers to (an asset's bytes, a table's rows, a code panel's
+   * zip). The blob sweep deletes only keys this leaves out.
+   */
+  referencedBlobKeys(keys: readonly string[]): Promise<Set<string>>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -5,7 +5,7 @@ import { setRateLimitHeaders } from './rate-limit.js';
 
 /**
  * "Try again later" answers, shared by every facade: 429 (a capacity limit) and 503 (shutting
- * down, store unavailable). Both always carry `Retry-After` (seconds), so clients back off by the
+ * down, store unavailable, disk full). Both always carry `Retry-After` (seconds), so clients back off by the
  * server's measure instead of hammering it or giving up.
  */
 
@@ -21,7 +21,7 @@ const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** The status a retry-later domain error is answered with, or undefined for any other error. */
 export function retryLaterStatus(error: unknown): 429 | 503 | undefined {
   if (!(error instanceof DomainError)) return undefined;
-  if (error.kind === 'unavailable') return 503;
+  if (error.kind === 'unavailable' || error.kind === 'storage-full') return 503;
   if (error.kind === 'resource-exhausted') return 429;
   return undefined;
 }

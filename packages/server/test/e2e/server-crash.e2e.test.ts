@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -46,7 +46,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startServer(dataDir: string): Promise<Server> {
+async function startServer(dataDir: string, extraEnv: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('CAIRN_')) env[name] = value;
@@ -58,6 +58,7 @@ async function startServer(dataDir: string): Promise<Server> {
       CAIRN_DATA_DIR: dataDir,
       CAIRN_ADMIN_API_KEY: ADMIN_KEY,
       CAIRN_LOG_LEVEL: 'warn',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -326,6 +327,68 @@ describe('server process end to end', { timeout: 90_000 }, () => {
     }
     second.child.kill('SIGTERM');
     expect(await second.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('shows no asset killed mid-upload anywhere, and sweeps its temp file at the next start', async () => {
+    const dataDir = join(dir, 'upload-kill');
+    const blobDir = join(dataDir, 'blobs');
+    // A short grace so the restart's sweep may take the dead upload's file.
+    const sweep = { CAIRN_BLOB_SWEEP_GRACE_SECONDS: '1' };
+    const first = await startServer(dataDir, sweep);
+    const experimentKey = await createExperiment(first, 'upload-kill');
+    const partials = async () =>
+      (await readdir(blobDir, { recursive: true }).catch(() => [] as string[])).filter((f) => f.endsWith('.partial'));
+
+    // A slow streamed upload: the headers and the first 256 KiB of the file, then nothing more.
+    const boundary = 'cairnkill';
+    const upload = httpRequest(`${first.base}/api/cairn/v1/experiments/${experimentKey}/assets`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${ADMIN_KEY}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'transfer-encoding': 'chunked',
+      },
+    });
+    const answered = new Promise<string>((done) => {
+      upload.on('response', (response) => done(`HTTP ${response.statusCode}`));
+      upload.on('error', (error) => done(error.message));
+    });
+    upload.write(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="weights.bin"\r\n` +
+        'Content-Type: application/octet-stream\r\n\r\n',
+    );
+    upload.write(randomBytes(256 * 1024));
+    const deadline = Date.now() + 10_000;
+    while ((await partials()).length === 0 && Date.now() < deadline) await sleep(20);
+    expect(await partials(), 'the upload is being written').toHaveLength(1);
+
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    expect(await answered).not.toMatch(/^HTTP 2/);
+    await sleep(1_200);
+
+    const second = await startServer(dataDir, sweep);
+    // The sweep runs at start, beside the first requests.
+    while ((await partials()).length > 0 && Date.now() < deadline + 10_000) await sleep(50);
+    expect(await partials(), 'the dead upload is swept').toEqual([]);
+    const cairn = await fetch(`${second.base}/api/cairn/v1/experiments/${experimentKey}/assets`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    expect((await cairn.json()).items).toEqual([]);
+    const comet = await ok<{ assets: unknown[] }>(
+      api(second, 'GET', `/experiment/asset/list?experimentKey=${experimentKey}`),
+    );
+    expect(comet.assets).toEqual([]);
+    const mlflow = await fetch(`${second.base}/api/2.0/mlflow/artifacts/list?run_id=${experimentKey}`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    expect(mlflow.status).toBe(200);
+    expect((await mlflow.json()).files ?? []).toEqual([]);
+    const files = await readdir(blobDir, { recursive: true, withFileTypes: true }).catch(() => []);
+    expect(files.filter((entry) => entry.isFile())).toEqual([]);
+
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
   });
 
   it('on SIGTERM stops accepting, completes in-flight requests, and exits 0', async () => {

@@ -46,11 +46,19 @@ export interface TestStoreOptions {
   busyTimeoutMillis?: number;
   /** Rewrites the PostgreSQL URL the store connects to (e.g. through a proxy the test controls). */
   postgresUrl?: (url: string) => string;
+  /** PostgreSQL: how long a request waits for a connection (5 s by default). */
+  connectTimeoutMillis?: number;
+  /**
+   * The folder the SQLite file and the blobs go in (a small volume the test fills); the test owns
+   * it and its removal. A fresh temp folder by default.
+   */
+  dir?: string;
 }
 
 /** A fresh, migrated store: a temp SQLite file, or a throwaway PostgreSQL schema. */
 export async function openTestStore(backend: Backend, options: TestStoreOptions = {}): Promise<TestStore> {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-test-'));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'cairn-test-')));
+  const removeDir = options.dir ? async () => {} : () => rm(dir, { recursive: true, force: true });
   const blobDir = join(dir, 'blobs');
   if (backend === 'sqlite') {
     const store = await SqlStore.open(`sqlite:${join(dir, 'cairn.db')}`, {
@@ -80,7 +88,7 @@ export async function openTestStore(backend: Backend, options: TestStoreOptions 
       },
       close: async () => {
         await store.close();
-        await rm(dir, { recursive: true, force: true });
+        await removeDir();
       },
     };
   }
@@ -89,7 +97,11 @@ export async function openTestStore(backend: Backend, options: TestStoreOptions 
   await admin.connect();
   await admin.query(`create schema ${schema}`);
   const url = options.postgresUrl ? options.postgresUrl(POSTGRES_URL) : POSTGRES_URL;
-  const store = await SqlStore.open(`${url}?schema=${schema}`);
+  const store = await SqlStore.open(
+    `${url}?schema=${schema}`,
+    undefined,
+    options.connectTimeoutMillis === undefined ? {} : { connectTimeoutMillis: options.connectTimeoutMillis },
+  );
   return {
     store,
     blobDir,
@@ -101,7 +113,7 @@ export async function openTestStore(backend: Backend, options: TestStoreOptions 
       await store.close();
       await admin.query(`drop schema ${schema} cascade`);
       await admin.end();
-      await rm(dir, { recursive: true, force: true });
+      await removeDir();
     },
   };
 }
@@ -128,6 +140,8 @@ export interface TestContext {
   store: Store;
   /** The blob store the core writes to (a folder of the throwaway store). */
   blobs: BlobStore;
+  /** The folder the file blob store keeps its files in. */
+  blobDir: string;
   /** The SQLite database file (SQLite contexts only). */
   databaseFile?: string;
   /** Every row of a table of the store, as the database holds it. */
@@ -172,13 +186,17 @@ export async function createTestContext(
     pointsRateLimit?: RateLimitSettings;
     /** The core's storage quota per workspace, in bytes (none by default). */
     workspaceQuotaBytes?: number;
+    /** Wraps the blob store the core gets (a FileBlobStore in the store's folder), e.g. to inject faults. */
+    blobs?: (files: FileBlobStore) => BlobStore;
   } = {},
 ): Promise<TestContext> {
   const testStore = await openTestStore(backend, options.store);
-  const blobs = new FileBlobStore(testStore.blobDir);
+  const files = new FileBlobStore(testStore.blobDir);
+  const blobs = options.blobs ? options.blobs(files) : files;
   const core = createCore({
     store: testStore.store,
     blobs,
+    blobDir: testStore.blobDir,
     limits: { maxAssetBytes: 1024 * 1024, workspaceQuotaBytes: options.workspaceQuotaBytes ?? 0 },
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
@@ -199,6 +217,7 @@ export async function createTestContext(
     core,
     store: testStore.store,
     blobs,
+    blobDir: testStore.blobDir,
     ...(testStore.file ? { databaseFile: testStore.file } : {}),
     rows: testStore.rows,
     adminKey: ADMIN_KEY,

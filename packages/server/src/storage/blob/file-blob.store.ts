@@ -1,18 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { createWriteStream, type Dirent } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobStore, ByteRange } from '../../core/blob.port.js';
-import { TooLargeError } from '../../core/errors.js';
+import type { BlobStore, ByteRange, StoredBlob } from '../../core/blob.port.js';
+import { StorageFullError, TooLargeError } from '../../core/errors.js';
+
+/** The suffix of the temporary file a `put` streams into before renaming it into place. */
+const PARTIAL_SUFFIX = '.partial';
+
+/** errno codes of a volume with no room left: no space, or the user's disk quota. */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
 
 /**
  * Blobs as files under one folder. Writes stream into a temporary file that is fsynced and then
- * renamed into place, so a reader never sees a partial object and a crash leaves none behind.
+ * renamed into place, so a reader never sees a partial object and a crash leaves none behind
+ * (only a `.partial` file, which `removeAbandoned` clears).
  */
 export class FileBlobStore implements BlobStore {
   private readonly root: string;
+  /** Temporary files of this process's `put`s in progress: never abandoned, however slow. */
+  private readonly writing = new Set<string>();
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -20,8 +29,7 @@ export class FileBlobStore implements BlobStore {
 
   async put(key: string, body: Readable, options: { maxBytes?: number } = {}): Promise<{ size: number }> {
     const target = this.pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
-    const temporary = `${target}.${randomBytes(6).toString('hex')}.partial`;
+    const temporary = `${target}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
     let size = 0;
     const limit = options.maxBytes ?? Number.POSITIVE_INFINITY;
     const counter = new Transform({
@@ -31,7 +39,9 @@ export class FileBlobStore implements BlobStore {
         else callback(null, chunk);
       },
     });
+    this.writing.add(temporary);
     try {
+      await mkdir(dirname(target), { recursive: true });
       await pipeline(body, counter, createWriteStream(temporary));
       const handle = await open(temporary, 'r');
       try {
@@ -42,8 +52,16 @@ export class FileBlobStore implements BlobStore {
       await rename(temporary, target);
       await syncDirectory(dirname(target));
     } catch (error) {
+      // Removing a file needs no free space, so a full disk gets its room back at once.
       await rm(temporary, { force: true });
+      if (NO_SPACE.has((error as NodeJS.ErrnoException).code ?? '')) {
+        const full = new StorageFullError("the blob store's storage is full; retry later");
+        full.cause = error;
+        throw full;
+      }
       throw error;
+    } finally {
+      this.writing.delete(temporary);
     }
     return { size };
   }
@@ -72,6 +90,46 @@ export class FileBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredBlob> {
+    for (const { path, writtenAt } of await this.files()) {
+      if (path.endsWith(PARTIAL_SUFFIX)) continue;
+      const key = relative(this.root, path).split(sep).join('/');
+      if (key.startsWith(prefix)) yield { key, writtenAt };
+    }
+  }
+
+  async removeAbandoned(before: number): Promise<number> {
+    let removed = 0;
+    for (const { path, writtenAt } of await this.files()) {
+      if (!path.endsWith(PARTIAL_SUFFIX) || this.writing.has(path) || writtenAt >= before) continue;
+      await rm(path, { force: true });
+      removed += 1;
+    }
+    return removed;
+  }
+
+  /** Every file under the root with its modification time; files that vanish meanwhile are skipped. */
+  private async files(): Promise<{ path: string; writtenAt: number }[]> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(this.root, { recursive: true, withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const files: { path: string; writtenAt: number }[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      try {
+        files.push({ path, writtenAt: (await stat(path)).mtimeMs });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    return files;
   }
 
   private pathOf(key: string): string {

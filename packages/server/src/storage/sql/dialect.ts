@@ -132,13 +132,15 @@ export interface SqliteOptions {
 
 /**
  * SQLite errors that pass: another connection holds the lock (busy, locked: retry soon), the disk
- * is full or failing, or the database was closed under the request (shutting down).
+ * is full (SQLite reports ENOSPC on the database, WAL or shared-memory file as SQLITE_FULL or
+ * SQLITE_IOERR_SHMSIZE) or failing, or the database was closed under the request (shutting down).
  */
-export function sqliteUnavailability(error: unknown): number | undefined {
+export function sqliteUnavailability(error: unknown): number | 'storage-full' | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 1;
-    if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN') return 5;
+    if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE') return 'storage-full';
+    if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN') return 5;
   }
   // better-sqlite3 throws a plain TypeError for a handle that was closed.
   if (error instanceof TypeError && error.message === 'The database connection is not open') return 5;
@@ -166,10 +168,12 @@ const PG_CONNECTION_MESSAGE = /^Connection terminated|timeout exceeded when tryi
  * class 08, 57P01–57P03), out of connections or resources (class 53), or this transaction lost a
  * deadlock or serialisation conflict and can simply be run again (40001, 40P01, 55P03).
  */
-export function postgresUnavailability(error: unknown): number | undefined {
+export function postgresUnavailability(error: unknown): number | 'storage-full' | undefined {
   if (error === null || typeof error !== 'object') return undefined;
   const { code, message, errors } = error as { code?: unknown; message?: unknown; errors?: unknown };
   if (typeof code === 'string') {
+    // disk_full: the server's disk, not a connection problem (the rest of class 53 follows).
+    if (code === '53100') return 'storage-full';
     if (CONNECTION_ERRORS.has(code)) return 5;
     if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return 5;
     if (code === '53300' || code === '40001' || code === '40P01' || code === '55P03') return 1;
@@ -252,6 +256,19 @@ class ImmediateSqliteDriver extends SqliteDriver {
     const readOnly = settings?.accessMode === 'read only';
     await connection.executeQuery(CompiledQuery.raw(readOnly ? 'begin' : 'begin immediate'));
   }
+
+  /**
+   * SQLite rolls a transaction back by itself after some errors (SQLITE_FULL among them, when it
+   * hits a disk with no room left); Kysely's ROLLBACK then fails with "no transaction is active"
+   * and that error would replace the one that explains the failure. Nothing is left to undo then.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await connection.executeQuery(CompiledQuery.raw('rollback'));
+    } catch (error) {
+      if ((error as Error).message !== 'cannot rollback - no transaction is active') throw error;
+    }
+  }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
@@ -270,7 +287,10 @@ let int8ParserInstalled = false;
  * Opens a PostgreSQL pool. A `schema` query parameter (ours, not libpq's) selects the
  * search_path, which is how the test suites isolate themselves in one database.
  */
-export function openPostgres(url: string): OpenedDatabase {
+/** Opening a connection takes milliseconds when the server is up; 5 s means it is not. */
+export const DEFAULT_POSTGRES_CONNECT_TIMEOUT_MILLIS = 5_000;
+
+export function openPostgres(url: string, options: { connectTimeoutMillis?: number } = {}): OpenedDatabase {
   if (!int8ParserInstalled) {
     // Times and counts are bigint columns; every value we store fits in 2^53.
     pg.types.setTypeParser(20, (value) => Number(value));
@@ -282,6 +302,12 @@ export function openPostgres(url: string): OpenedDatabase {
   const pool = new pg.Pool({
     connectionString: parsed.toString(),
     max: 10,
+    // node-postgres waits for a connection forever by default: a database that is down but not
+    // refusing (a black-holed address, a stuck failover) would hold every request. This bounds it;
+    // the request then fails with 503 like any lost connection.
+    connectionTimeoutMillis: options.connectTimeoutMillis ?? DEFAULT_POSTGRES_CONNECT_TIMEOUT_MILLIS,
+    // Notices a peer that vanished without a FIN (a host gone mid-query) instead of waiting on it.
+    keepAlive: true,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   // A connection the server drops (a restart, a network cut) emits 'error': the pool re-emits it

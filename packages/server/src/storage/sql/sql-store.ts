@@ -102,9 +102,12 @@ export class SqlStore implements Store {
   static async open(
     url: string,
     sqlite: SqliteOptions = { synchronous: 'full' },
-    { seriesCacheBytes = DECODED_BLOCK_CACHE_BYTES }: { seriesCacheBytes?: number } = {},
+    {
+      seriesCacheBytes = DECODED_BLOCK_CACHE_BYTES,
+      connectTimeoutMillis,
+    }: { seriesCacheBytes?: number; connectTimeoutMillis?: number } = {},
   ): Promise<SqlStore> {
-    const opened = openByUrl(url, sqlite);
+    const opened = openByUrl(url, sqlite, connectTimeoutMillis);
     const store = new SqlStore(opened.db, opened.dialect, seriesCacheBytes);
     await store.migrate();
     return store;
@@ -131,6 +134,24 @@ export class SqlStore implements Store {
     return this.db.transaction().execute((trx) => work(repositories(trx, this.dialect, this.decoded)));
   }
 
+  async referencedBlobKeys(keys: readonly string[]): Promise<Set<string>> {
+    const referenced = new Set<string>();
+    // One bind parameter per key; three tables share the statement's limit.
+    const page = Math.floor(this.dialect.maxBindParameters / 3);
+    for (let i = 0; i < keys.length; i += page) {
+      const some = keys.slice(i, i + page);
+      const rows = await this.db
+        .selectFrom('assets')
+        .select('blob_key')
+        .where('blob_key', 'in', some)
+        .union((db) => db.selectFrom('artifact_tables').select('blob_key').where('blob_key', 'in', some))
+        .union((db) => db.selectFrom('code_panels').select('blob_key').where('blob_key', 'in', some))
+        .execute();
+      for (const row of rows) if (row.blob_key !== null) referenced.add(row.blob_key);
+    }
+    return referenced;
+  }
+
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
   }
@@ -140,8 +161,10 @@ export class SqlStore implements Store {
   }
 }
 
-function openByUrl(url: string, sqlite: SqliteOptions): OpenedDatabase {
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url);
+function openByUrl(url: string, sqlite: SqliteOptions, connectTimeoutMillis?: number): OpenedDatabase {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return openPostgres(url, connectTimeoutMillis === undefined ? {} : { connectTimeoutMillis });
+  }
   const file = sqliteFileOf(url);
   if (file !== undefined) return openSqlite(file, sqlite);
   throw new Error(`unsupported database URL ${url}: use sqlite:<file> or postgres://…`);

@@ -10,18 +10,19 @@ import type {
   QueryResult,
   TransactionSettings,
 } from 'kysely';
-import { UnavailableError } from '../../core/errors.js';
+import { StorageFullError, UnavailableError } from '../../core/errors.js';
 
 /**
  * Says whether a driver error means "the database cannot answer now, ask again later" (connection
- * refused or lost, server shutting down, lock wait timed out) and, if so, after how many seconds.
+ * refused or lost, server shutting down, lock wait timed out) and, if so, after how many seconds;
+ * `'storage-full'` when the database's disk is full (the core's StorageFullError).
  */
-export type UnavailabilityClassifier = (error: unknown) => number | undefined;
+export type UnavailabilityClassifier = (error: unknown) => number | 'storage-full' | undefined;
 
 /**
  * Wraps a dialect so that driver errors its classifier recognises surface as the core's
- * UnavailableError (the facades answer 503 with Retry-After) instead of leaking driver and SQL
- * details as a 500. Every other error passes through untouched.
+ * UnavailableError or StorageFullError (the facades answer 503 with Retry-After) instead of
+ * leaking driver and SQL details as a 500. Every other error passes through untouched.
  */
 export function withUnavailability(dialect: Dialect, classify: UnavailabilityClassifier): Dialect {
   return {
@@ -33,10 +34,13 @@ export function withUnavailability(dialect: Dialect, classify: UnavailabilityCla
 }
 
 function translate(error: unknown, classify: UnavailabilityClassifier): unknown {
-  if (error instanceof UnavailableError) return error;
+  if (error instanceof UnavailableError || error instanceof StorageFullError) return error;
   const seconds = classify(error);
   if (seconds === undefined) return error;
-  const unavailable = new UnavailableError('the database is unavailable; retry later', seconds);
+  const unavailable =
+    seconds === 'storage-full'
+      ? new StorageFullError("the database's storage is full; retry later")
+      : new UnavailableError('the database is unavailable; retry later', seconds);
   // Kept for the server log; the message clients see names no driver or SQL detail.
   unavailable.cause = error;
   return unavailable;

@@ -14,6 +14,7 @@ const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
   'quota-exceeded': 507,
   'resource-exhausted': 429,
   unavailable: 503,
+  'storage-full': 503,
 };
 
 const TITLES: Record<number, string> = {

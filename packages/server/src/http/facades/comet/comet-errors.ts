@@ -23,6 +23,7 @@ const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
   'quota-exceeded': 507,
   'resource-exhausted': 429,
   unavailable: 503,
+  'storage-full': 503,
 };
 
 export function cometErrorBody(status: number, msg: string, sdkErrorCode = 0): CometErrorBody {

@@ -50,6 +50,7 @@ const GENERIC: Record<DomainErrorKind, [FoundryErrorCode, string]> = {
   // unavailable: back off for Retry-After, then retry), the body only names the cause.
   'resource-exhausted': ['INTERNAL', 'Default:TooManyRequests'],
   unavailable: ['INTERNAL', 'Default:ServiceUnavailable'],
+  'storage-full': ['INTERNAL', 'Default:ServiceUnavailable'],
 };
 
 export function sendFoundryError(reply: FastifyReply, error: FoundryApiError): FastifyReply {

@@ -84,6 +84,7 @@ const FROM_DOMAIN: Record<DomainErrorKind, MlflowErrorCode> = {
   'quota-exceeded': 'RESOURCE_EXHAUSTED',
   'resource-exhausted': 'REQUEST_LIMIT_EXCEEDED',
   unavailable: 'TEMPORARILY_UNAVAILABLE',
+  'storage-full': 'TEMPORARILY_UNAVAILABLE',
 };
 
 export function sendMlflowError(reply: FastifyReply, error: MlflowApiError): FastifyReply {

@@ -16,6 +16,7 @@ import { mlflow } from './0013-mlflow.js';
 import { seriesTailFrames } from './0014-series-tail-frames.js';
 import { keyExpiryAudit } from './0015-key-expiry-audit.js';
 import { workspaceUsage } from './0016-workspace-usage.js';
+import { blobKeyIndexes } from './0017-blob-key-indexes.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
@@ -37,6 +38,7 @@ const migrations: Record<string, DialectMigration> = {
   '0014-series-tail-frames': seriesTailFrames,
   '0015-key-expiry-audit': keyExpiryAudit,
   '0016-workspace-usage': workspaceUsage,
+  '0017-blob-key-indexes': blobKeyIndexes,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
