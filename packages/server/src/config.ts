@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AllowlistError, WebhookAddressRules } from './outbound/webhook-address-rules.js';
 
 /** The server's whole configuration, read once from the environment by the composition root. */
 export interface Config {
@@ -34,6 +35,8 @@ export interface Config {
   webhookTimeoutMillis: number;
   webhookBackoffBaseMillis: number;
   webhookMaxAttempts: number;
+  /** Which internal receivers webhooks may reach beyond public addresses (CAIRN_WEBHOOK_ALLOW_HOSTS). */
+  webhookAddressRules: WebhookAddressRules;
   /** How long a web UI session lasts after sign-in. */
   sessionTtlHours: number;
   /** The built web UI (index.html and assets) served at `/`. */
@@ -79,9 +82,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookTimeoutMillis: integer(env, 'CAIRN_WEBHOOK_TIMEOUT_MS', 10_000),
     webhookBackoffBaseMillis: integer(env, 'CAIRN_WEBHOOK_BACKOFF_BASE_MS', 5_000),
     webhookMaxAttempts: Math.max(1, integer(env, 'CAIRN_WEBHOOK_MAX_ATTEMPTS', 10)),
+    webhookAddressRules: webhookAddressRules(env.CAIRN_WEBHOOK_ALLOW_HOSTS),
     sessionTtlHours,
     webDir: env.CAIRN_WEB_DIR ? resolve(env.CAIRN_WEB_DIR) : DEFAULT_WEB_DIR,
   };
+}
+
+function webhookAddressRules(setting: string | undefined): WebhookAddressRules {
+  try {
+    return WebhookAddressRules.parse(setting);
+  } catch (error) {
+    if (error instanceof AllowlistError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
