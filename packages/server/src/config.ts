@@ -37,6 +37,8 @@ export interface Config {
   webhookMaxAttempts: number;
   /** Which internal receivers webhooks may reach beyond public addresses (CAIRN_WEBHOOK_ALLOW_HOSTS). */
   webhookAddressRules: WebhookAddressRules;
+  /** Origins whose pages may call the APIs from a browser (CORS); none by default. */
+  corsOrigins: string[];
   /** How long a web UI session lasts after sign-in. */
   sessionTtlHours: number;
   /** The built web UI (index.html and assets) served at `/`. */
@@ -83,9 +85,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookBackoffBaseMillis: integer(env, 'CAIRN_WEBHOOK_BACKOFF_BASE_MS', 5_000),
     webhookMaxAttempts: Math.max(1, integer(env, 'CAIRN_WEBHOOK_MAX_ATTEMPTS', 10)),
     webhookAddressRules: webhookAddressRules(env.CAIRN_WEBHOOK_ALLOW_HOSTS),
+    corsOrigins: corsOrigins(env.CAIRN_CORS_ORIGINS),
     sessionTtlHours,
     webDir: env.CAIRN_WEB_DIR ? resolve(env.CAIRN_WEB_DIR) : DEFAULT_WEB_DIR,
   };
+}
+
+/** `https://a.example, http://localhost:5173`: origins exactly as browsers send them in `Origin`. */
+function corsOrigins(setting: string | undefined): string[] {
+  const origins: string[] = [];
+  for (const raw of (setting ?? '').split(',')) {
+    const entry = raw.trim().replace(/\/+$/, '');
+    if (entry === '') continue;
+    const origin = URL.canParse(entry) ? new URL(entry).origin : undefined;
+    if (origin !== entry.toLowerCase() || !/^https?:/.test(origin)) {
+      throw new ConfigError(`CAIRN_CORS_ORIGINS: "${raw.trim()}" is not an origin (scheme://host[:port])`);
+    }
+    origins.push(origin);
+  }
+  return origins;
 }
 
 function webhookAddressRules(setting: string | undefined): WebhookAddressRules {

@@ -167,6 +167,8 @@ export async function createTestContext(
     /** The core's clock (the system's by default). */
     clock?: Clock;
     sessionTtlMillis?: number;
+    /** The app's logger (none by default); tests that read the log pass a stream. */
+    logger?: AppOptions['logger'];
   } = {},
 ): Promise<TestContext> {
   const testStore = await openTestStore(backend, options.store);
@@ -186,6 +188,7 @@ export async function createTestContext(
   const app = await buildApp({
     core,
     config: { bodyLimitBytes: 2 * 1024 * 1024, publicUrl: PUBLIC_URL, ...options.config },
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   return {
     backend,
