@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AllowlistError, WebhookAddressRules } from './outbound/webhook-address-rules.js';
 
 /** The server's whole configuration, read once from the environment by the composition root. */
 export interface Config {
@@ -54,6 +55,10 @@ export interface Config {
   webhookTimeoutMillis: number;
   webhookBackoffBaseMillis: number;
   webhookMaxAttempts: number;
+  /** Which internal receivers webhooks may reach beyond public addresses (CAIRN_WEBHOOK_ALLOW_HOSTS). */
+  webhookAddressRules: WebhookAddressRules;
+  /** Origins whose pages may call the APIs from a browser (CORS); none by default. */
+  corsOrigins: string[];
   /** How long a web UI session lasts after sign-in. */
   sessionTtlHours: number;
   /**
@@ -127,6 +132,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookTimeoutMillis: integer(env, 'CAIRN_WEBHOOK_TIMEOUT_MS', 10_000),
     webhookBackoffBaseMillis: integer(env, 'CAIRN_WEBHOOK_BACKOFF_BASE_MS', 5_000),
     webhookMaxAttempts: Math.max(1, integer(env, 'CAIRN_WEBHOOK_MAX_ATTEMPTS', 10)),
+    webhookAddressRules: webhookAddressRules(env.CAIRN_WEBHOOK_ALLOW_HOSTS),
+    corsOrigins: corsOrigins(env.CAIRN_CORS_ORIGINS),
     sessionTtlHours,
     databaseConnectTimeoutMillis: integer(env, 'CAIRN_DATABASE_CONNECT_TIMEOUT_MS', 5_000),
     blobSweepGraceSeconds: integer(env, 'CAIRN_BLOB_SWEEP_GRACE_SECONDS', 3_600),
@@ -140,6 +147,30 @@ function burst(env: NodeJS.ProcessEnv, name: string, perSecond: number): number 
   const given = integer(env, name, 0);
   if (given > 0) return given;
   return Math.max(1, 2 * perSecond);
+}
+
+/** `https://a.example, http://localhost:5173`: origins exactly as browsers send them in `Origin`. */
+function corsOrigins(setting: string | undefined): string[] {
+  const origins: string[] = [];
+  for (const raw of (setting ?? '').split(',')) {
+    const entry = raw.trim().replace(/\/+$/, '');
+    if (entry === '') continue;
+    const origin = URL.canParse(entry) ? new URL(entry).origin : undefined;
+    if (origin !== entry.toLowerCase() || !/^https?:/.test(origin)) {
+      throw new ConfigError(`CAIRN_CORS_ORIGINS: "${raw.trim()}" is not an origin (scheme://host[:port])`);
+    }
+    origins.push(origin);
+  }
+  return origins;
+}
+
+function webhookAddressRules(setting: string | undefined): WebhookAddressRules {
+  try {
+    return WebhookAddressRules.parse(setting);
+  } catch (error) {
+    if (error instanceof AllowlistError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

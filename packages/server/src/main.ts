@@ -6,7 +6,7 @@ import { ADMIN_USER } from './core/auth.service.js';
 import { type Core, createCore } from './core/core.js';
 import { signInLink } from './core/sessions.service.js';
 import { buildApp } from './http/app.js';
-import { FetchWebhookSender } from './outbound/fetch-webhook.sender.js';
+import { HttpWebhookSender } from './outbound/http-webhook.sender.js';
 import { openBlobStore } from './storage/blob/blob-store.factory.js';
 import { SqlStore } from './storage/sql/sql-store.js';
 
@@ -32,7 +32,7 @@ export async function openCore(config: Config): Promise<Core> {
       intervalMillis: config.blobSweepIntervalSeconds * 1000,
     },
     webhooks: {
-      sender: new FetchWebhookSender(config.webhookTimeoutMillis),
+      sender: new HttpWebhookSender({ timeoutMillis: config.webhookTimeoutMillis, rules: config.webhookAddressRules }),
       options: {
         backoffBaseMillis: config.webhookBackoffBaseMillis,
         maxAttempts: config.webhookMaxAttempts,

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createCore } from '../src/core/core.js';
 import { type RunningServer, startServer } from '../src/main.js';
-import { FetchWebhookSender } from '../src/outbound/fetch-webhook.sender.js';
+import { HttpWebhookSender } from '../src/outbound/http-webhook.sender.js';
+import { WebhookAddressRules } from '../src/outbound/webhook-address-rules.js';
 import { FileBlobStore } from '../src/storage/blob/file-blob.store.js';
 import { experimentWithModel, register, V2 } from './support/registry-fixtures.js';
 import { ADMIN_KEY, backends, createTestContext, type TestContext } from './support/test-context.js';
@@ -132,6 +133,10 @@ interface DeliveryRow {
   payload: Record<string, unknown>;
 }
 
+/** The receivers here listen on 127.0.0.1: allowed as an operator allows an internal receiver. */
+const LOCAL_RECEIVERS = WebhookAddressRules.parse('127.0.0.1');
+const localSender = (timeoutMillis: number) => new HttpWebhookSender({ timeoutMillis, rules: LOCAL_RECEIVERS });
+
 let unique = 0;
 const modelName = (base: string) => `${base}-${++unique}-${Math.random().toString(36).slice(2, 6)}`;
 
@@ -142,7 +147,7 @@ describe.each(backends)('Comet registry webhooks (%s)', (backend) => {
     receiver = await Receiver.start();
     t = await createTestContext(backend, {
       webhooks: {
-        sender: new FetchWebhookSender(5_000),
+        sender: localSender(5_000),
         options: {
           backoffBaseMillis: BACKOFF_BASE,
           maxAttempts: MAX_ATTEMPTS,
@@ -484,6 +489,62 @@ describe.each(backends)('Comet registry webhooks (%s)', (backend) => {
     expect(await deliveries('default', '&status=delivered&limit=1')).toHaveLength(1);
   });
 
+  it('refuses a receiver on an internal address unless allowed, once, and the log says why', async () => {
+    // The same local receiver, with the address rules a server has when CAIRN_WEBHOOK_ALLOW_HOSTS is unset.
+    const strict = await createTestContext(backend, {
+      webhooks: {
+        sender: new HttpWebhookSender({ timeoutMillis: 5_000 }),
+        options: { backoffBaseMillis: BACKOFF_BASE, maxAttempts: MAX_ATTEMPTS, pollIntervalMillis: 50 },
+      },
+    });
+    strict.core.webhookDispatcher.start();
+    try {
+      const source = await experimentWithModel(strict, 'net', { 'w.bin': Buffer.from('w') });
+      const name = modelName('internal');
+      const created = await register(strict, {
+        experimentModelId: source.experimentModelId,
+        registryModelName: name,
+        version: '1.0.0',
+      });
+      const path = `/internal-${name}`;
+      const spelled = receiver.url(path).replace('127.0.0.1', '[::ffff:127.0.0.1]');
+      await strict.request('POST', `${V2}/webhooks/config`, {
+        body: {
+          webhookConfigs: [
+            { workspaceName: 'default', modelName: name, webhookUrls: [{ url: receiver.url(path) }, { url: spelled }] },
+          ],
+        },
+      });
+      const item = created.json().registryModelItemId;
+      const stage = await strict.request(
+        'GET',
+        `${V2}/write/registry-model/item/stage?modelItemId=${item}&stage=production`,
+      );
+      expect(stage.statusCode).toBe(200);
+      const rows = await eventually(async () => {
+        const response = await strict.request('GET', '/api/cairn/v1/webhooks/deliveries?workspaceName=default');
+        const found = (response.json().deliveries as DeliveryRow[]).filter((d) => d.payload.registryModelName === name);
+        return found.length === 2 && found.every((d) => d.status === 'failed') ? found : undefined;
+      });
+      // Refused at the first attempt and not retried: the same rules would refuse it again.
+      expect(rows.find((d) => d.url === receiver.url(path))).toMatchObject({
+        attempts: 1,
+        lastStatus: null,
+        nextAttemptAt: null,
+        deliveredAt: null,
+        lastError: 'refused: 127.0.0.1 is a loopback address (allow it with CAIRN_WEBHOOK_ALLOW_HOSTS)',
+      });
+      expect(rows.find((d) => d.url === spelled)).toMatchObject({
+        attempts: 1,
+        lastError: 'refused: ::ffff:7f00:1 is a loopback address (allow it with CAIRN_WEBHOOK_ALLOW_HOSTS)',
+      });
+      await new Promise((resolve) => setTimeout(resolve, BACKOFF_BASE * 3));
+      expect(receiver.at(path)).toHaveLength(0);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('shows the delivery log to members and administrators only', async () => {
     const response = await t.request('GET', '/api/cairn/v1/webhooks/deliveries?workspaceName=default', {
       key: t.otherKey,
@@ -533,7 +594,7 @@ describe.each(backends)('Comet registry webhooks (%s)', (backend) => {
         store: idle.store,
         blobs: new FileBlobStore(join(tmpdir(), 'unused-blobs')),
         limits: { maxAssetBytes: 1 },
-        webhooks: { sender: new FetchWebhookSender(5_000), options: { pollIntervalMillis: 50 } },
+        webhooks: { sender: localSender(5_000), options: { pollIntervalMillis: 50 } },
       });
       restarted.webhookDispatcher.start();
       try {
@@ -553,7 +614,7 @@ describe.each(backends)('Comet registry webhooks (%s)', (backend) => {
 
   it('hands a delivery in flight back, uncounted, when the dispatcher stops', async () => {
     const own = await createTestContext(backend, {
-      webhooks: { sender: new FetchWebhookSender(30_000), options: { pollIntervalMillis: 50 } },
+      webhooks: { sender: localSender(30_000), options: { pollIntervalMillis: 50 } },
     });
     own.core.webhookDispatcher.start();
     try {
@@ -612,6 +673,7 @@ describe('webhooks through the composition root (sqlite)', () => {
         CAIRN_ADMIN_API_KEY: ADMIN_KEY,
         CAIRN_SQLITE_SYNCHRONOUS: 'normal',
         CAIRN_WEBHOOK_BACKOFF_BASE_MS: '100',
+        CAIRN_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
       }),
     );
 

@@ -161,9 +161,17 @@ export class WebhookDispatcher {
 
     let status: number | null = null;
     let error: string | null = null;
+    let final = false;
     try {
       const request = { url: delivery.url, headers: requestHeaders(delivery), body: delivery.payload };
-      ({ status } = await this.sender.send(request, this.abort.signal));
+      const result = await this.sender.send(request, this.abort.signal);
+      if ('refused' in result) {
+        error = result.refused;
+        // The address rules change only with the server's configuration: trying the same
+        // address again would be refused again, and probing a name whose answers move between
+        // public and internal addresses is what DNS rebinding relies on. One attempt, then failed.
+        final = true;
+      } else status = result.status;
     } catch (cause) {
       if (this.stopped) {
         await this.store.webhooks.release(delivery.id, this.clock.now());
@@ -184,7 +192,7 @@ export class WebhookDispatcher {
       });
       return;
     }
-    const givingUp = attempts >= maxAttempts;
+    const givingUp = final || attempts >= maxAttempts;
     await this.store.webhooks.recordAttempt(delivery.id, {
       attempts,
       status: givingUp ? 'failed' : 'pending',

@@ -6,11 +6,18 @@ export interface WebhookRequest {
 }
 
 /**
+ * What one send came to: the receiver's status, or a refusal to connect at all because the URL
+ * (or a redirect) leads to an address webhooks may not reach; `refused` says which and why.
+ */
+export type WebhookSendResult = { status: number } | { refused: string };
+
+/**
  * Outbound HTTP for webhooks, kept outside the core (src/outbound/). `send` POSTs once, with no
- * retry and no redirect following, and resolves with the response status whatever it is (the
- * dispatcher decides what counts as delivered). It rejects when no response arrived: network
- * error, its own timeout, or `signal` aborted.
+ * retry (an implementation may follow a few redirects that keep the method, each hop held to the
+ * same address rules), and resolves with the response status whatever it is (the dispatcher
+ * decides what counts as delivered) or with a refusal. It rejects when no response arrived:
+ * network error, its own timeout, or `signal` aborted.
  */
 export interface WebhookSender {
-  send(request: WebhookRequest, signal: AbortSignal): Promise<{ status: number }>;
+  send(request: WebhookRequest, signal: AbortSignal): Promise<WebhookSendResult>;
 }

@@ -15,10 +15,12 @@ import { mlflowTrackingPlugin } from './facades/mlflow/mlflow.plugin.js';
 import { mlflowArtifactsPlugin, mlflowV3Plugin } from './facades/mlflow/mlflow-artifacts.plugin.js';
 import { gunzipRequestBody } from './gzip-body.js';
 import { IngestAdmission } from './ingest-admission.js';
+import { rootErrorHandler } from './internal-error.js';
 import { collectRoutes } from './openapi/openapi.builder.js';
 import './request-context.js';
 import { limitRequests } from './rate-limit.js';
 import { ensureRetryAfter, refuseWhileDraining } from './retry-later.js';
+import { registerCors, registerSecurityHeaders } from './security-headers.js';
 import { connectionsCheckingInterval, cutOffIdleBodies } from './slow-clients.js';
 import type { SseOptions } from './sse-stream.js';
 import { limitUploads, UploadSlots } from './upload-slots.js';
@@ -40,6 +42,7 @@ export interface AppOptions {
         | 'bodyIdleTimeoutMillis'
         | 'maxConcurrentUploads'
         | 'maxConcurrentUploadsPerKey'
+        | 'corsOrigins'
       >
     >;
   logger?: FastifyServerOptions['logger'];
@@ -73,10 +76,13 @@ export async function buildApp({ core, config, logger = false, live }: AppOption
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   collectRoutes(app);
+  app.setErrorHandler(rootErrorHandler);
   closeUnusedConnectionsOnClose(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  await registerSecurityHeaders(app, config.publicUrl);
+  await registerCors(app, config.corsOrigins ?? []);
   app.addHook('preParsing', gunzipRequestBody);
   app.addHook('onSend', ensureRetryAfter);
   refuseWhileDraining(app);
@@ -155,15 +161,35 @@ function closeUnusedConnectionsOnClose(app: FastifyInstance): void {
   });
 }
 
+/** Request headers that carry credentials: API keys (Comet's Java SDK uses its own header) and the session cookie. */
+const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'comet-sdk-api', 'x-api-key'];
+/** Body fields that carry API keys: comet_ml sends `apiKey` (handshakes, status) or `api_key` (notifications). */
+const SECRET_FIELDS = ['apiKey', 'api_key'];
+
 /**
- * comet_ml puts its API key in the query of uploads, symlinks and RPC calls; request log lines
- * show the URL without it.
+ * Paths of log objects that pino replaces by "[redacted]": headers and bodies wherever a log call
+ * puts them (alone, or under req/request/res), so that nobody logging a request's headers or body
+ * while debugging writes a key to the log.
+ */
+export const REDACTED_LOG_PATHS = [
+  ...['headers', 'req.headers', 'request.headers', 'res.headers'].flatMap((at) =>
+    SECRET_HEADERS.map((name) => `${at}["${name}"]`),
+  ),
+  ...['body', 'req.body', 'request.body', 'payload'].flatMap((at) => SECRET_FIELDS.map((name) => `${at}.${name}`)),
+  ...SECRET_FIELDS,
+];
+
+/**
+ * Keys never reach the log. comet_ml puts its API key in the query of uploads, symlinks and RPC
+ * calls: request log lines show the URL without it. Headers and bodies are not part of request
+ * lines; where a log call includes them, their credentials are redacted.
  */
 function withRedactedKeys(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
   if (!logger) return logger;
   const options = typeof logger === 'object' ? logger : {};
   return {
     ...options,
+    redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
     serializers: {
       req: (request: FastifyRequest) => ({
         method: request.method,

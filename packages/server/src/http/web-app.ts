@@ -7,16 +7,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 /**
  * The app's own pages and files may load nothing from elsewhere; styles may be inline (charting
  * and layout libraries set style attributes); images may be data: and blob: URLs (chart exports);
- * frames only from this server (the sandboxed html documents); nobody may frame the app.
+ * frames only from this server (the sandboxed html documents); nobody may frame the app. These
+ * replace the API's policy; the other security headers are everyone's (security-headers.ts).
  */
 const WEB_APP_HEADERS = {
   'content-security-policy':
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
     "connect-src 'self'; font-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; " +
     "form-action 'self'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'same-origin',
 };
 
 /** Vite names its output under assets/ by content hash: a name never changes its bytes. */

@@ -188,6 +188,8 @@ export async function createTestContext(
     workspaceQuotaBytes?: number;
     /** Wraps the blob store the core gets (a FileBlobStore in the store's folder), e.g. to inject faults. */
     blobs?: (files: FileBlobStore) => BlobStore;
+    /** The app's logger (none by default); tests that read the log pass a stream. */
+    logger?: AppOptions['logger'];
   } = {},
 ): Promise<TestContext> {
   const testStore = await openTestStore(backend, options.store);
@@ -210,6 +212,7 @@ export async function createTestContext(
   const app = await buildApp({
     core,
     config: { bodyLimitBytes: 2 * 1024 * 1024, publicUrl: PUBLIC_URL, ...options.config },
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   return {
     backend,

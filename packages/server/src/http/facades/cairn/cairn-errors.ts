@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../../core/errors.js';
+import { internalErrorMessage } from '../../internal-error.js';
 import { noteRetryLater } from '../../retry-later.js';
 
 /** Cairn's own API answers errors as RFC 9457 problem details. */
@@ -58,5 +59,5 @@ export function cairnErrorHandler(error: FastifyError | Error, request: FastifyR
   const status = fastifyError.statusCode;
   if (status !== undefined && status >= 400 && status < 500) return sendProblem(reply, status, fastifyError.message);
   request.log.error({ err: error }, 'unhandled error');
-  return sendProblem(reply, 500, 'internal server error');
+  return sendProblem(reply, 500, internalErrorMessage(request));
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../../core/errors.js';
+import { internalErrorMessage } from '../../internal-error.js';
 import { noteRetryLater } from '../../retry-later.js';
 
 /** Comet's error body (spec §1.5); `msg` first so clients that sniff `{"msg"` see it. */
@@ -53,5 +54,5 @@ export function cometErrorHandler(error: FastifyError | Error, request: FastifyR
     return sendCometError(reply, status, fastifyError.message);
   }
   request.log.error({ err: error }, 'unhandled error');
-  return sendCometError(reply, 500, 'internal server error');
+  return sendCometError(reply, 500, internalErrorMessage(request));
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../../core/errors.js';
 import { noteRetryLater, retryLaterStatus } from '../../retry-later.js';
@@ -53,11 +52,12 @@ const GENERIC: Record<DomainErrorKind, [FoundryErrorCode, string]> = {
   'storage-full': ['INTERNAL', 'Default:ServiceUnavailable'],
 };
 
+/** The error instance id is the request id: the one to look for in the server's log. */
 export function sendFoundryError(reply: FastifyReply, error: FoundryApiError): FastifyReply {
   return reply.code(error.status).type('application/json').send({
     errorCode: error.errorCode,
     errorName: error.errorName,
-    errorInstanceId: randomUUID(),
+    errorInstanceId: reply.request.id,
     parameters: error.parameters,
   });
 }

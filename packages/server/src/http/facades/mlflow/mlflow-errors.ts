@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../../core/errors.js';
+import { internalErrorMessage } from '../../internal-error.js';
 import { noteRetryLater, retryLaterStatus } from '../../retry-later.js';
 
 /** MLflow's ErrorCode names that Cairn answers with, and their HTTP statuses (spec §2). */
@@ -110,5 +111,5 @@ export function mlflowErrorHandler(error: FastifyError | Error, request: Fastify
     );
   }
   request.log.error({ err: error }, 'unhandled error');
-  return sendMlflowError(reply, new MlflowApiError('INTERNAL_ERROR', `internal error (request ${request.id})`));
+  return sendMlflowError(reply, new MlflowApiError('INTERNAL_ERROR', internalErrorMessage(request)));
 }
