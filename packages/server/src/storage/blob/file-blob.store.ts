@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type Dirent } from 'node:fs';
+import { createWriteStream, type Dirent, type WriteStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
@@ -40,9 +40,11 @@ export class FileBlobStore implements BlobStore {
       },
     });
     this.writing.add(temporary);
+    let file: WriteStream | undefined;
     try {
       await mkdir(dirname(target), { recursive: true });
-      await pipeline(body, counter, createWriteStream(temporary));
+      file = createWriteStream(temporary);
+      await pipeline(body, counter, file);
       const handle = await open(temporary, 'r');
       try {
         await handle.sync();
@@ -52,6 +54,11 @@ export class FileBlobStore implements BlobStore {
       await rename(temporary, target);
       await syncDirectory(dirname(target));
     } catch (error) {
+      // The write stream opens its file asynchronously: a failed pipeline may reject before the
+      // open completes, and removing the file then would leave it to be created afterwards.
+      // (events.once would reject on the stream's own 'error', so the close is awaited by hand.)
+      const opened = file;
+      if (opened && !opened.closed) await new Promise<void>((done) => opened.once('close', () => done()));
       // Removing a file needs no free space, so a full disk gets its room back at once.
       await rm(temporary, { force: true });
       if (NO_SPACE.has((error as NodeJS.ErrnoException).code ?? '')) {
