@@ -13,6 +13,7 @@ import { mlflowTrackingPlugin } from './facades/mlflow/mlflow.plugin.js';
 import { mlflowArtifactsPlugin, mlflowV3Plugin } from './facades/mlflow/mlflow-artifacts.plugin.js';
 import { gunzipRequestBody } from './gzip-body.js';
 import { IngestAdmission } from './ingest-admission.js';
+import { answerUndeclaredMethods } from './method-not-allowed.js';
 import { collectRoutes } from './openapi/openapi.builder.js';
 import './request-context.js';
 import { ensureRetryAfter, refuseWhileDraining } from './retry-later.js';
@@ -47,6 +48,7 @@ export async function buildApp({ core, config, logger = false, live }: AppOption
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   collectRoutes(app);
+  answerUndeclaredMethods(app);
   closeUnusedConnectionsOnClose(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
