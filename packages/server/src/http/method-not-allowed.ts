@@ -35,14 +35,25 @@ export function answerUndeclaredMethods(app: FastifyInstance): void {
     for (const given of Array.isArray(route.method) ? route.method : [route.method]) {
       const method = given.toUpperCase() as HTTPMethod;
       if (router.hasRoute(method, route.url)) continue;
-      router.on(method, route.url, noop);
+      router.on(method, route.url, noop, { url: route.url });
       methods.add(method);
     }
   });
   app.addHook('onRequest', async (request, reply) => {
     if (!request.is404) return;
     const path = request.url.split('?', 1)[0] ?? '/';
-    const allow = [...methods].filter((method) => router.find(method as HTTPMethod, path) !== null).sort();
+    const matches = [...methods].flatMap((method) => {
+      const found = router.find(method, path);
+      return found ? [{ method, url: (found.store as { url: string }).url }] : [];
+    });
+    // `…/experiments/search` also matches `…/experiments/:id` with another method: the resource is
+    // the most specific route that matches (the fewest parameters), and Allow lists its methods.
+    const specificity = (url: string) => (url.match(/[:*]/g) ?? []).length;
+    const best = Math.min(...matches.map((match) => specificity(match.url)));
+    const allow = matches
+      .filter((match) => specificity(match.url) === best)
+      .map((match) => match.method)
+      .sort();
     if (allow.length === 0 || allow.includes(request.method as HTTPMethod)) return;
     reply.header('allow', allow.join(', '));
     throw new MethodNotAllowedError(request.method, allow);

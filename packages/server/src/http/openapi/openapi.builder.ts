@@ -66,6 +66,8 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
   const routes = (collected.get(app) ?? [])
     .filter((r) => facade.prefixes.some((p) => r.url.startsWith(p)))
     .filter((r) => !facade.excludePrefixes?.some((p) => r.url.startsWith(p)))
+    // `hide` (the @fastify/swagger convention): a compatibility shim, not part of the contract.
+    .filter((r) => !(r.schema as JsonObject | undefined)?.hide)
     .sort((a, b) => a.url.localeCompare(b.url) || a.method.localeCompare(b.method));
   const components = new Components();
   const errorSchema = components.take(facade.errors.schema);

@@ -99,11 +99,14 @@ export const mlflowArtifactsPlugin: FastifyPluginAsync<{ core: Core }> = async (
 
   /**
    * POST /api/2.0/mlflow-artifacts/mpu/{create,complete,abort}/<path> — 501: the client then
-   * falls back to one PUT, which the message's start tells it to do.
+   * falls back to one PUT, which the message's start tells it to do. Kept out of the OpenAPI
+   * document: server-info says multipart uploads are off, so they are no part of the contract.
    */
   for (const step of ['create', 'complete', 'abort']) {
-    app.post(`/mpu/${step}/*`, { schema: { response: { 501: MlflowError, ...errors } } }, async (_request, reply) =>
-      sendMlflowError(reply, new MlflowApiError('NOT_IMPLEMENTED', MULTIPART_NOT_SUPPORTED)),
+    app.post(
+      `/mpu/${step}/*`,
+      { schema: { hide: true, response: { 501: MlflowError, ...errors } } },
+      async (_request, reply) => sendMlflowError(reply, new MlflowApiError('NOT_IMPLEMENTED', MULTIPART_NOT_SUPPORTED)),
     );
   }
 };
