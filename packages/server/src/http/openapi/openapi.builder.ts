@@ -92,6 +92,11 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
     operation.security = security;
     const responses: JsonObject = {};
     for (const [status, body] of Object.entries((schema.response ?? {}) as JsonObject)) {
+      // 204 and 304 carry no body, so no media type either.
+      if (status === '204' || status === '304') {
+        responses[status] = { description: status };
+        continue;
+      }
       responses[status] = {
         description: status,
         content:
