@@ -82,7 +82,10 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
       ...toParameters(components, schema.params as JsonObject | undefined, 'path'),
     ];
     if (route.url.endsWith('*')) {
-      parameters.push({ name: 'path', in: 'path', required: true, schema: { type: 'string', minLength: 1 } });
+      // The wildcard's own schema when the route states one (`params: {'*': …}`).
+      const wildcard = ((schema.params as JsonObject | undefined)?.properties as JsonObject | undefined)?.['*'];
+      const pathSchema = wildcard ? components.take(wildcard as JsonObject) : { type: 'string', minLength: 1 };
+      parameters.push({ name: 'path', in: 'path', required: true, schema: pathSchema });
     }
     if (parameters.length > 0) operation.parameters = parameters;
     if (schema.body) {
@@ -182,11 +185,17 @@ function toParameters(
 ): JsonObject[] {
   if (!schema) return [];
   const properties = (schema.properties ?? {}) as Record<string, JsonObject>;
-  const required = new Set((schema.required ?? []) as string[]);
-  return Object.entries(properties).map(([name, property]) => ({
-    name,
-    in: location,
-    required: location === 'path' || required.has(name),
-    schema: components.take(property),
-  }));
+  // Parameters cannot state "one of these": a schema names the one its document requires.
+  const required = new Set([
+    ...((schema.required ?? []) as string[]),
+    ...((schema['x-parameters-required'] ?? []) as string[]),
+  ]);
+  return Object.entries(properties)
+    .filter(([name]) => name !== '*')
+    .map(([name, property]) => ({
+      name,
+      in: location,
+      required: location === 'path' || required.has(name),
+      schema: components.take(property),
+    }));
 }

@@ -1,5 +1,12 @@
 import { Readable } from 'node:stream';
-import { MlflowArtifactList, MlflowEmpty, MlflowError, MlflowRequest, MlflowServerInfo } from '@cairn/schemas/mlflow';
+import {
+  ArtifactPathParams,
+  ArtifactServiceListRequest,
+  MlflowArtifactList,
+  MlflowEmpty,
+  MlflowError,
+  MlflowServerInfo,
+} from '@cairn/schemas/mlflow';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Core } from '../../../core/core.js';
@@ -40,7 +47,7 @@ export const mlflowArtifactsPlugin: FastifyPluginAsync<{ core: Core }> = async (
   /** GET /api/2.0/mlflow-artifacts/artifacts?path=<folder> — one level, base names. */
   app.get(
     '/artifacts',
-    { schema: { querystring: MlflowRequest, response: { 200: MlflowArtifactList, ...errors } } },
+    { schema: { querystring: ArtifactServiceListRequest, response: { 200: MlflowArtifactList, ...errors } } },
     async (request) => {
       const { principal } = callerOf(request);
       const raw = optionalString(inputOf(request), 'path') ?? '';
@@ -63,7 +70,12 @@ export const mlflowArtifactsPlugin: FastifyPluginAsync<{ core: Core }> = async (
   /** GET /api/2.0/mlflow-artifacts/artifacts/<path> — the file's bytes (one byte range when asked). */
   app.get(
     '/artifacts/*',
-    { schema: { response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: MlflowError } } },
+    {
+      schema: {
+        params: ArtifactPathParams,
+        response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: MlflowError },
+      },
+    },
     async (request, reply) => {
       const { principal } = callerOf(request);
       const { run, scope, path } = await resolveArtifacts(core, principal, targetOf(request));
@@ -77,25 +89,32 @@ export const mlflowArtifactsPlugin: FastifyPluginAsync<{ core: Core }> = async (
    * PUT /api/2.0/mlflow-artifacts/artifacts/<path> — stores the raw body at the path, replacing
    * the file there; at most the server's asset limit (413 beyond it).
    */
-  app.put('/artifacts/*', { schema: { response: { 200: MlflowEmpty, ...errors } } }, async (request, reply) =>
-    closeOnFailure(request, reply, async () => {
-      const { principal } = callerOf(request);
-      const { run, scope, path } = await resolveArtifacts(core, principal, targetOf(request));
-      if (path === '') throw new MlflowApiError('INVALID_PARAMETER_VALUE', 'Invalid path');
-      // A request without a media type and without a body skips the parser: an empty file.
-      const body = (request.body as Readable | undefined) ?? Readable.from([]);
-      await core.files.put(principal, run.experiment.id, path, body, scope);
-      return {};
-    }),
+  app.put(
+    '/artifacts/*',
+    { schema: { params: ArtifactPathParams, response: { 200: MlflowEmpty, ...errors } } },
+    async (request, reply) =>
+      closeOnFailure(request, reply, async () => {
+        const { principal } = callerOf(request);
+        const { run, scope, path } = await resolveArtifacts(core, principal, targetOf(request));
+        if (path === '') throw new MlflowApiError('INVALID_PARAMETER_VALUE', 'Invalid path');
+        // A request without a media type and without a body skips the parser: an empty file.
+        const body = (request.body as Readable | undefined) ?? Readable.from([]);
+        await core.files.put(principal, run.experiment.id, path, body, scope);
+        return {};
+      }),
   );
 
   /** DELETE /api/2.0/mlflow-artifacts/artifacts/<path> — the file, or every file under the folder. */
-  app.delete('/artifacts/*', { schema: { response: { 200: MlflowEmpty, ...errors } } }, async (request) => {
-    const { principal } = callerOf(request);
-    const { run, scope, path } = await resolveArtifacts(core, principal, targetOf(request));
-    await core.files.delete(principal, run.experiment.id, path, scope);
-    return {};
-  });
+  app.delete(
+    '/artifacts/*',
+    { schema: { params: ArtifactPathParams, response: { 200: MlflowEmpty, ...errors } } },
+    async (request) => {
+      const { principal } = callerOf(request);
+      const { run, scope, path } = await resolveArtifacts(core, principal, targetOf(request));
+      await core.files.delete(principal, run.experiment.id, path, scope);
+      return {};
+    },
+  );
 
   /**
    * POST /api/2.0/mlflow-artifacts/mpu/{create,complete,abort}/<path> — 501: the client then
