@@ -23,6 +23,13 @@ const Int64 = Type.Union([
   Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }),
   Type.String({ pattern: '^-?[0-9]{1,15}$' }),
 ]);
+/** A time in epoch milliseconds: not negative. */
+const Timestamp = Type.Union([
+  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  Type.String({ pattern: '^[0-9]{1,15}$' }),
+]);
+/** A run's name (core/rules.ts `entryName`): at most 1000 characters, no control character. */
+const RunName = Type.String({ maxLength: 1000, pattern: '^[^\\u0000-\\u001f\\u007f]*$' });
 /** A double: a number, a numeric string, or protobuf's names of the non-finite values. */
 const Double = Type.Union([
   Type.Number(),
@@ -88,7 +95,6 @@ const ExperimentName = Type.String({
 const VIEW_TYPE = { ACTIVE_ONLY: 1, DELETED_ONLY: 2, ALL: 3 };
 const RUN_STATUS = { RUNNING: 1, SCHEDULED: 2, FINISHED: 3, FAILED: 4, KILLED: 5 };
 const LOGGED_MODEL_STATUS = {
-  LOGGED_MODEL_STATUS_UNSPECIFIED: 0,
   LOGGED_MODEL_PENDING: 1,
   LOGGED_MODEL_READY: 2,
   LOGGED_MODEL_UPLOAD_FAILED: 3,
@@ -113,10 +119,16 @@ export const CreateExperimentRequest = message({
   tags: Type.Optional(list(ExperimentTag)),
 });
 export const ExperimentIdRequest = message({ experiment_id: Id });
+/** Experiment "0" is the Default experiment: it is not deleted, and its name is its own. */
+const NotDefaultId = Type.Union([
+  Type.String({ minLength: 1, pattern: '^(?!0$)' }),
+  Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+]);
+export const DeleteExperimentRequest = message({ experiment_id: NotDefaultId });
 export const GetExperimentByNameRequest = message({ experiment_name: Required });
 /** The name "Default" belongs to experiment "0". */
 export const UpdateExperimentRequest = message({
-  experiment_id: Id,
+  experiment_id: NotDefaultId,
   new_name: Type.String({ ...ExperimentName, pattern: `^(?!Default$)${ExperimentName.pattern?.slice(1)}` }),
 });
 export const SetExperimentTagRequest = message({
@@ -137,8 +149,8 @@ export const SearchExperimentsRequest = message({
 export const CreateRunRequest = message({
   experiment_id: Type.Optional(OptionalId),
   user_id: Type.Optional(Type.String()),
-  run_name: Type.Optional(Type.String()),
-  start_time: Type.Optional(Int64),
+  run_name: Type.Optional(RunName),
+  start_time: Type.Optional(Timestamp),
   tags: Type.Optional(list(RunTag(8000))),
 });
 export const RunIdRequest = message(RunIdFields, runIdOrUuid);
@@ -147,7 +159,7 @@ export const UpdateRunRequest = message(
     ...RunIdFields,
     status: Type.Optional(protoEnum(RUN_STATUS)),
     end_time: Type.Optional(Int64),
-    run_name: Type.Optional(Type.String()),
+    run_name: Type.Optional(RunName),
   },
   runIdOrUuid,
 );
@@ -277,7 +289,7 @@ export const FinalizeLoggedModelRequest = message({ status: protoEnum(LOGGED_MOD
 export const LoggedModelTagsRequest = message({ tags: Type.Optional(list(ModelTag)) });
 export const LoggedModelParamsRequest = message({ params: Type.Optional(list(ModelTag)) });
 export const LogOutputsRequest = message(
-  { ...RunIdFields, models: Type.Optional(list(message({ model_id: Required, step: Type.Optional(Int64) }))) },
+  { ...RunIdFields, models: list(message({ model_id: Required, step: Type.Optional(Int64) }), { minItems: 1 }) },
   runIdOrUuid,
 );
 export const LoggedModelFilesRequest = message({ artifact_directory_path: Type.Optional(ArtifactPath) });
@@ -305,6 +317,7 @@ const SettableAlias = Type.String({
   maxLength: 255,
   pattern: '^(?![lL][aA][tT][eE][sS][tT]$)(?![vV][0-9]+$)[A-Za-z0-9_-]+$',
 });
+const ActiveStage = '^([sS][tT][aA][gG][iI][nN][gG]|[pP][rR][oO][dD][uU][cC][tT][iI][oO][nN])$';
 /** MLflow's stages, in any case. */
 const Stage = Type.String({
   pattern:
@@ -324,7 +337,7 @@ export const SearchRegisteredModelsRequest = message({
   order_by: Type.Optional(list(Type.String())),
   page_token: Type.Optional(Type.String()),
 });
-export const GetLatestVersionsRequest = message({ name: ModelName, stages: Type.Optional(list(Type.String())) });
+export const GetLatestVersionsRequest = message({ name: ModelName, stages: Type.Optional(list(Stage)) });
 export const SetRegisteredModelTagRequest = message({
   name: ModelName,
   key: RegistryTagKey,
@@ -348,12 +361,18 @@ export const UpdateModelVersionRequest = message({
   version: Version,
   description: Type.Optional(Type.String()),
 });
-export const TransitionStageRequest = message({
-  name: ModelName,
-  version: Version,
-  stage: Stage,
-  archive_existing_versions: Type.Optional(Bool),
-});
+/** Archiving the other versions is for a move to an active stage (Staging, Production). */
+export const TransitionStageRequest = message(
+  { name: ModelName, version: Version, stage: Stage, archive_existing_versions: Type.Optional(Bool) },
+  {
+    if: {
+      properties: { archive_existing_versions: { enum: [true, 'true'] } },
+      required: ['archive_existing_versions'],
+    },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then.
+    then: { properties: { stage: { pattern: ActiveStage } } },
+  },
+);
 export const SearchModelVersionsRequest = message({
   filter: Type.Optional(Type.String()),
   max_results: Type.Optional(maxResults(200_000)),

@@ -149,7 +149,6 @@ function parametersOf(document: DocumentName, s: Seeded): Record<string, string>
       return {
         'query.experiment_id': s.mlflowExperimentId,
         'query.run_id': s.experimentKey,
-        'query.run_uuid': s.experimentKey,
         'query.name': s.model,
         'query.metric_key': s.metric,
         'body.experiment_id': s.mlflowExperimentId,

@@ -10,9 +10,9 @@ import {
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Core } from '../../../core/core.js';
-import { BinaryBody } from '../../binary-body.js';
+
 import { closeOnFailure } from '../../multipart-reader.js';
-import { resolveArtifacts, sendArtifactBytes } from './artifact-files.js';
+import { Download, resolveArtifacts, sendArtifactBytes } from './artifact-files.js';
 import { type ArtifactTarget, assertSafePath, parseArtifactPath } from './artifact-path.js';
 import { callerOf, setUpMlflowScope } from './mlflow.plugin.js';
 import { MlflowApiError, mlflowErrorHandler, sendMlflowError } from './mlflow-errors.js';
@@ -73,7 +73,7 @@ export const mlflowArtifactsPlugin: FastifyPluginAsync<{ core: Core }> = async (
     {
       schema: {
         params: ArtifactPathParams,
-        response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: MlflowError },
+        response: { 200: Download, 206: Download, ...errors, 416: MlflowError },
       },
     },
     async (request, reply) => {

@@ -9,9 +9,9 @@ import {
   UploadArtifactRequest,
 } from '@cairn/schemas/mlflow';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { BinaryBody } from '../../../binary-body.js';
+
 import { closeOnFailure } from '../../../multipart-reader.js';
-import { listFiles, readableRun, sendArtifactBytes } from '../artifact-files.js';
+import { Download, listFiles, readableRun, sendArtifactBytes } from '../artifact-files.js';
 import { assertSafePath } from '../artifact-path.js';
 import type { MlflowRouteContext } from '../mlflow.plugin.js';
 import { callerOf } from '../mlflow.plugin.js';
@@ -69,7 +69,7 @@ export function registerArtifactRoutes(context: MlflowRouteContext): void {
     {
       schema: {
         querystring: GetArtifactRequest,
-        response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: MlflowError },
+        response: { 200: Download, 206: Download, ...errors, 416: MlflowError },
       },
     },
     async (request, reply) => {

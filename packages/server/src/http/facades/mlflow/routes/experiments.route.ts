@@ -1,6 +1,7 @@
 import {
   CreateExperimentRequest,
   CreateExperimentResponse,
+  DeleteExperimentRequest,
   DeleteExperimentTagRequest,
   ExperimentIdRequest,
   GetExperimentByNameRequest,
@@ -170,7 +171,7 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
 
   /** POST /api/2.0/mlflow/experiments/delete: to the trash, with all its runs. */
   const byId = { body: ExperimentIdRequest, response: { 200: MlflowEmpty } };
-  app.post('/experiments/delete', { schema: byId }, async (request) => {
+  app.post('/experiments/delete', { schema: { ...byId, body: DeleteExperimentRequest } }, async (request) => {
     const experimentId = requiredString(inputOf(request), 'experiment_id');
     const project = await projectOf(request, experimentId);
     if (experimentIdOf(project) === DEFAULT_EXPERIMENT_ID) {

@@ -19,8 +19,8 @@ import type { Project } from '../../../../core/entities.js';
 import { newHexId } from '../../../../core/ids.js';
 import type { LoggedModelView } from '../../../../core/logged-models.service.js';
 import type { Principal } from '../../../../core/principal.js';
-import { BinaryBody } from '../../../binary-body.js';
-import { listFiles, readableRun, sendArtifactBytes } from '../artifact-files.js';
+
+import { Download, listFiles, readableRun, sendArtifactBytes } from '../artifact-files.js';
 import { assertSafePath } from '../artifact-path.js';
 import type { MlflowRouteContext } from '../mlflow.plugin.js';
 import { callerOf } from '../mlflow.plugin.js';
@@ -269,7 +269,7 @@ export function registerLoggedModelRoutes({ app, core }: MlflowRouteContext): vo
       schema: {
         params: ModelIdParams,
         querystring: LoggedModelFileRequest,
-        response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: MlflowError },
+        response: { 200: Download, 206: Download, ...errors, 416: MlflowError },
       },
     },
     async (request, reply) => {

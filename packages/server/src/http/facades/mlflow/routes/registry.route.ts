@@ -3,6 +3,7 @@ import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { ModelVersionView } from '../../../../core/model-registry.service.js';
 import { attachment, baseName, headerSafeLink, mediaTypeOf } from '../../../download-headers.js';
+import { Download } from '../artifact-files.js';
 import { callerOf, type MlflowRouteContext } from '../mlflow.plugin.js';
 import { MlflowApiError } from '../mlflow-errors.js';
 import {
@@ -385,7 +386,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
    */
   app.get(
     '/model-versions/get-artifact',
-    { schema: { querystring: R.ModelVersionArtifactRequest } },
+    { schema: { querystring: R.ModelVersionArtifactRequest, response: { 200: Download, ...errors } } },
     async (request, reply) => {
       const { principal, workspace, input } = call(request);
       const name = requiredString(input, 'name');
