@@ -53,6 +53,8 @@ const PositiveInt = Type.Union([
   Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
   Type.String({ pattern: '^[1-9][0-9]{0,14}$' }),
 ]);
+/** An order clause (`<field> [ASC|DESC]`, parsed by the route): never empty. */
+const OrderClause = Type.String({ minLength: 1 });
 /** An enum by name or by its proto number. */
 function protoEnum(values: Record<string, number>): TSchema {
   return Type.Union([
@@ -141,7 +143,7 @@ export const SearchExperimentsRequest = message({
   max_results: Type.Optional(maxResults(50_000)),
   page_token: Type.Optional(Type.String()),
   filter: Type.Optional(Type.String()),
-  order_by: Type.Optional(list(Type.String())),
+  order_by: Type.Optional(list(OrderClause)),
   view_type: Type.Optional(protoEnum(VIEW_TYPE)),
 });
 
@@ -210,7 +212,7 @@ export const SearchRunsRequest = message({
   filter: Type.Optional(Type.String()),
   run_view_type: Type.Optional(protoEnum(VIEW_TYPE)),
   max_results: Type.Optional(maxResults(50_000)),
-  order_by: Type.Optional(list(Type.String())),
+  order_by: Type.Optional(list(OrderClause)),
   page_token: Type.Optional(Type.String()),
 });
 
@@ -334,7 +336,7 @@ export const RegisteredModelNameRequest = message({ name: ModelName });
 export const SearchRegisteredModelsRequest = message({
   filter: Type.Optional(Type.String()),
   max_results: Type.Optional(maxResults(1000)),
-  order_by: Type.Optional(list(Type.String())),
+  order_by: Type.Optional(list(OrderClause)),
   page_token: Type.Optional(Type.String()),
 });
 export const GetLatestVersionsRequest = message({ name: ModelName, stages: Type.Optional(list(Stage)) });
@@ -376,7 +378,7 @@ export const TransitionStageRequest = message(
 export const SearchModelVersionsRequest = message({
   filter: Type.Optional(Type.String()),
   max_results: Type.Optional(maxResults(200_000)),
-  order_by: Type.Optional(list(Type.String())),
+  order_by: Type.Optional(list(OrderClause)),
   page_token: Type.Optional(Type.String()),
 });
 export const ModelVersionArtifactRequest = message({ name: ModelName, version: Version, path: Required });

@@ -31,6 +31,10 @@ export interface Seeded {
   foundryModelRid: string;
   foundryExperimentRid: string;
   throwawayKeyId: string;
+  /** MLflow things the fuzzer's delete calls are pointed at, so that the seeded ones stay. */
+  throwawayRunId: string;
+  throwawayExperimentId: string;
+  throwawayModel: string;
 }
 
 async function call(base: string, key: string, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -91,6 +95,14 @@ export async function seed(base: string, key: string): Promise<Seeded> {
   const throwaway = (await call(base, key, 'POST', '/api/cairn/v1/me/api-keys', { name: 'fuzz-throwaway' })) as {
     key: { id: string };
   };
+  const throwawayRun = (await call(base, key, 'POST', '/api/2.0/mlflow/runs/create', {
+    experiment_id: mlflowExperiment.experiment.experiment_id,
+  })) as { run: { info: { run_id: string } } };
+  const throwawayExperiment = (await call(base, key, 'POST', '/api/2.0/mlflow/experiments/create', {
+    name: 'fuzz-throwaway-experiment',
+  })) as { experiment_id: string };
+  const throwawayModel = 'fuzz-throwaway-model';
+  await call(base, key, 'POST', '/api/2.0/mlflow/registered-models/create', { name: throwawayModel });
   return {
     workspace,
     project,
@@ -106,6 +118,9 @@ export async function seed(base: string, key: string): Promise<Seeded> {
     foundryModelRid: `ri.models.main.model.${projectId.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')}`,
     foundryExperimentRid: `ri.models.main.experiment.${experimentKey}`,
     throwawayKeyId: throwaway.key.id,
+    throwawayRunId: throwawayRun.run.info.run_id,
+    throwawayExperimentId: throwawayExperiment.experiment_id,
+    throwawayModel,
   };
 }
 
@@ -154,8 +169,47 @@ function parametersOf(document: DocumentName, s: Seeded): Record<string, string>
         'body.experiment_id': s.mlflowExperimentId,
         'body.run_id': s.experimentKey,
         'body.name': s.model,
+        // Values in a language of their own (filters, order clauses, page tokens, a model's
+        // MLmodel JSON, a version's source URI) that a schema cannot state: valid ones are given.
+        'query.filter': '',
+        'body.filter': '',
+        'query.page_token': '',
+        'body.page_token': '',
+        'query.start_step': '0',
+        'query.end_step': '100',
+        'body.source': `runs:/${s.experimentKey}/model`,
+        'body.model_json': JSON.stringify({
+          artifact_path: 'model',
+          flavors: {},
+          utc_time_created: '2026-01-01 00:00:00.000000',
+          run_id: s.experimentKey,
+        }),
       };
   }
+}
+
+/**
+ * Per-operation values: the fuzzer's deletes (and order clauses, whose grammar differs by
+ * search) aimed at throwaway things, so that the seeded run, experiment and model stay usable.
+ */
+function operationsOf(document: DocumentName, s: Seeded): { name: string; parameters: Record<string, unknown> }[] {
+  if (document !== 'mlflow') return [];
+  const base = '/api/2.0/mlflow';
+  return [
+    { name: `POST ${base}/runs/delete`, parameters: { 'body.run_id': s.throwawayRunId } },
+    { name: `POST ${base}/experiments/delete`, parameters: { 'body.experiment_id': s.throwawayExperimentId } },
+    { name: `DELETE ${base}/registered-models/delete`, parameters: { 'body.name': s.throwawayModel } },
+    { name: `DELETE ${base}/model-versions/delete`, parameters: { 'body.name': s.throwawayModel } },
+    { name: `POST ${base}/registered-models/rename`, parameters: { 'body.name': s.throwawayModel } },
+    ...['experiments/search', 'runs/search'].flatMap((path) => [
+      { name: `GET ${base}/${path}`, parameters: { 'query.order_by': [] } },
+      { name: `POST ${base}/${path}`, parameters: { 'body.order_by': [] } },
+    ]),
+    ...['registered-models/search', 'model-versions/search'].map((path) => ({
+      name: `GET ${base}/${path}`,
+      parameters: { 'query.order_by': [] },
+    })),
+  ];
 }
 
 export interface FuzzResult {
@@ -186,7 +240,15 @@ export async function fuzz(options: {
   const parameters = Object.entries(parametersOf(options.document, options.seeded))
     .map(([name, value]) => `"${name}" = ${JSON.stringify(value)}`)
     .join('\n');
-  await writeFile(config, `[cache]\nenabled = false\n\n[parameters]\n${parameters}\n`);
+  const operations = operationsOf(options.document, options.seeded)
+    .map(({ name, parameters: values }) => {
+      const table = Object.entries(values)
+        .map(([key, value]) => `${JSON.stringify(key)} = ${JSON.stringify(value)}`)
+        .join(', ');
+      return `[[operations]]\ninclude-name = ${JSON.stringify(name)}\nparameters = { ${table} }\n`;
+    })
+    .join('\n');
+  await writeFile(config, `[cache]\nenabled = false\n\n[parameters]\n${parameters}\n\n${operations}`);
   const har = join(dir, 'requests.har');
   const authorization = options.document === 'comet' ? options.adminKey : `Bearer ${options.adminKey}`;
   const result = await run(
