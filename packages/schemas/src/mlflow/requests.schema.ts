@@ -166,10 +166,15 @@ export const UpdateRunRequest = message(
   runIdOrUuid,
 );
 export const RunOnlyRequest = message({ run_id: Required });
+/** A metric point's time (core): epoch milliseconds from 1970 to the end of year 9999. */
+const MetricTimestamp = Type.Union([
+  Type.Integer({ minimum: 0, maximum: 253_402_300_799_999 }),
+  Type.String({ pattern: '^[0-9]{1,12}$' }),
+]);
 const MetricFields = {
   key: RunKey,
   value: Double,
-  timestamp: Int64,
+  timestamp: MetricTimestamp,
   step: Type.Optional(Int64),
 };
 export const LogMetricRequest = message({ ...RunIdFields, ...MetricFields }, runIdOrUuid);
