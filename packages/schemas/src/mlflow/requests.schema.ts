@@ -8,9 +8,16 @@ import { type TObject, type TProperties, type TSchema, Type } from '@sinclair/ty
  * to MLflow's own messages (`Missing value for required parameter 'x'.`).
  */
 
-/** A message: the given fields, unknown ones allowed. */
+/**
+ * A message: the given fields, unknown ones allowed, except `__proto__`, which the server's JSON
+ * parser refuses (prototype poisoning) before any route sees the body.
+ */
 function message<P extends TProperties>(properties: P, options: Record<string, unknown> = {}): TObject<P> {
-  return Type.Object(properties, { additionalProperties: true, ...options });
+  return Type.Object(properties, {
+    additionalProperties: true,
+    propertyNames: { pattern: '^(?!__proto__$)' },
+    ...options,
+  });
 }
 
 /** A required text field: "" counts as missing for MLflow. */
