@@ -16,6 +16,7 @@ import { mlflowArtifactsPlugin, mlflowV3Plugin } from './facades/mlflow/mlflow-a
 import { gunzipRequestBody } from './gzip-body.js';
 import { IngestAdmission } from './ingest-admission.js';
 import { rootErrorHandler } from './internal-error.js';
+import { answerUndeclaredMethods } from './method-not-allowed.js';
 import { collectRoutes } from './openapi/openapi.builder.js';
 import './request-context.js';
 import { limitRequests } from './rate-limit.js';
@@ -77,6 +78,7 @@ export async function buildApp({ core, config, logger = false, live }: AppOption
 
   collectRoutes(app);
   app.setErrorHandler(rootErrorHandler);
+  answerUndeclaredMethods(app);
   closeUnusedConnectionsOnClose(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

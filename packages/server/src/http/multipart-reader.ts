@@ -39,8 +39,22 @@ export class MultipartReader {
     return after;
   }
 
+  /**
+   * The next part. busboy throws plain errors for a body that is not multipart as declared (no
+   * boundary, a broken part header, an early end): the client's fault, so 400, never 500. The
+   * plugin's own errors (limits) carry their status and pass unchanged.
+   */
+  private async next(): Promise<IteratorResult<Multipart>> {
+    try {
+      return await this.parts.next();
+    } catch (error) {
+      if (typeof (error as { statusCode?: unknown }).statusCode === 'number') throw error;
+      throw new InvalidArgumentError(`malformed multipart body: ${(error as Error).message}`);
+    }
+  }
+
   private async read(into: Map<string, string>): Promise<MultipartFile | undefined> {
-    for (let next = await this.parts.next(); !next.done; next = await this.parts.next()) {
+    for (let next = await this.next(); !next.done; next = await this.next()) {
       const part = next.value;
       if (part.type === 'file') {
         if (part.fieldname === this.fileField) return part;

@@ -92,6 +92,13 @@ export function foundryErrorHandler(error: FastifyError | Error, request: Fastif
       }),
     );
   }
+  // Conjure has no family for 405; the status carries it, the name says it.
+  if (status === 405) {
+    return sendFoundryError(
+      reply,
+      new FoundryApiError('INVALID_ARGUMENT', 'Default:MethodNotAllowed', { message: fastifyError.message }, 405),
+    );
+  }
   if (fastifyError.validation || (status !== undefined && status >= 400 && status < 500)) {
     return sendFoundryError(
       reply,

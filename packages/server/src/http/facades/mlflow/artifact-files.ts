@@ -5,6 +5,7 @@ import { NotFoundError } from '../../../core/errors.js';
 import type { ExperimentView } from '../../../core/experiments.service.js';
 import type { FileTreeScope } from '../../../core/file-tree.service.js';
 import type { Principal } from '../../../core/principal.js';
+import { BinaryBody } from '../../binary-body.js';
 import { chooseByteRange } from '../../byte-range.js';
 import { attachmentWithPlainName, baseName, mediaTypeOf } from '../../download-headers.js';
 import type { ArtifactTarget } from './artifact-path.js';
@@ -106,3 +107,9 @@ export async function listFiles(
     })),
   };
 }
+
+/**
+ * A download's response: the file's bytes in the media type its name suggests, so any type
+ * (`*` + `/*`), which is how the documents state it.
+ */
+export const Download = { content: { '*/*': { schema: BinaryBody } } };

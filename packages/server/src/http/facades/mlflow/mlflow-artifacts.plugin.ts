@@ -1,11 +1,18 @@
 import { Readable } from 'node:stream';
-import { MlflowArtifactList, MlflowEmpty, MlflowError, MlflowRequest, MlflowServerInfo } from '@cairn/schemas/mlflow';
+import {
+  ArtifactPathParams,
+  ArtifactServiceListRequest,
+  MlflowArtifactList,
+  MlflowEmpty,
+  MlflowError,
+  MlflowServerInfo,
+} from '@cairn/schemas/mlflow';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Core } from '../../../core/core.js';
-import { BinaryBody } from '../../binary-body.js';
+
 import { closeOnFailure } from '../../multipart-reader.js';
-import { resolveArtifacts, sendArtifactBytes } from './artifact-files.js';
+import { Download, resolveArtifacts, sendArtifactBytes } from './artifact-files.js';
 import { type ArtifactTarget, assertSafePath, parseArtifactPath } from './artifact-path.js';
 import { callerOf, setUpMlflowScope } from './mlflow.plugin.js';
 import { MlflowApiError, mlflowErrorHandler, sendMlflowError } from './mlflow-errors.js';
@@ -40,7 +47,7 @@ export const mlflowArtifactsPlugin: FastifyPluginAsync<{ core: Core }> = async (
   /** GET /api/2.0/mlflow-artifacts/artifacts?path=<folder> — one level, base names. */
   app.get(
     '/artifacts',
-    { schema: { querystring: MlflowRequest, response: { 200: MlflowArtifactList, ...errors } } },
+    { schema: { querystring: ArtifactServiceListRequest, response: { 200: MlflowArtifactList, ...errors } } },
     async (request) => {
       const { principal } = callerOf(request);
       const raw = optionalString(inputOf(request), 'path') ?? '';
@@ -63,7 +70,12 @@ export const mlflowArtifactsPlugin: FastifyPluginAsync<{ core: Core }> = async (
   /** GET /api/2.0/mlflow-artifacts/artifacts/<path> — the file's bytes (one byte range when asked). */
   app.get(
     '/artifacts/*',
-    { schema: { response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: MlflowError } } },
+    {
+      schema: {
+        params: ArtifactPathParams,
+        response: { 200: Download, 206: Download, ...errors, 416: MlflowError },
+      },
+    },
     async (request, reply) => {
       const { principal } = callerOf(request);
       const { run, scope, path } = await resolveArtifacts(core, principal, targetOf(request));
@@ -79,7 +91,7 @@ export const mlflowArtifactsPlugin: FastifyPluginAsync<{ core: Core }> = async (
    */
   app.put(
     '/artifacts/*',
-    { config: { upload: true }, schema: { response: { 200: MlflowEmpty, ...errors } } },
+    { config: { upload: true }, schema: { params: ArtifactPathParams, response: { 200: MlflowEmpty, ...errors } } },
     async (request, reply) =>
       closeOnFailure(request, reply, async () => {
         const { principal } = callerOf(request);
@@ -93,20 +105,27 @@ export const mlflowArtifactsPlugin: FastifyPluginAsync<{ core: Core }> = async (
   );
 
   /** DELETE /api/2.0/mlflow-artifacts/artifacts/<path> — the file, or every file under the folder. */
-  app.delete('/artifacts/*', { schema: { response: { 200: MlflowEmpty, ...errors } } }, async (request) => {
-    const { principal } = callerOf(request);
-    const { run, scope, path } = await resolveArtifacts(core, principal, targetOf(request));
-    await core.files.delete(principal, run.experiment.id, path, scope);
-    return {};
-  });
+  app.delete(
+    '/artifacts/*',
+    { schema: { params: ArtifactPathParams, response: { 200: MlflowEmpty, ...errors } } },
+    async (request) => {
+      const { principal } = callerOf(request);
+      const { run, scope, path } = await resolveArtifacts(core, principal, targetOf(request));
+      await core.files.delete(principal, run.experiment.id, path, scope);
+      return {};
+    },
+  );
 
   /**
    * POST /api/2.0/mlflow-artifacts/mpu/{create,complete,abort}/<path> — 501: the client then
-   * falls back to one PUT, which the message's start tells it to do.
+   * falls back to one PUT, which the message's start tells it to do. Kept out of the OpenAPI
+   * document: server-info says multipart uploads are off, so they are no part of the contract.
    */
   for (const step of ['create', 'complete', 'abort']) {
-    app.post(`/mpu/${step}/*`, { schema: { response: { 501: MlflowError, ...errors } } }, async (_request, reply) =>
-      sendMlflowError(reply, new MlflowApiError('NOT_IMPLEMENTED', MULTIPART_NOT_SUPPORTED)),
+    app.post(
+      `/mpu/${step}/*`,
+      { schema: { hide: true, response: { 501: MlflowError, ...errors } } },
+      async (_request, reply) => sendMlflowError(reply, new MlflowApiError('NOT_IMPLEMENTED', MULTIPART_NOT_SUPPORTED)),
     );
   }
 };

@@ -107,7 +107,11 @@ export function mlflowErrorHandler(error: FastifyError | Error, request: Fastify
   if (fastifyError.validation || (status !== undefined && status >= 400 && status < 500)) {
     return sendMlflowError(
       reply,
-      new MlflowApiError('INVALID_PARAMETER_VALUE', fastifyError.message, status === 413 ? 413 : 400),
+      new MlflowApiError(
+        'INVALID_PARAMETER_VALUE',
+        fastifyError.message,
+        status === 413 || status === 405 ? status : 400,
+      ),
     );
   }
   request.log.error({ err: error }, 'unhandled error');

@@ -7,6 +7,7 @@ import { type Principal, requireScope } from '../../../core/principal.js';
 import { presentedApiKey } from '../../api-key.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { MlflowApiError, mlflowErrorHandler, sendMlflowError } from './mlflow-errors.js';
+import { setUpMlflowValidation } from './mlflow-validation.js';
 import { registerArtifactRoutes } from './routes/artifacts.route.js';
 import { registerExperimentRoutes } from './routes/experiments.route.js';
 import { registerMetricRoutes } from './routes/metrics.route.js';
@@ -47,6 +48,7 @@ export function callerOf(request: FastifyRequest): { principal: Principal; works
  */
 export function setUpMlflowScope(app: TypeBoxApp, core: Core): void {
   app.setErrorHandler(mlflowErrorHandler);
+  setUpMlflowValidation(app);
   app.setNotFoundHandler((_request, reply) =>
     sendMlflowError(reply, new MlflowApiError('ENDPOINT_NOT_FOUND', 'Not found')),
   );

@@ -1,9 +1,17 @@
 import { Readable } from 'node:stream';
-import { MlflowEmpty, MlflowError, MlflowRequest, MlflowRunArtifactList } from '@cairn/schemas/mlflow';
+import {
+  GetArtifactRequest,
+  ListArtifactsRequest,
+  LogModelRequest,
+  MlflowEmpty,
+  MlflowError,
+  MlflowRunArtifactList,
+  UploadArtifactRequest,
+} from '@cairn/schemas/mlflow';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { BinaryBody } from '../../../binary-body.js';
+
 import { closeOnFailure } from '../../../multipart-reader.js';
-import { listFiles, readableRun, sendArtifactBytes } from '../artifact-files.js';
+import { Download, listFiles, readableRun, sendArtifactBytes } from '../artifact-files.js';
 import { assertSafePath } from '../artifact-path.js';
 import type { MlflowRouteContext } from '../mlflow.plugin.js';
 import { callerOf } from '../mlflow.plugin.js';
@@ -39,7 +47,7 @@ export function registerArtifactRoutes(context: MlflowRouteContext): void {
    */
   app.get(
     '/artifacts/list',
-    { schema: { querystring: MlflowRequest, response: { 200: MlflowRunArtifactList, ...errors } } },
+    { schema: { querystring: ListArtifactsRequest, response: { 200: MlflowRunArtifactList, ...errors } } },
     async (request) => {
       const { principal } = callerOf(request);
       const input = inputOf(request);
@@ -60,8 +68,8 @@ export function registerArtifactRoutes(context: MlflowRouteContext): void {
     '/get-artifact',
     {
       schema: {
-        querystring: MlflowRequest,
-        response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: MlflowError },
+        querystring: GetArtifactRequest,
+        response: { 200: Download, 206: Download, ...errors, 416: MlflowError },
       },
     },
     async (request, reply) => {
@@ -83,7 +91,7 @@ export function registerArtifactRoutes(context: MlflowRouteContext): void {
    */
   app.post(
     '/runs/log-model',
-    { schema: { body: MlflowRequest, response: { 200: MlflowEmpty, ...errors } } },
+    { schema: { body: LogModelRequest, response: { 200: MlflowEmpty, ...errors } } },
     async (request) => {
       const { principal } = callerOf(request);
       const input = inputOf(request);
@@ -144,7 +152,7 @@ export function registerArtifactRoutes(context: MlflowRouteContext): void {
       '/upload-artifact',
       {
         config: { upload: true },
-        schema: { querystring: MlflowRequest, response: { 200: MlflowEmpty, ...errors, 413: MlflowError } },
+        schema: { querystring: UploadArtifactRequest, response: { 200: MlflowEmpty, ...errors, 413: MlflowError } },
       },
       async (request, reply) =>
         closeOnFailure(request, reply, async () => {

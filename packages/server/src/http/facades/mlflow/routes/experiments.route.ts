@@ -1,9 +1,16 @@
 import {
+  CreateExperimentRequest,
   CreateExperimentResponse,
+  DeleteExperimentRequest,
+  DeleteExperimentTagRequest,
+  ExperimentIdRequest,
+  GetExperimentByNameRequest,
   GetExperimentResponse,
   MlflowEmpty,
-  MlflowRequest,
+  SearchExperimentsRequest,
   SearchExperimentsResponse,
+  SetExperimentTagRequest,
+  UpdateExperimentRequest,
 } from '@cairn/schemas/mlflow';
 import type { FastifyRequest } from 'fastify';
 import type { Project } from '../../../../core/entities.js';
@@ -67,13 +74,10 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
     return project;
   }
 
-  const body = { body: MlflowRequest };
-  const query = { querystring: MlflowRequest };
-
   /** POST /api/2.0/mlflow/experiments/create */
   app.post(
     '/experiments/create',
-    { schema: { ...body, response: { 200: CreateExperimentResponse } } },
+    { schema: { body: CreateExperimentRequest, response: { 200: CreateExperimentResponse } } },
     async (request) => {
       const input = inputOf(request);
       const name = requiredString(input, 'name');
@@ -108,7 +112,8 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
   );
 
   /** GET /api/2.0/mlflow/experiments/get */
-  app.get('/experiments/get', { schema: { ...query, response: { 200: GetExperimentResponse } } }, async (request) => {
+  const get = { querystring: ExperimentIdRequest, response: { 200: GetExperimentResponse } };
+  app.get('/experiments/get', { schema: get }, async (request) => {
     const project = await projectOf(request, requiredString(inputOf(request), 'experiment_id'));
     return { experiment: toWireExperiment(project, await core.projects.tags(callerOf(request).principal, project.id)) };
   });
@@ -116,7 +121,7 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
   /** GET /api/2.0/mlflow/experiments/get-by-name: deleted experiments are found too. */
   app.get(
     '/experiments/get-by-name',
-    { schema: { ...query, response: { 200: GetExperimentResponse } } },
+    { schema: { querystring: GetExperimentByNameRequest, response: { 200: GetExperimentResponse } } },
     async (request) => {
       const name = requiredString(inputOf(request), 'experiment_name');
       const { principal, workspace } = callerOf(request);
@@ -140,7 +145,8 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
   );
 
   /** POST /api/2.0/mlflow/experiments/update: a rename. */
-  app.post('/experiments/update', { schema: { ...body, response: { 200: MlflowEmpty } } }, async (request) => {
+  const update = { body: UpdateExperimentRequest, response: { 200: MlflowEmpty } };
+  app.post('/experiments/update', { schema: update }, async (request) => {
     const input = inputOf(request);
     const experimentId = requiredString(input, 'experiment_id');
     const newName = requiredString(input, 'new_name');
@@ -164,7 +170,8 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
   });
 
   /** POST /api/2.0/mlflow/experiments/delete: to the trash, with all its runs. */
-  app.post('/experiments/delete', { schema: { ...body, response: { 200: MlflowEmpty } } }, async (request) => {
+  const byId = { body: ExperimentIdRequest, response: { 200: MlflowEmpty } };
+  app.post('/experiments/delete', { schema: { ...byId, body: DeleteExperimentRequest } }, async (request) => {
     const experimentId = requiredString(inputOf(request), 'experiment_id');
     const project = await projectOf(request, experimentId);
     if (experimentIdOf(project) === DEFAULT_EXPERIMENT_ID) {
@@ -179,7 +186,7 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
   });
 
   /** POST /api/2.0/mlflow/experiments/restore: back from the trash, with all its runs. */
-  app.post('/experiments/restore', { schema: { ...body, response: { 200: MlflowEmpty } } }, async (request) => {
+  app.post('/experiments/restore', { schema: byId }, async (request) => {
     const experimentId = requiredString(inputOf(request), 'experiment_id');
     const project = await projectOf(request, experimentId);
     if (project.deletedAt === null) throw noSuchExperiment(experimentId);
@@ -190,7 +197,7 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
   /** POST /api/2.0/mlflow/experiments/set-experiment-tag */
   app.post(
     '/experiments/set-experiment-tag',
-    { schema: { ...body, response: { 200: MlflowEmpty } } },
+    { schema: { body: SetExperimentTagRequest, response: { 200: MlflowEmpty } } },
     async (request) => {
       const input = inputOf(request);
       const experimentId = requiredString(input, 'experiment_id');
@@ -207,7 +214,7 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
   /** POST /api/2.0/mlflow/experiments/delete-experiment-tag */
   app.post(
     '/experiments/delete-experiment-tag',
-    { schema: { ...body, response: { 200: MlflowEmpty } } },
+    { schema: { body: DeleteExperimentTagRequest, response: { 200: MlflowEmpty } } },
     async (request) => {
       const input = inputOf(request);
       const experimentId = requiredString(input, 'experiment_id');
@@ -254,6 +261,7 @@ export function registerExperimentRoutes({ app, core }: MlflowRouteContext): voi
       ...(next === undefined ? {} : { next_page_token: next }),
     };
   }
-  app.post('/experiments/search', { schema: { ...body, response: { 200: SearchExperimentsResponse } } }, search);
-  app.get('/experiments/search', { schema: { ...query, response: { 200: SearchExperimentsResponse } } }, search);
+  const response = { 200: SearchExperimentsResponse };
+  app.post('/experiments/search', { schema: { body: SearchExperimentsRequest, response } }, search);
+  app.get('/experiments/search', { schema: { querystring: SearchExperimentsRequest, response } }, search);
 }

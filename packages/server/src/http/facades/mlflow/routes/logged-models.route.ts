@@ -1,10 +1,17 @@
 import {
+  CreateLoggedModelRequest,
+  FinalizeLoggedModelRequest,
+  LoggedModelFileRequest,
+  LoggedModelFilesRequest,
+  LoggedModelParamsRequest,
+  LoggedModelTagsRequest,
+  LogOutputsRequest,
   MlflowEmpty,
   MlflowError,
   MlflowLoggedModelResponse,
   MlflowLoggedModelSearchResponse,
-  MlflowRequest,
   MlflowRunArtifactList,
+  SearchLoggedModelsRequest,
 } from '@cairn/schemas/mlflow';
 import { Type } from '@sinclair/typebox';
 import type { Core } from '../../../../core/core.js';
@@ -12,8 +19,8 @@ import type { Project } from '../../../../core/entities.js';
 import { newHexId } from '../../../../core/ids.js';
 import type { LoggedModelView } from '../../../../core/logged-models.service.js';
 import type { Principal } from '../../../../core/principal.js';
-import { BinaryBody } from '../../../binary-body.js';
-import { listFiles, readableRun, sendArtifactBytes } from '../artifact-files.js';
+
+import { Download, listFiles, readableRun, sendArtifactBytes } from '../artifact-files.js';
 import { assertSafePath } from '../artifact-path.js';
 import type { MlflowRouteContext } from '../mlflow.plugin.js';
 import { callerOf } from '../mlflow.plugin.js';
@@ -59,7 +66,7 @@ export function registerLoggedModelRoutes({ app, core }: MlflowRouteContext): vo
    */
   app.post(
     '/logged-models',
-    { schema: { body: MlflowRequest, response: { 200: MlflowLoggedModelResponse, ...errors } } },
+    { schema: { body: CreateLoggedModelRequest, response: { 200: MlflowLoggedModelResponse, ...errors } } },
     async (request) => {
       const { principal, workspace } = callerOf(request);
       const input = inputOf(request);
@@ -91,7 +98,7 @@ export function registerLoggedModelRoutes({ app, core }: MlflowRouteContext): vo
   /** POST logged-models/search {experiment_ids[], filter, max_results ≤ 50, page_token} — newest first. */
   app.post(
     '/logged-models/search',
-    { schema: { body: MlflowRequest, response: { 200: MlflowLoggedModelSearchResponse, ...errors } } },
+    { schema: { body: SearchLoggedModelsRequest, response: { 200: MlflowLoggedModelSearchResponse, ...errors } } },
     async (request) => {
       const { principal, workspace } = callerOf(request);
       const input = inputOf(request);
@@ -138,7 +145,6 @@ export function registerLoggedModelRoutes({ app, core }: MlflowRouteContext): vo
     {
       schema: {
         params: ModelIdParams,
-        querystring: MlflowRequest,
         response: { 200: MlflowLoggedModelResponse, ...errors },
       },
     },
@@ -154,7 +160,7 @@ export function registerLoggedModelRoutes({ app, core }: MlflowRouteContext): vo
     {
       schema: {
         params: ModelIdParams,
-        body: MlflowRequest,
+        body: FinalizeLoggedModelRequest,
         response: { 200: MlflowLoggedModelResponse, ...errors },
       },
     },
@@ -180,7 +186,7 @@ export function registerLoggedModelRoutes({ app, core }: MlflowRouteContext): vo
   /** PATCH logged-models/<model_id>/tags {tags[]} — upserts. */
   app.patch(
     '/logged-models/:model_id/tags',
-    { schema: { params: ModelIdParams, body: MlflowRequest, response: { 200: MlflowEmpty, ...errors } } },
+    { schema: { params: ModelIdParams, body: LoggedModelTagsRequest, response: { 200: MlflowEmpty, ...errors } } },
     async (request) => {
       const tags = pairs(keyValueList(inputOf(request), 'tags'));
       await core.loggedModels.setTags(callerOf(request).principal, request.params.model_id, tags);
@@ -202,7 +208,7 @@ export function registerLoggedModelRoutes({ app, core }: MlflowRouteContext): vo
   /** POST logged-models/<model_id>/params {params[]} — write-once, as run params. */
   app.post(
     '/logged-models/:model_id/params',
-    { schema: { params: ModelIdParams, body: MlflowRequest, response: { 200: MlflowEmpty, ...errors } } },
+    { schema: { params: ModelIdParams, body: LoggedModelParamsRequest, response: { 200: MlflowEmpty, ...errors } } },
     async (request) => {
       const params = pairs(keyValueList(inputOf(request), 'params'));
       await core.loggedModels.logParams(callerOf(request).principal, request.params.model_id, params);
@@ -213,7 +219,7 @@ export function registerLoggedModelRoutes({ app, core }: MlflowRouteContext): vo
   /** POST runs/outputs {run_id, models[]{model_id, step}} — the step each model was logged at. */
   app.post(
     '/runs/outputs',
-    { schema: { body: MlflowRequest, response: { 200: MlflowEmpty, ...errors } } },
+    { schema: { body: LogOutputsRequest, response: { 200: MlflowEmpty, ...errors } } },
     async (request) => {
       const { principal } = callerOf(request);
       const input = inputOf(request);
@@ -239,7 +245,7 @@ export function registerLoggedModelRoutes({ app, core }: MlflowRouteContext): vo
     {
       schema: {
         params: ModelIdParams,
-        querystring: MlflowRequest,
+        querystring: LoggedModelFilesRequest,
         response: { 200: MlflowRunArtifactList, ...errors },
       },
     },
@@ -262,8 +268,8 @@ export function registerLoggedModelRoutes({ app, core }: MlflowRouteContext): vo
     {
       schema: {
         params: ModelIdParams,
-        querystring: MlflowRequest,
-        response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: MlflowError },
+        querystring: LoggedModelFileRequest,
+        response: { 200: Download, 206: Download, ...errors, 416: MlflowError },
       },
     },
     async (request, reply) => {

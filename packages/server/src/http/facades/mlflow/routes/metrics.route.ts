@@ -1,4 +1,10 @@
-import { BulkMetricHistoryResponse, MetricHistoryResponse, MlflowRequest } from '@cairn/schemas/mlflow';
+import {
+  BulkMetricHistoryResponse,
+  MetricHistoryBulkIntervalRequest,
+  MetricHistoryBulkRequest,
+  MetricHistoryRequest,
+  MetricHistoryResponse,
+} from '@cairn/schemas/mlflow';
 import type { MetricPoint } from '../../../../core/entities.js';
 import {
   MAX_HISTORY_RESULTS,
@@ -44,12 +50,10 @@ function runIdsOf(values: unknown[], name: string): string[] {
 
 /** Metric histories: one run's, paged; several runs' sampled for charts; the UI's bulk read. */
 export function registerMetricRoutes({ app, core }: MlflowRouteContext, options: { ajax: boolean }): void {
-  const query = { querystring: MlflowRequest };
-
   /** GET /api/2.0/mlflow/metrics/get-history: every point in (timestamp, step, value) order, paged by max_results. */
   app.get(
     '/metrics/get-history',
-    { schema: { ...query, response: { 200: MetricHistoryResponse } } },
+    { schema: { querystring: MetricHistoryRequest, response: { 200: MetricHistoryResponse } } },
     async (request) => {
       const input = inputOf(request);
       const runId = requiredStringOf(input, ['run_id', 'run_uuid']);
@@ -76,7 +80,7 @@ export function registerMetricRoutes({ app, core }: MlflowRouteContext, options:
   /** GET /api/2.0/mlflow/metrics/get-history-bulk-interval: MLflow's step sampler (spec §7). */
   app.get(
     '/metrics/get-history-bulk-interval',
-    { schema: { ...query, response: { 200: BulkMetricHistoryResponse } } },
+    { schema: { querystring: MetricHistoryBulkIntervalRequest, response: { 200: BulkMetricHistoryResponse } } },
     async (request) => {
       const input = inputOf(request);
       const runIds = runIdsOf(optionalList(input, 'run_ids'), 'run_ids');
@@ -110,7 +114,7 @@ export function registerMetricRoutes({ app, core }: MlflowRouteContext, options:
   /** GET /ajax-api/2.0/mlflow/metrics/get-history-bulk: the web UI's, not part of the proto API. */
   app.get(
     '/metrics/get-history-bulk',
-    { schema: { ...query, response: { 200: BulkMetricHistoryResponse } } },
+    { schema: { querystring: MetricHistoryBulkRequest, response: { 200: BulkMetricHistoryResponse } } },
     async (request) => {
       const input = inputOf(request);
       const runIds = runIdsOf(optionalList(input, 'run_id'), 'run_id');

@@ -1,7 +1,9 @@
+import * as R from '@cairn/schemas/mlflow';
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { ModelVersionView } from '../../../../core/model-registry.service.js';
 import { attachment, baseName, headerSafeLink, mediaTypeOf } from '../../../download-headers.js';
+import { Download } from '../artifact-files.js';
 import { callerOf, type MlflowRouteContext } from '../mlflow.plugin.js';
 import { MlflowApiError } from '../mlflow-errors.js';
 import {
@@ -22,8 +24,6 @@ import {
 } from '../mlflow-request.js';
 import { downloadUriOf, originOf, wireModelVersion, wireRegisteredModel } from './registry.mapper.js';
 
-/** Requests stay loose: the handlers read and validate them with MLflow's messages. */
-const Loose = Type.Object({}, { additionalProperties: true });
 const ErrorBody = Type.Object({ error_code: Type.String(), message: Type.String() });
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 const Empty = Type.Object({});
@@ -68,7 +68,7 @@ const VERSION_SEARCH = { defaultMax: 10_000, max: 200_000 };
 /** `version` as MLflow's server reads it: an integer, in a string or a number. */
 function versionNumber(input: MlflowInput): number {
   const text = requiredString(input, 'version');
-  if (!/^\s*\d+\s*$/.test(text)) {
+  if (!/^\d+$/.test(text)) {
     throw new MlflowApiError('INVALID_PARAMETER_VALUE', `Parameter 'version' must be an integer, got '${text}'.`);
   }
   return Number(text);
@@ -140,6 +140,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   const route = <R extends TSchema>(
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     url: string,
+    message: TSchema,
     reply: R,
     handler: (request: FastifyRequest) => Promise<unknown>,
   ) => {
@@ -147,8 +148,8 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
       method,
       url,
       schema: {
-        // Old clients send the body as a JSON string holding the JSON (inputOf decodes it).
-        ...(method === 'GET' ? { querystring: Loose } : { body: Type.Union([Loose, Type.String(), Type.Null()]) }),
+        // Old clients send the body as a JSON string holding the JSON: it is validated decoded.
+        ...(method === 'GET' ? { querystring: message } : { body: message }),
         response: { 200: reply, ...errors },
       },
       handler: (request) => handler(request) as never,
@@ -156,7 +157,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   };
 
   /** POST registered-models/create */
-  route('POST', '/registered-models/create', RegisteredModelReply, async (request) => {
+  route('POST', '/registered-models/create', R.CreateRegisteredModelRequest, RegisteredModelReply, async (request) => {
     const { principal, workspace, input } = call(request);
     const view = await registry.createModel(principal, workspace, {
       name: requiredString(input, 'name'),
@@ -167,7 +168,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** POST registered-models/rename */
-  route('POST', '/registered-models/rename', RegisteredModelReply, async (request) => {
+  route('POST', '/registered-models/rename', R.RenameRegisteredModelRequest, RegisteredModelReply, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     const view = await registry.renameModel(principal, workspace, name, requiredString(input, 'new_name'));
@@ -175,7 +176,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** PATCH registered-models/update */
-  route('PATCH', '/registered-models/update', RegisteredModelReply, async (request) => {
+  route('PATCH', '/registered-models/update', R.UpdateRegisteredModelRequest, RegisteredModelReply, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     const description = optionalString(input, 'description') ?? null;
@@ -187,14 +188,14 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** DELETE registered-models/delete */
-  route('DELETE', '/registered-models/delete', Empty, async (request) => {
+  route('DELETE', '/registered-models/delete', R.RegisteredModelNameRequest, Empty, async (request) => {
     const { principal, workspace, input } = call(request);
     await registry.deleteModel(principal, workspace, requiredString(input, 'name'));
     return {};
   });
 
   /** GET registered-models/get */
-  route('GET', '/registered-models/get', RegisteredModelReply, async (request) => {
+  route('GET', '/registered-models/get', R.RegisteredModelNameRequest, RegisteredModelReply, async (request) => {
     const { principal, workspace, input } = call(request);
     const view = await registry.getModel(principal, workspace, requiredString(input, 'name'));
     return { registered_model: wireRegisteredModel(view) };
@@ -221,7 +222,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
     registered_models: Type.Array(RegisteredModel),
     next_page_token: Type.Optional(Type.String()),
   });
-  route('GET', '/registered-models/search', ModelsPage, searchModels);
+  route('GET', '/registered-models/search', R.SearchRegisteredModelsRequest, ModelsPage, searchModels);
 
   /** POST (and GET) registered-models/get-latest-versions */
   const latestVersions = async (request: FastifyRequest) => {
@@ -234,11 +235,23 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
     const views = await registry.latestVersions(principal, workspace, name, stages);
     return { model_versions: views.map(wireModelVersion) };
   };
-  route('POST', '/registered-models/get-latest-versions', ModelVersionsReply, latestVersions);
-  route('GET', '/registered-models/get-latest-versions', ModelVersionsReply, latestVersions);
+  route(
+    'POST',
+    '/registered-models/get-latest-versions',
+    R.GetLatestVersionsRequest,
+    ModelVersionsReply,
+    latestVersions,
+  );
+  route(
+    'GET',
+    '/registered-models/get-latest-versions',
+    R.GetLatestVersionsRequest,
+    ModelVersionsReply,
+    latestVersions,
+  );
 
   /** POST registered-models/set-tag */
-  route('POST', '/registered-models/set-tag', Empty, async (request) => {
+  route('POST', '/registered-models/set-tag', R.SetRegisteredModelTagRequest, Empty, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     const key = requiredString(input, 'key');
@@ -247,7 +260,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** DELETE registered-models/delete-tag */
-  route('DELETE', '/registered-models/delete-tag', Empty, async (request) => {
+  route('DELETE', '/registered-models/delete-tag', R.DeleteRegisteredModelTagRequest, Empty, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     await registry.deleteModelTag(principal, workspace, name, requiredString(input, 'key'));
@@ -255,7 +268,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** POST registered-models/alias */
-  route('POST', '/registered-models/alias', Empty, async (request) => {
+  route('POST', '/registered-models/alias', R.SetAliasRequest, Empty, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     const alias = requiredString(input, 'alias');
@@ -264,7 +277,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** DELETE registered-models/alias */
-  route('DELETE', '/registered-models/alias', Empty, async (request) => {
+  route('DELETE', '/registered-models/alias', R.AliasRequest, Empty, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     await registry.deleteAlias(principal, workspace, name, requiredString(input, 'alias'));
@@ -272,7 +285,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** GET registered-models/alias */
-  route('GET', '/registered-models/alias', ModelVersionReply, async (request) => {
+  route('GET', '/registered-models/alias', R.AliasRequest, ModelVersionReply, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     const view = await registry.versionByAlias(principal, workspace, name, requiredString(input, 'alias'));
@@ -280,7 +293,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** POST model-versions/create */
-  route('POST', '/model-versions/create', ModelVersionReply, async (request) => {
+  route('POST', '/model-versions/create', R.CreateModelVersionRequest, ModelVersionReply, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     const source = requiredString(input, 'source');
@@ -301,7 +314,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** PATCH model-versions/update */
-  route('PATCH', '/model-versions/update', ModelVersionReply, async (request) => {
+  route('PATCH', '/model-versions/update', R.UpdateModelVersionRequest, ModelVersionReply, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     const number = versionNumber(input);
@@ -311,7 +324,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** POST model-versions/transition-stage */
-  route('POST', '/model-versions/transition-stage', ModelVersionReply, async (request) => {
+  route('POST', '/model-versions/transition-stage', R.TransitionStageRequest, ModelVersionReply, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     const number = versionNumber(input);
@@ -322,7 +335,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** DELETE model-versions/delete */
-  route('DELETE', '/model-versions/delete', Empty, async (request) => {
+  route('DELETE', '/model-versions/delete', R.ModelVersionRequest, Empty, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     await registry.deleteVersion(principal, workspace, name, versionNumber(input));
@@ -330,7 +343,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** GET model-versions/get */
-  route('GET', '/model-versions/get', ModelVersionReply, async (request) => {
+  route('GET', '/model-versions/get', R.ModelVersionRequest, ModelVersionReply, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     const view = await registry.getVersion(principal, workspace, name, versionNumber(input));
@@ -342,7 +355,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
     model_versions: Type.Array(ModelVersion),
     next_page_token: Type.Optional(Type.String()),
   });
-  route('GET', '/model-versions/search', VersionsPage, async (request) => {
+  route('GET', '/model-versions/search', R.SearchModelVersionsRequest, VersionsPage, async (request) => {
     const { principal, workspace, input } = call(request);
     const predicate = modelVersionPredicate(optionalString(input, 'filter'));
     const comparator = modelVersionComparator(orderBy(input));
@@ -354,37 +367,47 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** GET model-versions/get-download-uri */
-  route('GET', '/model-versions/get-download-uri', Type.Object({ artifact_uri: Type.String() }), async (request) => {
-    const { principal, workspace, input } = call(request);
-    const name = requiredString(input, 'name');
-    const view = await registry.getVersion(principal, workspace, name, versionNumber(input));
-    return { artifact_uri: downloadUriOf(view) };
-  });
+  route(
+    'GET',
+    '/model-versions/get-download-uri',
+    R.ModelVersionRequest,
+    Type.Object({ artifact_uri: Type.String() }),
+    async (request) => {
+      const { principal, workspace, input } = call(request);
+      const name = requiredString(input, 'name');
+      const view = await registry.getVersion(principal, workspace, name, versionNumber(input));
+      return { artifact_uri: downloadUriOf(view) };
+    },
+  );
 
   /**
    * GET model-versions/get-artifact?name&version&path — one file of a version (the download
    * MLflow's UI uses), `path` relative to the version's root.
    */
-  app.get('/model-versions/get-artifact', { schema: { querystring: Loose } }, async (request, reply) => {
-    const { principal, workspace, input } = call(request);
-    const name = requiredString(input, 'name');
-    const number = versionNumber(input);
-    const path = requiredString(input, 'path').replace(/^(\.\/)+/, '');
-    const file = await registry.versionFile(principal, workspace, name, number, path);
-    if (file.remote && file.link) return reply.redirect(headerSafeLink(file.link), 302);
-    const body = await core.assets.openChecked(file);
-    // A row without its bytes is damage, not a client error.
-    if (!body) throw new Error(`the bytes of asset ${file.id} are missing from the blob store`);
-    return reply
-      .type(mediaTypeOf(file.fileName))
-      .header('content-length', file.fileSize)
-      .header('content-disposition', attachment(baseName(file.fileName)))
-      .header('x-content-type-options', 'nosniff')
-      .send(body);
-  });
+  app.get(
+    '/model-versions/get-artifact',
+    { schema: { querystring: R.ModelVersionArtifactRequest, response: { 200: Download, ...errors } } },
+    async (request, reply) => {
+      const { principal, workspace, input } = call(request);
+      const name = requiredString(input, 'name');
+      const number = versionNumber(input);
+      const path = requiredString(input, 'path').replace(/^(\.\/)+/, '');
+      const file = await registry.versionFile(principal, workspace, name, number, path);
+      if (file.remote && file.link) return reply.redirect(headerSafeLink(file.link), 302);
+      const body = await core.assets.openChecked(file);
+      // A row without its bytes is damage, not a client error.
+      if (!body) throw new Error(`the bytes of asset ${file.id} are missing from the blob store`);
+      return reply
+        .type(mediaTypeOf(file.fileName))
+        .header('content-length', file.fileSize)
+        .header('content-disposition', attachment(baseName(file.fileName)))
+        .header('x-content-type-options', 'nosniff')
+        .send(body);
+    },
+  );
 
   /** POST model-versions/set-tag */
-  route('POST', '/model-versions/set-tag', Empty, async (request) => {
+  route('POST', '/model-versions/set-tag', R.SetModelVersionTagRequest, Empty, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     const number = versionNumber(input);
@@ -394,7 +417,7 @@ export function registerRegistryRoutes({ app, core }: MlflowRouteContext): void 
   });
 
   /** DELETE model-versions/delete-tag */
-  route('DELETE', '/model-versions/delete-tag', Empty, async (request) => {
+  route('DELETE', '/model-versions/delete-tag', R.DeleteModelVersionTagRequest, Empty, async (request) => {
     const { principal, workspace, input } = call(request);
     const name = requiredString(input, 'name');
     const number = versionNumber(input);

@@ -1,4 +1,4 @@
-import { MlflowRequest, SearchRunsResponse } from '@cairn/schemas/mlflow';
+import { SearchRunsRequest, SearchRunsResponse } from '@cairn/schemas/mlflow';
 import type { FastifyRequest } from 'fastify';
 import type { SortPosition } from '../../../../core/experiment-query.js';
 import { callerOf, type MlflowRouteContext } from '../mlflow.plugin.js';
@@ -62,8 +62,8 @@ export function registerRunSearchRoutes({ app, core }: MlflowRouteContext): void
     };
   }
   const response = { 200: SearchRunsResponse };
-  app.post('/runs/search', { schema: { body: MlflowRequest, response } }, search);
-  app.get('/runs/search', { schema: { querystring: MlflowRequest, response } }, search);
+  app.post('/runs/search', { schema: { body: SearchRunsRequest, response } }, search);
+  app.get('/runs/search', { schema: { querystring: SearchRunsRequest, response } }, search);
 }
 
 function encodePosition(position: SortPosition): string {

@@ -1,4 +1,19 @@
-import { MlflowEmpty, MlflowRequest, RunResponse, UpdateRunResponse } from '@cairn/schemas/mlflow';
+import {
+  CreateRunRequest,
+  DeleteRunTagRequest,
+  LogBatchRequest,
+  LogInputsRequest,
+  LogMetricRequest,
+  LogParamRequest,
+  MlflowEmpty,
+  RunIdRequest,
+  RunOnlyRequest,
+  RunResponse,
+  SetRunTagRequest,
+  UpdateRunRequest,
+  UpdateRunResponse,
+} from '@cairn/schemas/mlflow';
+import type { TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { DatasetInput, MlflowRunStatus, RunMetricInput } from '../../../../core/runs.service.js';
 import { callerOf, type MlflowRouteContext } from '../mlflow.plugin.js';
@@ -63,15 +78,14 @@ function metricOf(entry: MlflowInput, prefix: string): RunMetricInput {
 
 /** Runs (Cairn experiments) and everything logged to them. */
 export function registerRunRoutes({ app, core }: MlflowRouteContext): void {
-  const body = { body: MlflowRequest };
-  const empty = { schema: { ...body, response: { 200: MlflowEmpty } } };
+  const empty = (body: TSchema) => ({ schema: { body, response: { 200: MlflowEmpty } } });
 
   async function runOf(request: FastifyRequest, runId: string) {
     return toWireRun(await core.runs.record(callerOf(request).principal, runId));
   }
 
   /** POST /api/2.0/mlflow/runs/create: in experiment "0" when none is named. */
-  app.post('/runs/create', { schema: { ...body, response: { 200: RunResponse } } }, async (request) => {
+  app.post('/runs/create', { schema: { body: CreateRunRequest, response: { 200: RunResponse } } }, async (request) => {
     const input = inputOf(request);
     const experimentId = optionalString(input, 'experiment_id') || DEFAULT_EXPERIMENT_ID;
     const { principal, workspace } = callerOf(request);
@@ -99,40 +113,44 @@ export function registerRunRoutes({ app, core }: MlflowRouteContext): void {
   });
 
   /** GET /api/2.0/mlflow/runs/get: deleted runs too. */
-  app.get('/runs/get', { schema: { querystring: MlflowRequest, response: { 200: RunResponse } } }, async (request) => ({
+  app.get('/runs/get', { schema: { querystring: RunIdRequest, response: { 200: RunResponse } } }, async (request) => ({
     run: await runOf(request, runIdOf(inputOf(request))),
   }));
 
   /** POST /api/2.0/mlflow/runs/update: status, end time and name; only those given change. */
-  app.post('/runs/update', { schema: { ...body, response: { 200: UpdateRunResponse } } }, async (request) => {
-    const input = inputOf(request);
-    const runId = runIdOf(input);
-    const status = optionalEnum(input, 'status', RUN_STATUSES);
-    const endTime = optionalInt(input, 'end_time');
-    const runName = optionalString(input, 'run_name');
-    const { principal } = callerOf(request);
-    await core.runs.update(principal, runId, {
-      ...(status === undefined ? {} : { status }),
-      ...(endTime === undefined ? {} : { endTime }),
-      ...(runName ? { runName } : {}),
-    });
-    return { run_info: toWireRunInfo(await core.runs.record(principal, runId)) };
-  });
+  app.post(
+    '/runs/update',
+    { schema: { body: UpdateRunRequest, response: { 200: UpdateRunResponse } } },
+    async (request) => {
+      const input = inputOf(request);
+      const runId = runIdOf(input);
+      const status = optionalEnum(input, 'status', RUN_STATUSES);
+      const endTime = optionalInt(input, 'end_time');
+      const runName = optionalString(input, 'run_name');
+      const { principal } = callerOf(request);
+      await core.runs.update(principal, runId, {
+        ...(status === undefined ? {} : { status }),
+        ...(endTime === undefined ? {} : { endTime }),
+        ...(runName ? { runName } : {}),
+      });
+      return { run_info: toWireRunInfo(await core.runs.record(principal, runId)) };
+    },
+  );
 
   /** POST /api/2.0/mlflow/runs/delete */
-  app.post('/runs/delete', empty, async (request) => {
+  app.post('/runs/delete', empty(RunOnlyRequest), async (request) => {
     await core.runs.setDeleted(callerOf(request).principal, requiredString(inputOf(request), 'run_id'), true);
     return {};
   });
 
   /** POST /api/2.0/mlflow/runs/restore */
-  app.post('/runs/restore', empty, async (request) => {
+  app.post('/runs/restore', empty(RunOnlyRequest), async (request) => {
     await core.runs.setDeleted(callerOf(request).principal, requiredString(inputOf(request), 'run_id'), false);
     return {};
   });
 
   /** POST /api/2.0/mlflow/runs/log-metric: 3.x's dataset and model fields are accepted and not stored. */
-  app.post('/runs/log-metric', empty, async (request) => {
+  app.post('/runs/log-metric', empty(LogMetricRequest), async (request) => {
     const input = inputOf(request);
     const runId = runIdOf(input);
     const metric = metricOf(input, '');
@@ -141,7 +159,7 @@ export function registerRunRoutes({ app, core }: MlflowRouteContext): void {
   });
 
   /** POST /api/2.0/mlflow/runs/log-parameter: write-once. */
-  app.post('/runs/log-parameter', empty, async (request) => {
+  app.post('/runs/log-parameter', empty(LogParamRequest), async (request) => {
     const input = inputOf(request);
     const runId = runIdOf(input);
     const param = { key: requiredString(input, 'key'), value: optionalString(input, 'value') ?? '' };
@@ -150,7 +168,7 @@ export function registerRunRoutes({ app, core }: MlflowRouteContext): void {
   });
 
   /** POST /api/2.0/mlflow/runs/set-tag: an upsert; `mlflow.runName` renames the run. */
-  app.post('/runs/set-tag', empty, async (request) => {
+  app.post('/runs/set-tag', empty(SetRunTagRequest), async (request) => {
     const input = inputOf(request);
     const runId = runIdOf(input);
     const tag = { key: requiredString(input, 'key'), value: optionalString(input, 'value') ?? '' };
@@ -159,7 +177,7 @@ export function registerRunRoutes({ app, core }: MlflowRouteContext): void {
   });
 
   /** POST /api/2.0/mlflow/runs/delete-tag */
-  app.post('/runs/delete-tag', empty, async (request) => {
+  app.post('/runs/delete-tag', empty(DeleteRunTagRequest), async (request) => {
     const input = inputOf(request);
     await core.runs.deleteTag(
       callerOf(request).principal,
@@ -170,7 +188,7 @@ export function registerRunRoutes({ app, core }: MlflowRouteContext): void {
   });
 
   /** POST /api/2.0/mlflow/runs/log-batch: all or nothing. */
-  app.post('/runs/log-batch', empty, async (request) => {
+  app.post('/runs/log-batch', empty(LogBatchRequest), async (request) => {
     const size = Number(request.headers['content-length'] ?? 0);
     if (size > MAX_BATCH_BYTES) {
       throw new MlflowApiError(
@@ -188,7 +206,7 @@ export function registerRunRoutes({ app, core }: MlflowRouteContext): void {
   });
 
   /** POST /api/2.0/mlflow/runs/log-inputs: datasets, once per (name, digest); 3.x model inputs are not kept. */
-  app.post('/runs/log-inputs', empty, async (request) => {
+  app.post('/runs/log-inputs', empty(LogInputsRequest), async (request) => {
     const input = inputOf(request);
     const runId = requiredString(input, 'run_id');
     const datasets: DatasetInput[] = messageList(input, 'datasets').map((entry, i) => {

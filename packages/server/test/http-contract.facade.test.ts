@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, createTestContext, type TestContext } from './support/test-context.js';
+
+/**
+ * What the OpenAPI fuzzing found at the HTTP layer, pinned per facade: an undeclared method on a
+ * known path is 405 with `Allow` in the facade's own error format, and a multipart body without
+ * a boundary is the client's 400, never a 500.
+ */
+describe.each(backends)('HTTP contract of every facade (%s)', (backend) => {
+  let t: TestContext;
+
+  beforeAll(async () => {
+    t = await createTestContext(backend);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const cases = [
+    {
+      facade: 'cairn',
+      method: 'PUT' as const,
+      url: '/api/cairn/v1/me',
+      auth: 'Bearer',
+      allow: 'GET, HEAD',
+      error: (body: Record<string, unknown>) =>
+        expect(body).toMatchObject({ status: 405, title: 'Method Not Allowed' }),
+      type: 'application/problem+json',
+    },
+    {
+      facade: 'comet',
+      method: 'DELETE' as const,
+      url: '/api/rest/v2/projects?workspaceName=default',
+      auth: '',
+      allow: 'GET, HEAD',
+      error: (body: Record<string, unknown>) => expect(body).toMatchObject({ code: 405, sdk_error_code: 0 }),
+      type: 'application/json',
+    },
+    {
+      facade: 'foundry',
+      // QUERY carries a body; without a media type it must still be the 405, not a parse error.
+      method: 'QUERY' as const,
+      url: '/api/v2/models/ri.models.main.model.x/experiments/search?preview=true',
+      auth: 'Bearer',
+      allow: 'POST',
+      error: (body: Record<string, unknown>) => expect(body).toMatchObject({ errorName: 'Default:MethodNotAllowed' }),
+      type: 'application/json',
+    },
+    {
+      facade: 'mlflow',
+      method: 'PUT' as const,
+      url: '/api/2.0/mlflow/runs/get',
+      auth: 'Bearer',
+      allow: 'GET, HEAD',
+      error: (body: Record<string, unknown>) => expect(body).toHaveProperty('error_code'),
+      type: 'application/json',
+    },
+  ];
+
+  it.each(cases)('$facade: 405 with Allow for an undeclared method', async (c) => {
+    const response = await t.app.inject({
+      method: c.method,
+      url: c.url,
+      headers: { authorization: `${c.auth} ${t.adminKey}`.trim() },
+    });
+    expect(response.statusCode, response.body).toBe(405);
+    expect(response.headers.allow).toBe(c.allow);
+    expect(response.headers['content-type']).toContain(c.type);
+    c.error(response.json());
+  });
+
+  it('an unknown path is still 404, and a declared method is served', async () => {
+    const unknown = await t.app.inject({
+      method: 'PUT',
+      url: '/api/cairn/v1/no-such-thing',
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
+    expect(unknown.statusCode).toBe(404);
+    const head = await t.app.inject({
+      method: 'HEAD',
+      url: '/api/cairn/v1/me',
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
+    expect(head.statusCode).toBe(200);
+  });
+
+  it.each([
+    ['cairn', '/api/cairn/v1/experiments/abc/assets', `Bearer`, 'status'],
+    ['comet', '/api/rest/v2/write/experiment/upload-asset?experimentKey=abc', '', 'msg'],
+  ])('%s: a multipart body without a boundary is 400', async (_facade, url, scheme, field) => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: `${scheme} ${t.adminKey}`.trim(), 'content-type': 'multipart/form-data' },
+      payload: 'not multipart',
+    });
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json()).toHaveProperty(field);
+  });
+});
