@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { type Config, DEFAULT_INGEST_MAX_INFLIGHT_BYTES, DEFAULT_WEB_DIR } from '../config.js';
 import type { Core } from '../core/core.js';
+import { bodyWithoutCoercion } from './body-validation.js';
 import { cairnApiPlugin } from './facades/cairn/cairn.plugin.js';
 import { cometClientlibPlugin } from './facades/comet/clientlib.plugin.js';
 import { cometClientlibProbe, cometRestPlugin } from './facades/comet/comet.plugin.js';
@@ -44,7 +45,10 @@ export async function buildApp({ core, config, logger = false, live }: AppOption
     // facade's error format and with Retry-After, which Fastify's built-in 503 lacks.
     return503OnClosing: false,
     // Type lists (`Nullable`) are intended: they are how nullable fields survive coercion.
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, allowUnionTypes: true } },
+    // Querystring, params and headers are coerced; JSON bodies are not (body-validation.ts).
+    ...bodyWithoutCoercion({
+      customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, allowUnionTypes: true },
+    }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   collectRoutes(app);
