@@ -97,4 +97,37 @@ describe.each(backends)('HTTP contract of every facade (%s)', (backend) => {
     expect(response.statusCode, response.body).toBe(400);
     expect(response.json()).toHaveProperty(field);
   });
+
+  it.each([
+    ['cairn', (key: string) => `/api/cairn/v1/experiments/${key}/assets`, 'Bearer', 'status'],
+    ['comet', (key: string) => `/api/rest/v2/write/experiment/upload-asset?experimentKey=${key}`, '', 'msg'],
+  ])(
+    '%s: a multipart body that breaks off inside the file is 400, and nothing is stored',
+    async (_f, url, scheme, field) => {
+      const principal = await t.core.auth.authenticate(t.adminKey);
+      const view = await t.core.experiments.create(principal, { workspaceName: 'default', projectName: 'cut-off' });
+      const key = view.experiment.id;
+      // A file part whose closing boundary never comes: busboy fails the file's stream mid-read.
+      const payload = [
+        '--cut',
+        'Content-Disposition: form-data; name="file"; filename="a.bin"',
+        'Content-Type: application/octet-stream',
+        '',
+        'x'.repeat(100_000),
+      ].join('\r\n');
+      const response = await t.app.inject({
+        method: 'POST',
+        url: url(key),
+        headers: {
+          authorization: `${scheme} ${t.adminKey}`.trim(),
+          'content-type': 'multipart/form-data; boundary=cut',
+        },
+        payload,
+      });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(response.json()).toHaveProperty(field);
+      const assets = await t.core.assets.list(principal, key);
+      expect(assets).toEqual([]);
+    },
+  );
 });
