@@ -22,7 +22,17 @@ export const CreateApiKeyBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
     /** `read`, `write`, `admin`, `api:models-read`; the caller's own scopes when left out. */
-    scopes: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+    scopes: Type.Optional(
+      Type.Array(
+        Type.Union([
+          Type.Literal('read'),
+          Type.Literal('write'),
+          Type.Literal('admin'),
+          Type.Literal('api:models-read'),
+        ]),
+        { minItems: 1 },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
