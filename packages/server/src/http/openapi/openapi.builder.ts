@@ -24,6 +24,7 @@ export interface DocumentedRoute {
   method: string;
   url: string;
   config: Record<string, unknown>;
+  schema?: RouteOptions['schema'];
 }
 
 interface CollectedRoute extends DocumentedRoute {
