@@ -15,8 +15,18 @@ import { type SseMessage, type SseOptions, SseStream } from '../../../sse-stream
 import { wireAsset, wireExperiment } from '../cairn.mapper.js';
 import type { CairnApp } from '../cairn.plugin.js';
 
-/** Server-sent events: one `data:` line of JSON per change, and keepalive comments. */
-const EventStream = MediaTypes({ 'text/event-stream': Type.String() });
+/**
+ * Server-sent events, documented one event at a time: `event` names the change, `data` is its
+ * JSON, `id` resumes the stream (Last-Event-ID), `retry` is the reconnect delay.
+ */
+const EventStream = MediaTypes({
+  'text/event-stream': Type.Object({
+    event: Type.Optional(Type.String()),
+    data: Type.Optional(Type.String()),
+    id: Type.Optional(Type.String()),
+    retry: Type.Optional(Type.Integer({ minimum: 0 })),
+  }),
+});
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 
