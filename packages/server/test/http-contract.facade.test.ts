@@ -130,4 +130,14 @@ describe.each(backends)('HTTP contract of every facade (%s)', (backend) => {
       expect(assets).toEqual([]);
     },
   );
+
+  it('a path parameter longer than 100 characters reaches the route (its facade answers), not a bare 414', async () => {
+    const response = await t.app.inject({
+      method: 'GET',
+      url: `/api/cairn/v1/experiments/${'k'.repeat(500)}`,
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
+    expect(response.statusCode, response.body).toBe(404);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+  });
 });
