@@ -25,7 +25,7 @@ export const RegistryStageParams = Type.Object({
   workspace: Type.String({ minLength: 1 }),
   model: Type.String({ minLength: 1 }),
   version: Type.String({ minLength: 1 }),
-  stage: Type.String({ minLength: 1, maxLength: 100 }),
+  stage: EntryName({ maxLength: 100 }),
 });
 export const RegistryFileParams = Type.Object({
   workspace: Type.String({ minLength: 1 }),

@@ -244,7 +244,7 @@ export const DependenciesBody = Type.Object({
   timestamp: OptionalNullable(Type.Number()),
   logDependencies: Type.Array(
     Type.Object({
-      name: Type.String({ minLength: 1 }),
+      name: EntryName(),
       version: OptionalNullable(Type.String()),
     }),
   ),

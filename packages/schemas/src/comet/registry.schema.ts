@@ -135,7 +135,7 @@ export const RegistryItemQuery = Type.Object({ modelItemId: Type.String({ minLen
 
 export const RegistryStageQuery = Type.Object({
   modelItemId: Type.String({ minLength: 1 }),
-  stage: Type.String({ minLength: 1 }),
+  stage: EntryName({ maxLength: 100 }),
 });
 
 /** Webhook configuration (spec §3.5 #39, §4.6 #51). */
