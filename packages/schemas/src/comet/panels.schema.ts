@@ -114,6 +114,18 @@ export const DashboardWriteBody = Type.Object({
 });
 export type DashboardWriteBody = Static<typeof DashboardWriteBody>;
 
+/** A field given as a string (present and not null). */
+const givenString = (name: string) => ({ required: [name], properties: { [name]: { type: 'string' } } });
+
+/** `write/dashboard-template/create`: a new dashboard needs its `template_name`. */
+export const DashboardCreateBody = Type.Object(DashboardWriteBody.properties, {
+  allOf: [givenString('template_name')],
+});
+/** `dashboard-templates/project/upsert`: updates `template_id`, or creates one, which needs a name. */
+export const DashboardUpsertBody = Type.Object(DashboardWriteBody.properties, {
+  anyOf: [givenString('template_id'), givenString('template_name')],
+});
+
 const dashboardTemplateFields = {
   project_id: Type.String(),
   template_name: Type.String(),
