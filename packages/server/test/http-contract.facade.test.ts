@@ -140,4 +140,18 @@ describe.each(backends)('HTTP contract of every facade (%s)', (backend) => {
     expect(response.statusCode, response.body).toBe(404);
     expect(response.headers['content-type']).toContain('application/problem+json');
   });
+
+  it('JSON bodies are not type-coerced (false is not "false"), while querystrings still are', async () => {
+    const bearer = { authorization: `Bearer ${t.adminKey}` };
+    const refused = await t.request('POST', '/api/cairn/v1/workspaces', { body: { name: false }, headers: bearer });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    const comet = await t.request('POST', '/api/rest/v2/write/project/create', {
+      body: { workspaceName: 'default', projectName: 'p', isPublic: 0 },
+    });
+    expect(comet.statusCode, comet.body).toBe(400);
+    // `limit` arrives as the string "1" and is coerced to the integer the schema asks for.
+    const listed = await t.request('GET', '/api/cairn/v1/workspaces/default/projects?limit=1', { headers: bearer });
+    expect(listed.statusCode, listed.body).toBe(200);
+  });
 });
