@@ -1,4 +1,5 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 import { Nullable, OptionalNullable, WriteResponse } from './common.schema.js';
 
 /** An internal resource of a panel (a library the Comet UI provides, by name and version). */
@@ -114,16 +115,19 @@ export const DashboardWriteBody = Type.Object({
 });
 export type DashboardWriteBody = Static<typeof DashboardWriteBody>;
 
-/** A field given as a string (present and not null). */
-const givenString = (name: string) => ({ required: [name], properties: { [name]: { type: 'string' } } });
+/** A field that must be given (present and not null), with its rule. */
+const given = (name: string, schema: TSchema) => ({ required: [name], properties: { [name]: schema } });
+/** The dashboard name rule of the core (rules.ts `entryName`). */
+const templateName = given('template_name', EntryName());
+const templateId = given('template_id', Type.String({ minLength: 1 }));
 
 /** `write/dashboard-template/create`: a new dashboard needs its `template_name`. */
 export const DashboardCreateBody = Type.Object(DashboardWriteBody.properties, {
-  allOf: [givenString('template_name')],
+  allOf: [templateName],
 });
 /** `dashboard-templates/project/upsert`: updates `template_id`, or creates one, which needs a name. */
 export const DashboardUpsertBody = Type.Object(DashboardWriteBody.properties, {
-  anyOf: [givenString('template_id'), givenString('template_name')],
+  anyOf: [templateId, templateName],
 });
 
 const dashboardTemplateFields = {
