@@ -97,4 +97,61 @@ describe.each(backends)('HTTP contract of every facade (%s)', (backend) => {
     expect(response.statusCode, response.body).toBe(400);
     expect(response.json()).toHaveProperty(field);
   });
+
+  it.each([
+    ['cairn', (key: string) => `/api/cairn/v1/experiments/${key}/assets`, 'Bearer', 'status'],
+    ['comet', (key: string) => `/api/rest/v2/write/experiment/upload-asset?experimentKey=${key}`, '', 'msg'],
+  ])(
+    '%s: a multipart body that breaks off inside the file is 400, and nothing is stored',
+    async (_f, url, scheme, field) => {
+      const principal = await t.core.auth.authenticate(t.adminKey);
+      const view = await t.core.experiments.create(principal, { workspaceName: 'default', projectName: 'cut-off' });
+      const key = view.experiment.id;
+      // A file part whose closing boundary never comes: busboy fails the file's stream mid-read.
+      const payload = [
+        '--cut',
+        'Content-Disposition: form-data; name="file"; filename="a.bin"',
+        'Content-Type: application/octet-stream',
+        '',
+        'x'.repeat(100_000),
+      ].join('\r\n');
+      const response = await t.app.inject({
+        method: 'POST',
+        url: url(key),
+        headers: {
+          authorization: `${scheme} ${t.adminKey}`.trim(),
+          'content-type': 'multipart/form-data; boundary=cut',
+        },
+        payload,
+      });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(response.json()).toHaveProperty(field);
+      const assets = await t.core.assets.list(principal, key);
+      expect(assets).toEqual([]);
+    },
+  );
+
+  it('a path parameter longer than 100 characters reaches the route (its facade answers), not a bare 414', async () => {
+    const response = await t.app.inject({
+      method: 'GET',
+      url: `/api/cairn/v1/experiments/${'k'.repeat(500)}`,
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
+    expect(response.statusCode, response.body).toBe(404);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('JSON bodies are not type-coerced (false is not "false"), while querystrings still are', async () => {
+    const bearer = { authorization: `Bearer ${t.adminKey}` };
+    const refused = await t.request('POST', '/api/cairn/v1/workspaces', { body: { name: false }, headers: bearer });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    const comet = await t.request('POST', '/api/rest/v2/write/project/create', {
+      body: { workspaceName: 'default', projectName: 'p', isPublic: 0 },
+    });
+    expect(comet.statusCode, comet.body).toBe(400);
+    // `limit` arrives as the string "1" and is coerced to the integer the schema asks for.
+    const listed = await t.request('GET', '/api/cairn/v1/workspaces/default/projects?limit=1', { headers: bearer });
+    expect(listed.statusCode, listed.body).toBe(200);
+  });
 });

@@ -24,7 +24,17 @@ export const CreateApiKeyBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
     /** `read`, `write`, `admin`, `api:models-read`; the caller's own scopes when left out. */
-    scopes: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+    scopes: Type.Optional(
+      Type.Array(
+        Type.Union([
+          Type.Literal('read'),
+          Type.Literal('write'),
+          Type.Literal('admin'),
+          Type.Literal('api:models-read'),
+        ]),
+        { minItems: 1 },
+      ),
+    ),
     /** Epoch ms from which the key no longer authenticates (in the future); it never expires when left out. */
     expiresAt: Type.Optional(Type.Integer({ minimum: 0 })),
   },

@@ -42,7 +42,7 @@ export const ExperimentKeyParams = Type.Object({ key: Type.String({ minLength: 1
 export const CreateExperimentBody = Type.Object(
   {
     /** A key chosen by the client (32–50 letters and digits), e.g. to start logging before the answer. */
-    key: Type.Optional(Type.String({ minLength: 1 })),
+    key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{32,50}$' })),
     name: Type.Optional(Nullable(Type.String())),
   },
   { additionalProperties: false },

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { EntryName, EntryNameKey } from '../shared/names.js';
 import { Nullable } from '../shared/nullable.js';
 
 /**
@@ -36,7 +37,7 @@ export type LoggedValueList = Static<typeof LoggedValueList>;
  */
 export const LogValuesBody = Type.Object(
   {
-    values: Type.Record(Type.String({ minLength: 1 }), Type.Unknown()),
+    values: Type.Record(EntryNameKey, Type.Unknown(), { additionalProperties: false }),
     step: Type.Optional(NullableInteger),
     timestamp: Type.Optional(Type.Integer({ minimum: 0 })),
     context: Type.Optional(Nullable(Type.String())),
@@ -47,10 +48,7 @@ export type LogValuesBody = Static<typeof LogValuesBody>;
 
 export const TagList = Type.Object({ tags: Type.Array(Type.String()) });
 export type TagList = Static<typeof TagList>;
-export const AddTagsBody = Type.Object(
-  { tags: Type.Array(Type.String({ minLength: 1 })) },
-  { additionalProperties: false },
-);
+export const AddTagsBody = Type.Object({ tags: Type.Array(EntryName()) }, { additionalProperties: false });
 export const TagParams = Type.Object({ key: Type.String({ minLength: 1 }), tag: Type.String({ minLength: 1 }) });
 
 export const DOCUMENT_KINDS = [

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 
 /**
  * Cairn's own API (`/api/cairn/v1`): the bulk metric path and columnar series reads. Columnar,
@@ -17,7 +18,7 @@ export const SeriesParams = Type.Object({
 });
 
 export const SeriesBatch = Type.Object({
-  name: Type.String({ minLength: 1 }),
+  name: EntryName(),
   context: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'] })),
   values: Type.Array(MetricValue),
   steps: Type.Optional(Type.Unsafe<(number | null)[] | null>({ type: ['array', 'null'], items: NullableInteger })),

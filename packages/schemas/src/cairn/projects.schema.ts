@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ProjectName, WorkspaceName } from '../shared/names.js';
 import { Nullable } from '../shared/nullable.js';
 
 /** Who the API key belongs to, and what it may do. */
@@ -18,10 +19,7 @@ export const Workspace = Type.Object({ id: Type.String(), name: Type.String(), c
 export type Workspace = Static<typeof Workspace>;
 
 export const WorkspaceList = Type.Object({ items: Type.Array(Workspace) });
-export const CreateWorkspaceBody = Type.Object(
-  { name: Type.String({ minLength: 1 }) },
-  { additionalProperties: false },
-);
+export const CreateWorkspaceBody = Type.Object({ name: WorkspaceName }, { additionalProperties: false });
 
 export const WorkspaceParams = Type.Object({ workspace: Type.String({ minLength: 1 }) });
 export const ProjectParams = Type.Object({
@@ -62,7 +60,7 @@ export type ProjectList = Static<typeof ProjectList>;
 
 export const CreateProjectBody = Type.Object(
   {
-    name: Type.String({ minLength: 1 }),
+    name: ProjectName,
     description: Type.Optional(Nullable(Type.String())),
     isPublic: Type.Optional(Type.Boolean()),
   },
@@ -72,7 +70,7 @@ export type CreateProjectBody = Static<typeof CreateProjectBody>;
 
 export const UpdateProjectBody = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1 })),
+    name: Type.Optional(ProjectName),
     description: Type.Optional(Nullable(Type.String())),
     isPublic: Type.Optional(Type.Boolean()),
     notes: Type.Optional(Type.String()),

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 import { Nullable } from '../shared/nullable.js';
 import { Asset } from './logged.schema.js';
 
@@ -24,7 +25,7 @@ export const RegistryStageParams = Type.Object({
   workspace: Type.String({ minLength: 1 }),
   model: Type.String({ minLength: 1 }),
   version: Type.String({ minLength: 1 }),
-  stage: Type.String({ minLength: 1, maxLength: 100 }),
+  stage: EntryName({ maxLength: 100 }),
 });
 export const RegistryFileParams = Type.Object({
   workspace: Type.String({ minLength: 1 }),
@@ -117,7 +118,7 @@ export const UpdateRegistryVersionBody = Type.Object(
     /** Null clears it. */
     comment: Type.Optional(Nullable(Type.String())),
     /** Replaces the stages; each one added or removed fires the stage webhooks. */
-    stages: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
+    stages: Type.Optional(Type.Array(EntryName({ maxLength: 100 }), { maxItems: 50 })),
   },
   { additionalProperties: false },
 );

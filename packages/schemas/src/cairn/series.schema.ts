@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 
 /**
  * Series reads for charts (`POST /api/cairn/v1/series/query`): many metrics of many experiments
@@ -20,7 +21,7 @@ export const SeriesQueryBody = Type.Object(
   {
     /** Experiment keys; every one must exist and be readable (else 404). */
     experiments: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 500 }),
-    metrics: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 100 }),
+    metrics: Type.Array(EntryName(), { minItems: 1, maxItems: 100 }),
     /** step (default), epoch, wall (the point's timestamp, epoch ms) or relative (ms since the experiment's start). */
     x: Type.Optional(SeriesAxis),
     /** Inclusive bounds on x, in x's units; absent or null is unbounded. */

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 import { Nullable, OptionalNullable, WriteResponse } from './common.schema.js';
 
 /** An artifact version's state; the Java SDK reads it as an enum by name. */
@@ -159,13 +160,13 @@ export const UpsertArtifactBody = Type.Object({
   experimentKey: OptionalNullable(Type.String()),
   versionMetadata: OptionalNullable(Type.String()),
   version: OptionalNullable(Type.String()),
-  alias: OptionalNullable(Type.Array(Type.String())),
-  versionTags: OptionalNullable(Type.Array(Type.String())),
+  alias: OptionalNullable(Type.Array(EntryName())),
+  versionTags: OptionalNullable(Type.Array(EntryName())),
   note: OptionalNullable(Type.String()),
   workspaceName: OptionalNullable(Type.String()),
   description: OptionalNullable(Type.String()),
   metadata: OptionalNullable(Type.String()),
-  tags: OptionalNullable(Type.Array(Type.String())),
+  tags: OptionalNullable(Type.Array(EntryName())),
   isPublic: OptionalNullable(Type.Boolean()),
   emoji: OptionalNullable(Type.String()),
 });
@@ -193,7 +194,7 @@ export const ArtifactDetailsBody = Type.Object({
   artifactType: OptionalNullable(Type.String()),
   versionMetadata: OptionalNullable(Type.String()),
   version: OptionalNullable(Type.String()),
-  tags: OptionalNullable(Type.Array(Type.String())),
+  tags: OptionalNullable(Type.Array(EntryName())),
   description: OptionalNullable(Type.String()),
   isPublic: OptionalNullable(Type.Boolean()),
   emoji: OptionalNullable(Type.String()),
@@ -202,7 +203,7 @@ export const ArtifactDetailsBody = Type.Object({
 /** `write/artifacts/version/labels` (spec §4.5 #50): each given field replaces the current value. */
 export const ArtifactLabelsBody = Type.Object({
   artifactVersionId: Type.String({ minLength: 1 }),
-  alias: OptionalNullable(Type.Array(Type.String())),
+  alias: OptionalNullable(Type.Array(EntryName())),
   versionMetadata: OptionalNullable(Type.String()),
-  versionTags: OptionalNullable(Type.Array(Type.String())),
+  versionTags: OptionalNullable(Type.Array(EntryName())),
 });

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 import { Nullable, OptionalNullable, QueryBoolean, WriteResponse } from './common.schema.js';
 
 /**
@@ -147,7 +148,7 @@ export const BatchResponse = WriteResponse({
 export const ClientlibTagsBody = Type.Object({
   ...ApiKeyField,
   experimentKey: ExperimentKey,
-  addedTags: Type.Array(Type.String()),
+  addedTags: Type.Array(EntryName()),
 });
 
 /**

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 import { Nullable, OptionalNullable } from './common.schema.js';
 
 /**
@@ -47,7 +48,7 @@ const PointPosition = {
 
 export const LogMetricBody = Type.Object({
   experimentKey: ExperimentKey,
-  metricName: Type.String(),
+  metricName: EntryName(),
   /**
    * Numbers (comet_ml, R) or numeric strings (Java). A type list with string first: when coercion
    * is needed (null, true) the value becomes a string, which the core parses and refuses; a
@@ -78,7 +79,7 @@ export const GetMetricResponse = Type.Object({ metrics: Type.Array(MetricPointRo
 /** Parameter and other values may be any JSON; objects and arrays are stored as their JSON text. */
 export const LogParameterBody = Type.Object({
   experimentKey: ExperimentKey,
-  parameterName: Type.String(),
+  parameterName: EntryName(),
   parameterValue: Type.Unknown(),
   step: OptionalNullable(Type.Integer()),
   timestamp: OptionalNullable(Type.Number()),
@@ -87,14 +88,14 @@ export const LogParameterBody = Type.Object({
 
 export const LogOtherBody = Type.Object({
   experimentKey: ExperimentKey,
-  key: Type.String(),
+  key: EntryName(),
   value: Type.Unknown(),
   timestamp: OptionalNullable(Type.Number()),
 });
 
 export const AddTagsBody = Type.Object({
   experimentKey: ExperimentKey,
-  addedTags: Type.Array(Type.String()),
+  addedTags: Type.Array(EntryName()),
 });
 export const TagsResponse = Type.Object({ tags: Type.Array(Type.String()) });
 
@@ -158,7 +159,7 @@ const GpuStaticInfoInput = Type.Object({
 
 /** Additional info values may be any scalar; they are kept as text. */
 const AdditionalSystemInfoInput = Type.Object({
-  key: Type.String(),
+  key: EntryName(),
   value: Type.Unknown(),
 });
 
@@ -243,7 +244,7 @@ export const DependenciesBody = Type.Object({
   timestamp: OptionalNullable(Type.Number()),
   logDependencies: Type.Array(
     Type.Object({
-      name: Type.String({ minLength: 1 }),
+      name: EntryName(),
       version: OptionalNullable(Type.String()),
     }),
   ),

@@ -1,4 +1,5 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 import { Nullable, OptionalNullable, WriteResponse } from './common.schema.js';
 
 /** An internal resource of a panel (a library the Comet UI provides, by name and version). */
@@ -113,6 +114,21 @@ export const DashboardWriteBody = Type.Object({
   isAutoRefreshEnabled: OptionalNullable(Type.Boolean()),
 });
 export type DashboardWriteBody = Static<typeof DashboardWriteBody>;
+
+/** A field that must be given (present and not null), with its rule. */
+const given = (name: string, schema: TSchema) => ({ required: [name], properties: { [name]: schema } });
+/** The dashboard name rule of the core (rules.ts `entryName`). */
+const templateName = given('template_name', EntryName());
+const templateId = given('template_id', Type.String({ minLength: 1 }));
+
+/** `write/dashboard-template/create`: a new dashboard needs its `template_name`. */
+export const DashboardCreateBody = Type.Object(DashboardWriteBody.properties, {
+  allOf: [templateName],
+});
+/** `dashboard-templates/project/upsert`: updates `template_id`, or creates one, which needs a name. */
+export const DashboardUpsertBody = Type.Object(DashboardWriteBody.properties, {
+  anyOf: [templateId, templateName],
+});
 
 const dashboardTemplateFields = {
   project_id: Type.String(),

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { WorkspaceName } from '../shared/names.js';
 import { Nullable, OptionalNullable, QueryBoolean, WriteResponse } from './common.schema.js';
 
 export const WorkspacesResponse = Type.Object({ workspaceNames: Type.Array(Type.String()) });
@@ -77,7 +78,7 @@ export const ProjectNotesBody = Type.Object({
 });
 
 export const CreateWorkspaceBody = Type.Object({
-  name: Type.String(),
+  name: WorkspaceName,
   plan: OptionalNullable(Type.String()),
 });
 export const CreateWorkspaceResponse = WriteResponse({ workspace_name: Type.String(), workspace_id: Type.String() });

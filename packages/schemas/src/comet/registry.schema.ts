@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 import { AssetRow } from './assets.schema.js';
 import { Nullable, OptionalNullable, WriteResponse } from './common.schema.js';
 
@@ -102,7 +103,7 @@ export const RegisterModelBody = Type.Object({
   isPublic: OptionalNullable(Type.Boolean()),
   description: OptionalNullable(Type.String()),
   comment: OptionalNullable(Type.String()),
-  stages: OptionalNullable(Type.Array(Type.String())),
+  stages: OptionalNullable(Type.Array(EntryName({ maxLength: 100 }))),
 });
 export const RegisterModelResponse = WriteResponse({
   registryModelId: Type.String(),
@@ -113,7 +114,7 @@ export const RegisterModelResponse = WriteResponse({
 export const UpdateRegistryVersionBody = Type.Object({
   registryModelItemId: Type.String({ minLength: 1 }),
   comment: OptionalNullable(Type.String()),
-  stages: OptionalNullable(Type.Array(Type.String())),
+  stages: OptionalNullable(Type.Array(EntryName({ maxLength: 100 }))),
 });
 
 /** `registryModelName` renames the model. */
@@ -134,7 +135,7 @@ export const RegistryItemQuery = Type.Object({ modelItemId: Type.String({ minLen
 
 export const RegistryStageQuery = Type.Object({
   modelItemId: Type.String({ minLength: 1 }),
-  stage: Type.String({ minLength: 1 }),
+  stage: EntryName({ maxLength: 100 }),
 });
 
 /** Webhook configuration (spec §3.5 #39, §4.6 #51). */

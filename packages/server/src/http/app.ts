@@ -7,6 +7,7 @@ import { type Config, DEFAULT_INGEST_MAX_INFLIGHT_BYTES, DEFAULT_WEB_DIR } from 
 import { systemClock } from '../core/clock.port.js';
 import type { Core } from '../core/core.js';
 import { TokenBuckets } from '../core/rate-limit.js';
+import { bodyWithoutCoercion } from './body-validation.js';
 import { cairnApiPlugin } from './facades/cairn/cairn.plugin.js';
 import { cometClientlibPlugin } from './facades/comet/clientlib.plugin.js';
 import { cometClientlibProbe, cometRestPlugin } from './facades/comet/comet.plugin.js';
@@ -72,8 +73,15 @@ export async function buildApp({ core, config, logger = false, live }: AppOption
     // Requests arriving while the server drains are refused by refuseWhileDraining, in each
     // facade's error format and with Retry-After, which Fastify's built-in 503 lacks.
     return503OnClosing: false,
+    // find-my-way's default (100 characters) answered a longer path parameter with a bare 414
+    // before any route ran; the request line is bounded by Node's 16 KiB header limit anyway, and
+    // within it each route's schema refuses an overlong parameter in its facade's format (400).
+    routerOptions: { maxParamLength: 16_384 },
     // Type lists (`Nullable`) are intended: they are how nullable fields survive coercion.
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, allowUnionTypes: true } },
+    // Querystring, params and headers are coerced; JSON bodies are not (body-validation.ts).
+    ...bodyWithoutCoercion({
+      customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, allowUnionTypes: true },
+    }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   collectRoutes(app);

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidArgumentError, TooLargeError } from '../core/errors.js';
@@ -24,9 +24,13 @@ export class MultipartReader {
     this.parts = request.parts();
   }
 
-  /** Collects string parts up to the file part; undefined when the body has none. */
-  untilFile(): Promise<MultipartFile | undefined> {
-    return this.read(this.fields);
+  /**
+   * Collects string parts up to the file part; undefined when the body has none. The file's
+   * stream fails with a 400 error when the body breaks off or is malformed mid-file.
+   */
+  async untilFile(): Promise<UploadedFile | undefined> {
+    const part = await this.read(this.fields);
+    return part && { ...part, file: clientFaultsAs400(part.file) };
   }
 
   /** Reads the string parts after the file part; returns those, and adds them to `fields`. */
@@ -48,8 +52,7 @@ export class MultipartReader {
     try {
       return await this.parts.next();
     } catch (error) {
-      if (typeof (error as { statusCode?: unknown }).statusCode === 'number') throw error;
-      throw new InvalidArgumentError(`malformed multipart body: ${(error as Error).message}`);
+      throw asClientError(error);
     }
   }
 
@@ -70,6 +73,28 @@ export class MultipartReader {
     return undefined;
   }
 }
+/** The file part of an upload, its stream yielding the file's bytes. */
+export type UploadedFile = Omit<MultipartFile, 'file'> & { file: Readable };
+
+function asClientError(error: unknown): Error {
+  if (typeof (error as { statusCode?: unknown }).statusCode === 'number') return error as Error;
+  return new InvalidArgumentError(`malformed multipart body: ${(error as Error).message}`);
+}
+
+/**
+ * busboy fails a file's stream with plain errors when the body ends early or a part breaks
+ * (“Unexpected end of form”): the client's fault, but unmarked it would reach the facade as a 500.
+ * The stream handed on fails with the same error as a 400; errors that carry a status (the
+ * plugin's size limits) pass unchanged.
+ */
+function clientFaultsAs400(source: Readable): Readable {
+  const out = new PassThrough();
+  // Registered before pipeline's own handler, so `out` is destroyed with the mapped error.
+  source.once('error', (error) => out.destroy(asClientError(error)));
+  pipeline(source, out, () => {});
+  return out;
+}
+
 /**
  * Runs an upload; when it fails before the body was read to the end, the connection is closed
  * after the error reply. Otherwise Node would keep the unread upload on a kept-alive socket and

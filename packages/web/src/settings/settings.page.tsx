@@ -78,6 +78,7 @@ function ThemeChoice() {
 }
 
 const SCOPES = ['read', 'write'] as const;
+type ChosenScope = (typeof SCOPES)[number];
 
 const DAY_MILLIS = 24 * 60 * 60 * 1000;
 /** Lifetimes offered for a new key, in days; 0 for a key that never expires. */
@@ -94,7 +95,7 @@ function ApiKeys({ scopes }: { scopes: string[] }) {
   const create = useCreateApiKey();
   const revoke = useRevokeApiKey();
   const [name, setName] = useState('');
-  const [chosen, setChosen] = useState<string[]>(() => SCOPES.filter((scope) => scopes.includes(scope)));
+  const [chosen, setChosen] = useState<ChosenScope[]>(() => SCOPES.filter((scope) => scopes.includes(scope)));
   const [lifetimeDays, setLifetimeDays] = useState(0);
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);

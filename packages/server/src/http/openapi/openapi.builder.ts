@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 
 /** One OpenAPI 3.1 document per facade, generated from the very schemas that validate requests. */
@@ -24,6 +25,7 @@ export interface DocumentedRoute {
   method: string;
   url: string;
   config: Record<string, unknown>;
+  schema?: RouteOptions['schema'];
 }
 
 interface CollectedRoute extends DocumentedRoute {
@@ -39,6 +41,12 @@ interface CollectedRoute extends DocumentedRoute {
 const COMMON_ERRORS = ['400', '404', '429', '503'];
 const AUTH_ERRORS = ['401', '403'];
 const BODY_ERRORS = ['413', '415'];
+
+/** Fastify's error body for what it refuses before routing (431: request line and headers too large). */
+const TransportError = Type.Object(
+  { error: Type.String(), message: Type.String(), statusCode: Type.Integer() },
+  { $id: 'TransportError' },
+);
 
 const collected = new WeakMap<FastifyInstance, CollectedRoute[]>();
 
@@ -118,6 +126,12 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
         content: { [facade.errors.mediaType]: { schema: errorSchema } },
       };
     }
+    // Node answers a request line and headers over its 16 KiB limit before any route runs, in
+    // Fastify's own error body: every operation can receive it.
+    responses['431'] ??= {
+      description: '431',
+      content: { 'application/json': { schema: components.take(TransportError) } },
+    };
     operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
     paths[path] ??= {};
     (paths[path] as Record<string, JsonObject>)[route.method] = operation;

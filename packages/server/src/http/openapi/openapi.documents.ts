@@ -46,7 +46,14 @@ export async function renderOpenApiDocuments(): Promise<Record<string, string>> 
       securityOf: (route) => {
         if (route.config.clientlibPublic || route.url === '/clientlib/isAlive/ver') return [];
         const headers: Record<string, string[]>[] = [{ apiKeyHeader: [] }, { cometSdkApi: [] }];
-        return route.url.startsWith('/clientlib/') ? [...headers, { apiKeyQuery: [] }] : headers;
+        if (!route.url.startsWith('/clientlib/')) return headers;
+        // comet_ml may send the key in the JSON body instead (`apiKey`/`api_key`), which no security
+        // scheme can name: for those routes header and query are optional, and a request with no
+        // key anywhere is comet_ml's 400 with sdk_error_code 90212, as the client expects.
+        const body = (route.schema as { body?: { properties?: Record<string, unknown> } } | undefined)?.body;
+        const keyInBody =
+          body?.properties !== undefined && ('apiKey' in body.properties || 'api_key' in body.properties);
+        return [...headers, { apiKeyQuery: [] }, ...(keyInBody ? [{}] : [])];
       },
     });
     const cairn = buildOpenApiDocument(app, {

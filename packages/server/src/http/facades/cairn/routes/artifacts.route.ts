@@ -13,7 +13,7 @@ import type { ArtifactVersionLocator } from '../../../../core/artifacts.service.
 import { assetArchiveEntries } from '../../../../core/assets.service.js';
 import type { Core } from '../../../../core/core.js';
 import { NotFoundError } from '../../../../core/errors.js';
-import { BinaryBody } from '../../../binary-body.js';
+import { AnyBytes, ZipBytes } from '../../../binary-body.js';
 import { principalOf } from '../../../request-context.js';
 import { sendZip } from '../../../zip-reply.js';
 import { wireArtifact, wireArtifactSummary, wireArtifactVersion } from '../cairn.mapper.js';
@@ -96,7 +96,7 @@ export function registerArtifactRoutes(app: CairnApp, core: Core): void {
    */
   app.get(
     `${ARTIFACTS}/:artifact/versions/:version/download`,
-    { schema: { params: ArtifactVersionParams, response: { 200: BinaryBody, ...errors, 409: Problem } } },
+    { schema: { params: ArtifactVersionParams, response: { 200: ZipBytes, ...errors, 409: Problem } } },
     async (request, reply) => {
       const { view, version, files } = await core.artifacts.downloadFiles(
         principalOf(request),
@@ -120,7 +120,7 @@ export function registerArtifactRoutes(app: CairnApp, core: Core): void {
     {
       schema: {
         params: ArtifactFileParams,
-        response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: Problem },
+        response: { 200: AnyBytes, 206: AnyBytes, ...errors, 416: Problem },
       },
     },
     async (request, reply) => {

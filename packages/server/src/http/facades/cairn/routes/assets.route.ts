@@ -13,7 +13,7 @@ import { MODEL_ELEMENT_TYPE } from '../../../../core/assets.service.js';
 import type { Core } from '../../../../core/core.js';
 import type { Asset as AssetEntity } from '../../../../core/entities.js';
 import { InvalidArgumentError } from '../../../../core/errors.js';
-import { BinaryBody } from '../../../binary-body.js';
+import { AnyBytes } from '../../../binary-body.js';
 import { chooseByteRange } from '../../../byte-range.js';
 import { baseName, headerSafeLink, inline, mediaTypeOf } from '../../../download-headers.js';
 import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
@@ -104,7 +104,7 @@ export function registerAssetRoutes(app: CairnApp, core: Core): void {
    */
   app.get(
     '/experiments/:key/assets/:assetId',
-    { schema: { params: AssetParams, response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: Problem } } },
+    { schema: { params: AssetParams, response: { 200: AnyBytes, 206: AnyBytes, ...errors, 416: Problem } } },
     async (request, reply) =>
       sendAssetBytes(
         core,

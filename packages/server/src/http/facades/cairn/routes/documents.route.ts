@@ -12,7 +12,7 @@ import {
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Core } from '../../../../core/core.js';
 import { InvalidArgumentError, NotFoundError } from '../../../../core/errors.js';
-import { BinaryBody } from '../../../binary-body.js';
+import { BinaryBody, MediaTypes } from '../../../binary-body.js';
 import { closeOnFailure } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
 import type { CairnApp } from '../cairn.plugin.js';
@@ -56,7 +56,12 @@ export function registerDocumentRoutes(app: CairnApp, core: Core): void {
    */
   app.get(
     '/experiments/:key/documents/html/raw',
-    { schema: { params: ExperimentKeyParams, response: { 200: RawHtmlDocument, ...errors } } },
+    {
+      schema: {
+        params: ExperimentKeyParams,
+        response: { 200: MediaTypes({ 'text/html': RawHtmlDocument }), ...errors },
+      },
+    },
     async (request, reply) => {
       const { key } = request.params;
       const document = await core.experiments.readDocument(principalOf(request), key, 'html');
@@ -90,7 +95,12 @@ export function registerDocumentRoutes(app: CairnApp, core: Core): void {
    */
   app.get(
     '/experiments/:key/git/patch',
-    { schema: { params: ExperimentKeyParams, response: { 200: BinaryBody, ...errors } } },
+    {
+      schema: {
+        params: ExperimentKeyParams,
+        response: { 200: MediaTypes({ 'application/zip': BinaryBody, 'text/x-diff': BinaryBody }), ...errors },
+      },
+    },
     async (request, reply) => {
       const { key } = request.params;
       const patch = await core.experiments.getGitPatch(principalOf(request), key);

@@ -5,13 +5,28 @@ import {
   Problem,
   ProjectEventsParams,
 } from '@cairn/schemas/cairn';
+import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../../../core/core.js';
 import type { LiveDelivery, LiveEvent, LiveSubscription } from '../../../../core/live-events.port.js';
+import { MediaTypes } from '../../../binary-body.js';
 import { principalOf } from '../../../request-context.js';
 import { type SseMessage, type SseOptions, SseStream } from '../../../sse-stream.js';
 import { wireAsset, wireExperiment } from '../cairn.mapper.js';
 import type { CairnApp } from '../cairn.plugin.js';
+
+/**
+ * Server-sent events, documented one event at a time: `event` names the change, `data` is its
+ * JSON, `id` resumes the stream (Last-Event-ID), `retry` is the reconnect delay.
+ */
+const EventStream = MediaTypes({
+  'text/event-stream': Type.Object({
+    event: Type.Optional(Type.String()),
+    data: Type.Optional(Type.String()),
+    id: Type.Optional(Type.String()),
+    retry: Type.Optional(Type.Integer({ minimum: 0 })),
+  }),
+});
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 
@@ -91,7 +106,7 @@ export function registerEventRoutes(app: CairnApp, core: Core, options: SseOptio
   /** GET /api/cairn/v1/experiments/:experimentKey/events — one experiment's changes, live (text/event-stream). */
   app.get(
     '/experiments/:experimentKey/events',
-    { schema: { params: ExperimentEventsParams, headers: EventsHeaders, response: errors } },
+    { schema: { params: ExperimentEventsParams, headers: EventsHeaders, response: { 200: EventStream, ...errors } } },
     (request, reply) =>
       stream(request, reply, streams, options, (listener) =>
         core.live.followExperiment(
@@ -106,7 +121,7 @@ export function registerEventRoutes(app: CairnApp, core: Core, options: SseOptio
   /** GET /api/cairn/v1/workspaces/:workspace/projects/:project/events — a project's changes, live (text/event-stream). */
   app.get(
     '/workspaces/:workspace/projects/:project/events',
-    { schema: { params: ProjectEventsParams, headers: EventsHeaders, response: errors } },
+    { schema: { params: ProjectEventsParams, headers: EventsHeaders, response: { 200: EventStream, ...errors } } },
     (request, reply) =>
       stream(request, reply, streams, options, (listener) =>
         core.live.followProject(

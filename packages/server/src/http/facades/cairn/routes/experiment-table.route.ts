@@ -12,7 +12,7 @@ import {
 import type { Core } from '../../../../core/core.js';
 import type { TableExport, TablePage, TableQuery, TableValue } from '../../../../core/experiment-table.service.js';
 import type { ProjectRef } from '../../../../core/projects.service.js';
-import { BinaryBody } from '../../../binary-body.js';
+import { BinaryBody, MediaTypes } from '../../../binary-body.js';
 import { CSV_EXPORT_MEDIA_TYPE, csvRecord, spreadsheetSafe } from '../../../csv.js';
 import { attachmentWithPlainName } from '../../../download-headers.js';
 import { principalOf } from '../../../request-context.js';
@@ -131,7 +131,7 @@ export function registerExperimentTableRoutes(app: CairnApp, core: Core): void {
       schema: {
         params: ExperimentTableParams,
         querystring: ExperimentExportQuery,
-        response: { 200: BinaryBody, ...errors },
+        response: { 200: MediaTypes({ 'text/csv': BinaryBody }), ...errors },
       },
     },
     async (request, reply) => {

@@ -19,7 +19,7 @@ import type { Core } from '../../../../core/core.js';
 import { NotFoundError } from '../../../../core/errors.js';
 import type { Principal } from '../../../../core/principal.js';
 import type { RegistryVersionView } from '../../../../core/registry.service.js';
-import { BinaryBody } from '../../../binary-body.js';
+import { AnyBytes, ZipBytes } from '../../../binary-body.js';
 import { principalOf } from '../../../request-context.js';
 import { sendZip } from '../../../zip-reply.js';
 import { wireRegistryModel, wireRegistryModelSummary, wireRegistryVersion } from '../cairn.mapper.js';
@@ -173,7 +173,7 @@ export function registerRegistryRoutes(app: CairnApp, core: Core): void {
    */
   app.get(
     `${MODELS}/:model/versions/:version/download`,
-    { schema: { params: RegistryVersionParams, response: { 200: BinaryBody, ...errors } } },
+    { schema: { params: RegistryVersionParams, response: { 200: ZipBytes, ...errors } } },
     async (request, reply) => {
       const { model, view } = await chosen(principalOf(request), request.params);
       return sendZip(reply, `${model}-${view.version.version}.zip`, assetArchiveEntries(view.assets), (asset) =>
@@ -191,7 +191,7 @@ export function registerRegistryRoutes(app: CairnApp, core: Core): void {
     {
       schema: {
         params: RegistryFileParams,
-        response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: Problem },
+        response: { 200: AnyBytes, 206: AnyBytes, ...errors, 416: Problem },
       },
     },
     async (request, reply) => {

@@ -20,6 +20,7 @@ import type { Core } from '../../../../core/core.js';
 import type { ArtifactTableInfo } from '../../../../core/entities.js';
 import { InvalidArgumentError } from '../../../../core/errors.js';
 import { cellToJson, checkColumns, rowsFromJson } from '../../../../core/table-rows.js';
+import { MediaTypes } from '../../../binary-body.js';
 import { CSV_MEDIA_TYPE, readCsv } from '../../../csv.js';
 import { PARQUET_MEDIA_TYPE, parquetStream, readParquet } from '../../../parquet.js';
 import { principalOf } from '../../../request-context.js';
@@ -115,7 +116,10 @@ export function registerTableRoutes(app: CairnApp, core: Core): void {
         schema: {
           params: TableParams,
           querystring: TableRowsQuery,
-          response: { 200: Type.Union([TableRowsResponse, ParquetBytes]), ...errors },
+          response: {
+            200: MediaTypes({ 'application/json': TableRowsResponse, [PARQUET_MEDIA_TYPE]: ParquetBytes }),
+            ...errors,
+          },
         },
       },
       async (request, reply) => {

@@ -1,9 +1,11 @@
 import {
   CometError,
+  DashboardCreateBody,
   DashboardDownloadQuery,
   DashboardTemplate,
   DashboardTemplatesResponse,
-  DashboardWriteBody,
+  DashboardUpsertBody,
+  type DashboardWriteBody,
   DashboardWriteResponse,
   PanelWorkspaceQuery,
   PlainWriteResponse,
@@ -23,7 +25,7 @@ export function registerDashboardRoutes({ app, core }: CometRouteContext): void 
   /** POST /write/dashboard-template/create — `template_id` names a dashboard to clone. */
   app.post(
     '/write/dashboard-template/create',
-    { schema: { body: DashboardWriteBody, response: { 200: DashboardWriteResponse, ...errors } } },
+    { schema: { body: DashboardCreateBody, response: { 200: DashboardWriteResponse, ...errors } } },
     async (request) => {
       const body = request.body;
       const view = await core.dashboards.create(
@@ -42,7 +44,7 @@ export function registerDashboardRoutes({ app, core }: CometRouteContext): void 
    */
   app.post(
     '/dashboard-templates/project/upsert',
-    { schema: { body: DashboardWriteBody, response: { 200: DashboardWriteResponse, ...errors } } },
+    { schema: { body: DashboardUpsertBody, response: { 200: DashboardWriteResponse, ...errors } } },
     async (request) => {
       const body = request.body;
       const view = await core.dashboards.upsert(

@@ -1,0 +1,23 @@
+import { type StringOptions, Type } from '@sinclair/typebox';
+
+/**
+ * The name of a metric, parameter, other, tag or stage as the core accepts it (rules.ts
+ * `entryName`, registry-rules.ts `stageName`): 1–1000 characters, no control character.
+ */
+export const EntryName = (options: StringOptions = {}) =>
+  Type.String({ minLength: 1, maxLength: 1000, pattern: '^[^\\u0000-\\u001f\\u007f]*$', ...options });
+
+/** A key naming an entry in a map of values: the same rule as `EntryName`, as a Record key. */
+export const EntryNameKey = Type.String({ pattern: '^[^\\u0000-\\u001f\\u007f]{1,1000}$' });
+
+/** rules.ts `workspaceName`. */
+export const WorkspaceName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
+
+/**
+ * rules.ts `projectName`: shorter than 100 characters, not blank, no '/' or control character.
+ * The lookahead needs one character that is neither blank nor forbidden.
+ */
+export const ProjectName = Type.String({
+  maxLength: 99,
+  pattern: '^(?=.*[^\\s/\\u0000-\\u001f\\u007f])[^/\\u0000-\\u001f\\u007f]*$',
+});
