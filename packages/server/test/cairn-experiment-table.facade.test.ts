@@ -175,6 +175,20 @@ describe.each(backends)('Cairn experiment table (%s)', (backend) => {
     expect((await get('limit=1000')).total).toBe(6);
   });
 
+  it('takes archived in a JSON body as the boolean the SDK sends, or as the query words', async () => {
+    const keys = async (archived: unknown) => {
+      const response = await t.request('POST', `${TABLE}/query`, { body: { archived, limit: 1000 } });
+      expect(response.statusCode, response.body).toBe(200);
+      return (response.json() as Page).items.map((i) => i.key);
+    };
+    expect(await keys(true)).toEqual([k05]);
+    expect(await keys('true')).toEqual([k05]);
+    expect(await keys(false)).not.toContain(k05);
+    expect(await keys('all')).toContain(k05);
+    const refused = await t.request('POST', `${TABLE}/query`, { body: { archived: 1 } });
+    expect(refused.statusCode).toBe(400);
+  });
+
   it('sorts by parameters: numbers, then texts, then experiments without the value; ties by key', async () => {
     expect(await sorted('params.lr')).toEqual([Z06, k01, k04, k02, k03, k07]);
     expect(await sorted('-params.lr')).toEqual([k03, k02, Z06, k01, k04, k07]);

@@ -58,6 +58,9 @@ export const ExperimentTableBody = Type.Object({
     ]),
   ),
   ...tableOptions,
+  // A JSON body carries the flag as the JSON boolean it is (as the SDK sends it), or as the
+  // query string's words.
+  archived: Type.Optional(Type.Union([Type.Boolean(), Archived])),
 });
 export type ExperimentTableBody = Static<typeof ExperimentTableBody>;
 

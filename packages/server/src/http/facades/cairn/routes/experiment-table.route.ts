@@ -44,12 +44,15 @@ function tableQuery(options: {
   filter?: string;
   sort?: string;
   columns?: string | string[];
-  archived?: 'false' | 'true' | 'all';
+  archived?: 'false' | 'true' | 'all' | boolean;
   cursor?: string;
   limit?: number;
   count?: boolean;
 }): TableQuery {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as TableQuery;
+  const archived = typeof options.archived === 'boolean' ? String(options.archived) : options.archived;
+  return Object.fromEntries(
+    Object.entries({ ...options, archived }).filter(([, value]) => value !== undefined),
+  ) as TableQuery;
 }
 
 /** Dates beyond ±8.64e15 ms cannot be written as ISO-8601: such a time stays a number. */
