@@ -17,8 +17,8 @@ import { positiveInt } from './lib/args.mjs';
 import { randomApiKey, startCairnServer } from './lib/cairn-server.mjs';
 import { HttpError, parseJson, request } from './lib/http.mjs';
 import { runToEnd, sleep } from './lib/proc.mjs';
+import { soakSvg } from './lib/soak-plot.mjs';
 import { percentile } from './lib/stats.mjs';
-import { lineChartSvg } from './lib/svg-chart.mjs';
 import { value } from './lib/workload.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -775,55 +775,7 @@ const md = [
 
 const date = new Date().toISOString().slice(0, 10);
 const svgPath = resolve(opts.svg ?? join(REPO_ROOT, 'docs', 'reliability', `soak-${date}.svg`));
-const minutesOf = (/** @type {any} */ s) => s.t / 60;
-const svg = lineChartSvg({
-  title: `Cairn soak, ${MINUTES} min of mixed traffic (${date})`,
-  xLabel: 'minutes',
-  marks: WARMUP_S > 0 ? [{ x: WARMUP_S / 60, label: 'end of warm-up' }] : [],
-  panels: [
-    {
-      yLabel: 'MiB',
-      yMin: 0,
-      series: [
-        { label: 'server RSS', color: '#1f77b4', points: samples.map((s) => [minutesOf(s), s.rssMiB]) },
-        {
-          label: 'V8 heap used',
-          color: '#2ca02c',
-          points: samples.map((s) => [minutesOf(s), s.heapUsedMiB ?? Number.NaN]),
-        },
-      ],
-    },
-    {
-      yLabel: 'ms (p99 per 10 s window)',
-      yMin: 0,
-      series: [
-        {
-          label: 'all requests p99',
-          color: '#d62728',
-          points: samples.map((s) => [minutesOf(s), s.allRequests.p99 ?? Number.NaN]),
-        },
-        {
-          label: 'series query p99',
-          color: '#9467bd',
-          points: samples.map((s) => [minutesOf(s), s.ops['series-query']?.p99 ?? Number.NaN]),
-        },
-        {
-          label: 'metric logging p99',
-          color: '#ff7f0e',
-          points: samples.map((s) => [
-            minutesOf(s),
-            Math.max(...['comet-log', 'mlflow-log', 'cairn-log'].map((o) => s.ops[o]?.p99 ?? 0)),
-          ]),
-        },
-        {
-          label: 'event-loop delay p99',
-          color: '#17becf',
-          points: samples.map((s) => [minutesOf(s), s.eventLoopDelayMs?.p99 ?? Number.NaN]),
-        },
-      ],
-    },
-  ],
-});
+const svg = soakSvg({ minutes: MINUTES, date, warmupSeconds: WARMUP_S, sampleSeconds: SAMPLE_MS / 1000, samples });
 await mkdir(dirname(svgPath), { recursive: true });
 await writeFile(svgPath, svg);
 

@@ -14,8 +14,7 @@ function ticks(lo, hi, count = 5) {
 }
 
 const esc = (/** @type {string} */ s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const fmt = (/** @type {number} */ v) =>
-  Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toPrecision(3);
+const fmt = (/** @type {number} */ v) => String(Number(v.toPrecision(3)));
 
 /**
  * @param {{
@@ -70,18 +69,20 @@ export function lineChartSvg({ title, xLabel, width = 900, panelHeight = 220, ma
       `<text transform="translate(16 ${y0 + panelHeight / 2}) rotate(-90)" text-anchor="middle">${esc(panel.yLabel)}</text>`,
       `<text x="${left + plotW / 2}" y="${y0 + panelHeight + 34}" text-anchor="middle" fill="#444">${esc(xLabel)}</text>`,
     );
-    panel.series.forEach((s, j) => {
+    // Legend entries side by side, each as wide as its label (about 7 px a character at 12 px).
+    let lx = left + 10;
+    for (const s of panel.series) {
       const d = s.points
         .filter(([, y]) => Number.isFinite(y))
         .map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
         .join('');
       if (d) out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"/>`);
-      const lx = left + 10 + j * 190;
       out.push(
         `<line x1="${lx}" x2="${lx + 18}" y1="${y0 - 8}" y2="${y0 - 8}" stroke="${s.color}" stroke-width="2.5"/>`,
         `<text x="${lx + 23}" y="${y0 - 4}">${esc(s.label)}</text>`,
       );
-    });
+      lx += 45 + s.label.length * 7;
+    }
     out.push(`</g>`);
   });
   out.push('</svg>');
