@@ -563,11 +563,18 @@ function liveEvents() {
 
 // ---- sampling -----------------------------------------------------------------------------------
 
+/**
+ * The server's memory from /proc: VmRSS and VmHWM, and the resident size of its `[heap]` mapping
+ * (the C heap that malloc grows with brk: SQLite, zlib, and ArrayBuffer backing stores live there,
+ * the V8 heap does not), which tells native growth from JavaScript growth.
+ */
 async function vmRss(/** @type {number} */ pid) {
   const text = await readFile(`/proc/${pid}/status`, 'utf8');
   const field = (/** @type {string} */ name) =>
     Number(text.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0) * 1024;
-  return { rss: field('VmRSS'), hwm: field('VmHWM') };
+  const smaps = await readFile(`/proc/${pid}/smaps`, 'utf8').catch(() => '');
+  const heap = smaps.match(/ \[heap\]\n(?:.*\n)*?Rss:\s+(\d+) kB/);
+  return { rss: field('VmRSS'), hwm: field('VmHWM'), mallocHeap: heap ? Number(heap[1]) * 1024 : null };
 }
 
 let probeOffset = 0;
@@ -599,7 +606,7 @@ let lastPoints = 0;
 let lastSampleAt = 0;
 let lastProbe = null;
 async function sample() {
-  const { rss, hwm } = await vmRss(proc.pid);
+  const { rss, hwm, mallocHeap } = await vmRss(proc.pid);
   const fresh = await probeLines();
   if (fresh.length) lastProbe = fresh.at(-1);
   const perOp = {};
@@ -614,6 +621,7 @@ async function sample() {
     t: Math.round(elapsed()),
     rssMiB: round(rss / 2 ** 20),
     hwmMiB: round(hwm / 2 ** 20),
+    mallocHeapMiB: mallocHeap === null ? null : round(mallocHeap / 2 ** 20),
     heapUsedMiB: lastProbe ? round(lastProbe.memory.heapUsed / 2 ** 20) : null,
     externalMiB: lastProbe ? round(lastProbe.memory.external / 2 ** 20) : null,
     eventLoopDelayMs: lastProbe?.eventLoopDelayMs ?? null,

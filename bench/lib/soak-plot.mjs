@@ -25,6 +25,7 @@ export function soakSvg({ minutes, date, warmupSeconds, sampleSeconds, samples }
         series: [
           { label: 'server RSS', color: '#1f77b4', points: line((s) => s.rssMiB) },
           { label: 'V8 heap used', color: '#2ca02c', points: line((s) => s.heapUsedMiB) },
+          { label: 'C heap ([heap] resident)', color: '#8c564b', points: line((s) => s.mallocHeapMiB) },
         ],
       },
       {
