@@ -752,8 +752,18 @@ const verdict = {
 };
 
 const mins = (/** @type {number} */ t) => round(t / 60, 2);
+/** CAIRN_* settings the server inherited from this shell (the harness sets only its own). */
+const serverSettings = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => k.startsWith('CAIRN_') && !/KEY|SECRET|PASSWORD|URL/.test(k)),
+);
 const md = [
   `### Soak, ${MINUTES} min (${new Date().toISOString().slice(0, 10)})`,
+  '',
+  Object.keys(serverSettings).length
+    ? `Server settings from the environment: ${Object.entries(serverSettings)
+        .map(([k, v]) => `\`${k}=${v}\``)
+        .join(', ')}; everything else at its default.`
+    : 'Server at its defaults.',
   '',
   `${samples.length} samples every ${SAMPLE_MS / 1000} s; warm-up ${mins(WARMUP_S)} min left out; thirds of the rest compared ` +
     `(first: ${mins(f0)}–${mins(f1)} min, last: ${mins(l0)}–${mins(l1)} min). ${pointsWritten.toLocaleString('en-US')} points written, ` +
@@ -797,6 +807,7 @@ const summary = {
   checkout: rev.code === 0 ? rev.stdout.trim() : undefined,
   minutes: MINUTES,
   sampleSeconds: SAMPLE_MS / 1000,
+  serverSettings,
   mix: MIX,
   machine: {
     cpus: os.cpus().length,
