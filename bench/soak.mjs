@@ -705,6 +705,7 @@ const [l0, l1] = spanOf(lastThird);
 const latencies = (/** @type {[number, number][]} */ all, /** @type {number} */ a, /** @type {number} */ b) =>
   all.filter(([t]) => t > a && t <= b).map(([, ms]) => ms);
 const loadSeconds = samples.at(-1).t;
+const MIN_FOR_DRIFT = 100;
 const opRows = [...ops.entries()].sort().map(([name, op]) => {
   const after = latencies(op.all, WARMUP_S, Number.POSITIVE_INFINITY);
   const early = latencies(op.all, f0, f1);
@@ -720,6 +721,8 @@ const opRows = [...ops.entries()].sort().map(([name, op]) => {
     p99FirstThirdMs: p99First,
     p99LastThirdMs: p99Last,
     p99Drift: p99First && p99Last ? round(p99Last / p99First, 2) : null,
+    /** A p99 of fewer latencies than this is one or two requests: no basis for a drift verdict. */
+    enoughForDrift: early.length >= MIN_FOR_DRIFT && late.length >= MIN_FOR_DRIFT,
     errors: op.errors,
   };
 });
@@ -728,10 +731,12 @@ const eldLast = mean(lastThird.map((s) => s.eventLoopDelayMs?.p99 ?? 0));
 /**
  * Targets: RSS flat (last third within 5% of the first, after warm-up); p99 stable (no op's
  * last-third p99 above 1.5× its first-third p99, ignoring differences under 5 ms: one slow
- * request in a few hundred moves a p99 that much on a shared 2-core box); zero errors.
+ * request in a few hundred moves a p99 that much on a shared 2-core box, and ops with fewer than
+ * MIN_FOR_DRIFT requests in a third, whose p99 is their slowest request or two); zero errors.
  */
 const drifting = opRows.filter(
   (r) =>
+    r.enoughForDrift &&
     r.p99FirstThirdMs !== null &&
     r.p99LastThirdMs !== null &&
     r.p99LastThirdMs > 1.5 * r.p99FirstThirdMs &&
@@ -773,14 +778,14 @@ const md = [
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...opRows.map(
     (r) =>
-      `| ${r.op} | ${r.requests} | ${r.perSecond} | ${r.p50Ms ?? '–'} | ${r.p99Ms ?? '–'} | ${r.p99FirstThirdMs ?? '–'} | ${r.p99LastThirdMs ?? '–'} | ${r.p99Drift === null ? '–' : `${r.p99Drift}×`} | ${r.errors} |`,
+      `| ${r.op} | ${r.requests} | ${r.perSecond} | ${r.p50Ms ?? '–'} | ${r.p99Ms ?? '–'} | ${r.p99FirstThirdMs ?? '–'} | ${r.p99LastThirdMs ?? '–'} | ${r.p99Drift === null ? '–' : `${r.p99Drift}×${r.enoughForDrift ? '' : ' (few)'}`} | ${r.errors} |`,
   ),
   '',
   `- **RSS**: ${verdict.rss.firstThirdMiB} MiB (first third) → ${verdict.rss.lastThirdMiB} MiB (last third), ` +
     `${verdict.rss.growthPct >= 0 ? '+' : ''}${verdict.rss.growthPct}%, slope ${verdict.rss.slopeMiBPerHour} MiB/h; ` +
     `peak ${Math.max(...samples.map((s) => s.hwmMiB))} MiB (VmHWM). ${verdict.rss.flat ? 'Flat (≤ 5%).' : 'GROWING (> 5%).'}`,
   `- **Event-loop delay p99**: ${verdict.eventLoopDelayP99Ms.firstThird} ms → ${verdict.eventLoopDelayP99Ms.lastThird} ms (mean of the 10 s windows).`,
-  `- **p99**: ${verdict.p99.stable ? 'stable (no op above 1.5× its first-third p99 by ≥ 5 ms)' : `DRIFTING: ${verdict.p99.drifting.join(', ')}`}.`,
+  `- **p99**: ${verdict.p99.stable ? `stable (no op with ≥ ${MIN_FOR_DRIFT} requests a third above 1.5× its first-third p99 by ≥ 5 ms)` : `DRIFTING: ${verdict.p99.drifting.join(', ')}`}.`,
   `- **Errors**: ${errorCount}${
     firstErrors.length
       ? `; first: ${firstErrors

@@ -71,7 +71,8 @@ export function lineChartSvg({ title, xLabel, width = 900, panelHeight = 220, ma
     );
     // Legend entries side by side, each as wide as its label (about 7 px a character at 12 px).
     let lx = left + 10;
-    for (const s of panel.series) {
+    // A series with no value at all (a metric an older result lacks) gets no legend entry either.
+    for (const s of panel.series.filter((x) => x.points.some(([, y]) => Number.isFinite(y)))) {
       const d = s.points
         .filter(([, y]) => Number.isFinite(y))
         .map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
