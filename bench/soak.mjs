@@ -76,6 +76,12 @@ const log = (/** @type {string} */ line) =>
 let loadStart = performance.now();
 const elapsed = () => (performance.now() - loadStart) / 1000;
 
+// The checkout under test, read before the run (HEAD may move while a long soak runs).
+const rev = await runToEnd('git', ['rev-parse', '--short', 'HEAD'], {
+  cwd: REPO_ROOT,
+  timeoutMs: 10_000,
+  capture: true,
+});
 if (!opts['no-build']) {
   log('building Cairn (npx tsc -b)');
   const built = await runToEnd('npx', ['tsc', '-b'], { cwd: REPO_ROOT, timeoutMs: 600_000 });
@@ -802,11 +808,6 @@ const svg = soakSvg({ minutes: MINUTES, date, warmupSeconds: WARMUP_S, sampleSec
 await mkdir(dirname(svgPath), { recursive: true });
 await writeFile(svgPath, svg);
 
-const rev = await runToEnd('git', ['rev-parse', '--short', 'HEAD'], {
-  cwd: REPO_ROOT,
-  timeoutMs: 10_000,
-  capture: true,
-});
 const summary = {
   benchmark: 'soak',
   checkout: rev.code === 0 ? rev.stdout.trim() : undefined,
