@@ -5,7 +5,8 @@
 // the chart read benchmark: npm run bench -- charts [--runs N --metrics N --steps N]
 // the SDK benchmark: npm run bench -- sdk [--points N] [--repeats N]
 // the export/import benchmark: npm run bench -- export [--points N] [--asset-mib N] [--repeats N]
-// and the web UI benchmark in headless Chromium: npm run bench -- ui [--runs N --experiments N]
+// the web UI benchmark in headless Chromium: npm run bench -- ui [--runs N --experiments N]
+// and the soak run of mixed traffic: npm run bench -- soak [--minutes 30]
 // Systems run one at a time (server + load generator together, 2 cores): same shape, same data.
 // See bench/README.md for what is measured and the caveats.
 
@@ -483,7 +484,7 @@ async function main() {
   if (summary.systems.some((s) => s.status !== 'ok')) process.exitCode = 1;
 }
 
-// `npm run bench -- search`, `-- output`, `-- charts`, `-- sdk`, `-- export` and `-- ui`: those benchmarks have scripts of their own.
+// `npm run bench -- search`, `-- output`, `-- charts`, `-- sdk`, `-- export`, `-- ui` and `-- soak`: those benchmarks have scripts of their own.
 const own = {
   search: './search.mjs',
   output: './output.mjs',
@@ -491,6 +492,7 @@ const own = {
   sdk: './sdk.mjs',
   export: './export.mjs',
   ui: './ui.mjs',
+  soak: './soak.mjs',
 }[process.argv[2] ?? ''];
 (own ? import(own) : main()).catch((e) => {
   console.error(e instanceof Error ? e.message : e);
