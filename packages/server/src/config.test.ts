@@ -8,6 +8,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CAIRN_SERIES_CACHE_MIB: 'lots' })).toThrow(ConfigError);
   });
 
+  it('lets a decoded block idle five minutes unless CAIRN_SERIES_CACHE_IDLE_SECONDS says otherwise', () => {
+    expect(loadConfig({}).seriesCacheIdleMillis).toBe(300_000);
+    expect(loadConfig({ CAIRN_SERIES_CACHE_IDLE_SECONDS: '60' }).seriesCacheIdleMillis).toBe(60_000);
+  });
+
   it('allows public webhook receivers only unless CAIRN_WEBHOOK_ALLOW_HOSTS lists internal ones', () => {
     expect(loadConfig({}).webhookAddressRules.isStrict).toBe(true);
     const rules = loadConfig({ CAIRN_WEBHOOK_ALLOW_HOSTS: '10.0.0.0/8,hooks.internal' }).webhookAddressRules;

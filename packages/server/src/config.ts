@@ -45,6 +45,8 @@ export interface Config {
   workspaceQuotaBytes: number;
   /** Most bytes of decoded metric blocks kept in memory for chart reads (least recently used out). */
   seriesCacheBytes: number;
+  /** A decoded block unread for this long leaves that cache (so a long-running server's memory levels off). */
+  seriesCacheIdleMillis: number;
   /** `full` fsyncs every commit (survives power loss); `normal` survives process crashes only. */
   sqliteSynchronous: 'full' | 'normal';
   /** Public base URL used in links handed to clients; defaults to http://host:port. */
@@ -116,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxAssetBytes: integer(env, 'CAIRN_MAX_ASSET_BYTES', 5 * 1024 * 1024 * 1024),
     ingestMaxInflightBytes: integer(env, 'CAIRN_INGEST_MAX_INFLIGHT_BYTES', DEFAULT_INGEST_MAX_INFLIGHT_BYTES),
     seriesCacheBytes: integer(env, 'CAIRN_SERIES_CACHE_MIB', 256) * 1024 * 1024,
+    seriesCacheIdleMillis: integer(env, 'CAIRN_SERIES_CACHE_IDLE_SECONDS', 300) * 1000,
     rateLimitRequestsPerSecond: requestsPerSecond,
     rateLimitRequestsBurst: burst(env, 'CAIRN_RATE_LIMIT_REQUESTS_BURST', requestsPerSecond),
     rateLimitPointsPerSecond: pointsPerSecond,

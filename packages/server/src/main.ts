@@ -16,7 +16,11 @@ export async function openCore(config: Config): Promise<Core> {
   const store = await SqlStore.open(
     config.databaseUrl,
     { synchronous: config.sqliteSynchronous },
-    { seriesCacheBytes: config.seriesCacheBytes, connectTimeoutMillis: config.databaseConnectTimeoutMillis },
+    {
+      seriesCacheBytes: config.seriesCacheBytes,
+      seriesCacheIdleMillis: config.seriesCacheIdleMillis,
+      connectTimeoutMillis: config.databaseConnectTimeoutMillis,
+    },
   );
   const blobs = openBlobStore(config.blobUrl);
   return createCore({

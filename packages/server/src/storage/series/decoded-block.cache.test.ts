@@ -42,4 +42,24 @@ describe('decoded block cache', () => {
     expect(cache.get('s', 1)).toBe(small);
     expect(cache.size).toBe(10 * 44 + 512);
   });
+
+  it('drops blocks nobody has read for the idle time, and keeps those still being read', () => {
+    let now = 0;
+    const cache = new DecodedBlockCache(1_000_000, 60_000, () => now);
+    const read = segment(10);
+    cache.put('s', 0, read);
+    cache.put('s', 1, segment(10));
+    now = 40_000;
+    expect(cache.get('s', 0)).toBe(read); // block 0 used again at 40 s; block 1 not since 0 s
+    now = 60_000;
+    expect(cache.get('t', 0)).toBeUndefined(); // any access sweeps the idle end
+    expect(cache.size).toBe(10 * 44 + 512);
+    expect(cache.get('s', 1)).toBeUndefined();
+    now = 99_999;
+    expect(cache.get('s', 0)).toBe(read);
+    now = 200_000;
+    cache.put('u', 0, segment(10));
+    expect(cache.get('s', 0)).toBeUndefined();
+    expect(cache.size).toBe(10 * 44 + 512);
+  });
 });

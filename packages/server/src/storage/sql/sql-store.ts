@@ -72,8 +72,9 @@ export class SqlStore implements Store {
     private readonly db: Kysely<Database>,
     readonly dialect: SqlDialect,
     seriesCacheBytes: number,
+    seriesCacheIdleMillis: number | undefined,
   ) {
-    this.decoded = new DecodedBlockCache(seriesCacheBytes);
+    this.decoded = new DecodedBlockCache(seriesCacheBytes, seriesCacheIdleMillis);
     const repos = repositories(db, dialect, this.decoded);
     this.tenancy = repos.tenancy;
     this.sessions = repos.sessions;
@@ -104,11 +105,12 @@ export class SqlStore implements Store {
     sqlite: SqliteOptions = { synchronous: 'full' },
     {
       seriesCacheBytes = DECODED_BLOCK_CACHE_BYTES,
+      seriesCacheIdleMillis,
       connectTimeoutMillis,
-    }: { seriesCacheBytes?: number; connectTimeoutMillis?: number } = {},
+    }: { seriesCacheBytes?: number; seriesCacheIdleMillis?: number; connectTimeoutMillis?: number } = {},
   ): Promise<SqlStore> {
     const opened = openByUrl(url, sqlite, connectTimeoutMillis);
-    const store = new SqlStore(opened.db, opened.dialect, seriesCacheBytes);
+    const store = new SqlStore(opened.db, opened.dialect, seriesCacheBytes, seriesCacheIdleMillis);
     await store.migrate();
     return store;
   }
