@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { StatedRule } from './stated-rules.js';
 
 /** One OpenAPI 3.1 document per facade, generated from the very schemas that validate requests. */
 export interface OpenApiFacade {
@@ -18,6 +19,8 @@ export interface OpenApiFacade {
    * Default: any one of the document's schemes.
    */
   securityOf?(route: DocumentedRoute): Record<string, string[]>[] | undefined;
+  /** Rules no schema can state, added to the 400 response of the operations they apply to. */
+  statedRules?: StatedRule[];
 }
 
 /** What a facade may look at to decide a route's security. */
@@ -132,6 +135,14 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
       description: '431',
       content: { 'application/json': { schema: components.take(TransportError) } },
     };
+    const rules = (facade.statedRules ?? []).filter((rule) => appliesTo(rule, operation, schema));
+    if (rules.length > 0) {
+      responses['400'] = {
+        ...(responses['400'] as JsonObject),
+        description: `400: the request breaks its schema or one of these rules: ${rules.map((r) => r.rule).join('; ')}.`,
+      };
+      operation['x-stated-rules'] = rules.map(({ rule, refusal }) => ({ rule, refusal }));
+    }
     operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
     paths[path] ??= {};
     (paths[path] as Record<string, JsonObject>)[route.method] = operation;
@@ -142,6 +153,17 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
     paths,
     components: { schemas: components.schemas, securitySchemes: facade.securitySchemes },
   };
+}
+
+/** Whether a stated rule applies to an operation: named by it, or by a parameter or body property. */
+function appliesTo(rule: StatedRule, operation: JsonObject, schema: JsonObject): boolean {
+  const [method, path] = String(operation.operationId).split(' ');
+  if (rule.operations?.includes(`${method?.toUpperCase()} ${path}`)) return true;
+  if (rule.parameter === undefined) return false;
+  const names = ((operation.parameters ?? []) as { name: string }[]).map((p) => p.name);
+  const body = schema.body as JsonObject | undefined;
+  const bodyProperties = (body?.properties ?? {}) as JsonObject;
+  return names.includes(rule.parameter) || rule.parameter in bodyProperties;
 }
 
 /**

@@ -10,6 +10,7 @@ import { FileBlobStore } from '../../storage/blob/file-blob.store.js';
 import { SqlStore } from '../../storage/sql/sql-store.js';
 import { buildApp } from '../app.js';
 import { buildOpenApiDocument, type JsonObject } from './openapi.builder.js';
+import { CAIRN_RULES, COMET_RULES, FOUNDRY_RULES, MLFLOW_RULES } from './stated-rules.js';
 
 const BEARER: JsonObject = {
   type: 'http',
@@ -33,6 +34,7 @@ export async function renderOpenApiDocuments(): Promise<Record<string, string>> 
       // The REST alias root repeats every REST path.
       excludePrefixes: ['/clientlib/rest/v2'],
       errors: { schema: CometError, mediaType: 'application/json' },
+      statedRules: COMET_RULES,
       securitySchemes: {
         apiKeyHeader: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'The API key itself.' },
         cometSdkApi: { type: 'apiKey', in: 'header', name: 'Comet-Sdk-Api', description: "The Java SDK's header." },
@@ -62,6 +64,7 @@ export async function renderOpenApiDocuments(): Promise<Record<string, string>> 
         "Cairn's own API: the bulk metric path, columnar series reads and the webhook delivery log. Authenticate with `Authorization: Bearer <api key>`; errors are RFC 9457 problem details.",
       prefixes: ['/api/cairn/v1'],
       errors: { schema: Problem, mediaType: 'application/problem+json' },
+      statedRules: CAIRN_RULES,
       securitySchemes: {
         bearer: BEARER,
         session: {
@@ -79,6 +82,7 @@ export async function renderOpenApiDocuments(): Promise<Record<string, string>> 
         'The experiments resource of Palantir Foundry Models API v2 (preview) as served by Cairn. Authenticate with `Authorization: Bearer <api key>` holding the api:models-read scope; send `preview=true`.',
       prefixes: ['/api/v2/models'],
       errors: { schema: FoundryError, mediaType: 'application/json' },
+      statedRules: FOUNDRY_RULES,
       securitySchemes: { bearer: BEARER },
     });
     const mlflow = buildOpenApiDocument(app, {
@@ -87,6 +91,7 @@ export async function renderOpenApiDocuments(): Promise<Record<string, string>> 
         "MLflow's tracking, model-registry and proxied-artifact REST API as served by Cairn (docs/api/mlflow.md). Every /api/2.0 path is also served under /ajax-api/2.0. Authenticate with `Authorization: Bearer <api key>` (MLFLOW_TRACKING_TOKEN) or Basic credentials whose password is the key; errors are `{error_code, message}`.",
       prefixes: ['/api/2.0/mlflow', '/api/3.0/mlflow'],
       errors: { schema: MlflowError, mediaType: 'application/json' },
+      statedRules: MLFLOW_RULES,
       securitySchemes: {
         bearer: BEARER,
         basic: { type: 'http', scheme: 'basic', description: 'Any user name; the password is the API key.' },

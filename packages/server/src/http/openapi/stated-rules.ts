@@ -1,0 +1,148 @@
+/**
+ * Rules the server enforces that no JSON Schema can state: they depend on stored state (a name
+ * already taken, a cursor only the server can issue), on the clock, on a grammar of their own
+ * (filter and order clauses) or on several parameters at once where OpenAPI has no way to say
+ * so (query parameters). Each becomes part of its operations' documented 400 response, in words
+ * and machine-readable (`x-stated-rules` on the operation: the rule and a regular expression
+ * matching the error body), so that clients can read it and the schemathesis suite can tell a
+ * refusal the document states from one it does not (packages/server/test/support/openapi-fuzz.ts).
+ *
+ * Anything a schema can state belongs in the schema instead: a rule here is a last resort.
+ */
+export interface StatedRule {
+  /** The rule, in the words the 400 response's description uses. */
+  rule: string;
+  /** A regular expression (JavaScript and Python syntax alike) matching the error body. */
+  refusal: string;
+  /** The operations it applies to (`GET /path/{param}`), or… */
+  operations?: string[];
+  /** …every operation taking a parameter or body property of this name. */
+  parameter?: string;
+}
+
+const CURSOR: StatedRule = {
+  rule: '`cursor` must be a `nextCursor` this listing issued for the same query (cursors are opaque)',
+  refusal: 'cursor is not one this (API|listing) issued|cursor belongs to another query',
+  parameter: 'cursor',
+};
+
+export const CAIRN_RULES: StatedRule[] = [
+  CURSOR,
+  {
+    rule: '`filter` must parse in the experiment query language (docs/api/cairn.md)',
+    refusal: '"detail":"invalid filter at position \\d+',
+    parameter: 'filter',
+  },
+  {
+    rule: '`endTime` must not be before the experiment’s start time',
+    refusal: 'endTime must be an integer not before startTime',
+    operations: ['PATCH /api/cairn/v1/experiments/{key}', 'POST /api/cairn/v1/experiments/{key}/end'],
+  },
+  {
+    rule: '`expiresAt` must be in the future',
+    refusal: 'a key must expire in the future',
+    operations: ['POST /api/cairn/v1/me/api-keys'],
+  },
+  {
+    rule: 'each series’ `steps`, `epochs` and `timestamps`, when given, have one entry per value',
+    refusal: 'series ".*": \\w+ has \\d+ entries, values has \\d+',
+    operations: ['POST /api/cairn/v1/experiments/{experimentKey}/metrics'],
+  },
+  {
+    rule: '`format`, when given, agrees with `Content-Type`',
+    refusal: 'format=\\w+ contradicts Content-Type',
+    operations: ['PUT /api/cairn/v1/experiments/{experimentKey}/tables/{name}'],
+  },
+  {
+    rule: 'the JSON document kinds (`dependencies`, `environment`…) take JSON text',
+    refusal: 'the \\w+ document must be JSON text',
+    operations: ['PUT /api/cairn/v1/experiments/{key}/documents/{kind}'],
+  },
+];
+
+export const COMET_RULES: StatedRule[] = [
+  {
+    // comet_ml branches on the sdk_error_code of a 400, not on a 404 (spec §1.5).
+    rule: 'an experiment key that names no experiment may be answered 400 with sdk_error_code 90211 rather than 404, as comet_ml expects',
+    refusal: '"sdk_error_code":90211',
+    parameter: 'experimentKey',
+  },
+  {
+    rule: 'a workspace name already taken is answered 400, as Comet does',
+    refusal: 'workspace ".*" already exists',
+    operations: ['POST /api/rest/v2/write/workspace/new'],
+  },
+  {
+    rule: 'name the artifact by `artifactId`, or by `artifactName` and `workspace`',
+    refusal: 'name the artifact by artifactId, or by artifactName and workspace',
+    parameter: 'artifactName',
+  },
+  {
+    rule: 'name the panel with `templateId` or `instanceId`',
+    refusal: 'name the panel with templateId or instanceId',
+    parameter: 'templateId',
+  },
+  {
+    rule: 'give `version` or `stage`, not both',
+    refusal: 'give version or stage, not both',
+    parameter: 'stage',
+  },
+];
+
+export const FOUNDRY_RULES: StatedRule[] = [
+  {
+    rule: '`pageToken` must be a `nextPageToken` this search issued (page tokens are opaque)',
+    refusal: '"errorName":"InvalidPageToken"',
+    parameter: 'pageToken',
+  },
+];
+
+export const MLFLOW_RULES: StatedRule[] = [
+  {
+    rule: 'a name already taken is answered 400 `RESOURCE_ALREADY_EXISTS`, as MLflow does',
+    refusal: '"error_code":"RESOURCE_ALREADY_EXISTS"',
+    operations: [
+      'POST /api/2.0/mlflow/experiments/create',
+      'POST /api/2.0/mlflow/experiments/update',
+      'POST /api/2.0/mlflow/registered-models/create',
+      'POST /api/2.0/mlflow/registered-models/rename',
+    ],
+  },
+  {
+    rule: 'an alias the model does not have is answered 400 `INVALID_PARAMETER_VALUE`, as MLflow does',
+    refusal: 'Registered model alias .* not found',
+    operations: ['GET /api/2.0/mlflow/registered-models/alias', 'DELETE /api/2.0/mlflow/registered-models/alias'],
+  },
+  {
+    rule: 'a version `source` that is not a `runs:/`, `models:/` or remote URI must lie inside the artifact directory of `run_id`',
+    refusal: 'Invalid model version source',
+    operations: ['POST /api/2.0/mlflow/model-versions/create'],
+  },
+  {
+    rule: 'each param key appears once in a batch',
+    refusal: 'Duplicate parameter keys have been submitted',
+    operations: ['POST /api/2.0/mlflow/runs/log-batch'],
+  },
+  {
+    rule: '`model_json` is the JSON text of an MLmodel file',
+    refusal: 'Malformed model info',
+    operations: ['POST /api/2.0/mlflow/runs/log-model'],
+  },
+  {
+    rule: '`order_by` clauses follow MLflow’s grammar for the entity searched',
+    refusal:
+      '"message":"(Invalid order_by clause|Invalid ordering key|Invalid order_by entity type|Invalid order by key)',
+    parameter: 'order_by',
+  },
+  {
+    rule: '`filter` follows MLflow’s search grammar for the entity searched',
+    refusal:
+      '"error_code":"INVALID_PARAMETER_VALUE","message":"(Invalid (entity type|attribute key|dataset key|clause|comparator)|Expected (numeric|a list of quoted|a quoted string)|Only the .* comparison with a list|Parameter value is either not quoted|Cairn does not support comparator)',
+    parameter: 'filter',
+  },
+  {
+    rule: '`page_token` must be a `next_page_token` this search issued (page tokens are opaque)',
+    refusal: 'Invalid page token',
+    parameter: 'page_token',
+  },
+];
