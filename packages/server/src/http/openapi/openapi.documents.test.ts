@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { renderOpenApiDocuments } from './openapi.documents.js';
+import { CAIRN_RULES, COMET_RULES, FOUNDRY_RULES, MLFLOW_RULES, type StatedRule } from './stated-rules.js';
+
+interface DocumentedOperation {
+  'x-stated-rules'?: StatedRule[];
+  responses: Record<string, { description: string }>;
+}
 
 describe('committed OpenAPI documents', () => {
   it('match the route schemas (run `npm run openapi` after changing a route)', async () => {
@@ -26,5 +32,39 @@ describe('committed OpenAPI documents', () => {
     const search = foundry.paths['/api/v2/models/{modelRid}/experiments/search'].post;
     expect(search.responses['200'].content['application/json'].schema.required).toContain('data');
     expect(Object.keys(foundry.paths).every((path) => path.startsWith('/api/v2/models'))).toBe(true);
+  });
+
+  it('states each rule no schema can state on the 400 of every operation it applies to, and on no other', async () => {
+    const documents = await renderOpenApiDocuments();
+    const sets: [string, StatedRule[]][] = [
+      ['cairn.json', CAIRN_RULES],
+      ['comet.json', COMET_RULES],
+      ['foundry.json', FOUNDRY_RULES],
+      ['mlflow.json', MLFLOW_RULES],
+    ];
+    for (const [file, rules] of sets) {
+      const document = JSON.parse(documents[file] as string);
+      const stated = new Map<string, number>();
+      for (const [path, operations] of Object.entries(
+        document.paths as Record<string, Record<string, DocumentedOperation>>,
+      )) {
+        for (const [method, operation] of Object.entries(operations)) {
+          for (const { rule, refusal } of operation['x-stated-rules'] ?? []) {
+            stated.set(rule, (stated.get(rule) ?? 0) + 1);
+            expect(operation.responses['400']?.description, `${method} ${path}`).toContain(rule);
+            expect(() => new RegExp(refusal)).not.toThrow();
+          }
+          if (!operation['x-stated-rules']) expect(operation.responses['400']?.description).toBe('400');
+        }
+      }
+      // A rule that applies nowhere has outlived its route (or names it wrongly).
+      for (const { rule } of rules) expect(stated.get(rule), `${file}: ${rule}`).toBeGreaterThan(0);
+    }
+    const cairn = JSON.parse(documents['cairn.json'] as string);
+    const rules = (path: string, method: string) =>
+      (cairn.paths[path][method]['x-stated-rules'] ?? []).map((r: StatedRule) => r.rule);
+    expect(rules('/api/cairn/v1/workspaces/{workspace}/projects', 'get')).toEqual([CAIRN_RULES[0]?.rule]);
+    expect(rules('/api/cairn/v1/me/api-keys', 'post')).toEqual(['`expiresAt` must be in the future']);
+    expect(rules('/api/cairn/v1/me/api-keys', 'get')).toEqual([]);
   });
 });
