@@ -123,6 +123,15 @@ export const ModelResponse = Type.Object({ rid: Rid });
 /** A raw body (Parquet, or E5's JSON rows read by the client as bytes); never serialized by the server. */
 export const FoundryBytes = Type.Unsafe<Uint8Array | NodeJS.ReadableStream>({ type: 'string', format: 'binary' });
 
-export function withErrors<T extends Record<number, TSchema>>(responses: T) {
+/** A Parquet file (series and artifact tables): octet-stream, as Foundry serves it. */
+export const FoundryParquet = { content: { 'application/octet-stream': { schema: FoundryBytes } } };
+
+/**
+ * An artifact table page as JSON: row objects, column name to value (spec E5). The route sends
+ * the bytes itself, so this documents the body without serialising it.
+ */
+export const ArtifactTableRows = Type.Array(Type.Record(Type.String(), Type.Unknown()));
+
+export function withErrors<T extends Record<number, TSchema | typeof FoundryParquet>>(responses: T) {
   return { ...responses, 400: FoundryError, 401: FoundryError, 403: FoundryError, 404: FoundryError };
 }

@@ -29,6 +29,8 @@ export interface Seeded {
   param: string;
   tag: string;
   assetId: string;
+  /** An artifact table (Foundry's artifactTables). */
+  table: string;
   model: string;
   mlflowExperimentId: string;
   foundryModelRid: string;
@@ -81,6 +83,13 @@ export async function seed(base: string, key: string): Promise<Seeded> {
   form.set('fileName', 'weights.bin');
   form.set('file', new Blob([new Uint8Array([1, 2, 3, 4])]), 'weights.bin');
   const asset = (await call(base, key, 'POST', `${exp}/assets`, form)) as { id: string };
+  const table = await fetch(`${base}${exp}/tables/fuzz-table`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' },
+    body: 'step,loss\n0,1\n1,0.5\n',
+  });
+  if (!table.ok)
+    throw new Error(`seeding: PUT ${exp}/tables/fuzz-table answered ${table.status}: ${await table.text()}`);
   const projectId = created.id;
   const mlflowExperiment = (await call(
     base,
@@ -115,6 +124,7 @@ export async function seed(base: string, key: string): Promise<Seeded> {
     param: 'lr',
     tag: 'fuzz',
     assetId: asset.id,
+    table: 'fuzz-table',
     model,
     mlflowExperimentId: mlflowExperiment.experiment.experiment_id,
     // Foundry's RIDs for a project and an experiment (core/rids.ts): the project id as a UUID.
@@ -161,6 +171,7 @@ function parametersOf(document: DocumentName, s: Seeded): Record<string, string>
         'path.modelRid': s.foundryModelRid,
         'path.experimentRid': s.foundryExperimentRid,
         'path.seriesName': s.metric,
+        'path.artifactName': s.table,
         'query.preview': 'true',
       };
     case 'mlflow':

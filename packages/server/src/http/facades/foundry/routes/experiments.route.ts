@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
   ArtifactTableParams,
+  ArtifactTableRows,
   DoubleSeriesV1,
   Experiment,
   ExperimentParams,
-  FoundryBytes,
+  FoundryParquet,
   ModelParams,
   ModelResponse,
   OffsetPageQuery,
@@ -161,7 +162,7 @@ export function registerExperimentRoutes({ app, core }: FoundryRouteContext): vo
   /** E4: GET /v2/models/{modelRid}/experiments/{experimentRid}/series/{seriesName}/parquet */
   app.get(
     '/models/:modelRid/experiments/:experimentRid/series/:seriesName/parquet',
-    { schema: { params: SeriesParams, querystring: PreviewQuery, response: withErrors({ 200: FoundryBytes }) } },
+    { schema: { params: SeriesParams, querystring: PreviewQuery, response: withErrors({ 200: FoundryParquet }) } },
     async (request, reply) => {
       const record = await seriesOf(request, request.params);
       const principal = principalOf(request);
@@ -179,10 +180,10 @@ export function registerExperimentRoutes({ app, core }: FoundryRouteContext): vo
       schema: {
         params: ArtifactTableParams,
         querystring: OffsetPageQuery,
-        response: withErrors({ 200: FoundryBytes }),
+        response: withErrors({ 200: ArtifactTableRows }),
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const record = await tableOf(request, request.params);
       const pageSize = parsePageSize(request.query.pageSize, TABLE_PAGE_DEFAULT, TABLE_PAGE_MAX);
       const offset = parseOffset(request.query.offset);
@@ -193,18 +194,19 @@ export function registerExperimentRoutes({ app, core }: FoundryRouteContext): vo
         { offset, limit: pageSize },
       );
       const columns = page.table.columns;
-      // A JSON array of row objects, column name to value (spec E5); the client reads raw bytes.
-      const rows = page.rows.map((row) =>
+      // A JSON array of row objects, column name to value (spec E5).
+      return page.rows.map((row) =>
         Object.fromEntries(columns.map((column, c) => [column.name, cellToJson(column.type, row[c] ?? null)])),
       );
-      return reply.type('application/json').send(Buffer.from(JSON.stringify(rows)));
     },
   );
 
   /** E6: GET /v2/models/{modelRid}/experiments/{experimentRid}/artifactTables/{artifactName}/parquet */
   app.get(
     '/models/:modelRid/experiments/:experimentRid/artifactTables/:artifactName/parquet',
-    { schema: { params: ArtifactTableParams, querystring: PreviewQuery, response: withErrors({ 200: FoundryBytes }) } },
+    {
+      schema: { params: ArtifactTableParams, querystring: PreviewQuery, response: withErrors({ 200: FoundryParquet }) },
+    },
     async (request, reply) => {
       const record = await tableOf(request, request.params);
       const { table, batches } = await core.artifactTables.openRows(
