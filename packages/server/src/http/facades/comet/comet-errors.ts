@@ -89,15 +89,17 @@ function coreRefusal(
     .split('/')
     .slice(1)
     .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const whole = path.length === 0 && (failure.keyword === 'anyOf' || failure.schemaPath.startsWith('#/anyOf/'));
+  // Failures inside the part's anyOf (a branch's missing or empty field) are the anyOf's.
+  const whole = failure.schemaPath.startsWith('#/anyOf/') || (path.length === 0 && failure.keyword === 'anyOf');
   if (failure.keyword === 'required' && !whole) path.push(String(failure.params.missingProperty));
   const key = whole ? '' : path.filter((segment) => !/^\d+$/.test(segment)).join('.');
   if (key === '' && !whole) return undefined;
   const rule = Object.hasOwn(rules, key) ? rules[key] : undefined;
   if (!rule) return undefined;
   let value: unknown = part;
-  for (const segment of path)
+  for (const segment of whole ? [] : path) {
     value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined;
+  }
   try {
     rule(value);
   } catch (error) {
