@@ -103,6 +103,37 @@ describe.each(backends)('Comet workspaces and projects (%s)', (backend) => {
     expect(list.json().projects).toEqual([]);
   });
 
+  it('answers refusals of rules the schema states in the core’s words and codes', async () => {
+    const create = (projectName: string) =>
+      t.request('POST', `${V2}/write/project/create`, { body: { workspaceName: 'default', projectName } });
+    const blank = await create(' ');
+    expect(blank.json()).toEqual({
+      msg: 'project name must not be empty',
+      code: 400,
+      sdk_error_code: 98219,
+      data: null,
+    });
+    expect((await create('a/b')).json()).toMatchObject({ msg: expect.stringMatching(/^invalid project name/) });
+    for (const body of [{}, { workspaceName: 'default' }, { projectId: '', projectName: 'p' }]) {
+      const unnamed = await t.request('POST', `${V2}/write/project/delete`, { body });
+      expect(unnamed.json(), JSON.stringify(body)).toEqual({
+        msg: 'name the project with projectId, or with workspaceName and projectName',
+        code: 400,
+        sdk_error_code: 0,
+        data: null,
+      });
+    }
+    // A field without a core rule keeps the schema's message, which names it.
+    const wrongType = await t.request('POST', `${V2}/write/project/create`, {
+      body: { workspaceName: 'default', projectName: 7 },
+    });
+    expect(wrongType.json()).toMatchObject({
+      code: 400,
+      sdk_error_code: 0,
+      msg: expect.stringContaining('projectName'),
+    });
+  });
+
   it('hides another tenant’s private projects and workspaces', async () => {
     const created = await t.request('POST', `${V2}/write/project/create`, {
       body: { workspaceName: 'default', projectName: 'secret', isPublic: false },

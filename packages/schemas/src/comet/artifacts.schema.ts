@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { EntryName } from '../shared/names.js';
+import { EntryName, SEMVER_PATTERN } from '../shared/names.js';
 import { Nullable, OptionalNullable, WriteResponse } from './common.schema.js';
 
 /** An artifact version's state; the Java SDK reads it as an enum by name. */
@@ -153,13 +153,16 @@ export const ArtifactFilesResponse = Type.Object({ files: Type.Array(ArtifactFil
  * `write/artifacts/upsert` (spec §4.5 #47). `versionMetadata` and `metadata` are JSON text.
  * `workspaceName`, `description`, `metadata`, `tags`, `isPublic` and `emoji` (sent by the Java
  * SDK) apply when the upsert creates the artifact; other fields it may send are ignored.
+ * `artifactName` and `experimentKey` (always sent by comet_ml and the Java SDK) are required; a
+ * missing key stays 90998 (comet-errors.ts). `version`, when not empty, is semver (the next
+ * version is chosen otherwise). `artifactType` is required only to create the artifact.
  */
 export const UpsertArtifactBody = Type.Object({
-  artifactName: OptionalNullable(Type.String()),
+  artifactName: EntryName(),
   artifactType: OptionalNullable(Type.String()),
-  experimentKey: OptionalNullable(Type.String()),
+  experimentKey: Type.String({ minLength: 1 }),
   versionMetadata: OptionalNullable(Type.String()),
-  version: OptionalNullable(Type.String()),
+  version: OptionalNullable(Type.String({ maxLength: 128, pattern: `^$|${SEMVER_PATTERN}` })),
   alias: OptionalNullable(Type.Array(EntryName())),
   versionTags: OptionalNullable(Type.Array(EntryName())),
   note: OptionalNullable(Type.String()),
@@ -178,11 +181,14 @@ export const UpsertArtifactResponse = WriteResponse({
   previousVersion: Nullable(Type.String()),
 });
 
-/** `write/artifacts/state` (spec §4.5 #48): `state` is checked by the server (90410 when invalid). */
+/**
+ * `write/artifacts/state` (spec §4.5 #48): an OPEN version ends CLOSED or ERROR (names as they
+ * are spelled); any other state, missing or null included, stays 90410 (comet-errors.ts).
+ */
 export const ArtifactStateBody = Type.Object({
   artifactVersionId: Type.String({ minLength: 1 }),
   experimentKey: OptionalNullable(Type.String()),
-  state: OptionalNullable(Type.String()),
+  state: Type.Union([Type.Literal('CLOSED'), Type.Literal('ERROR')]),
 });
 
 /**
@@ -191,7 +197,7 @@ export const ArtifactStateBody = Type.Object({
  */
 export const ArtifactDetailsBody = Type.Object({
   artifactId: Type.String({ minLength: 1 }),
-  artifactType: OptionalNullable(Type.String()),
+  artifactType: OptionalNullable(EntryName()),
   versionMetadata: OptionalNullable(Type.String()),
   version: OptionalNullable(Type.String()),
   tags: OptionalNullable(Type.Array(EntryName())),

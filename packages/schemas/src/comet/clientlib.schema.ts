@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { EntryName } from '../shared/names.js';
+import { EntryName, ExperimentKeyPattern, PROJECT_NAME_PATTERN, ProjectName } from '../shared/names.js';
+import { SafeInteger } from '../shared/numbers.js';
 import { Nullable, OptionalNullable, QueryBoolean, WriteResponse } from './common.schema.js';
 
 /**
@@ -12,11 +13,15 @@ import { Nullable, OptionalNullable, QueryBoolean, WriteResponse } from './commo
 const ApiKeyField = { apiKey: OptionalNullable(Type.String()) };
 const ExperimentKey = Type.String({ minLength: 1 });
 
-/** POST /clientlib/logger/add/run — `teamName` is the workspace (a legacy name). */
+/**
+ * POST /clientlib/logger/add/run — `teamName` is the workspace (a legacy name). comet_ml always
+ * sends the key it generated; without one the answer is 90998, as before the schema said so
+ * (comet-errors.ts). A null or empty project name is the default project.
+ */
 export const NewRunBody = Type.Object({
   ...ApiKeyField,
-  experimentKey: OptionalNullable(Type.String()),
-  projectName: OptionalNullable(Type.String()),
+  experimentKey: Type.String({ pattern: ExperimentKeyPattern }),
+  projectName: OptionalNullable(Type.String({ maxLength: 99, pattern: `^$|${PROJECT_NAME_PATTERN}` })),
   teamName: OptionalNullable(Type.String()),
   offline: OptionalNullable(Type.Boolean()),
   local_timestamp: OptionalNullable(Type.Number()),
@@ -95,8 +100,8 @@ export const OfflineMetadataBody = Type.Object({
   experimentKey: ExperimentKey,
   runId: OptionalNullable(Type.String()),
   /** Null when the upload resumed an existing run. */
-  startTimestamp: OptionalNullable(Type.Integer()),
-  endTimestamp: OptionalNullable(Type.Integer()),
+  startTimestamp: OptionalNullable(SafeInteger({ minimum: 0 })),
+  endTimestamp: OptionalNullable(SafeInteger({ minimum: 0 })),
 });
 
 /**
@@ -200,7 +205,7 @@ export const NotificationBody = Type.Object({
 export const ClientlibSymlinkQuery = Type.Object({
   apiKey: Type.Optional(Type.String()),
   experimentKey: ExperimentKey,
-  projectName: Type.String({ minLength: 1 }),
+  projectName: ProjectName,
 });
 
 /** GET /clientlib/rpc/get-pending-rpcs */

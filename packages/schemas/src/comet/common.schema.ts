@@ -41,3 +41,15 @@ export function parseCometBoolean(value: string | undefined): boolean | undefine
 
 /** Body fields that clients may send as explicit null (treated as absent). */
 export const OptionalNullable = <T extends TSchema>(schema: T) => Type.Optional(Nullable(schema));
+
+/**
+ * The ways comet-reply.ts `projectRef` names a project in a body, for the body's `anyOf`: a
+ * non-empty `projectId`, or a non-empty `workspaceName` and `projectName`.
+ */
+export const ProjectLocatorChoice = [
+  { required: ['projectId'], properties: { projectId: Type.String({ minLength: 1 }) } },
+  {
+    required: ['workspaceName', 'projectName'],
+    properties: { workspaceName: Type.String({ minLength: 1 }), projectName: Type.String({ minLength: 1 }) },
+  },
+];

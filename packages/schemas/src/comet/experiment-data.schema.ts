@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { EntryName } from '../shared/names.js';
+import { SafeInteger, SafeTruncatedNumber, TimestampMillis } from '../shared/numbers.js';
 import { Nullable, OptionalNullable } from './common.schema.js';
 
 /**
@@ -36,25 +37,35 @@ export const SummaryResponse = Type.Object({ values: Type.Array(SummaryRow) });
 
 /** Where a point sits in the run; shared by the metric and system-metric writes. */
 const PointPosition = {
-  step: OptionalNullable(Type.Integer()),
+  step: OptionalNullable(SafeInteger()),
   /**
    * A number, not an integer: comet_ml's `APIExperiment.log_metric` passes its timestamp argument
    * positionally into `epoch`, often a float. Fractions are truncated, as Comet's Java server does.
    */
-  epoch: OptionalNullable(Type.Number()),
+  epoch: OptionalNullable(SafeTruncatedNumber),
   context: OptionalNullable(Type.String()),
-  timestamp: OptionalNullable(Type.Number()),
+  timestamp: OptionalNullable(TimestampMillis),
 };
+
+/**
+ * A metric value sent as text, as far as rules.ts `metricValue` reads it as a finite number:
+ * decimal notation, the exponent form with one digit before the point (Java's Double.toString,
+ * JavaScript's toString), magnitudes below 1e308 (no overflow to Infinity). NaN and infinities
+ * are refused on this path.
+ */
+const NUMERIC_TEXT =
+  '^[+-]?([0-9]{1,308}(\\.[0-9]*)?|\\.[0-9]+|([0-9](\\.[0-9]*)?|\\.[0-9]+)[eE][+-]?([0-9]{1,2}|[12][0-9]{2}|30[0-7]))$';
 
 export const LogMetricBody = Type.Object({
   experimentKey: ExperimentKey,
   metricName: EntryName(),
   /**
-   * Numbers (comet_ml, R) or numeric strings (Java). A type list with string first: when coercion
-   * is needed (null, true) the value becomes a string, which the core parses and refuses; a
-   * number-first list would store null or true as 0 or 1.
+   * Numbers (comet_ml, R) or numeric strings (Java), the strings as `NUMERIC_TEXT` states them.
+   * A type list with string first: when coercion is needed (null, true) the value becomes a
+   * string, which the core parses and refuses; a number-first list would store null or true as 0
+   * or 1.
    */
-  metricValue: Type.Unsafe<string | number>({ type: ['string', 'number'] }),
+  metricValue: Type.Unsafe<string | number>({ type: ['string', 'number'], pattern: NUMERIC_TEXT }),
   ...PointPosition,
 });
 
@@ -81,8 +92,8 @@ export const LogParameterBody = Type.Object({
   experimentKey: ExperimentKey,
   parameterName: EntryName(),
   parameterValue: Type.Unknown(),
-  step: OptionalNullable(Type.Integer()),
-  timestamp: OptionalNullable(Type.Number()),
+  step: OptionalNullable(SafeInteger()),
+  timestamp: OptionalNullable(TimestampMillis),
   context: OptionalNullable(Type.String()),
 });
 
@@ -90,7 +101,7 @@ export const LogOtherBody = Type.Object({
   experimentKey: ExperimentKey,
   key: EntryName(),
   value: Type.Unknown(),
-  timestamp: OptionalNullable(Type.Number()),
+  timestamp: OptionalNullable(TimestampMillis),
 });
 
 export const AddTagsBody = Type.Object({
@@ -117,8 +128,8 @@ export const GraphResponse = Type.Object({ graph: Type.String() });
 const OutputLineInput = Type.Object({
   output: Type.String(),
   stderr: OptionalNullable(Type.Boolean()),
-  localTimestamp: OptionalNullable(Type.Number()),
-  offset: OptionalNullable(Type.Integer()),
+  localTimestamp: OptionalNullable(TimestampMillis),
+  offset: OptionalNullable(SafeInteger()),
 });
 
 /** comet_ml and the Java SDK send `runContext`; the R SDK sends `context`. */
@@ -254,7 +265,7 @@ export const GpuMetricsBody = Type.Object({
   experimentKey: ExperimentKey,
   gpus: Type.Array(
     Type.Object({
-      gpuId: Type.Integer({ minimum: 0 }),
+      gpuId: SafeInteger({ minimum: 0 }),
       freeMemory: OptionalNullable(Type.Number()),
       usedMemory: OptionalNullable(Type.Number()),
       gpuUtilization: OptionalNullable(Type.Number()),

@@ -1,4 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ExperimentKeyPattern, NoControlText, ProjectName } from '../shared/names.js';
+import { SafeInteger } from '../shared/numbers.js';
 import { Nullable, OptionalNullable, WriteResponse } from './common.schema.js';
 
 /** Cairn's run status, next to Comet's `running` flag (an extension; Comet clients ignore it). */
@@ -46,13 +48,17 @@ export const ExperimentMetadataQuery = Type.Object({ experimentKey: Type.String(
 /** Lifecycle writes sent as GET (stop, archive, restore, delete, set-status) name one experiment. */
 export const ExperimentLifecycleQuery = Type.Object({ experimentKey: Type.String({ minLength: 1 }) });
 
+/**
+ * `projectName` states the core's rule; a refusal keeps the core's message and sdk_error_code
+ * (98219 when blank, 1341241 when too long; comet-errors.ts).
+ */
 export const CreateExperimentBody = Type.Object({
   workspaceName: Type.String({ minLength: 1 }),
-  // No minLength: an empty name gets the core's "no project name" error and its sdk_error_code.
-  projectName: Type.String(),
-  experimentName: OptionalNullable(Type.String()),
-  /** A key the client chose (32–50 alphanumerics); the server picks one when absent. */
-  experimentKey: OptionalNullable(Type.String()),
+  projectName: ProjectName,
+  /** Empty means no name; a name follows the entry-name rule (rules.ts `entryName`). */
+  experimentName: OptionalNullable(NoControlText({ maxLength: 1000 })),
+  /** A key the client chose (32–50 alphanumerics); the server picks one when absent or empty. */
+  experimentKey: OptionalNullable(Type.String({ pattern: `${ExperimentKeyPattern}|^$` })),
 });
 
 /** `name` is read by the Java SDK; the others by comet_ml and cometr. */
@@ -72,7 +78,7 @@ export const MAX_MOVE_KEYS = 1000;
 
 export const MoveExperimentsBody = Type.Object({
   targetWorkspaceName: Type.String({ minLength: 1 }),
-  targetProjectName: Type.String(),
+  targetProjectName: ProjectName,
   experimentKeys: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: MAX_MOVE_KEYS }),
   symlink: Type.Boolean(),
 });
@@ -81,7 +87,7 @@ export const MoveExperimentsBody = Type.Object({
 export const SymlinkQuery = Type.Object({
   experimentKey: Type.Optional(Type.String({ minLength: 1 })),
   exerimentKey: Type.Optional(Type.String({ minLength: 1 })),
-  projectName: Type.String(),
+  projectName: ProjectName,
 });
 export const SymlinkResponse = WriteResponse({ link: Type.String() });
 
@@ -92,7 +98,7 @@ export const HeartbeatResponse = WriteResponse({
   cpuMonitorIntervalMillis: Type.Integer(),
 });
 
-const EpochMillis = Type.Integer({ minimum: 0 });
+const EpochMillis = SafeInteger({ minimum: 0 });
 
 export const SetStartEndTimeBody = Type.Object({
   experimentKey: Type.String({ minLength: 1 }),
@@ -109,5 +115,6 @@ export const UpdateStatusBody = Type.Object({
 
 export const FilePathBody = Type.Object({
   experimentKey: Type.String({ minLength: 1 }),
-  filePath: Type.String(),
+  /** experiments.service.ts `setFilePath`: at most 4096 characters (beyond any OS path limit), no control character. */
+  filePath: NoControlText({ maxLength: 4096 }),
 });

@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { EntryName } from '../shared/names.js';
+import { EntryName, ExperimentKeyPattern } from '../shared/names.js';
 import { Nullable, OptionalNullable, WriteResponse } from './common.schema.js';
 
 /** An internal resource of a panel (a library the Comet UI provides, by name and version). */
@@ -110,7 +110,8 @@ export const DashboardWriteBody = Type.Object({
   current: OptionalNullable(Type.Boolean()),
   unsaved_view: OptionalNullable(Type.Boolean()),
   project_default: OptionalNullable(Type.Boolean()),
-  pinnedExperiments: OptionalNullable(Type.Array(Type.String())),
+  /** Experiment keys, as rules.ts `experimentKey` checks them. */
+  pinnedExperiments: OptionalNullable(Type.Array(Type.String({ pattern: ExperimentKeyPattern }))),
   isAutoRefreshEnabled: OptionalNullable(Type.Boolean()),
 });
 export type DashboardWriteBody = Static<typeof DashboardWriteBody>;

@@ -1,12 +1,24 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { Nullable, OptionalNullable, QueryBoolean } from './common.schema.js';
+import { Nullable, OptionalNullable, ProjectLocatorChoice, QueryBoolean } from './common.schema.js';
 
-/** GET /projects/page (spec §3.2 #4): every filter optional but the workspace. */
+/** Row field names (and Comet's UI names) a projects page may be sorted by. */
+export const ProjectSortName = Type.Union([
+  Type.Literal('projectName'),
+  Type.Literal('name'),
+  Type.Literal('created_at'),
+  Type.Literal('createdAt'),
+  Type.Literal('lastUpdated'),
+  Type.Literal('experimentCount'),
+  Type.Literal('numberOfExperiments'),
+]);
+export type ProjectSortName = Static<typeof ProjectSortName>;
+
+/** GET /projects/page (spec §3.2 #4): every filter optional but the workspace; an empty sort is none. */
 export const ProjectsPageQuery = Type.Object({
   workspaceName: Type.String({ minLength: 1 }),
   offset: Type.Optional(Type.Integer({ minimum: 0 })),
   count: Type.Optional(Type.Integer({ minimum: 0 })),
-  sort: Type.Optional(Type.String()),
+  sort: Type.Optional(Type.Union([ProjectSortName, Type.Literal('')])),
   order: Type.Optional(Type.String({ pattern: '^([Aa][Ss][Cc]|[Dd][Ee][Ss][Cc])$' })),
   owner: Type.Optional(QueryBoolean),
   public: Type.Optional(QueryBoolean),
@@ -88,22 +100,27 @@ export const QueryRule = Type.Recursive(
       operator: OptionalNullable(Type.String()),
       value: Type.Optional(Type.Unknown()),
       input: OptionalNullable(Type.String()),
-      condition: OptionalNullable(Type.String()),
+      /** AND or OR, in any letter case; AND when absent. */
+      condition: OptionalNullable(Type.String({ pattern: '^([Aa][Nn][Dd]|[Oo][Rr])$' })),
       rules: Type.Optional(Type.Array(This)),
       not: OptionalNullable(Type.Boolean()),
-      valid: OptionalNullable(Type.Boolean()),
+      /** The query builder's mark of a node it could not complete: a query so marked is refused. */
+      valid: Type.Optional(Type.Unsafe<true | null>({ type: ['null', 'boolean'], enum: [true, null] })),
     }),
   { $id: 'CometQueryRule' },
 );
 export type QueryRule = Static<typeof QueryRule>;
 
-export const ProjectQueryBody = Type.Object({
-  projectId: OptionalNullable(Type.String()),
-  workspaceName: OptionalNullable(Type.String()),
-  projectName: OptionalNullable(Type.String()),
-  predicates: Type.Array(Type.Object({ source: Type.String(), query: QueryRule })),
-  archived: OptionalNullable(Type.Boolean()),
-});
+export const ProjectQueryBody = Type.Object(
+  {
+    projectId: OptionalNullable(Type.String()),
+    workspaceName: OptionalNullable(Type.String()),
+    projectName: OptionalNullable(Type.String()),
+    predicates: Type.Array(Type.Object({ source: ColumnSource, query: QueryRule })),
+    archived: OptionalNullable(Type.Boolean()),
+  },
+  { anyOf: ProjectLocatorChoice },
+);
 export type ProjectQueryBody = Static<typeof ProjectQueryBody>;
 
 export const ProjectQueryResponse = Type.Object({

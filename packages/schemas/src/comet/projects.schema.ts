@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { WorkspaceName } from '../shared/names.js';
-import { Nullable, OptionalNullable, QueryBoolean, WriteResponse } from './common.schema.js';
+import { ProjectName, WorkspaceName } from '../shared/names.js';
+import { Nullable, OptionalNullable, ProjectLocatorChoice, QueryBoolean, WriteResponse } from './common.schema.js';
 
 export const WorkspacesResponse = Type.Object({ workspaceNames: Type.Array(Type.String()) });
 
@@ -48,29 +48,37 @@ export const ExperimentsQuery = Type.Object({
   archived: Type.Optional(QueryBoolean),
 });
 
+/** `projectName` states the core's rule; its refusals keep the core's sdk_error_code (comet-errors.ts). */
 export const CreateProjectBody = Type.Object({
   workspaceName: Type.String({ minLength: 1 }),
-  projectName: Type.String(),
+  projectName: ProjectName,
   projectDescription: OptionalNullable(Type.String()),
   isPublic: OptionalNullable(Type.Boolean()),
 });
 export const CreateProjectResponse = WriteResponse({ projectId: Type.String() });
 
-export const DeleteProjectBody = Type.Object({
-  projectId: OptionalNullable(Type.String()),
-  workspaceName: OptionalNullable(Type.String()),
-  projectName: OptionalNullable(Type.String()),
-  deleteAllExperiments: OptionalNullable(Type.Boolean()),
-});
+export const DeleteProjectBody = Type.Object(
+  {
+    projectId: OptionalNullable(Type.String()),
+    workspaceName: OptionalNullable(Type.String()),
+    projectName: OptionalNullable(Type.String()),
+    deleteAllExperiments: OptionalNullable(Type.Boolean()),
+  },
+  { anyOf: ProjectLocatorChoice },
+);
 
-export const UpdateProjectBody = Type.Object({
-  projectId: OptionalNullable(Type.String()),
-  workspaceName: OptionalNullable(Type.String()),
-  projectName: OptionalNullable(Type.String()),
-  newProjectName: OptionalNullable(Type.String()),
-  newProjectDescription: OptionalNullable(Type.String()),
-  isPublic: OptionalNullable(Type.Boolean()),
-});
+/** `newProjectName` renames under the core's project-name rule. */
+export const UpdateProjectBody = Type.Object(
+  {
+    projectId: OptionalNullable(Type.String()),
+    workspaceName: OptionalNullable(Type.String()),
+    projectName: OptionalNullable(Type.String()),
+    newProjectName: OptionalNullable(ProjectName),
+    newProjectDescription: OptionalNullable(Type.String()),
+    isPublic: OptionalNullable(Type.Boolean()),
+  },
+  { anyOf: ProjectLocatorChoice },
+);
 
 export const ProjectNotesBody = Type.Object({
   projectId: Type.String({ minLength: 1 }),

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { EntryName } from '../shared/names.js';
+import { EntryName, SemVer } from '../shared/names.js';
 import { AssetRow } from './assets.schema.js';
 import { Nullable, OptionalNullable, WriteResponse } from './common.schema.js';
 
@@ -95,11 +95,19 @@ export const RegistryModelDetails = Type.Object({
 
 export const RegistryModelNotesResponse = Type.Object({ notes: Type.String() });
 
-/** `write/registry-model` and `write/registry-model/item`; the latter ignores description and isPublic. */
+/**
+ * `write/registry-model` and `write/registry-model/item`; the latter ignores description and
+ * isPublic. `version` (1.0.0 when absent or null) must be semver; a refusal stays 42001, which
+ * comet_ml turns into its "proper semantic version" message (comet-errors.ts).
+ */
 export const RegisterModelBody = Type.Object({
   experimentModelId: Type.String({ minLength: 1 }),
-  registryModelName: Type.String({ minLength: 1 }),
-  version: OptionalNullable(Type.String()),
+  /**
+   * registry-rules.ts `registryModelName`: any text with a letter or digit, which the server
+   * reduces to its proper form (comet_ml's `proper_registry_model_name`) of at most 1000 characters.
+   */
+  registryModelName: Type.String({ maxLength: 1000, pattern: '[\\p{L}\\p{N}]' }),
+  version: OptionalNullable(SemVer()),
   isPublic: OptionalNullable(Type.Boolean()),
   description: OptionalNullable(Type.String()),
   comment: OptionalNullable(Type.String()),
@@ -138,20 +146,63 @@ export const RegistryStageQuery = Type.Object({
   stage: EntryName({ maxLength: 100 }),
 });
 
-/** Webhook configuration (spec §3.5 #39, §4.6 #51). */
+/** `[Ss][Tt]…`: a name in any letter case, as the server compares it (upper-cased). */
+const anyCase = (name: string) => name.replace(/[A-Za-z]/g, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`);
+
+const WEBHOOK_TRIGGERS = ['STAGE_ADDED', 'STAGE_REMOVED', 'MODEL_VERSION_CREATED', 'MODEL_VERSION_DELETED'];
+
+/**
+ * An address webhooks.service.ts `webhookUrl` takes (WHATWG URL parsing, http or https, at most
+ * 2048 characters), stated as the plain ASCII form clients send: a host name whose last label
+ * starts with a letter, a dotted IPv4 address or a bracketed IPv6 address, an optional port up to
+ * 65535, then any visible characters. (A host ending in a number would be parsed as IPv4.)
+ */
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+const IPV4 = `(${OCTET}\\.){3}${OCTET}`;
+const H16 = '[0-9A-Fa-f]{1,4}';
+const LS32 = `(${H16}:${H16}|${IPV4})`;
+/** RFC 3986 `IPv6address`, the forms with an embedded IPv4 address included. */
+const IPV6 = [
+  `(${H16}:){6}${LS32}`,
+  `::(${H16}:){5}${LS32}`,
+  `(${H16})?::(${H16}:){4}${LS32}`,
+  `((${H16}:){0,1}${H16})?::(${H16}:){3}${LS32}`,
+  `((${H16}:){0,2}${H16})?::(${H16}:){2}${LS32}`,
+  `((${H16}:){0,3}${H16})?::${H16}:${LS32}`,
+  `((${H16}:){0,4}${H16})?::${LS32}`,
+  `((${H16}:){0,5}${H16})?::${H16}`,
+  `((${H16}:){0,6}${H16})?::`,
+].join('|');
+const WEBHOOK_URL_PATTERN =
+  `^${anyCase('http')}[Ss]?://([A-Za-z0-9._~%!$&'()*+,;=:-]*@)?` +
+  `(([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*|${IPV4}|\\[(${IPV6})\\])` +
+  '(:([0-5]?[0-9]{0,4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?' +
+  '([/?#][\\x21-\\x7e]*)?$';
+
+/** Webhook configuration (spec §3.5 #39, §4.6 #51); the limits are webhooks.service.ts's. */
 export const WebhookUrl = Type.Object({
-  url: Type.String({ minLength: 1 }),
-  header: OptionalNullable(Type.Record(Type.String(), Type.String())),
+  url: Type.String({ maxLength: 2048, pattern: WEBHOOK_URL_PATTERN }),
+  /** RFC 9110 token names, each once; values of visible ASCII/Latin-1, spaces and tabs. */
+  header: OptionalNullable(
+    Type.Record(
+      Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$" }),
+      Type.String({ maxLength: 8192, pattern: '^[\\t\\x20-\\x7e\\x80-\\xff]*$' }),
+      {
+        maxProperties: 50,
+        additionalProperties: false,
+      },
+    ),
+  ),
   name: OptionalNullable(Type.String()),
-  /** STAGE_ADDED, STAGE_REMOVED, MODEL_VERSION_CREATED, MODEL_VERSION_DELETED; none = the stage events. */
-  triggers: OptionalNullable(Type.Array(Type.String())),
+  /** STAGE_ADDED, STAGE_REMOVED, MODEL_VERSION_CREATED, MODEL_VERSION_DELETED in any case; none = the stage events. */
+  triggers: OptionalNullable(Type.Array(Type.String({ pattern: `^(${WEBHOOK_TRIGGERS.map(anyCase).join('|')})$` }))),
 });
 
 /** A config without `modelName` (absent, null or "") covers every model of the workspace. */
 export const WebhookConfigEntry = Type.Object({
   workspaceName: Type.String({ minLength: 1 }),
   modelName: OptionalNullable(Type.String()),
-  webhookUrls: Type.Array(WebhookUrl),
+  webhookUrls: Type.Array(WebhookUrl, { maxItems: 20 }),
 });
 
 export const SetWebhookConfigBody = Type.Object({ webhookConfigs: Type.Array(WebhookConfigEntry) });

@@ -137,7 +137,7 @@ export class ArtifactsService {
       throw new InvalidArgumentError('experimentKey is required', SdkErrorCode.experimentKeyNotSpecified);
     }
     const name = rules.entryName('artifact', input.artifactName ?? '');
-    const explicitVersion = input.version ? checkedVersion(input.version) : null;
+    const explicitVersion = input.version ? artifactVersion(input.version) : null;
     const aliases = labelList('alias', input.aliases);
     const versionTags = labelList('tag', input.versionTags);
     const versionMetadata = jsonText('versionMetadata', input.versionMetadata);
@@ -216,13 +216,7 @@ export class ArtifactsService {
     input: { artifactVersionId: string; experimentKey?: string | null; state?: string | null },
   ): Promise<void> {
     requireScope(principal, 'write');
-    const state = input.state;
-    if (state !== 'CLOSED' && state !== 'ERROR') {
-      throw new InvalidArgumentError(
-        `invalid artifact version state "${state ?? ''}": CLOSED or ERROR expected`,
-        SdkErrorCode.artifactVersionStateInvalid,
-      );
-    }
+    const state = artifactEndState(input.state);
     await this.store.transaction(async (tx) => {
       if (input.experimentKey) await this.experiments.writable(tx, principal, input.experimentKey);
       const { version } = await this.memberVersion(tx, principal, input.artifactVersionId);
@@ -562,7 +556,19 @@ function versionOf(view: ArtifactView, versionId: string): ArtifactVersionView {
   return found;
 }
 
-function checkedVersion(text: string): string {
+/** The state an OPEN version may end in, spelled exactly; anything else is 90410. */
+export function artifactEndState(state: string | null | undefined): 'CLOSED' | 'ERROR' {
+  if (state !== 'CLOSED' && state !== 'ERROR') {
+    throw new InvalidArgumentError(
+      `invalid artifact version state "${state ?? ''}": CLOSED or ERROR expected`,
+      SdkErrorCode.artifactVersionStateInvalid,
+    );
+  }
+  return state;
+}
+
+/** A version an artifact is given: semver (core/semver.ts). */
+export function artifactVersion(text: string): string {
   if (!parseSemVer(text)) {
     throw new InvalidArgumentError(`invalid artifact version "${text}": a semantic version such as 1.2.0 expected`);
   }

@@ -20,6 +20,7 @@ import { BinaryBody } from '../../../binary-body.js';
 import { principalOf } from '../../../request-context.js';
 import { sendZip } from '../../../zip-reply.js';
 import type { CometRouteContext } from '../comet.plugin.js';
+import { artifactStateRule, artifactVersionRule, experimentKeyRule } from '../comet-field-rules.js';
 import { writeOk } from '../comet-reply.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError };
@@ -33,7 +34,10 @@ export function registerArtifactsRoutes({ app, core }: CometRouteContext): void 
   /** POST /write/artifacts/upsert — a new artifact or a new version, OPEN until its files are in. */
   app.post(
     '/write/artifacts/upsert',
-    { schema: { body: UpsertArtifactBody, response: { 200: UpsertArtifactResponse, ...errors } } },
+    {
+      config: { cometFieldRules: { experimentKey: experimentKeyRule, version: artifactVersionRule } },
+      schema: { body: UpsertArtifactBody, response: { 200: UpsertArtifactResponse, ...errors } },
+    },
     async (request) => {
       const body = request.body;
       const result = await core.artifacts.upsert(principalOf(request), {
@@ -64,7 +68,10 @@ export function registerArtifactsRoutes({ app, core }: CometRouteContext): void 
   /** POST /write/artifacts/state — CLOSED or ERROR, once. */
   app.post(
     '/write/artifacts/state',
-    { schema: { body: ArtifactStateBody, response: { 200: PlainWriteResponse, ...errors } } },
+    {
+      config: { cometFieldRules: { state: artifactStateRule } },
+      schema: { body: ArtifactStateBody, response: { 200: PlainWriteResponse, ...errors } },
+    },
     async (request) => {
       await core.artifacts.setState(principalOf(request), request.body);
       return writeOk('Artifact version state updated');

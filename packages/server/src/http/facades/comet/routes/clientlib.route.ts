@@ -32,6 +32,7 @@ import type { ClientStream } from '../../../../core/store.port.js';
 import { principalOf } from '../../../request-context.js';
 import { contentBatchKey } from '../batch-key.js';
 import type { ClientlibRouteContext } from '../clientlib.plugin.js';
+import { experimentKeyRule, projectNameRule } from '../comet-field-rules.js';
 import { writeOk } from '../comet-reply.js';
 import { experimentLink } from '../experiment-mapper.js';
 import { loggedScalar } from './experiment-data.mapper.js';
@@ -88,11 +89,14 @@ export function registerClientlibRoutes({ app, core, publicUrl }: ClientlibRoute
   /** POST /clientlib/logger/add/run — a new run under the client's key (400/90999 when taken). */
   app.post(
     '/logger/add/run',
-    { config: handshake, schema: { body: NewRunBody, ...handshakeSchema } },
+    {
+      config: { ...handshake, cometFieldRules: { experimentKey: experimentKeyRule, projectName: projectNameRule } },
+      schema: { body: NewRunBody, ...handshakeSchema },
+    },
     async (request) => {
       const body = request.body;
       const session = await core.liveRuns.start(principalOf(request), {
-        key: body.experimentKey ?? null,
+        key: body.experimentKey,
         workspaceName: body.teamName ?? null,
         projectName: body.projectName ?? null,
         getOrCreate: body.getOrCreate ?? false,
@@ -211,7 +215,10 @@ export function registerClientlibRoutes({ app, core, publicUrl }: ClientlibRoute
   /** GET /clientlib/symlink/new?experimentKey=&projectName= — Experiment.create_symlink. */
   app.get(
     '/symlink/new',
-    { schema: { querystring: ClientlibSymlinkQuery, response: { 200: SymlinkResponse, ...errors } } },
+    {
+      config: { cometFieldRules: { projectName: projectNameRule } },
+      schema: { querystring: ClientlibSymlinkQuery, response: { 200: SymlinkResponse, ...errors } },
+    },
     async (request) => {
       const { experimentKey, projectName } = request.query;
       const view = await core.experiments.symlink(principalOf(request), experimentKey, projectName);

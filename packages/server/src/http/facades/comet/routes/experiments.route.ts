@@ -20,6 +20,7 @@ import {
 import { HEARTBEAT_INTERVAL_MILLIS } from '../../../../core/experiments.service.js';
 import { principalOf } from '../../../request-context.js';
 import type { CometRouteContext } from '../comet.plugin.js';
+import { projectNameRule } from '../comet-field-rules.js';
 import { projectRef, writeOk } from '../comet-reply.js';
 import { experimentLink, requiredExperimentKey, toExperimentMetadata } from '../experiment-mapper.js';
 
@@ -56,7 +57,10 @@ export function registerExperimentsRoutes({ app, core, publicUrl }: CometRouteCo
   /** POST /api/rest/v2/write/experiment/create — creates the project too when it is missing. */
   app.post(
     '/write/experiment/create',
-    { schema: { body: CreateExperimentBody, response: { 200: CreateExperimentResponse, ...errors } } },
+    {
+      config: { cometFieldRules: { projectName: projectNameRule } },
+      schema: { body: CreateExperimentBody, response: { 200: CreateExperimentResponse, ...errors } },
+    },
     async (request) => {
       const body = request.body;
       const view = await core.experiments.create(principalOf(request), {
@@ -105,7 +109,10 @@ export function registerExperimentsRoutes({ app, core, publicUrl }: CometRouteCo
   /** POST /api/rest/v2/write/experiment/move — the response is undocumented; the envelope suffices. */
   app.post(
     '/write/experiment/move',
-    { schema: { body: MoveExperimentsBody, response: { 200: PlainWriteResponse, ...errors } } },
+    {
+      config: { cometFieldRules: { targetProjectName: projectNameRule } },
+      schema: { body: MoveExperimentsBody, response: { 200: PlainWriteResponse, ...errors } },
+    },
     async (request) => {
       await core.experiments.move(principalOf(request), request.body);
       return writeOk(request.body.symlink ? 'Symlinked' : 'Moved');
@@ -115,7 +122,10 @@ export function registerExperimentsRoutes({ app, core, publicUrl }: CometRouteCo
   /** GET /api/rest/v2/write/project/symlink?experimentKey=&projectName= (also `exerimentKey`) */
   app.get(
     '/write/project/symlink',
-    { schema: { querystring: SymlinkQuery, response: { 200: SymlinkResponse, ...errors } } },
+    {
+      config: { cometFieldRules: { projectName: projectNameRule } },
+      schema: { querystring: SymlinkQuery, response: { 200: SymlinkResponse, ...errors } },
+    },
     async (request) => {
       const key = requiredExperimentKey(request.query);
       const view = await core.experiments.symlink(principalOf(request), key, request.query.projectName);

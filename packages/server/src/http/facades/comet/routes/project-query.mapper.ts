@@ -74,12 +74,29 @@ export function toCondition(predicates: ProjectQueryBody['predicates']): Experim
 
 const SOURCES = new Set(['metrics', 'params', 'log_other', 'metadata', 'env_details', 'tag']);
 
-function group(source: string, node: QueryRule, where: string): ExperimentCondition {
+/** A predicate's source: one of the column sources (`ColumnSource`). */
+export function predicateSource(source: string): string {
   if (!SOURCES.has(source)) throw invalid(`unknown predicate source "${source}"`);
-  if (node.valid === false) throw invalid(`${where} is marked valid: false`);
+  return source;
+}
+
+/** The query builder marks a node it could not complete `valid: false`; such a query is refused, not run. */
+export function markedValid(valid: boolean | null | undefined, where: string): void {
+  if (valid === false) throw invalid(`${where} is marked valid: false`);
+}
+
+/** A group's condition, AND or OR in any letter case; AND when absent. */
+export function groupCondition(condition: string | null | undefined): 'AND' | 'OR' {
+  const upper = (condition ?? 'AND').toUpperCase();
+  if (upper !== 'AND' && upper !== 'OR') throw invalid(`unknown condition "${condition}": use AND or OR`);
+  return upper;
+}
+
+function group(source: string, node: QueryRule, where: string): ExperimentCondition {
+  predicateSource(source);
+  markedValid(node.valid, where);
   if (!node.rules) return rule(source, node);
-  const condition = (node.condition ?? 'AND').toUpperCase();
-  if (condition !== 'AND' && condition !== 'OR') throw invalid(`unknown condition "${node.condition}": use AND or OR`);
+  const condition = groupCondition(node.condition);
   const combined: ExperimentCondition = {
     kind: condition === 'AND' ? 'and' : 'or',
     conditions: node.rules.map((r, i) => group(source, r, `${where}.rules[${i}]`)),

@@ -4,22 +4,28 @@ import {
   CometError,
   ProjectQueryBody,
   ProjectQueryResponse,
+  type ProjectSortName,
   ProjectsPageQuery,
   ProjectsPageResponse,
   parseCometBoolean,
 } from '@cairn/schemas/comet';
-import { InvalidArgumentError } from '../../../../core/errors.js';
 import { isMember } from '../../../../core/principal.js';
 import type { ProjectSortKey } from '../../../../core/projects.service.js';
 import { principalOf } from '../../../request-context.js';
 import type { CometRouteContext } from '../comet.plugin.js';
+import {
+  predicateConditionRule,
+  predicateSourceRule,
+  predicateValidRule,
+  projectLocatorRule,
+} from '../comet-field-rules.js';
 import { projectRef } from '../comet-reply.js';
 import { toColumns, toCondition } from './project-query.mapper.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError };
 
-/** Row field names (and Comet's UI names) a page may be sorted by. */
-const SORT_KEYS: Record<string, ProjectSortKey> = {
+/** Row field names (and Comet's UI names) a page may be sorted by; the schema admits these alone. */
+const SORT_KEYS: Record<ProjectSortName, ProjectSortKey> = {
   projectName: 'name',
   name: 'name',
   created_at: 'createdAt',
@@ -38,10 +44,7 @@ export function registerProjectQueryRoutes({ app, core }: CometRouteContext): vo
     async (request) => {
       const q = request.query;
       const principal = principalOf(request);
-      const sort = q.sort === undefined || q.sort === '' ? undefined : SORT_KEYS[q.sort];
-      if (q.sort && !sort) {
-        throw new InvalidArgumentError(`cannot sort projects by "${q.sort}": use ${Object.keys(SORT_KEYS).join(', ')}`);
-      }
+      const sort = q.sort ? SORT_KEYS[q.sort] : undefined;
       const starterOnly = parseCometBoolean(q.starterProject) === true;
       const { views, total, filtered } = await core.projects.pageProjects(principal, q.workspaceName, {
         ...(q.offset !== undefined ? { offset: q.offset } : {}),
@@ -100,7 +103,18 @@ export function registerProjectQueryRoutes({ app, core }: CometRouteContext): vo
   /** POST /project/query {projectId | workspaceName+projectName, predicates, archived} */
   app.post(
     '/project/query',
-    { schema: { body: ProjectQueryBody, response: { 200: ProjectQueryResponse, ...errors } } },
+    {
+      config: {
+        // Nested groups' conditions and marks are refused by the schema in its own words.
+        cometFieldRules: {
+          '': projectLocatorRule,
+          'predicates.source': predicateSourceRule,
+          'predicates.query.valid': predicateValidRule,
+          'predicates.query.condition': predicateConditionRule,
+        },
+      },
+      schema: { body: ProjectQueryBody, response: { 200: ProjectQueryResponse, ...errors } },
+    },
     async (request) => {
       const body = request.body;
       const where = toCondition(body.predicates);

@@ -21,6 +21,7 @@ import {
 } from '@cairn/schemas/comet';
 import { principalOf } from '../../../request-context.js';
 import type { CometRouteContext } from '../comet.plugin.js';
+import { projectLocatorRule, projectNameRule } from '../comet-field-rules.js';
 import { projectRef, toProjectRow, writeOk } from '../comet-reply.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError };
@@ -68,7 +69,10 @@ export function registerProjectRoutes({ app, core }: CometRouteContext): void {
   /** POST /write/project/create */
   app.post(
     '/write/project/create',
-    { schema: { body: CreateProjectBody, response: { 200: CreateProjectResponse, ...errors } } },
+    {
+      config: { cometFieldRules: { projectName: projectNameRule } },
+      schema: { body: CreateProjectBody, response: { 200: CreateProjectResponse, ...errors } },
+    },
     async (request) => {
       const body = request.body;
       const view = await core.projects.createProject(principalOf(request), {
@@ -84,7 +88,10 @@ export function registerProjectRoutes({ app, core }: CometRouteContext): void {
   /** POST /write/project/update */
   app.post(
     '/write/project/update',
-    { schema: { body: UpdateProjectBody, response: { 200: PlainWriteResponse, ...errors } } },
+    {
+      config: { cometFieldRules: { '': projectLocatorRule, newProjectName: projectNameRule } },
+      schema: { body: UpdateProjectBody, response: { 200: PlainWriteResponse, ...errors } },
+    },
     async (request) => {
       const body = request.body;
       await core.projects.updateProject(principalOf(request), projectRef(body), {
@@ -99,7 +106,10 @@ export function registerProjectRoutes({ app, core }: CometRouteContext): void {
   /** POST /write/project/delete */
   app.post(
     '/write/project/delete',
-    { schema: { body: DeleteProjectBody, response: { 200: PlainWriteResponse, ...errors } } },
+    {
+      config: { cometFieldRules: { '': projectLocatorRule } },
+      schema: { body: DeleteProjectBody, response: { 200: PlainWriteResponse, ...errors } },
+    },
     async (request) => {
       const body = request.body;
       await core.projects.deleteProject(

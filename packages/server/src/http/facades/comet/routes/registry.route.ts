@@ -28,6 +28,7 @@ import { BinaryBody } from '../../../binary-body.js';
 import { principalOf } from '../../../request-context.js';
 import { sendZip } from '../../../zip-reply.js';
 import type { CometRouteContext } from '../comet.plugin.js';
+import { registryVersionRule } from '../comet-field-rules.js';
 import { writeOk } from '../comet-reply.js';
 import { toAssetRow } from './assets.route.js';
 
@@ -123,7 +124,10 @@ export function registerRegistryRoutes({ app, core, publicUrl }: CometRouteConte
   /** POST /write/registry-model — registers a version, creating the registry model when absent. */
   app.post(
     '/write/registry-model',
-    { schema: { body: RegisterModelBody, response: { 200: RegisterModelResponse, ...errors } } },
+    {
+      config: { cometFieldRules: { version: registryVersionRule } },
+      schema: { body: RegisterModelBody, response: { 200: RegisterModelResponse, ...errors } },
+    },
     async (request) => {
       const { model, version } = await core.registry.register(principalOf(request), request.body, true);
       return writeOk('Model registered', { registryModelId: model.id, registryModelItemId: version.id });
@@ -133,7 +137,10 @@ export function registerRegistryRoutes({ app, core, publicUrl }: CometRouteConte
   /** POST /write/registry-model/item — adds a version to an existing registry model. */
   app.post(
     '/write/registry-model/item',
-    { schema: { body: RegisterModelBody, response: { 200: RegisterModelResponse, ...errors } } },
+    {
+      config: { cometFieldRules: { version: registryVersionRule } },
+      schema: { body: RegisterModelBody, response: { 200: RegisterModelResponse, ...errors } },
+    },
     async (request) => {
       const { model, version } = await core.registry.register(principalOf(request), request.body, false);
       return writeOk('Model version added', { registryModelId: model.id, registryModelItemId: version.id });
