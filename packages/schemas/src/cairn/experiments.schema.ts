@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 import { Nullable } from '../shared/nullable.js';
 
 export const ExperimentStatus = Type.Union([
@@ -37,13 +38,18 @@ export const Experiment = Type.Object({
 });
 export type Experiment = Static<typeof Experiment>;
 
+/**
+ * An experiment's name as the core takes it (rules.ts `entryName`); "" and null both mean no name.
+ */
+const ExperimentName = Nullable(EntryName({ minLength: 0 }));
+
 export const ExperimentKeyParams = Type.Object({ key: Type.String({ minLength: 1 }) });
 
 export const CreateExperimentBody = Type.Object(
   {
     /** A key chosen by the client (32–50 letters and digits), e.g. to start logging before the answer. */
     key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{32,50}$' })),
-    name: Type.Optional(Nullable(Type.String())),
+    name: Type.Optional(ExperimentName),
   },
   { additionalProperties: false },
 );
@@ -51,7 +57,7 @@ export type CreateExperimentBody = Static<typeof CreateExperimentBody>;
 
 export const UpdateExperimentBody = Type.Object(
   {
-    name: Type.Optional(Nullable(Type.String())),
+    name: Type.Optional(ExperimentName),
     /** RUNNING resumes an ended run; SUCCEEDED or FAILED ends it (at `endTime`, else now). */
     status: Type.Optional(ExperimentStatus),
     archived: Type.Optional(Type.Boolean()),
