@@ -147,7 +147,10 @@ describe.each(backends)('Cairn API: everything logged to an experiment (%s)', (b
         { values: { ok: 1, nested: { '': 2 } } },
         { values: { ok: 1, 'bad\nname': 2 } },
         { values: { ok: 1 }, step: 1.5 },
+        { values: { ok: 1 }, step: 3.259457811071482e21 },
+        { values: { ok: 1 }, step: -(2 ** 53) },
         { values: { ok: 1 }, timestamp: -1 },
+        { values: { ok: 1 }, timestamp: 253_402_300_800_000 },
         { values: { ok: 1 }, extra: true },
         { values: { ok: 1 }, context: { name: 'train' } },
         { values: 'nope' },
@@ -165,6 +168,9 @@ describe.each(backends)('Cairn API: everything logged to an experiment (%s)', (b
         400,
       );
       expect((await call('GET', `/experiments/${key}/params?history=true`)).json()).toEqual({ items: [] });
+      // The bounds themselves are taken: the largest safe step, the last millisecond of year 9999.
+      const edge = { values: { ok: 1 }, step: Number.MAX_SAFE_INTEGER, timestamp: 253_402_300_799_999 };
+      expect((await call('POST', `/experiments/${key}/others`, { body: edge })).statusCode).toBe(204);
     });
   });
 

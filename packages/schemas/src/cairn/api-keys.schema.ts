@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { Millis } from '../shared/integers.js';
 import { Nullable } from '../shared/nullable.js';
 
 /** The caller's own API keys (docs/api/cairn.md, "The caller's API keys"). */
@@ -36,7 +37,7 @@ export const CreateApiKeyBody = Type.Object(
       ),
     ),
     /** Epoch ms from which the key no longer authenticates (in the future); it never expires when left out. */
-    expiresAt: Type.Optional(Type.Integer({ minimum: 0 })),
+    expiresAt: Type.Optional(Millis()),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { Millis } from '../shared/integers.js';
 import { EntryName } from '../shared/names.js';
 import { Nullable } from '../shared/nullable.js';
 
@@ -10,7 +11,6 @@ export const ExperimentStatus = Type.Union([
 export type ExperimentStatus = Static<typeof ExperimentStatus>;
 
 const NullableInteger = Nullable(Type.Integer());
-const Millis = Type.Integer({ minimum: 0 });
 
 export const Experiment = Type.Object({
   key: Type.String(),
@@ -61,8 +61,8 @@ export const UpdateExperimentBody = Type.Object(
     /** RUNNING resumes an ended run; SUCCEEDED or FAILED ends it (at `endTime`, else now). */
     status: Type.Optional(ExperimentStatus),
     archived: Type.Optional(Type.Boolean()),
-    startTime: Type.Optional(Millis),
-    endTime: Type.Optional(Nullable(Millis)),
+    startTime: Type.Optional(Millis()),
+    endTime: Type.Optional(Nullable(Millis())),
   },
   { additionalProperties: false },
 );
@@ -71,7 +71,7 @@ export type UpdateExperimentBody = Static<typeof UpdateExperimentBody>;
 export const EndExperimentBody = Type.Object(
   {
     status: Type.Optional(Type.Union([Type.Literal('SUCCEEDED'), Type.Literal('FAILED')])),
-    endTime: Type.Optional(Millis),
+    endTime: Type.Optional(Millis()),
   },
   { additionalProperties: false },
 );

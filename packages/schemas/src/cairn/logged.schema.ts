@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { SafeInteger, Timestamp } from '../shared/integers.js';
 import { EntryName, EntryNameKey } from '../shared/names.js';
 import { Nullable } from '../shared/nullable.js';
 
@@ -38,8 +39,8 @@ export type LoggedValueList = Static<typeof LoggedValueList>;
 export const LogValuesBody = Type.Object(
   {
     values: Type.Record(EntryNameKey, Type.Unknown(), { additionalProperties: false }),
-    step: Type.Optional(NullableInteger),
-    timestamp: Type.Optional(Type.Integer({ minimum: 0 })),
+    step: Type.Optional(Nullable(SafeInteger())),
+    timestamp: Type.Optional(Timestamp()),
     context: Type.Optional(Nullable(Type.String())),
   },
   { additionalProperties: false },
@@ -109,7 +110,7 @@ export const LogOutputBody = Type.Object(
         text: Type.String(),
         stderr: Type.Optional(Type.Boolean()),
         context: Type.Optional(Nullable(Type.String())),
-        timestamp: Type.Optional(Type.Integer({ minimum: 0 })),
+        timestamp: Type.Optional(Timestamp()),
       }),
     ),
   },
