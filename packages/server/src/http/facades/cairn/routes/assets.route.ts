@@ -3,6 +3,7 @@ import {
   AssetList,
   AssetListQuery,
   AssetParams,
+  AssetUploadParts,
   ExperimentKeyParams,
   ModelList,
   NoContent,
@@ -15,6 +16,7 @@ import type { Asset as AssetEntity } from '../../../../core/entities.js';
 import { InvalidArgumentError } from '../../../../core/errors.js';
 import { AnyBytes } from '../../../binary-body.js';
 import { chooseByteRange } from '../../../byte-range.js';
+import { MultipartBody } from '../../../documented-body.js';
 import { baseName, headerSafeLink, inline, mediaTypeOf } from '../../../download-headers.js';
 import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
@@ -49,7 +51,7 @@ export function registerAssetRoutes(app: CairnApp, core: Core): void {
   app.post(
     '/experiments/:key/assets',
     {
-      config: { streamedBody: true, upload: true },
+      config: { streamedBody: true, upload: true, documentedBody: MultipartBody(AssetUploadParts) },
       schema: { params: ExperimentKeyParams, response: { 201: Asset, ...errors, 409: Problem, 413: Problem } },
     },
     async (request, reply) =>
