@@ -123,6 +123,12 @@ describe.each(backends)('Cairn API: identity, workspaces, projects, experiments 
     const renamed = (await call('PATCH', path, { name: 'lr-0.02', archived: true })).json();
     expect(renamed).toMatchObject({ name: 'lr-0.02', archived: true, status: 'RUNNING' });
     expect((await call('PATCH', path, { name: null })).json().name).toBeNull();
+    // The name rule is the core's (entry names) and the schema's alike; "" means no name.
+    expect((await call('PATCH', path, { name: '' })).json().name).toBeNull();
+    for (const name of ['tab\there', 'x'.repeat(1001)]) {
+      expect((await call('PATCH', path, { name })).statusCode).toBe(400);
+      expect((await call('POST', '/workspaces/default/projects/runs/experiments', { name })).statusCode).toBe(400);
+    }
 
     const ended = await call('POST', `${path}/end`, {});
     expect(ended.statusCode, ended.body).toBe(200);

@@ -147,7 +147,10 @@ describe.each(backends)('Cairn API: everything logged to an experiment (%s)', (b
         { values: { ok: 1, nested: { '': 2 } } },
         { values: { ok: 1, 'bad\nname': 2 } },
         { values: { ok: 1 }, step: 1.5 },
+        { values: { ok: 1 }, step: 3.259457811071482e21 },
+        { values: { ok: 1 }, step: -(2 ** 53) },
         { values: { ok: 1 }, timestamp: -1 },
+        { values: { ok: 1 }, timestamp: 253_402_300_800_000 },
         { values: { ok: 1 }, extra: true },
         { values: { ok: 1 }, context: { name: 'train' } },
         { values: 'nope' },
@@ -165,6 +168,9 @@ describe.each(backends)('Cairn API: everything logged to an experiment (%s)', (b
         400,
       );
       expect((await call('GET', `/experiments/${key}/params?history=true`)).json()).toEqual({ items: [] });
+      // The bounds themselves are taken: the largest safe step, the last millisecond of year 9999.
+      const edge = { values: { ok: 1 }, step: Number.MAX_SAFE_INTEGER, timestamp: 253_402_300_799_999 };
+      expect((await call('POST', `/experiments/${key}/others`, { body: edge })).statusCode).toBe(204);
     });
   });
 
@@ -562,6 +568,46 @@ describe.each(backends)('Cairn API: everything logged to an experiment (%s)', (b
       expect((await call('GET', `/experiments/${key}/assets`)).json().items).toHaveLength(2);
     });
 
+    it('takes fields sent after the file part as if they had come first', async () => {
+      const key = await newExperiment();
+      const other = await newExperiment();
+      const taken = await upload(other, [
+        ['id', 'taken-elsewhere'],
+        ['file', Buffer.from('x'), 'x.txt'],
+      ]);
+      expect(taken.statusCode, taken.body).toBe(201);
+      const created = await upload(key, [
+        ['step', '4'],
+        ['file', Buffer.from('late fields'), 'part-name.txt'],
+        ['id', 'late-1'],
+        ['fileName', 'notes/late.txt'],
+        ['model', 'net'],
+        ['epoch', '2'],
+        ['context', 'train'],
+        ['metadata', '{"late":true}'],
+      ]);
+      expect(created.statusCode, created.body).toBe(201);
+      expect(created.json()).toMatchObject({
+        id: 'late-1',
+        fileName: 'notes/late.txt',
+        size: 11,
+        type: 'model-element',
+        step: 4,
+        epoch: 2,
+        context: 'train',
+        metadata: '{"late":true}',
+        model: 'net',
+      });
+      expect((await call('GET', `/experiments/${key}/assets/late-1`)).body).toBe('late fields');
+      // A late id is checked like an early one: in use by another experiment is 409, nothing stored.
+      const clash = await upload(key, [
+        ['file', Buffer.from('x'), 'x.txt'],
+        ['id', 'taken-elsewhere'],
+      ]);
+      expectProblem(clash, 409);
+      expect((await call('GET', `/experiments/${key}/assets`)).json().items).toHaveLength(1);
+    });
+
     it('replaces an asset uploaded again under its id (one copy), and refuses an id of another experiment', async () => {
       const key = await newExperiment();
       const id = `retry${Date.now().toString(36)}${backend}`;
@@ -723,7 +769,20 @@ describe.each(backends)('Cairn API: everything logged to an experiment (%s)', (b
         ],
         [
           ['file', Buffer.from('x'), 'x.txt'],
-          ['step', '1'],
+          ['step', 'one'],
+        ],
+        [
+          ['file', Buffer.from('x'), 'x.txt'],
+          ['link', 's3://bucket/x'],
+        ],
+        [
+          ['file', Buffer.from('x'), 'x.txt'],
+          ['colour', 'red'],
+        ],
+        [
+          ['file', Buffer.from('x'), 'x.txt'],
+          ['type', 'image'],
+          ['model', 'net'],
         ],
         [
           ['fileName', 'bad\u0001name'],

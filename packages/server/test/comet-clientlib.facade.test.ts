@@ -625,6 +625,13 @@ describe.each(backends)('Comet clientlib: live logging from comet_ml (%s)', (bac
       expect(link.rawPayload).toEqual(png);
     });
 
+    it('names an upload whose query has no file name after its file part', async () => {
+      const key = await newRun('uploads-unnamed');
+      const body = await multipart([['file', Buffer.from('a,b\n'), 'table.csv']]);
+      json(await upload('asset/upload', { experimentId: key, assetId: newKey() }, body));
+      expect(await assets(key)).toEqual([expect.objectContaining({ fileName: 'table.csv' })]);
+    });
+
     it('stores remote assets from their link part', async () => {
       const key = await newRun('uploads-remote');
       const assetId = newKey();

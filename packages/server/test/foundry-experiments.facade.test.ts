@@ -639,6 +639,13 @@ describe.each(backends)('Foundry Models experiments (%s)', (backend) => {
         const error = foundryError(response, 400, 'InvalidPageToken');
         expect(error.parameters).toEqual({ pageToken: String(body.pageToken) });
       }
+      // A token that is not a string is echoed as its JSON text, not as "[object Object]".
+      for (const pageToken of [{ o: 0 }, ['v1.x'], true]) {
+        const response = await call('POST', `${manyModel}/experiments/search`, { body: { pageToken } });
+        expect(foundryError(response, 400, 'InvalidPageToken').parameters).toEqual({
+          pageToken: JSON.stringify(pageToken),
+        });
+      }
       // The same query may change its page size between pages.
       const next = await search({ pageSize: 3, pageToken: token, orderBy: byNameDesc }, manyModel);
       expect((next.data as Json[]).map((e) => nameOfRid.get(e.rid as string))).toEqual(['m094', 'm093', 'm092']);

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Nullable } from '../shared/nullable.js';
+import { Millis } from '../shared/numbers.js';
 
 /** The caller's own API keys (docs/api/cairn.md, "The caller's API keys"). */
 
@@ -36,7 +37,7 @@ export const CreateApiKeyBody = Type.Object(
       ),
     ),
     /** Epoch ms from which the key no longer authenticates (in the future); it never expires when left out. */
-    expiresAt: Type.Optional(Type.Integer({ minimum: 0 })),
+    expiresAt: Type.Optional(Millis()),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 import { Nullable } from '../shared/nullable.js';
+import { Millis } from '../shared/numbers.js';
 
 export const ExperimentStatus = Type.Union([
   Type.Literal('RUNNING'),
@@ -9,7 +11,6 @@ export const ExperimentStatus = Type.Union([
 export type ExperimentStatus = Static<typeof ExperimentStatus>;
 
 const NullableInteger = Nullable(Type.Integer());
-const Millis = Type.Integer({ minimum: 0 });
 
 export const Experiment = Type.Object({
   key: Type.String(),
@@ -37,13 +38,18 @@ export const Experiment = Type.Object({
 });
 export type Experiment = Static<typeof Experiment>;
 
+/**
+ * An experiment's name as the core takes it (rules.ts `entryName`); "" and null both mean no name.
+ */
+const ExperimentName = Nullable(EntryName({ minLength: 0 }));
+
 export const ExperimentKeyParams = Type.Object({ key: Type.String({ minLength: 1 }) });
 
 export const CreateExperimentBody = Type.Object(
   {
     /** A key chosen by the client (32–50 letters and digits), e.g. to start logging before the answer. */
     key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{32,50}$' })),
-    name: Type.Optional(Nullable(Type.String())),
+    name: Type.Optional(ExperimentName),
   },
   { additionalProperties: false },
 );
@@ -51,12 +57,12 @@ export type CreateExperimentBody = Static<typeof CreateExperimentBody>;
 
 export const UpdateExperimentBody = Type.Object(
   {
-    name: Type.Optional(Nullable(Type.String())),
+    name: Type.Optional(ExperimentName),
     /** RUNNING resumes an ended run; SUCCEEDED or FAILED ends it (at `endTime`, else now). */
     status: Type.Optional(ExperimentStatus),
     archived: Type.Optional(Type.Boolean()),
-    startTime: Type.Optional(Millis),
-    endTime: Type.Optional(Nullable(Millis)),
+    startTime: Type.Optional(Millis()),
+    endTime: Type.Optional(Nullable(Millis())),
   },
   { additionalProperties: false },
 );
@@ -65,7 +71,7 @@ export type UpdateExperimentBody = Static<typeof UpdateExperimentBody>;
 export const EndExperimentBody = Type.Object(
   {
     status: Type.Optional(Type.Union([Type.Literal('SUCCEEDED'), Type.Literal('FAILED')])),
-    endTime: Type.Optional(Millis),
+    endTime: Type.Optional(Millis()),
   },
   { additionalProperties: false },
 );

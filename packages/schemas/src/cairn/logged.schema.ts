@@ -1,6 +1,8 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { FilePart, JsonTextPart, RemoteLink } from '../shared/multipart.js';
 import { EntryName, EntryNameKey } from '../shared/names.js';
 import { Nullable } from '../shared/nullable.js';
+import { SafeInteger, Timestamp } from '../shared/numbers.js';
 
 /**
  * What is logged to an experiment besides metrics: parameters, others, tags, documents, output,
@@ -38,8 +40,8 @@ export type LoggedValueList = Static<typeof LoggedValueList>;
 export const LogValuesBody = Type.Object(
   {
     values: Type.Record(EntryNameKey, Type.Unknown(), { additionalProperties: false }),
-    step: Type.Optional(NullableInteger),
-    timestamp: Type.Optional(Type.Integer({ minimum: 0 })),
+    step: Type.Optional(Nullable(SafeInteger())),
+    timestamp: Type.Optional(Timestamp()),
     context: Type.Optional(Nullable(Type.String())),
   },
   { additionalProperties: false },
@@ -109,7 +111,7 @@ export const LogOutputBody = Type.Object(
         text: Type.String(),
         stderr: Type.Optional(Type.Boolean()),
         context: Type.Optional(Nullable(Type.String())),
-        timestamp: Type.Optional(Type.Integer({ minimum: 0 })),
+        timestamp: Type.Optional(Timestamp()),
       }),
     ),
   },
@@ -138,6 +140,56 @@ export const Asset = Type.Object({
   createdAt: Type.Integer(),
 });
 export type Asset = Static<typeof Asset>;
+
+/** What a part left empty means: the same as leaving it out. */
+const MaybeEmpty = <T extends TSchema>(schema: T) => Type.Union([Type.Literal(''), schema]);
+
+/**
+ * `POST /experiments/{key}/assets`, multipart (documentation only: the route reads the parts as a
+ * stream and enforces this). An empty part is as good as none. A stored asset has the `file` part;
+ * a remote one has `link` and a `fileName` instead. A model's files have the type `model-element`,
+ * which only they have.
+ */
+export const AssetUploadParts = Type.Object(
+  {
+    file: Type.Optional(FilePart('The bytes; their name is the default fileName')),
+    id: Type.Optional(
+      MaybeEmpty(
+        Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: "This experiment's id replaces its asset" }),
+      ),
+    ),
+    fileName: Type.Optional(MaybeEmpty(EntryName())),
+    type: Type.Optional(MaybeEmpty(EntryName({ description: 'Default: asset (model-element for a model)' }))),
+    step: Type.Optional(MaybeEmpty(SafeInteger())),
+    epoch: Type.Optional(MaybeEmpty(SafeInteger())),
+    context: Type.Optional(Type.String()),
+    metadata: Type.Optional(JsonTextPart('Any JSON document')),
+    model: Type.Optional(MaybeEmpty(EntryName({ description: 'The experiment model the file belongs to' }))),
+    link: Type.Optional(MaybeEmpty(RemoteLink)),
+  },
+  {
+    additionalProperties: false,
+    allOf: [
+      {
+        oneOf: [
+          { required: ['file'], properties: { link: Type.Literal('') } },
+          {
+            required: ['link', 'fileName'],
+            properties: { link: RemoteLink, fileName: EntryName() },
+            not: { required: ['file'] },
+          },
+        ],
+      },
+      // A model's file has type model-element (or none, which means it); that type needs a model.
+      {
+        anyOf: [
+          { required: ['model'], properties: { model: EntryName(), type: { enum: ['', 'model-element'] } } },
+          { properties: { model: { const: '' }, type: { not: { const: 'model-element' } } } },
+        ],
+      },
+    ],
+  },
+);
 
 export const AssetParams = Type.Object({ key: Type.String({ minLength: 1 }), assetId: Type.String({ minLength: 1 }) });
 export const AssetListQuery = Type.Object({ type: Type.Optional(Type.String()) });

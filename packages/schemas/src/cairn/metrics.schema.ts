@@ -1,5 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { EntryName } from '../shared/names.js';
+import { Nullable } from '../shared/nullable.js';
+import { FractionalTimestamp, SafeInteger } from '../shared/numbers.js';
 
 /**
  * Cairn's own API (`/api/cairn/v1`): the bulk metric path and columnar series reads. Columnar,
@@ -21,11 +23,9 @@ export const SeriesBatch = Type.Object({
   name: EntryName(),
   context: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'] })),
   values: Type.Array(MetricValue),
-  steps: Type.Optional(Type.Unsafe<(number | null)[] | null>({ type: ['array', 'null'], items: NullableInteger })),
-  timestamps: Type.Optional(
-    Type.Unsafe<(number | null)[] | null>({ type: ['array', 'null'], items: { type: ['number', 'null'] } }),
-  ),
-  epochs: Type.Optional(Type.Unsafe<(number | null)[] | null>({ type: ['array', 'null'], items: NullableInteger })),
+  steps: Type.Optional(Nullable(Type.Array(Nullable(SafeInteger())))),
+  timestamps: Type.Optional(Nullable(Type.Array(Nullable(FractionalTimestamp())))),
+  epochs: Type.Optional(Nullable(Type.Array(Nullable(SafeInteger())))),
 });
 export type SeriesBatch = Static<typeof SeriesBatch>;
 
@@ -52,8 +52,8 @@ export const LogSeriesResponse = Type.Object({
 export const SeriesPointsQuery = Type.Object({
   offset: Type.Optional(Type.Integer({ minimum: 0 })),
   limit: Type.Optional(Type.Integer({ minimum: 1 })),
-  stepFrom: Type.Optional(Type.Integer()),
-  stepTo: Type.Optional(Type.Integer()),
+  stepFrom: Type.Optional(SafeInteger()),
+  stepTo: Type.Optional(SafeInteger()),
 });
 
 export const SeriesPointsResponse = Type.Object({

@@ -1,4 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { FilePart, JsonTextPart, MAX_FIELD_PARTS, PartName, RemoteLink } from '../shared/multipart.js';
+import { EntryName } from '../shared/names.js';
+import { SafeInteger } from '../shared/numbers.js';
 import { Nullable, QueryBoolean, WriteResponse } from './common.schema.js';
 
 /**
@@ -50,6 +53,12 @@ export const GetAssetQuery = Type.Object({
 });
 
 /**
+ * A file name, asset type or model name of an upload (rules.ts `entryName`); empty is as good as
+ * left out.
+ */
+export const UploadName = EntryName({ minLength: 0 });
+
+/**
  * Query of `write/experiment/upload-asset` (spec §4.2 #29). `extension` (redundant with
  * `fileName`) and `source` (the R SDK's marker) are accepted and not stored. comet_ml also sends
  * a mis-encoded `metadata` here; it is left unvalidated and ignored (the `metadata` part is the
@@ -57,14 +66,15 @@ export const GetAssetQuery = Type.Object({
  */
 export const UploadAssetQuery = Type.Object({
   experimentKey: Type.String({ minLength: 1 }),
-  fileName: Type.Optional(Type.String()),
+  /** Empty or left out: the file part's name. */
+  fileName: Type.Optional(UploadName),
   extension: Type.Optional(Type.String()),
-  type: Type.Optional(Type.String()),
+  type: Type.Optional(UploadName),
   overwrite: Type.Optional(QueryBoolean),
-  step: Type.Optional(Type.Integer()),
-  epoch: Type.Optional(Type.Integer()),
+  step: Type.Optional(SafeInteger()),
+  epoch: Type.Optional(SafeInteger()),
   context: Type.Optional(Type.String()),
-  groupingName: Type.Optional(Type.String()),
+  groupingName: Type.Optional(UploadName),
   artifactVersionId: Type.Optional(Type.String()),
   isRemote: Type.Optional(QueryBoolean),
   assetId: Type.Optional(Type.String()),
@@ -111,3 +121,35 @@ export const ExperimentModelQuery = Type.Object({
   experimentKey: Type.String({ minLength: 1 }),
   modelName: Type.String({ minLength: 1 }),
 });
+
+/**
+ * The parts of comet_ml's asset uploads (REST `write/experiment/upload-asset`, clientlib
+ * `asset/upload` and `visualizations/upload`); documentation only, the routes read the parts as a
+ * stream. The bytes in `file`, or a remote asset's `link` (with `isRemote=true`) and no `file`;
+ * `metadata` before or after the file. An empty part is as good as none.
+ */
+export const AssetUploadParts = Type.Object(
+  {
+    file: Type.Optional(FilePart('The bytes; comet_ml names the part "file", the real file name is in the query')),
+    metadata: Type.Optional(JsonTextPart('The asset metadata, JSON text')),
+    link: Type.Optional(Type.Union([Type.Literal(''), RemoteLink])),
+  },
+  {
+    propertyNames: PartName,
+    oneOf: [
+      { required: ['file'], properties: { link: Type.Literal('') }, maxProperties: MAX_FIELD_PARTS + 1 },
+      {
+        required: ['link'],
+        properties: { link: RemoteLink },
+        not: { required: ['file'] },
+        maxProperties: MAX_FIELD_PARTS,
+      },
+    ],
+  },
+);
+
+/** The git patch upload (REST `write/experiment/git/patch`, clientlib `git-patch/upload`). */
+export const GitPatchUploadParts = Type.Object(
+  { file: FilePart('The patch as stored and served back: comet_ml uploads a zip holding git_diff.patch') },
+  { propertyNames: PartName, maxProperties: MAX_FIELD_PARTS + 1 },
+);

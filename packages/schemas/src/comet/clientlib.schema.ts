@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { EntryName, ExperimentKeyPattern, PROJECT_NAME_PATTERN, ProjectName } from '../shared/names.js';
 import { SafeInteger } from '../shared/numbers.js';
+import { UploadName } from './assets.schema.js';
 import { Nullable, OptionalNullable, QueryBoolean, WriteResponse } from './common.schema.js';
 
 /**
@@ -166,18 +167,19 @@ export const ClientlibUploadQuery = Type.Object({
   projectId: Type.Optional(Type.String()),
   runId: Type.Optional(Type.String()),
   assetId: Type.Optional(Type.String()),
-  fileName: Type.Optional(Type.String()),
+  /** Empty or left out: the file part's name. */
+  fileName: Type.Optional(UploadName),
   imageId: Type.Optional(Type.String()),
-  figName: Type.Optional(Type.String()),
+  figName: Type.Optional(UploadName),
   figCounter: Type.Optional(Type.Integer()),
   extension: Type.Optional(Type.String()),
-  type: Type.Optional(Type.String()),
+  type: Type.Optional(UploadName),
   overwrite: Type.Optional(QueryBoolean),
-  groupingName: Type.Optional(Type.String()),
+  groupingName: Type.Optional(UploadName),
   artifactVersionId: Type.Optional(Type.String()),
   context: Type.Optional(Type.String()),
-  step: Type.Optional(Type.Integer()),
-  epoch: Type.Optional(Type.Integer()),
+  step: Type.Optional(SafeInteger()),
+  epoch: Type.Optional(SafeInteger()),
   isRemote: Type.Optional(QueryBoolean),
 });
 export type ClientlibUploadQuery = Static<typeof ClientlibUploadQuery>;

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { FilePart, MAX_FIELD_PARTS, PartName } from '../shared/multipart.js';
 import { EntryName, ExperimentKeyPattern } from '../shared/names.js';
 import { Nullable, OptionalNullable, WriteResponse } from './common.schema.js';
 
@@ -64,6 +65,12 @@ export type CodePanelResponse = Static<typeof CodePanelResponse>;
 export const TemplateIdParams = Type.Object({ templateId: Type.String({ minLength: 1 }) });
 
 /** `write/template/upload` (spec §4.6 #52): the zip in part `file`; `templateId` overwrites. */
+/** `write/template/upload`'s one part (documentation only: the route reads it as a stream). */
+export const UploadTemplateParts = Type.Object(
+  { file: FilePart("The panel zip: the code panel's files and its definition, as Comet exports it") },
+  { propertyNames: PartName, maxProperties: MAX_FIELD_PARTS + 1 },
+);
+
 export const UploadTemplateQuery = Type.Object({
   teamName: Type.String({ minLength: 1 }),
   templateId: Type.Optional(Type.String({ minLength: 1 })),

@@ -55,11 +55,15 @@ export interface AssetUpload {
 /**
  * Upload fields that arrive after the bytes: multipart clients (comet_ml among them) may send the
  * `metadata` part after the `file` part, and a stream cannot be read past without consuming it.
+ * A field left out (or null) keeps the value given before the bytes; the others are checked as
+ * if they had come first, after the bytes are stored.
  */
-export interface AssetUploadTrailer {
-  metadata?: string | null;
-  remoteLink?: string | null;
-}
+export type AssetUploadTrailer = Partial<
+  Pick<
+    AssetUpload,
+    'fileName' | 'type' | 'step' | 'epoch' | 'context' | 'groupingName' | 'metadata' | 'assetId' | 'remoteLink'
+  >
+>;
 
 /** Names an asset: by experiment and id, or by id alone (artifact downloads carry no key). */
 export interface AssetLocator {
@@ -93,8 +97,8 @@ export class AssetsService {
   /**
    * Stores an asset. Everything that can be checked before the bytes is checked first, so a
    * refused upload streams nothing. The bytes then go to the blob store, `trailer` (if any) is
-   * read, and the row is committed last, so a listed asset always has its bytes; any failure on
-   * the way deletes the bytes again. With `overwrite`, assets of the same file name in the same
+   * read and its fields checked, and the row is committed last, so a listed asset always has its
+   * bytes; any failure on the way deletes the bytes again. With `overwrite`, assets of the same file name in the same
    * model/artifact scope are replaced.
    */
   async upload(
@@ -109,10 +113,7 @@ export class AssetsService {
     const asset = this.newAsset(experiment.id, upload);
     if (asset.remote && body !== null) throw new InvalidArgumentError('a remote asset has a link and no file part');
     if (!asset.remote && body === null) throw new InvalidArgumentError('an asset upload needs a file part');
-    const taken = await this.store.assets.getById(asset.id);
-    if (taken && !(upload.replaceSameId && replaceable(taken, experiment.id))) {
-      throw new AlreadyExistsError(`asset ${asset.id} already exists`);
-    }
+    await this.requireFreeId(asset.id, experiment.id, upload);
     if (asset.artifactVersionId) {
       await requireOpenArtifactVersion(this.store, principal, experiment.workspaceId, asset.artifactVersionId);
     }
@@ -139,7 +140,17 @@ export class AssetsService {
       if (trailer) {
         const late = await trailer();
         if (late.remoteLink) throw new InvalidArgumentError('a remote asset has a link and no file part');
-        if (late.metadata != null) asset.metadata = checkedMetadata(late.metadata);
+        const given = Object.fromEntries(Object.entries(late).filter(([, value]) => value != null));
+        if (Object.keys(given).length > 0) {
+          const final = this.newAsset(experiment.id, { ...upload, assetId: asset.id, ...given });
+          if (final.id !== asset.id) await this.requireFreeId(final.id, experiment.id, upload);
+          Object.assign(asset, {
+            ...final,
+            blobKey: asset.blobKey,
+            fileSize: asset.fileSize,
+            createdAt: asset.createdAt,
+          });
+        }
       }
       replaced = await this.commit(principal, key, asset, {
         overwrite: upload.overwrite ?? false,
@@ -343,6 +354,14 @@ export class AssetsService {
   private async findAnywhere(assetId: string): Promise<boolean> {
     // Asset ids are global primary keys; a client-chosen id that is taken must be refused early.
     return (await this.store.assets.getById(assetId)) !== undefined;
+  }
+
+  /** An id in use is "already exists", unless the upload may replace this experiment's asset. */
+  private async requireFreeId(id: string, experimentId: string, upload: AssetUpload): Promise<void> {
+    const taken = await this.store.assets.getById(id);
+    if (taken && !(upload.replaceSameId && replaceable(taken, experimentId))) {
+      throw new AlreadyExistsError(`asset ${id} already exists`);
+    }
   }
 
   private newAsset(experimentId: string, upload: AssetUpload): Asset {

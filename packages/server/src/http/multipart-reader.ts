@@ -3,6 +3,9 @@ import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidArgumentError, TooLargeError } from '../core/errors.js';
 
+/** The plugin's errors for more parts, files or fields than its limits allow. */
+const PART_COUNT_LIMITS = new Set<unknown>(['FST_PARTS_LIMIT', 'FST_FILES_LIMIT', 'FST_FIELDS_LIMIT']);
+
 /** Longest text taken from a part sent as a file; the same bound as the plugin's `fieldSize`. */
 const MAX_TEXT_PART_BYTES = 1024 * 1024;
 
@@ -77,6 +80,11 @@ export class MultipartReader {
 export type UploadedFile = Omit<MultipartFile, 'file'> & { file: Readable };
 
 function asClientError(error: unknown): Error {
+  // Too many parts is a malformed request, not a body too large (the plugin's 413): the body
+  // schemas state the counts.
+  if (PART_COUNT_LIMITS.has((error as { code?: unknown }).code)) {
+    return new InvalidArgumentError(`malformed multipart body: ${(error as Error).message}`);
+  }
   if (typeof (error as { statusCode?: unknown }).statusCode === 'number') return error as Error;
   return new InvalidArgumentError(`malformed multipart body: ${(error as Error).message}`);
 }

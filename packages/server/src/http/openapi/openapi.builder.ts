@@ -99,9 +99,9 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
       parameters.push({ name: 'path', in: 'path', required: true, schema: pathSchema });
     }
     if (parameters.length > 0) operation.parameters = parameters;
-    if (schema.body) {
-      operation.requestBody = { required: true, content: content(components, schema.body as JsonObject) };
-    }
+    // A route that reads its body itself (multipart, raw streams) states it in `documentedBody`.
+    const body = (schema.body ?? route.config.documentedBody) as JsonObject | undefined;
+    if (body) operation.requestBody = { required: true, content: content(components, body) };
     const security = facade.securityOf?.(route) ?? anyScheme;
     operation.security = security;
     const responses: JsonObject = {};
@@ -118,11 +118,7 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
       };
     }
     if (!Object.keys(responses).some((status) => status.startsWith('2'))) responses['200'] = { description: '200' };
-    const implied = [
-      ...COMMON_ERRORS,
-      ...(security.length > 0 ? AUTH_ERRORS : []),
-      ...(schema.body ? BODY_ERRORS : []),
-    ];
+    const implied = [...COMMON_ERRORS, ...(security.length > 0 ? AUTH_ERRORS : []), ...(body ? BODY_ERRORS : [])];
     for (const status of implied) {
       responses[status] ??= {
         description: status,

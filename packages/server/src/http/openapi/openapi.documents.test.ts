@@ -27,6 +27,31 @@ describe('committed OpenAPI documents', () => {
     expect(comet.paths['/clientlib/isAlive/ver'].get).toBeDefined();
   });
 
+  it('documents the multipart and raw uploads that routes read themselves', async () => {
+    const documents = await renderOpenApiDocuments();
+    const cairn = JSON.parse(documents['cairn.json'] as string);
+    const comet = JSON.parse(documents['comet.json'] as string);
+    const upload = cairn.paths['/api/cairn/v1/experiments/{key}/assets'].post;
+    const parts = upload.requestBody.content['multipart/form-data'].schema;
+    expect(upload.requestBody.required).toBe(true);
+    expect(parts.properties.file.contentMediaType).toBe('application/octet-stream');
+    expect(parts.additionalProperties).toBe(false);
+    expect(upload.responses).toHaveProperty('415');
+    const patch = cairn.paths['/api/cairn/v1/experiments/{key}/git/patch'].put.requestBody;
+    expect(Object.keys(patch.content)).toEqual(['text/x-diff', 'application/octet-stream']);
+    for (const path of [
+      '/api/rest/v2/write/experiment/upload-asset',
+      '/api/rest/v2/write/experiment/git/patch',
+      '/api/rest/v2/write/template/upload',
+      '/clientlib/asset/upload',
+      '/clientlib/git-patch/upload',
+      '/clientlib/visualizations/upload',
+    ]) {
+      const body = comet.paths[path].post.requestBody;
+      expect(body.content['multipart/form-data'].schema.properties, path).toHaveProperty('file');
+    }
+  });
+
   it('documents the Foundry routes apart from the others', async () => {
     const foundry = JSON.parse((await renderOpenApiDocuments())['foundry.json'] as string);
     const search = foundry.paths['/api/v2/models/{modelRid}/experiments/search'].post;

@@ -3,6 +3,7 @@ import {
   AssetList,
   AssetListQuery,
   AssetParams,
+  AssetUploadParts,
   ExperimentKeyParams,
   ModelList,
   NoContent,
@@ -15,6 +16,7 @@ import type { Asset as AssetEntity } from '../../../../core/entities.js';
 import { InvalidArgumentError } from '../../../../core/errors.js';
 import { AnyBytes } from '../../../binary-body.js';
 import { chooseByteRange } from '../../../byte-range.js';
+import { MultipartBody } from '../../../documented-body.js';
 import { baseName, headerSafeLink, inline, mediaTypeOf } from '../../../download-headers.js';
 import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
@@ -24,7 +26,7 @@ import { sendProblem } from '../cairn-errors.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 503: Problem };
 
-/** Upload fields, all before the `file` part (`link`: a remote asset, which has no `file` part). */
+/** Upload fields (`link`: a remote asset, which has no `file` part). */
 const UPLOAD_FIELDS = new Set(['id', 'fileName', 'type', 'step', 'epoch', 'context', 'metadata', 'model', 'link']);
 
 /** Files logged to an experiment, and the experiment's models (named groups of them). */
@@ -41,56 +43,33 @@ export function registerAssetRoutes(app: CairnApp, core: Core): void {
 
   /**
    * POST /api/cairn/v1/experiments/:key/assets — multipart: the fields `id`, `fileName`, `type`,
-   * `step`, `epoch`, `context`, `metadata` (JSON text) and `model` first, then the `file` part,
-   * streamed to the blob store; or, for a remote asset, the fields with `link` (its URI) and no
-   * `file` part. An `id` this experiment already has replaces that asset, so a retried upload
+   * `step`, `epoch`, `context`, `metadata` (JSON text) and `model`, and the `file` part, streamed
+   * to the blob store (fields are best sent before it: those after it are checked only once the
+   * bytes are stored); or, for a remote asset, the fields with `link` (its URI) and no `file` part. An `id` this experiment already has replaces that asset, so a retried upload
    * stores one copy; an id in use elsewhere is 409.
    */
   app.post(
     '/experiments/:key/assets',
     {
-      config: { streamedBody: true, upload: true },
+      config: { streamedBody: true, upload: true, documentedBody: MultipartBody(AssetUploadParts) },
       schema: { params: ExperimentKeyParams, response: { 201: Asset, ...errors, 409: Problem, 413: Problem } },
     },
     async (request, reply) =>
       closeOnFailure(request, reply, async () => {
         const reader = new MultipartReader(request, 'file');
         const file = await reader.untilFile();
-        const fields = reader.fields;
-        for (const name of fields.keys()) {
-          if (!UPLOAD_FIELDS.has(name)) throw new InvalidArgumentError(`unknown upload field "${name}"`);
-        }
-        const link = fields.get('link') || null;
+        const link = reader.fields.get('link') || null;
         if (!file && !link) throw new InvalidArgumentError('an asset upload needs a "file" part (or a "link")');
         if (file && link) throw new InvalidArgumentError('a remote asset has a "link" and no "file" part');
-        const model = fields.get('model') || null;
-        const type = fields.get('type') || (model ? MODEL_ELEMENT_TYPE : null);
-        if (model && type !== MODEL_ELEMENT_TYPE) {
-          throw new InvalidArgumentError(`an asset of a model has type "${MODEL_ELEMENT_TYPE}"`);
-        }
         const asset = await core.assets.upload(
           principalOf(request),
           request.params.key,
-          {
-            fileName: fields.get('fileName') || file?.filename || '',
-            type,
-            step: integerField(fields.get('step'), 'step'),
-            epoch: integerField(fields.get('epoch'), 'epoch'),
-            context: fields.get('context') || null,
-            metadata: fields.get('metadata') ?? null,
-            groupingName: model,
-            assetId: fields.get('id') || null,
-            replaceSameId: true,
-            remoteLink: link,
-          },
+          { ...uploadFields(reader.fields, file?.filename), replaceSameId: true, remoteLink: link },
           file ? file.file : null,
           async () => {
-            // Fields must come first: by now the bytes are stored under what came before them.
+            // Fields after the file part: checked now, with those that came before them.
             const late = await reader.rest();
-            if (late.size > 0) {
-              throw new InvalidArgumentError(`upload fields must come before the file part: ${[...late.keys()]}`);
-            }
-            return {};
+            return late.size > 0 ? uploadFields(reader.fields, file?.filename) : {};
           },
         );
         return reply.code(201).send(wireAsset(asset));
@@ -176,6 +155,32 @@ export async function sendAssetBytes(
     .header('content-length', range ? range.end - range.start + 1 : asset.fileSize)
     .header('content-disposition', inline(baseName(asset.fileName)))
     .send(body);
+}
+
+/**
+ * The upload as its string parts state it (all of them, or those before the file part); a file
+ * name given by no field is the file part's own.
+ */
+function uploadFields(fields: Map<string, string>, partFileName: string | undefined) {
+  for (const name of fields.keys()) {
+    if (!UPLOAD_FIELDS.has(name)) throw new InvalidArgumentError(`unknown upload field "${name}"`);
+  }
+  const model = fields.get('model') || null;
+  const type = fields.get('type') || (model ? MODEL_ELEMENT_TYPE : null);
+  if (model && type !== MODEL_ELEMENT_TYPE) {
+    throw new InvalidArgumentError(`an asset of a model has type "${MODEL_ELEMENT_TYPE}"`);
+  }
+  return {
+    fileName: fields.get('fileName') || partFileName || '',
+    type,
+    step: integerField(fields.get('step'), 'step'),
+    epoch: integerField(fields.get('epoch'), 'epoch'),
+    context: fields.get('context') || null,
+    metadata: fields.get('metadata') ?? null,
+    groupingName: model,
+    assetId: fields.get('id') || null,
+    remoteLink: fields.get('link') || null,
+  };
 }
 
 /** A multipart field holding an integer (steps, epochs); absent or empty is null. */

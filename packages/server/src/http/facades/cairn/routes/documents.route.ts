@@ -10,9 +10,11 @@ import {
   RawHtmlDocument,
 } from '@cairn/schemas/cairn';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { Core } from '../../../../core/core.js';
 import { InvalidArgumentError, NotFoundError } from '../../../../core/errors.js';
 import { BinaryBody, MediaTypes } from '../../../binary-body.js';
+import { RawBody } from '../../../documented-body.js';
 import { closeOnFailure } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
 import type { CairnApp } from '../cairn.plugin.js';
@@ -28,6 +30,21 @@ const RAW_HTML_POLICY = "sandbox allow-scripts allow-popups allow-forms; frame-a
 
 /** comet_ml 3.33+ uploads the patch zipped; older clients and Cairn's SDK send the diff itself. */
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+
+/**
+ * The patch upload's body as documented: the route takes the raw bytes in any media type, which no
+ * JSON Schema can refuse, so the schemas are annotations with no assertion.
+ */
+const GitPatchBody = RawBody({
+  'text/x-diff': Type.Unsafe<string>({
+    contentMediaType: 'text/x-diff',
+    description: 'The diff (what the Cairn SDK sends)',
+  }),
+  'application/octet-stream': Type.Unsafe<Uint8Array>({
+    contentMediaType: 'application/octet-stream',
+    description: 'The bytes in any media type, e.g. the zipped patch comet_ml uploads',
+  }),
+});
 
 /** Single-valued documents of an experiment (html, code, graph, the JSON kinds) and its git patch. */
 export function registerDocumentRoutes(app: CairnApp, core: Core): void {
@@ -128,7 +145,7 @@ export function registerDocumentRoutes(app: CairnApp, core: Core): void {
     scope.put(
       '/experiments/:key/git/patch',
       {
-        config: { streamedBody: true, upload: true },
+        config: { streamedBody: true, upload: true, documentedBody: GitPatchBody },
         schema: { params: ExperimentKeyParams, response: { 204: NoContent, ...errors, 413: Problem } },
       },
       async (request, reply) =>

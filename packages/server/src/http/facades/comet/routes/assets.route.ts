@@ -3,6 +3,7 @@ import {
   AssetListResponse,
   AssetLocatorQuery,
   AssetRow,
+  AssetUploadParts,
   CometError,
   ExperimentModelQuery,
   ExperimentModelsQuery,
@@ -18,6 +19,7 @@ import type { Asset } from '../../../../core/entities.js';
 import { InvalidArgumentError } from '../../../../core/errors.js';
 import { BinaryBody } from '../../../binary-body.js';
 import { chooseByteRange } from '../../../byte-range.js';
+import { MultipartBody } from '../../../documented-body.js';
 import { attachment, baseName, headerSafeLink } from '../../../download-headers.js';
 import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
@@ -42,7 +44,7 @@ export function registerAssetsRoutes(context: CometRouteContext): void {
   app.post(
     '/write/experiment/upload-asset',
     {
-      config: { upload: true },
+      config: { upload: true, documentedBody: MultipartBody(AssetUploadParts) },
       schema: { querystring: UploadAssetQuery, response: { 200: UploadAssetResponse, ...uploadErrors } },
     },
     async (request, reply) =>

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import {
+  AssetUploadParts,
   ClientlibUploadQuery,
   ClientlibUploadResponse,
   CometError,
@@ -10,11 +11,12 @@ import {
 import type { AssetUpload } from '../../../../core/assets.service.js';
 import { NotFoundError } from '../../../../core/errors.js';
 import type { Principal } from '../../../../core/principal.js';
+import { MultipartBody } from '../../../documented-body.js';
 import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
 import type { ClientlibRouteContext } from '../clientlib.plugin.js';
 import { writeOk } from '../comet-reply.js';
-import { storeGitPatch } from './git-patch.route.js';
+import { GitPatchUploadBody, storeGitPatch } from './git-patch.route.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError, 413: CometError };
 
@@ -45,7 +47,7 @@ export function registerClientlibUploadRoutes({ app, core, publicUrl }: Clientli
     app.post(
       path,
       {
-        config: { upload: true },
+        config: { upload: true, documentedBody: MultipartBody(AssetUploadParts) },
         schema: { querystring: ClientlibUploadQuery, response: { 200: ClientlibUploadResponse, ...errors } },
       },
       async (request, reply) =>
@@ -53,9 +55,11 @@ export function registerClientlibUploadRoutes({ app, core, publicUrl }: Clientli
           const principal = principalOf(request);
           const query = request.query;
           const key = query.experimentId;
-          const upload = describe(query);
           const reader = new MultipartReader(request, 'file');
           const file = await reader.untilFile();
+          // A name the query leaves out is the file part's, as on the REST upload.
+          const described = describe(query);
+          const upload = { ...described, fileName: described.fileName || file?.filename || '' };
           if (await isStored(principal, key, upload.assetId ?? undefined)) {
             if (file) await drain(file.file);
             await reader.rest();
@@ -123,7 +127,10 @@ export function registerClientlibUploadRoutes({ app, core, publicUrl }: Clientli
    */
   app.post(
     '/git-patch/upload',
-    { schema: { querystring: ClientlibUploadQuery, response: { 200: PlainWriteResponse, ...errors } } },
+    {
+      config: { documentedBody: GitPatchUploadBody },
+      schema: { querystring: ClientlibUploadQuery, response: { 200: PlainWriteResponse, ...errors } },
+    },
     async (request, reply) => storeGitPatch(core, request, reply, request.query.experimentId),
   );
 }

@@ -1,9 +1,15 @@
-import { CometError, GitPatchMissingResponse, GitPatchQuery, PlainWriteResponse } from '@cairn/schemas/comet';
-import { Type } from '@sinclair/typebox';
+import {
+  CometError,
+  GitPatchMissingResponse,
+  GitPatchQuery,
+  GitPatchUploadParts,
+  PlainWriteResponse,
+} from '@cairn/schemas/comet';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../../../core/core.js';
 import { InvalidArgumentError } from '../../../../core/errors.js';
-import { BinaryBody } from '../../../binary-body.js';
+import { BinaryBody, MediaTypes } from '../../../binary-body.js';
+import { MultipartBody } from '../../../documented-body.js';
 import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
 import type { CometRouteContext } from '../comet.plugin.js';
@@ -11,13 +17,16 @@ import { writeOk } from '../comet-reply.js';
 
 const errors = { 400: CometError, 401: CometError, 403: CometError, 404: CometError };
 
+/** The multipart body of both git patch uploads (REST and clientlib). */
+export const GitPatchUploadBody = MultipartBody(GitPatchUploadParts);
+
 /** The git patch of an experiment: stored and returned verbatim (spec §3.4 #14, §4.2 #21). */
 export function registerGitPatchRoutes({ app, core }: CometRouteContext): void {
   /** POST /write/experiment/git/patch?experimentKey= — multipart, the bytes in part `file`. */
   app.post(
     '/write/experiment/git/patch',
     {
-      config: { upload: true },
+      config: { upload: true, documentedBody: GitPatchUploadBody },
       schema: { querystring: GitPatchQuery, response: { 200: PlainWriteResponse, ...errors, 413: CometError } },
     },
     async (request, reply) => storeGitPatch(core, request, reply, request.query.experimentKey),
@@ -32,7 +41,11 @@ export function registerGitPatchRoutes({ app, core }: CometRouteContext): void {
     {
       schema: {
         querystring: GitPatchQuery,
-        response: { 200: Type.Union([GitPatchMissingResponse, BinaryBody]), ...errors },
+        // By media type: the document must say the bytes come as octet-stream, not JSON.
+        response: {
+          200: MediaTypes({ 'application/json': GitPatchMissingResponse, 'application/octet-stream': BinaryBody }),
+          ...errors,
+        },
       },
     },
     async (request, reply) => {

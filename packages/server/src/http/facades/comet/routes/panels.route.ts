@@ -6,12 +6,14 @@ import {
   CometError,
   PanelWorkspaceQuery,
   TemplateIdParams,
+  UploadTemplateParts,
   UploadTemplateQuery,
   UploadTemplateResponse,
 } from '@cairn/schemas/comet';
 import { InvalidArgumentError } from '../../../../core/errors.js';
 import type { CodePanelView } from '../../../../core/panels.service.js';
 import { BinaryBody } from '../../../binary-body.js';
+import { MultipartBody } from '../../../documented-body.js';
 import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
 import type { CometRouteContext } from '../comet.plugin.js';
@@ -28,6 +30,7 @@ export function registerPanelRoutes({ app, core }: CometRouteContext): void {
   app.post(
     '/write/template/upload',
     {
+      config: { documentedBody: MultipartBody(UploadTemplateParts) },
       schema: {
         querystring: UploadTemplateQuery,
         response: { 200: UploadTemplateResponse, ...errors, 413: CometError },

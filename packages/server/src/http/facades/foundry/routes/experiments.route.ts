@@ -307,7 +307,10 @@ function encodePageToken(offset: number, fingerprint: string): string {
 }
 
 function decodePageToken(token: unknown, fingerprint: string): number {
-  const refuse = () => new FoundryApiError('INVALID_ARGUMENT', 'InvalidPageToken', { pageToken: String(token) });
+  // The token as sent: a string verbatim, anything else (the body is not typed) as its JSON text,
+  // never String()'s "[object Object]".
+  const sent = typeof token === 'string' ? token : JSON.stringify(token);
+  const refuse = () => new FoundryApiError('INVALID_ARGUMENT', 'InvalidPageToken', { pageToken: sent });
   if (typeof token !== 'string' || !token.startsWith('v1.')) throw refuse();
   try {
     const decoded = JSON.parse(Buffer.from(token.slice(3), 'base64url').toString('utf8')) as {
