@@ -155,6 +155,7 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
 function appliesTo(rule: StatedRule, operation: JsonObject, schema: JsonObject): boolean {
   const [method, path] = String(operation.operationId).split(' ');
   if (rule.operations?.includes(`${method?.toUpperCase()} ${path}`)) return true;
+  if (rule.jsonBody) return JSON.stringify(operation.requestBody ?? {}).includes('"application/json"');
   if (rule.parameter === undefined) return false;
   const names = ((operation.parameters ?? []) as { name: string }[]).map((p) => p.name);
   const body = schema.body as JsonObject | undefined;

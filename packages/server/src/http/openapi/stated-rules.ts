@@ -16,9 +16,18 @@ export interface StatedRule {
   refusal: string;
   /** The operations it applies to (`GET /path/{param}`), or… */
   operations?: string[];
-  /** …every operation taking a parameter or body property of this name. */
+  /** …every operation taking a parameter or body property of this name, or… */
   parameter?: string;
+  /** …every operation taking a JSON body. */
+  jsonBody?: boolean;
 }
+
+/** Fastify's JSON parsing refuses prototype poisoning before any schema is looked at. */
+const PROTOTYPE_KEYS: StatedRule = {
+  rule: 'a JSON body holding an object key `__proto__` (or `constructor` with `prototype`) is refused',
+  refusal: 'Body is not valid JSON but content-type is set to',
+  jsonBody: true,
+};
 
 const CURSOR: StatedRule = {
   rule: '`cursor` must be a `nextCursor` this listing issued for the same query (cursors are opaque)',
@@ -27,6 +36,7 @@ const CURSOR: StatedRule = {
 };
 
 export const CAIRN_RULES: StatedRule[] = [
+  PROTOTYPE_KEYS,
   CURSOR,
   {
     rule: '`filter` must parse in the experiment query language (docs/api/cairn.md)',
@@ -58,9 +68,20 @@ export const CAIRN_RULES: StatedRule[] = [
     refusal: 'the \\w+ document must be JSON text',
     operations: ['PUT /api/cairn/v1/experiments/{key}/documents/{kind}'],
   },
+  {
+    rule: '`metadata`, when given, is the JSON text of an object',
+    refusal: 'asset metadata must be a JSON document',
+    operations: ['POST /api/cairn/v1/experiments/{key}/assets'],
+  },
+  {
+    rule: 'a nested value has no entry with an empty name',
+    refusal: 'value ".*" holds an entry without a name',
+    operations: ['POST /api/cairn/v1/experiments/{key}/params', 'POST /api/cairn/v1/experiments/{key}/others'],
+  },
 ];
 
 export const COMET_RULES: StatedRule[] = [
+  PROTOTYPE_KEYS,
   {
     // comet_ml branches on the sdk_error_code of a 400, not on a 404 (spec §1.5).
     rule: 'an experiment key that names no experiment may be answered 400 with sdk_error_code 90211 rather than 404, as comet_ml expects',
@@ -87,9 +108,73 @@ export const COMET_RULES: StatedRule[] = [
     refusal: 'give version or stage, not both',
     parameter: 'stage',
   },
+  {
+    rule: 'an experiment id that names no experiment may be answered 400 with sdk_error_code 90211 rather than 404, as comet_ml expects',
+    refusal: '"sdk_error_code":90211',
+    parameter: 'experimentId',
+  },
+  {
+    rule: 'an experiment key already in use is answered 400 with sdk_error_code 90999',
+    refusal: '"sdk_error_code":90999',
+    operations: ['POST /api/rest/v2/write/experiment/create', 'POST /clientlib/logger/add/run'],
+  },
+  {
+    rule: 'a project name already taken in the workspace is answered 400, as Comet does',
+    refusal: 'project ".*" already exists in',
+    operations: ['POST /api/rest/v2/write/project/create', 'POST /api/rest/v2/write/project/update'],
+  },
+  {
+    rule: 'a project that still has experiments is deleted only with `deleteAllExperiments`',
+    refusal: 'still has \\d+ experiments; pass deleteAllExperiments',
+    operations: ['POST /api/rest/v2/write/project/delete'],
+  },
+  {
+    rule: 'a viz store, sent as JSON text, is the text of an object',
+    refusal: 'a viz store must be a JSON object',
+    operations: ['POST /api/rest/v2/write/viz-instance/store/set'],
+  },
+  {
+    rule: 'the dashboard states (`reactGridTableState`, `experimentQueryState`, `dashboardChartState`…) are JSON text',
+    refusal: '\\w+ must be JSON text',
+    operations: [
+      'POST /api/rest/v2/dashboard-templates/project/upsert',
+      'POST /api/rest/v2/write/dashboard-template/create',
+    ],
+  },
+  {
+    rule: '`versionMetadata` is the JSON text of an object',
+    refusal: 'versionMetadata must be a JSON document',
+    operations: ['POST /api/rest/v2/write/artifacts/upsert', 'POST /api/rest/v2/write/artifacts/version/labels'],
+  },
+  {
+    rule: 'an artifact that does not exist yet needs `artifactType` to be created',
+    refusal: 'artifactType is required to create an artifact',
+    operations: ['POST /api/rest/v2/write/artifacts/upsert'],
+  },
+  {
+    rule: 'each project-query rule names a column and an operator and value its type takes',
+    refusal: 'invalid project query: ',
+    operations: ['POST /api/rest/v2/project/query'],
+  },
+  {
+    rule: '`endTimeMillis` must not be before the start time (given or stored)',
+    refusal: 'endTimeMillis must not be before startTimeMillis',
+    operations: ['POST /api/rest/v2/write/experiment/set-start-end-time'],
+  },
+  {
+    rule: 'with `isRemote=true` the body carries a `link` part and a file name is given',
+    refusal: 'a remote asset needs a link part|asset file name must not be empty',
+    parameter: 'isRemote',
+  },
+  {
+    rule: 'an `assetId` already used in the experiment is refused',
+    refusal: 'asset .* already exists',
+    parameter: 'assetId',
+  },
 ];
 
 export const FOUNDRY_RULES: StatedRule[] = [
+  PROTOTYPE_KEYS,
   {
     rule: '`pageToken` must be a `nextPageToken` this search issued (page tokens are opaque)',
     refusal: '"errorName":"InvalidPageToken"',
@@ -98,6 +183,7 @@ export const FOUNDRY_RULES: StatedRule[] = [
 ];
 
 export const MLFLOW_RULES: StatedRule[] = [
+  PROTOTYPE_KEYS,
   {
     rule: 'a name already taken is answered 400 `RESOURCE_ALREADY_EXISTS`, as MLflow does',
     refusal: '"error_code":"RESOURCE_ALREADY_EXISTS"',
