@@ -109,7 +109,7 @@ describe.each(backends)('Cairn table artifacts API (%s)', (backend) => {
       [[['a', 1, 1, true, '2024-02-30T12:00:00Z']], 'rows[0], column "at" (datetime)'],
       [[['a', 1, 1, true, 1_706_702_400_000]], 'rows[0], column "at" (datetime)'],
       [[['a', 1, 1, true]], 'rows[0] has 4 cells, the table has 5 columns'],
-      [[['a', 1, 1, true, null], 'a'], 'rows[1] is not an array of cells'],
+      [[['a', 1, 1, true, null], 'a'], 'body/rows/1 must be array'],
     ];
     for (const [rows, message] of cases) {
       const response = await putJson('rejected', { columns: COLUMNS, rows });
@@ -134,7 +134,7 @@ describe.each(backends)('Cairn table artifacts API (%s)', (backend) => {
     }
     // A bare value is not a one-cell row, even for a one-column table.
     const bare = await putJson('rejected', { columns: [{ name: 'v', type: 'integer' }], rows: [1, 2] });
-    expect(problem(bare)).toBe('rows[0] is not an array of cells');
+    expect(problem(bare)).toContain('body/rows/0 must be array');
     const described = await putJson('rejected', { description: 'x'.repeat(10_001), columns: COLUMNS, rows: [] });
     expect(problem(described)).toContain('at most 10000 characters');
     expect((await get(tableUrl('rejected'))).statusCode).toBe(404);

@@ -29,11 +29,10 @@ export const PutTableJsonBody = Type.Object({
   description: Type.Optional(NullableString),
   columns: Type.Array(TableColumn, { minItems: 1 }),
   /**
-   * Each row an array of cells in column order. The items have no `type` on purpose: the server's
-   * validator coerces scalars to one-element arrays where an array is expected, and a row sent
-   * as a bare value must be refused (by the core, naming the row), not wrapped.
+   * Each row an array of cells in column order. JSON bodies are validated without coercion, so a
+   * row sent as a bare value is refused, not wrapped into a one-cell row.
    */
-  rows: Type.Array(Type.Unsafe<unknown[]>({ description: 'The cells of one row, in column order' })),
+  rows: Type.Array(Type.Array(Type.Unknown(), { description: 'The cells of one row, in column order' })),
 });
 export type PutTableJsonBody = Static<typeof PutTableJsonBody>;
 

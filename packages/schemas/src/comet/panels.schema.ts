@@ -106,7 +106,7 @@ export const DashboardJsonState = Type.Unsafe<string | Record<string, unknown> |
  */
 export const DashboardWriteBody = Type.Object({
   project_id: Type.String({ minLength: 1 }),
-  template_name: OptionalNullable(Type.String()),
+  template_name: OptionalNullable(EntryName()),
   template_id: OptionalNullable(Type.String()),
   codePanelTemplateIds: OptionalNullable(Type.Array(Type.String())),
   experimentQueryState: Type.Optional(DashboardJsonState),

@@ -137,7 +137,11 @@ export function buildOpenApiDocument(app: FastifyInstance, facade: OpenApiFacade
         ...(responses['400'] as JsonObject),
         description: `400: the request breaks its schema or one of these rules: ${rules.map((r) => r.rule).join('; ')}.`,
       };
-      operation['x-stated-rules'] = rules.map(({ rule, refusal }) => ({ rule, refusal }));
+      operation['x-stated-rules'] = rules.map(({ rule, refusal, status }) => ({
+        rule,
+        refusal,
+        ...(status ? { status } : {}),
+      }));
     }
     operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
     paths[path] ??= {};

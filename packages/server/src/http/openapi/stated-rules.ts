@@ -12,8 +12,13 @@
 export interface StatedRule {
   /** The rule, in the words the 400 response's description uses. */
   rule: string;
-  /** A regular expression (JavaScript and Python syntax alike) matching the error body. */
+  /**
+   * A regular expression (JavaScript and Python syntax alike) matching the error body as sent:
+   * quotes inside a JSON message arrive escaped, so `.*` stands for a quoted name.
+   */
   refusal: string;
+  /** The status the refusal comes with: 400 unless said (a media type the query contradicts is 415). */
+  status?: number;
   /** The operations it applies to (`GET /path/{param}`), or… */
   operations?: string[];
   /** …every operation taking a parameter or body property of this name, or… */
@@ -55,8 +60,19 @@ export const CAIRN_RULES: StatedRule[] = [
   },
   {
     rule: 'each series’ `steps`, `epochs` and `timestamps`, when given, have one entry per value',
-    refusal: 'series ".*": \\w+ has \\d+ entries, values has \\d+',
+    refusal: 'series .*: \\w+ has \\d+ entries, values has \\d+',
     operations: ['POST /api/cairn/v1/experiments/{experimentKey}/metrics'],
+  },
+  {
+    rule: '`sort` must parse in the experiment query language (docs/api/cairn.md)',
+    refusal: '"detail":"invalid sort at position \\d+',
+    parameter: 'sort',
+  },
+  {
+    rule: 'an `application/octet-stream` upload says `format=csv` or `format=parquet` (else 415)',
+    refusal: 'or application/octet-stream with format=csv\\|parquet',
+    status: 415,
+    operations: ['PUT /api/cairn/v1/experiments/{experimentKey}/tables/{name}'],
   },
   {
     rule: '`format`, when given, agrees with `Content-Type`',
@@ -65,7 +81,7 @@ export const CAIRN_RULES: StatedRule[] = [
   },
   {
     rule: 'the JSON document kinds (`dependencies`, `environment`…) take JSON text',
-    refusal: 'the \\w+ document must be JSON text',
+    refusal: 'the [\\w-]+ document must be JSON text',
     operations: ['PUT /api/cairn/v1/experiments/{key}/documents/{kind}'],
   },
   {
@@ -75,7 +91,7 @@ export const CAIRN_RULES: StatedRule[] = [
   },
   {
     rule: 'a nested value has no entry with an empty name',
-    refusal: 'value ".*" holds an entry without a name',
+    refusal: 'value .* holds an entry without a name',
     operations: ['POST /api/cairn/v1/experiments/{key}/params', 'POST /api/cairn/v1/experiments/{key}/others'],
   },
 ];
@@ -90,7 +106,7 @@ export const COMET_RULES: StatedRule[] = [
   },
   {
     rule: 'a workspace name already taken is answered 400, as Comet does',
-    refusal: 'workspace ".*" already exists',
+    refusal: 'workspace .* already exists',
     operations: ['POST /api/rest/v2/write/workspace/new'],
   },
   {
@@ -114,13 +130,32 @@ export const COMET_RULES: StatedRule[] = [
     parameter: 'experimentId',
   },
   {
+    rule: 'the experiment to read or copy from must exist (400 with sdk_error_code 90211, as comet_ml expects)',
+    refusal: '"sdk_error_code":90211',
+    operations: ['POST /clientlib/logger/copy-steps-from-experiment', 'POST /clientlib/logger/get/run'],
+  },
+  {
+    rule: '`metadata`, when given, is the JSON text of an object',
+    refusal: 'asset metadata must be a JSON document',
+    operations: [
+      'POST /api/rest/v2/write/experiment/upload-asset',
+      'POST /clientlib/asset/upload',
+      'POST /clientlib/visualizations/upload',
+    ],
+  },
+  {
+    rule: 'the uploaded file is a panel zip archive',
+    refusal: 'invalid panel zip',
+    operations: ['POST /api/rest/v2/write/template/upload'],
+  },
+  {
     rule: 'an experiment key already in use is answered 400 with sdk_error_code 90999',
     refusal: '"sdk_error_code":90999',
     operations: ['POST /api/rest/v2/write/experiment/create', 'POST /clientlib/logger/add/run'],
   },
   {
     rule: 'a project name already taken in the workspace is answered 400, as Comet does',
-    refusal: 'project ".*" already exists in',
+    refusal: 'project .* already exists',
     operations: ['POST /api/rest/v2/write/project/create', 'POST /api/rest/v2/write/project/update'],
   },
   {
@@ -225,6 +260,11 @@ export const MLFLOW_RULES: StatedRule[] = [
     refusal:
       '"error_code":"INVALID_PARAMETER_VALUE","message":"(Invalid (entity type|attribute key|dataset key|clause|comparator)|Expected (numeric|a list of quoted|a quoted string)|Only the .* comparison with a list|Parameter value is either not quoted|Cairn does not support comparator)',
     parameter: 'filter',
+  },
+  {
+    rule: 'an experiment in the trash takes no writes until restored (400 `INVALID_STATE`, as MLflow)',
+    refusal: '"error_code":"INVALID_STATE"',
+    parameter: 'experiment_id',
   },
   {
     rule: '`page_token` must be a `next_page_token` this search issued (page tokens are opaque)',

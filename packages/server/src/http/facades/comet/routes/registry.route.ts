@@ -24,7 +24,7 @@ import type {
   RegistryModelSummary,
   RegistryVersionView,
 } from '../../../../core/registry.service.js';
-import { BinaryBody } from '../../../binary-body.js';
+import { ZipBytes } from '../../../binary-body.js';
 import { principalOf } from '../../../request-context.js';
 import { sendZip } from '../../../zip-reply.js';
 import type { CometRouteContext } from '../comet.plugin.js';
@@ -88,7 +88,7 @@ export function registerRegistryRoutes({ app, core, publicUrl }: CometRouteConte
    */
   app.get(
     '/registry-model/item/download',
-    { schema: { querystring: RegistryVersionChoiceQuery, response: { 200: BinaryBody, ...errors } } },
+    { schema: { querystring: RegistryVersionChoiceQuery, response: { 200: ZipBytes, ...errors } } },
     async (request, reply) => {
       const { workspaceName, modelName, version, stage } = request.query;
       const details = await core.registry.choose(
