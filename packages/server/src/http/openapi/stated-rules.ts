@@ -69,6 +69,11 @@ export const CAIRN_RULES: StatedRule[] = [
     parameter: 'sort',
   },
   {
+    rule: '`columns` must list column ids of the experiment query language (docs/api/cairn.md)',
+    refusal: '"detail":"invalid (columns|column id) at position \\d+',
+    parameter: 'columns',
+  },
+  {
     rule: 'an `application/octet-stream` upload says `format=csv` or `format=parquet` (else 415)',
     refusal: 'or application/octet-stream with format=csv\\|parquet',
     status: 415,
@@ -103,6 +108,11 @@ export const COMET_RULES: StatedRule[] = [
     rule: 'an experiment key that names no experiment may be answered 400 with sdk_error_code 90211 rather than 404, as comet_ml expects',
     refusal: '"sdk_error_code":90211',
     parameter: 'experimentKey',
+  },
+  {
+    rule: 'a workspace that does not exist is answered 400 with sdk_error_code 90219, as comet_ml expects',
+    refusal: '"sdk_error_code":90219',
+    parameter: 'workspace',
   },
   {
     rule: 'a workspace name already taken is answered 400, as Comet does',
