@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { EntryName } from '../shared/names.js';
 import { Nullable } from '../shared/nullable.js';
-import { FractionalTimestamp, SafeInteger } from '../shared/numbers.js';
+import { FractionalTimestamp, NUMERIC_OR_NON_FINITE_TEXT, SafeInteger } from '../shared/numbers.js';
 
 /**
  * Cairn's own API (`/api/cairn/v1`): the bulk metric path and columnar series reads. Columnar,
@@ -10,7 +10,8 @@ import { FractionalTimestamp, SafeInteger } from '../shared/numbers.js';
  */
 
 /** JSON cannot carry NaN or ±Infinity: they travel as the strings "NaN", "Infinity", "-Infinity". */
-const MetricValue = Type.Unsafe<number | string>({ type: ['number', 'string'] });
+/** A number, or text the core reads as one (NaN and the infinities included: JSON has none). */
+const MetricValue = Type.Unsafe<number | string>({ type: ['number', 'string'], pattern: NUMERIC_OR_NON_FINITE_TEXT });
 const NullableInteger = Type.Unsafe<number | null>({ type: ['integer', 'null'] });
 
 export const ExperimentParams = Type.Object({ experimentKey: Type.String({ minLength: 1 }) });

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { SafeInteger } from '../shared/numbers.js';
 
 /**
  * Table artifacts of an experiment (`/api/cairn/v1/experiments/{experimentKey}/tables`). Rows
@@ -85,7 +86,7 @@ export const TableInfo = Type.Object({
 export const TableListResponse = Type.Object({ tables: Type.Array(TableInfo) });
 
 export const TableRowsQuery = Type.Object({
-  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  offset: Type.Optional(SafeInteger({ minimum: 0 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   /** `parquet` answers the whole table as a Parquet file (offset and limit do not apply). */
   format: Type.Optional(Type.Unsafe<'json' | 'parquet'>({ type: 'string', enum: ['json', 'parquet'] })),

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { EntryName } from '../shared/names.js';
-import { SafeInteger, SafeTruncatedNumber, TimestampMillis } from '../shared/numbers.js';
+import { NUMERIC_TEXT, SafeInteger, SafeTruncatedNumber, TimestampMillis } from '../shared/numbers.js';
 import { Nullable, OptionalNullable } from './common.schema.js';
 
 /**
@@ -46,15 +46,6 @@ const PointPosition = {
   context: OptionalNullable(Type.String()),
   timestamp: OptionalNullable(TimestampMillis),
 };
-
-/**
- * A metric value sent as text, as far as rules.ts `metricValue` reads it as a finite number:
- * decimal notation, the exponent form with one digit before the point (Java's Double.toString,
- * JavaScript's toString), magnitudes below 1e308 (no overflow to Infinity). NaN and infinities
- * are refused on this path.
- */
-const NUMERIC_TEXT =
-  '^[+-]?([0-9]{1,308}(\\.[0-9]*)?|\\.[0-9]+|([0-9](\\.[0-9]*)?|\\.[0-9]+)[eE][+-]?([0-9]{1,2}|[12][0-9]{2}|30[0-7]))$';
 
 export const LogMetricBody = Type.Object({
   experimentKey: ExperimentKey,

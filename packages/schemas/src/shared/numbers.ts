@@ -29,3 +29,15 @@ export const Timestamp = (options: IntegerOptions = {}) =>
 /** The same, where the core rounds a fractional millisecond (the bulk metric path). */
 export const FractionalTimestamp = (options: NumberOptions = {}) =>
   Type.Number({ minimum: 0, maximum: MAX_TIMESTAMP_MILLIS, ...options });
+
+/**
+ * A metric value sent as text, as far as rules.ts `metricValue` reads it as a finite number:
+ * decimal notation, the exponent form with one digit before the point (Java's Double.toString,
+ * JavaScript's toString), magnitudes below 1e308 (no overflow to Infinity). NaN and infinities
+ * are refused on this path.
+ */
+export const NUMERIC_TEXT =
+  '^[+-]?([0-9]{1,308}(\\.[0-9]*)?|\\.[0-9]+|([0-9](\\.[0-9]*)?|\\.[0-9]+)[eE][+-]?([0-9]{1,2}|[12][0-9]{2}|30[0-7]))$';
+
+/** The bulk path's metric values also take NaN and the infinities as text (JSON has none). */
+export const NUMERIC_OR_NON_FINITE_TEXT = `${NUMERIC_TEXT}|^\\s*[nN][aA][nN]\\s*$|^[+-]?Infinity$`;
