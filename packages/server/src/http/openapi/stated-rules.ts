@@ -80,6 +80,11 @@ export const CAIRN_RULES: StatedRule[] = [
     operations: ['PUT /api/cairn/v1/experiments/{experimentKey}/tables/{name}'],
   },
   {
+    rule: 'each row has one cell per column, of the column’s type',
+    refusal: 'rows\\[\\d+\\](, column .*:| has \\d+ cells, the table has \\d+ columns)',
+    operations: ['PUT /api/cairn/v1/experiments/{experimentKey}/tables/{name}'],
+  },
+  {
     rule: '`format`, when given, agrees with `Content-Type`',
     refusal: 'format=\\w+ contradicts Content-Type',
     operations: ['PUT /api/cairn/v1/experiments/{experimentKey}/tables/{name}'],
