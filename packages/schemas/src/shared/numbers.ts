@@ -4,12 +4,6 @@ import { type IntegerOptions, type NumberOptions, Type } from '@sinclair/typebox
 export const MAX_TIMESTAMP_MILLIS = 253_402_300_799_999;
 
 /**
- * A point's time as the core takes it (rules.ts `timestamp`): epoch milliseconds from 0 up to
- * year 9999; a fraction is rounded, not refused.
- */
-export const TimestampMillis = Type.Number({ minimum: 0, maximum: MAX_TIMESTAMP_MILLIS });
-
-/**
  * An integer the core stores as a number (rules.ts `optionalInteger`, a start or end time): within
  * ±(2^53 − 1), beyond which a double no longer holds every integer.
  */
@@ -26,9 +20,15 @@ export const Millis = (options: IntegerOptions = {}) => SafeInteger({ minimum: 0
 export const Timestamp = (options: IntegerOptions = {}) =>
   Type.Integer({ minimum: 0, maximum: MAX_TIMESTAMP_MILLIS, ...options });
 
-/** The same, where the core rounds a fractional millisecond (the bulk metric path). */
+/**
+ * A point's time where the core rounds a fractional millisecond rather than refusing it (the bulk
+ * metric path, Comet's point writes): epoch milliseconds from 0 up to year 9999.
+ */
 export const FractionalTimestamp = (options: NumberOptions = {}) =>
   Type.Number({ minimum: 0, maximum: MAX_TIMESTAMP_MILLIS, ...options });
+
+/** FractionalTimestamp without options, as Comet's schemas use it. */
+export const TimestampMillis = FractionalTimestamp();
 
 /**
  * A metric value sent as text, as far as rules.ts `metricValue` reads it as a finite number:
