@@ -1,4 +1,4 @@
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { finished, PassThrough, type Readable } from 'node:stream';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidArgumentError, TooLargeError } from '../core/errors.js';
@@ -9,6 +9,26 @@ const PART_COUNT_LIMITS = new Set<unknown>(['FST_PARTS_LIMIT', 'FST_FILES_LIMIT'
 /** Longest text taken from a part sent as a file; the same bound as the plugin's `fieldSize`. */
 const MAX_TEXT_PART_BYTES = 1024 * 1024;
 
+/** String parts one upload may carry; more is a malformed request (400). */
+export const MAX_MULTIPART_FIELDS = 20;
+
+/**
+ * The @fastify/multipart limits every upload route registers. The reader refuses the field past
+ * MAX_MULTIPART_FIELDS itself, so busboy's own field limit (one higher) is only a memory bound it
+ * never reaches first: when busboy hits it ahead of a file part, @fastify/multipart still hands
+ * out that file but stops feeding it, and the upload hangs or ends in a premature close.
+ * busboy's file size limit sits one byte above the asset limit: at its limit busboy ends the file
+ * stream normally, truncated, so the core must see the extra byte to refuse the upload.
+ */
+export function multipartLimits(maxAssetBytes: number) {
+  return {
+    fileSize: maxAssetBytes + 1,
+    files: 1,
+    fields: MAX_MULTIPART_FIELDS + 1,
+    fieldSize: MAX_TEXT_PART_BYTES,
+  };
+}
+
 /**
  * Reads a multipart body part by part without buffering files: string parts are collected, and
  * the reading stops at the file part so its stream can be handed on. The caller must consume that
@@ -17,6 +37,8 @@ const MAX_TEXT_PART_BYTES = 1024 * 1024;
 export class MultipartReader {
   /** String parts by name; a repeated name keeps the last value. */
   readonly fields = new Map<string, string>();
+  /** String parts read so far, repeated names included. */
+  private fieldCount = 0;
   private readonly parts: AsyncIterableIterator<Multipart>;
 
   constructor(
@@ -62,6 +84,11 @@ export class MultipartReader {
   private async read(into: Map<string, string>): Promise<MultipartFile | undefined> {
     for (let next = await this.next(); !next.done; next = await this.next()) {
       const part = next.value;
+      if (part.type !== 'file' || part.fieldname !== this.fileField) {
+        if (++this.fieldCount > MAX_MULTIPART_FIELDS) {
+          throw new InvalidArgumentError(`malformed multipart body: more than ${MAX_MULTIPART_FIELDS} fields`);
+        }
+      }
       if (part.type === 'file') {
         if (part.fieldname === this.fileField) return part;
         // comet_ml sends a remote asset's `link` as a part with a file name ("link"); any part
@@ -91,15 +118,24 @@ function asClientError(error: unknown): Error {
 
 /**
  * busboy fails a file's stream with plain errors when the body ends early or a part breaks
- * (“Unexpected end of form”): the client's fault, but unmarked it would reach the facade as a 500.
- * The stream handed on fails with the same error as a 400; errors that carry a status (the
- * plugin's size limits) pass unchanged.
+ * (“Unexpected end of form”), and may close it unended when the request goes away: the client's
+ * fault, but unmarked it would reach the facade as a 500. The stream handed on fails with the same
+ * error as a 400; errors that carry a status (the plugin's size limits) pass unchanged. Not
+ * `pipeline`: it would destroy `out` with the unmarked error before any mapping could run.
  */
 function clientFaultsAs400(source: Readable): Readable {
   const out = new PassThrough();
-  // Registered before pipeline's own handler, so `out` is destroyed with the mapped error.
-  source.once('error', (error) => out.destroy(asClientError(error)));
-  pipeline(source, out, () => {});
+  // The consumer may have stopped listening by the time the body breaks off (a refused upload);
+  // its error then must not become an uncaught exception.
+  out.on('error', () => {});
+  source.pipe(out);
+  finished(source, (error) => {
+    if (error) out.destroy(asClientError(error));
+  });
+  // A reader that gives up early (a size limit) releases busboy's stream as pipeline would.
+  out.once('close', () => {
+    if (!source.readableEnded) source.destroy();
+  });
   return out;
 }
 

@@ -100,8 +100,11 @@ export const CAIRN_RULES: StatedRule[] = [
     operations: ['POST /api/cairn/v1/experiments/{key}/assets'],
   },
   {
-    rule: 'a nested value has no entry with an empty name',
-    refusal: 'value .* holds an entry without a name',
+    // The names checked here are the flattened ones ("optimizer.name"), which a schema for the
+    // nested body cannot bound: their length is the sum of the keys along the path.
+    rule: 'nested values are at most 32 levels deep, and each flattened name (`optimizer.name`) is a valid name: no empty part, no control character, at most 1000 characters',
+    refusal:
+      'value .* holds an entry without a name|nested deeper than \\d+ levels|name must not contain control characters|name must be at most \\d+ characters',
     operations: ['POST /api/cairn/v1/experiments/{key}/params', 'POST /api/cairn/v1/experiments/{key}/others'],
   },
 ];

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import { admitIngest, type IngestAdmission } from '../../ingest-admission.js';
+import { multipartLimits } from '../../multipart-reader.js';
 import { DEFAULT_SSE_OPTIONS, type SseOptions } from '../../sse-stream.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cairnErrorHandler, sendProblem } from './cairn-errors.js';
@@ -49,11 +50,8 @@ export const cairnApiPlugin: FastifyPluginAsync<CairnPluginOptions> = async (
 ) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(cairnErrorHandler);
-  // Asset uploads stream to the blob store, never buffered whole; busboy's limit sits one byte
-  // above the asset limit so the core sees the extra byte and refuses the upload (see cometRestPlugin).
-  await app.register(multipart, {
-    limits: { fileSize: core.limits.maxAssetBytes + 1, files: 1, fields: 20, fieldSize: 1024 * 1024 },
-  });
+  // Asset uploads stream to the blob store, never buffered whole (limits: see multipartLimits).
+  await app.register(multipart, { limits: multipartLimits(core.limits.maxAssetBytes) });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, 404, `no Cairn API endpoint ${request.method} ${request.url.split('?')[0]}`),
   );

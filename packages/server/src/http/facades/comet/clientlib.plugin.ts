@@ -4,6 +4,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import type { Core } from '../../../core/core.js';
 import { DomainError, SdkErrorCode } from '../../../core/errors.js';
 import { presentedApiKey } from '../../api-key.js';
+import { multipartLimits } from '../../multipart-reader.js';
 import { retryLaterStatus } from '../../retry-later.js';
 import type { CometApp } from './comet.plugin.js';
 import { cometErrorHandler, sendCometError } from './comet-errors.js';
@@ -51,10 +52,8 @@ export const cometClientlibPlugin: FastifyPluginAsync<ClientlibPluginOptions> = 
 
   app.setErrorHandler(clientlibErrorHandler);
   acceptNonFiniteJson(app);
-  // Uploads stream to the blob store as in cometRestPlugin (see the limit's reasoning there).
-  await app.register(multipart, {
-    limits: { fileSize: core.limits.maxAssetBytes + 1, files: 1, fields: 20, fieldSize: 1024 * 1024 },
-  });
+  // Uploads stream to the blob store as in cometRestPlugin (limits: see multipartLimits).
+  await app.register(multipart, { limits: multipartLimits(core.limits.maxAssetBytes) });
   app.setNotFoundHandler((request, reply) =>
     sendCometError(reply, 404, `no Comet clientlib endpoint ${request.method} ${request.url.split('?')[0]}`),
   );

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import { presentedApiKey } from '../../api-key.js';
+import { multipartLimits } from '../../multipart-reader.js';
 import type { TypeBoxApp } from '../../typed-app.js';
 import { cometErrorHandler, sendCometError } from './comet-errors.js';
 import { exactJsonContentType } from './comet-reply.js';
@@ -44,13 +45,9 @@ export const cometRestPlugin: FastifyPluginAsync<CometPluginOptions> = async (in
 
   app.setErrorHandler(cometErrorHandler);
   acceptNonFiniteJson(app);
-  // Multipart bodies (asset and git patch uploads) are consumed as streams, never buffered whole.
-  // The core enforces the size limit while storing. busboy's own limit sits one byte above it: at
-  // its limit busboy ends the file stream normally, truncated, so the core must see the extra byte
-  // to reject the upload; past that byte busboy merely stops passing data on.
-  await app.register(multipart, {
-    limits: { fileSize: core.limits.maxAssetBytes + 1, files: 1, fields: 20, fieldSize: 1024 * 1024 },
-  });
+  // Multipart bodies (asset and git patch uploads) are consumed as streams, never buffered whole;
+  // the core enforces the size limit while storing (limits: see multipartLimits).
+  await app.register(multipart, { limits: multipartLimits(core.limits.maxAssetBytes) });
   app.setNotFoundHandler((request, reply) =>
     sendCometError(reply, 404, `no Comet REST endpoint ${request.method} ${request.url.split('?')[0]}`),
   );
