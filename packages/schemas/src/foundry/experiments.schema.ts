@@ -89,11 +89,20 @@ export const ArtifactTableParams = Type.Object({
 });
 export const ModelParams = Type.Object({ modelRid: Type.String() });
 
-/** Paging of series and artifact tables: integers as numbers or numeric strings, checked by the route. */
+/** A page size as text: decimal digits naming a positive integer; empty means the default. */
+const PAGE_SIZE_TEXT = '^(0*[1-9][0-9]*)?$';
+
+/**
+ * A page size: a positive integer, as a number or as its digits (Foundry's clients send either);
+ * null or absent means the default. A value outside this schema is answered `InvalidPageSize`.
+ */
+const PageSize = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: PAGE_SIZE_TEXT }), Type.Null()]);
+
+/** Paging of series and artifact tables: non-negative `offset` and positive `pageSize`, as digits. */
 export const OffsetPageQuery = Type.Object({
   preview: Type.Optional(Type.String()),
-  offset: Type.Optional(Type.String()),
-  pageSize: Type.Optional(Type.String()),
+  offset: Type.Optional(Type.String({ pattern: '^[0-9]*$' })),
+  pageSize: Type.Optional(Type.String({ pattern: PAGE_SIZE_TEXT })),
 });
 
 /**
@@ -103,7 +112,7 @@ export const OffsetPageQuery = Type.Object({
 export const SearchExperimentsRequest = Type.Object({
   where: Type.Optional(Type.Unknown()),
   orderBy: Type.Optional(Type.Unknown()),
-  pageSize: Type.Optional(Type.Unknown()),
+  pageSize: Type.Optional(PageSize),
   pageToken: Type.Optional(Type.Unknown()),
 });
 export type SearchExperimentsRequest = Static<typeof SearchExperimentsRequest>;

@@ -85,6 +85,12 @@ export const CAIRN_RULES: StatedRule[] = [
     operations: ['PUT /api/cairn/v1/experiments/{experimentKey}/tables/{name}'],
   },
   {
+    // uniqueItems compares whole items; no schema keyword makes one property of them unique.
+    rule: 'column names are unique within a table',
+    refusal: 'column name .* appears twice',
+    operations: ['PUT /api/cairn/v1/experiments/{experimentKey}/tables/{name}'],
+  },
+  {
     rule: '`format`, when given, agrees with `Content-Type`',
     refusal: 'format=\\w+ contradicts Content-Type',
     operations: ['PUT /api/cairn/v1/experiments/{experimentKey}/tables/{name}'],
@@ -121,6 +127,11 @@ export const COMET_RULES: StatedRule[] = [
     rule: 'a workspace that does not exist is answered 400 with sdk_error_code 90219, as comet_ml expects',
     refusal: '"sdk_error_code":90219',
     parameter: 'workspace',
+  },
+  {
+    rule: 'a `teamName` (the workspace comet_ml logs to) that does not exist is answered 400 with sdk_error_code 90219, as comet_ml expects',
+    refusal: '"sdk_error_code":90219',
+    parameter: 'teamName',
   },
   {
     rule: 'a workspace name already taken is answered 400, as Comet does',
@@ -196,8 +207,12 @@ export const COMET_RULES: StatedRule[] = [
   },
   {
     rule: '`versionMetadata` is the JSON text of an object',
-    refusal: 'versionMetadata must be a JSON document',
-    operations: ['POST /api/rest/v2/write/artifacts/upsert', 'POST /api/rest/v2/write/artifacts/version/labels'],
+    refusal: 'metadata must be a JSON document',
+    operations: [
+      'POST /api/rest/v2/write/artifacts/upsert',
+      'POST /api/rest/v2/write/artifacts/details',
+      'POST /api/rest/v2/write/artifacts/version/labels',
+    ],
   },
   {
     rule: 'an artifact that does not exist yet needs `artifactType` to be created',

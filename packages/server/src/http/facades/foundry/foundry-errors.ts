@@ -99,6 +99,17 @@ export function foundryErrorHandler(error: FastifyError | Error, request: Fastif
       new FoundryApiError('INVALID_ARGUMENT', 'Default:MethodNotAllowed', { message: fastifyError.message }, 405),
     );
   }
+  // The schemas state the page size; Foundry answers a bad one by its own name, with the value.
+  const badPageSize = fastifyError.validation?.find((issue) => issue.instancePath === '/pageSize');
+  if (badPageSize) {
+    const source = (fastifyError.validationContext === 'querystring' ? request.query : request.body) as
+      | { pageSize?: unknown }
+      | undefined;
+    return sendFoundryError(
+      reply,
+      new FoundryApiError('INVALID_ARGUMENT', 'InvalidPageSize', { pageSize: source?.pageSize }),
+    );
+  }
   if (fastifyError.validation || (status !== undefined && status >= 400 && status < 500)) {
     return sendFoundryError(
       reply,
