@@ -580,7 +580,14 @@ async function vmRss(/** @type {number} */ pid) {
     Number(text.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0) * 1024;
   const smaps = await readFile(`/proc/${pid}/smaps`, 'utf8').catch(() => '');
   const heap = smaps.match(/ \[heap\]\n(?:.*\n)*?Rss:\s+(\d+) kB/);
-  return { rss: field('VmRSS'), hwm: field('VmHWM'), mallocHeap: heap ? Number(heap[1]) * 1024 : null };
+  return {
+    rss: field('VmRSS'),
+    hwm: field('VmHWM'),
+    // Anonymous memory (heaps, arenas, mmap'd buffers) against file pages (code, mapped files).
+    rssAnon: field('RssAnon'),
+    rssFile: field('RssFile'),
+    mallocHeap: heap ? Number(heap[1]) * 1024 : null,
+  };
 }
 
 let probeOffset = 0;
@@ -612,7 +619,7 @@ let lastPoints = 0;
 let lastSampleAt = 0;
 let lastProbe = null;
 async function sample() {
-  const { rss, hwm, mallocHeap } = await vmRss(proc.pid);
+  const { rss, hwm, rssAnon, rssFile, mallocHeap } = await vmRss(proc.pid);
   const fresh = await probeLines();
   if (fresh.length) lastProbe = fresh.at(-1);
   const perOp = {};
@@ -628,7 +635,10 @@ async function sample() {
     rssMiB: round(rss / 2 ** 20),
     hwmMiB: round(hwm / 2 ** 20),
     mallocHeapMiB: mallocHeap === null ? null : round(mallocHeap / 2 ** 20),
+    rssAnonMiB: round(rssAnon / 2 ** 20),
+    rssFileMiB: round(rssFile / 2 ** 20),
     heapUsedMiB: lastProbe ? round(lastProbe.memory.heapUsed / 2 ** 20) : null,
+    heapTotalMiB: lastProbe ? round(lastProbe.memory.heapTotal / 2 ** 20) : null,
     externalMiB: lastProbe ? round(lastProbe.memory.external / 2 ** 20) : null,
     eventLoopDelayMs: lastProbe?.eventLoopDelayMs ?? null,
     allRequests: { n: pooled.length, p50: pct(pooled, 50), p99: pct(pooled, 99) },

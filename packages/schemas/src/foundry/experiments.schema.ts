@@ -111,7 +111,15 @@ export const OffsetPageQuery = Type.Object({
  */
 export const SearchExperimentsRequest = Type.Object({
   where: Type.Optional(Type.Unknown()),
-  orderBy: Type.Optional(Type.Unknown()),
+  orderBy: Type.Optional(
+    Type.Union([
+      Type.Object({
+        field: Type.Union([Type.Literal('EXPERIMENT_NAME'), Type.Literal('CREATED_TIME')]),
+        direction: Type.Union([Type.Literal('ASC'), Type.Literal('DESC')]),
+      }),
+      Type.Null(),
+    ]),
+  ),
   pageSize: Type.Optional(PageSize),
   pageToken: Type.Optional(Type.Unknown()),
 });

@@ -85,6 +85,11 @@ export const CAIRN_RULES: StatedRule[] = [
     operations: ['PUT /api/cairn/v1/experiments/{experimentKey}/tables/{name}'],
   },
   {
+    rule: 'values given as `NaN` or `Infinity` text are taken only with `allowNonFinite: true`',
+    refusal: 'metric .* has a non-finite value',
+    operations: ['POST /api/cairn/v1/experiments/{experimentKey}/metrics'],
+  },
+  {
     // uniqueItems compares whole items; no schema keyword makes one property of them unique.
     rule: 'column names are unique within a table',
     refusal: 'column name .* appears twice',
@@ -207,7 +212,7 @@ export const COMET_RULES: StatedRule[] = [
   },
   {
     rule: '`versionMetadata` is the JSON text of an object',
-    refusal: 'metadata must be a JSON document',
+    refusal: '(versionMetadata|metadata) must be a JSON document',
     operations: [
       'POST /api/rest/v2/write/artifacts/upsert',
       'POST /api/rest/v2/write/artifacts/details',
@@ -247,6 +252,12 @@ export const FOUNDRY_RULES: StatedRule[] = [
     rule: '`pageToken` must be a `nextPageToken` this search issued (page tokens are opaque)',
     refusal: '"errorName":"InvalidPageToken"',
     parameter: 'pageToken',
+  },
+  {
+    // Kept out of the schema so that every malformed filter names its reason (spec §6).
+    rule: '`where` is a search filter of the experiments API (docs/api/foundry.md); a malformed one is answered `InvalidExperimentSearchFilter` with the reason',
+    refusal: '"errorName":"InvalidExperimentSearchFilter"',
+    parameter: 'where',
   },
 ];
 
