@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { EntryName } from '../shared/names.js';
 import { SafeInteger } from '../shared/numbers.js';
 
 /**
@@ -18,11 +19,11 @@ const Cell = Type.Unsafe<string | number | boolean | null>({
 /** Table names may contain "/" (sent percent-encoded as %2F, like every path segment). */
 export const TableParams = Type.Object({
   experimentKey: Type.String({ minLength: 1 }),
-  name: Type.String({ minLength: 1 }),
+  name: EntryName(),
 });
 
 export const TableColumn = Type.Object({
-  name: Type.String({ minLength: 1 }),
+  name: EntryName(),
   type: Type.Unsafe<(typeof TABLE_COLUMN_TYPE_NAMES)[number]>({ type: 'string', enum: [...TABLE_COLUMN_TYPE_NAMES] }),
 });
 

@@ -45,7 +45,7 @@ export const CopyStepsBody = Type.Object({
   ...ApiKeyField,
   copiedExperimentKey: ExperimentKey,
   newExperimentKey: ExperimentKey,
-  stepToCopyTo: Type.Integer(),
+  stepToCopyTo: SafeInteger(),
   localTimestamp: OptionalNullable(Type.Number()),
   libVersion: OptionalNullable(Type.String()),
 });

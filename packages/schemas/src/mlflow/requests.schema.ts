@@ -110,14 +110,11 @@ const LOGGED_MODEL_STATUS = {
 };
 
 /**
- * `run_id`, or its deprecated name `run_uuid`: one of them. Query parameters cannot state "one
- * of", so a document lists `run_id` as required (`x-parameters-required`); the facade still
- * takes `run_uuid` alone, as old clients and MLflow's UI send it.
+ * `run_id`, or its deprecated name `run_uuid`: one of them (old clients and MLflow's UI send
+ * `run_uuid` alone). Query parameters cannot state "one of", so as parameters both are optional
+ * and the rule is stated in words (http/openapi/stated-rules.ts); JSON bodies keep the `anyOf`.
  */
-const runIdOrUuid = {
-  anyOf: [{ required: ['run_id'] }, { required: ['run_uuid'] }],
-  'x-parameters-required': ['run_id'],
-};
+const runIdOrUuid = { anyOf: [{ required: ['run_id'] }, { required: ['run_uuid'] }] };
 const RunIdFields = { run_id: Type.Optional(Required), run_uuid: Type.Optional(Required) };
 
 // Experiments.
@@ -280,7 +277,7 @@ export const GetArtifactRequest = message(
 /** upload-artifact names the run `run_uuid` first. */
 export const UploadArtifactRequest = message(
   { ...RunIdFields, path: Type.String({ ...ArtifactPath, minLength: 1 }) },
-  { anyOf: [{ required: ['run_uuid'] }, { required: ['run_id'] }], 'x-parameters-required': ['run_uuid'] },
+  { anyOf: [{ required: ['run_uuid'] }, { required: ['run_id'] }] },
 );
 export const ArtifactServiceListRequest = message({ path: Type.Optional(ArtifactPath) });
 

@@ -222,11 +222,9 @@ function toParameters(
 ): JsonObject[] {
   if (!schema) return [];
   const properties = (schema.properties ?? {}) as Record<string, JsonObject>;
-  // Parameters cannot state "one of these": a schema names the one its document requires.
-  const required = new Set([
-    ...((schema.required ?? []) as string[]),
-    ...((schema['x-parameters-required'] ?? []) as string[]),
-  ]);
+  // Parameters cannot state "one of these" (`anyOf` of required names): such a rule is stated in
+  // words (stated-rules.ts), and only plainly required names are required parameters.
+  const required = new Set((schema.required ?? []) as string[]);
   return Object.entries(properties)
     .filter(([name]) => name !== '*')
     .map(([name, property]) => ({

@@ -264,6 +264,11 @@ export const FOUNDRY_RULES: StatedRule[] = [
 export const MLFLOW_RULES: StatedRule[] = [
   PROTOTYPE_KEYS,
   {
+    rule: 'name the run by `run_id` or by its older name `run_uuid`: one of the two is required',
+    refusal: "Missing value for required parameter '(run_id|run_uuid)'",
+    parameter: 'run_uuid',
+  },
+  {
     rule: 'a name already taken is answered 400 `RESOURCE_ALREADY_EXISTS`, as MLflow does',
     refusal: '"error_code":"RESOURCE_ALREADY_EXISTS"',
     operations: [
