@@ -668,8 +668,13 @@ try {
     (await request('POST', mlflow('experiments/create'), { headers: bearer, json: { name: PROJECTS.mlflow } })).text,
   ).experiment_id;
 
-  // The live stream follows a project, so it must exist before the first run does.
+  // The live stream follows a project, so it must exist before the first run does; the table
+  // reads query every project from their first second, before any logger has created a run.
   await request('POST', cairn('workspaces/default/projects'), { headers: bearer, json: { name: PROJECTS.cairn } });
+  await request('POST', comet('write/project/create'), {
+    headers: plain,
+    json: { workspaceName: 'default', projectName: PROJECTS.comet },
+  });
 
   loadStart = performance.now();
   deadline = loadStart + MINUTES * 60_000;

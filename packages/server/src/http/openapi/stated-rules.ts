@@ -90,6 +90,12 @@ export const CAIRN_RULES: StatedRule[] = [
     operations: ['POST /api/cairn/v1/experiments/{experimentKey}/metrics'],
   },
   {
+    rule: 'a CSV body is UTF-8 text whose first line names the columns and whose every line has as many fields; a Parquet body is a readable, flat Parquet file of at most the accepted cells',
+    refusal:
+      'not a readable Parquet file|the Parquet file|Parquet column .* (is nested|has no Cairn column type)|row \\d+, column |the CSV is (not UTF-8 text|empty)|line \\d+ of the CSV',
+    operations: ['PUT /api/cairn/v1/experiments/{experimentKey}/tables/{name}'],
+  },
+  {
     // uniqueItems compares whole items; no schema keyword makes one property of them unique.
     rule: 'column names are unique within a table',
     refusal: 'column name .* appears twice',
