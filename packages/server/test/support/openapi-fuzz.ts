@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ensureVenv, ROOT, run } from './python-compat.js';
 
@@ -227,6 +227,20 @@ function operationsOf(document: DocumentName, s: Seeded): { name: string; parame
   ];
 }
 
+/** The operations of a document that answer `text/event-stream`, by schemathesis' name. */
+async function eventStreamOperations(document: DocumentName): Promise<string[]> {
+  const spec = JSON.parse(await readFile(join(ROOT, 'openapi', `${document}.json`), 'utf8')) as {
+    paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>>;
+  };
+  return Object.entries(spec.paths).flatMap(([path, methods]) =>
+    Object.entries(methods)
+      .filter(([, operation]) =>
+        Object.values(operation.responses ?? {}).some((response) => 'text/event-stream' in (response.content ?? {})),
+      )
+      .map(([method]) => `${method.toUpperCase()} ${path}`),
+  );
+}
+
 export interface FuzzResult {
   document: DocumentName;
   code: number | null;
@@ -255,9 +269,6 @@ export async function fuzz(options: {
   const parameters = Object.entries(parametersOf(options.document, options.seeded))
     .map(([name, value]) => `"${name}" = ${JSON.stringify(value)}`)
     .join('\n');
-  // A live event stream never ends: schemathesis reads one until it has `max-stream-events` events
-  // or its 10 s request timeout passes. A few events are enough to check them against the document
-  // and keep the streams from taking most of the run.
   const operations = operationsOf(options.document, options.seeded)
     .map(({ name, parameters: values }) => {
       const table = Object.entries(values)
@@ -266,6 +277,17 @@ export async function fuzz(options: {
       return `[[operations]]\ninclude-name = ${JSON.stringify(name)}\nparameters = { ${table} }\n`;
     })
     .join('\n');
+  // A live event stream never ends: schemathesis reads one until it has `max-stream-events` events
+  // or the request times out, and a quiet stream has none. A 2 s timeout and at most 10 cases per
+  // phase still check the streams against the document, without making them most of a deep run
+  // (400 cases × 10 s would be over an hour per stream).
+  const streams = (await eventStreamOperations(options.document))
+    .map(
+      (name) =>
+        `[[operations]]\ninclude-name = ${JSON.stringify(name)}\nrequest-timeout = 2\n` +
+        `generation = { max-examples = ${Math.min(options.maxExamples, 10)} }\n`,
+    )
+    .join('\n');
   // A request refused before routing for its size (414, or 431: Node's 16 KiB limit on the
   // request line and headers, which a query string over its bounds can reach) is rejected too.
   const rejected = ['400', '401', '403', '404', '405', '406', '409', '414', '415', '422', '428', '429', '431', '5xx'];
@@ -273,10 +295,13 @@ export async function fuzz(options: {
     config,
     [
       'max-stream-events = 3',
+      // In the file, not on the command line, where it would override the streams' own bound.
+      `[generation]\nmax-examples = ${options.maxExamples}`,
       '[cache]\nenabled = false',
       `[checks.negative_data_rejection]\nexpected-statuses = ${JSON.stringify(rejected)}`,
       `[parameters]\n${parameters}`,
       operations,
+      streams,
     ].join('\n\n'),
   );
   const har = join(dir, 'requests.har');
@@ -297,8 +322,6 @@ export async function fuzz(options: {
       // Replaced by openapi_fuzz_hooks.py's check, which also takes the 400s the document states.
       '--exclude-checks',
       'positive_data_acceptance',
-      '--max-examples',
-      String(options.maxExamples),
       // One worker: with two, CPython 3.11.7's ast.parse (which Hypothesis calls to describe
       // strategies) fails now and then across threads ("AST constructor recursion depth mismatch").
       '--workers',
