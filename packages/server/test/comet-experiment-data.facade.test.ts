@@ -296,6 +296,16 @@ describe.each(backends)('Comet experiment data (%s)', (backend) => {
       expect(await read('experiment/metrics/summary?', key)).toEqual({ values: [] });
     });
 
+    it('averages huge CPU readings without overflowing to Infinity', async () => {
+      const key = await newExperiment();
+      const huge = -Number.MAX_VALUE;
+      await expectWriteOk(
+        await post('write/experiment/cpu-metrics', { experimentKey: key, cpuPercentUtilization: [huge, huge, 0, 0] }),
+      );
+      const { metrics } = await read('experiment/metrics/get-metric?metricName=sys.cpu.percent.avg&', key);
+      expect(metrics.map((m: { metricValue: number }) => m.metricValue)).toEqual([huge / 2]);
+    });
+
     it('rejects bad samples with 400 and stores nothing', async () => {
       const key = await newExperiment();
       const bad: [string, Record<string, unknown>][] = [

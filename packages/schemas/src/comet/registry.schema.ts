@@ -100,13 +100,15 @@ export const RegistryModelNotesResponse = Type.Object({ notes: Type.String() });
  * isPublic. `version` (1.0.0 when absent or null) must be semver; a refusal stays 42001, which
  * comet_ml turns into its "proper semantic version" message (comet-errors.ts).
  */
+/**
+ * registry-rules.ts `registryModelName`: any text with a letter or digit, which the server
+ * reduces to its proper form (comet_ml's `proper_registry_model_name`) of at most 1000 characters.
+ */
+const RegistryModelName = Type.String({ maxLength: 1000, pattern: '[\\p{L}\\p{N}]' });
+
 export const RegisterModelBody = Type.Object({
   experimentModelId: Type.String({ minLength: 1 }),
-  /**
-   * registry-rules.ts `registryModelName`: any text with a letter or digit, which the server
-   * reduces to its proper form (comet_ml's `proper_registry_model_name`) of at most 1000 characters.
-   */
-  registryModelName: Type.String({ maxLength: 1000, pattern: '[\\p{L}\\p{N}]' }),
+  registryModelName: RegistryModelName,
   version: OptionalNullable(SemVer()),
   isPublic: OptionalNullable(Type.Boolean()),
   description: OptionalNullable(Type.String()),
@@ -128,7 +130,7 @@ export const UpdateRegistryVersionBody = Type.Object({
 /** `registryModelName` renames the model. */
 export const UpdateRegistryModelBody = Type.Object({
   registryModelId: Type.String({ minLength: 1 }),
-  registryModelName: OptionalNullable(Type.String({ minLength: 1 })),
+  registryModelName: OptionalNullable(RegistryModelName),
   description: OptionalNullable(Type.String()),
   isPublic: OptionalNullable(Type.Boolean()),
 });

@@ -95,6 +95,8 @@ const RunTag = (maxValue: number) =>
   message({ key: RunKey, value: Type.Optional(Type.String({ maxLength: maxValue })) });
 /** A logged model's tag or param. */
 const ModelTag = message({ key: Required, value: Type.Optional(Type.String()) });
+/** A dataset input's tag: MLflow asks only that its key be given, not that it be a run-key name. */
+const InputTag = message({ key: Required, value: Type.Optional(Type.String()) });
 /** A name as MLflow takes experiment names (core/rules.ts): 1–500 characters, not blank, no '/' or control character. */
 const ExperimentName = Type.String({
   maxLength: 500,
@@ -202,7 +204,7 @@ export const LogInputsRequest = message({
   datasets: Type.Optional(
     list(
       message({
-        tags: Type.Optional(list(RunTag(8000))),
+        tags: Type.Optional(list(InputTag)),
         dataset: message({
           name: Required,
           digest: Required,

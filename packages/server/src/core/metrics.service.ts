@@ -434,8 +434,11 @@ export class MetricsService {
           readings.push([`sys.cpu.percent.${String(i + 1).padStart(2, '0')}`, percent]);
         });
         if (sample.percentPerCore.length > 0) {
+          const cores = sample.percentPerCore.length;
           const sum = sample.percentPerCore.reduce((a, b) => a + b, 0);
-          readings.push(['sys.cpu.percent.avg', sum / sample.percentPerCore.length]);
+          // A sum of finite readings can overflow to ±Infinity; their mean cannot, divided term by term.
+          const mean = Number.isFinite(sum) ? sum / cores : sample.percentPerCore.reduce((m, p) => m + p / cores, 0);
+          readings.push(['sys.cpu.percent.avg', mean]);
         }
         break;
       case 'ram':

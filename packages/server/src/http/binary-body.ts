@@ -25,3 +25,5 @@ export function MediaTypes<T extends Record<string, TSchema>>(
 export const AnyBytes = MediaTypes({ '*/*': BinaryBody });
 /** A zip archive. */
 export const ZipBytes = MediaTypes({ 'application/zip': BinaryBody });
+/** Bytes served as `application/octet-stream` whatever they hold (Comet's downloads). */
+export const OctetStreamBytes = MediaTypes({ 'application/octet-stream': BinaryBody });

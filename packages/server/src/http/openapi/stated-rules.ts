@@ -90,10 +90,20 @@ export const CAIRN_RULES: StatedRule[] = [
     operations: ['POST /api/cairn/v1/experiments/{experimentKey}/metrics'],
   },
   {
-    rule: 'a CSV body is UTF-8 text whose first line names the columns and whose every line has as many fields; a Parquet body is a readable, flat Parquet file of at most the accepted cells',
+    rule: 'a CSV body is UTF-8 text whose first line names the columns (valid, unique names) and whose every line has as many fields; a Parquet body is a readable, flat Parquet file of at most the accepted cells',
     refusal:
-      'not a readable Parquet file|the Parquet file|Parquet column .* (is nested|has no Cairn column type)|row \\d+, column |the CSV is (not UTF-8 text|empty)|line \\d+ of the CSV',
+      'not a readable Parquet file|the Parquet file|Parquet column .* (is nested|has no Cairn column type)|row \\d+, column |the CSV is (not UTF-8 text|empty)|line \\d+ of the CSV|column \\d+ name must',
     operations: ['PUT /api/cairn/v1/experiments/{experimentKey}/tables/{name}'],
+  },
+  {
+    rule: '`from` is not greater than `to`',
+    refusal: 'from \\(.*\\) must not be greater than to',
+    parameter: 'from',
+  },
+  {
+    rule: 'a model version has at most 50 stages',
+    refusal: 'a version has at most \\d+ stages',
+    operations: ['PUT /api/cairn/v1/workspaces/{workspace}/registry/models/{model}/versions/{version}/stages/{stage}'],
   },
   {
     // uniqueItems compares whole items; no schema keyword makes one property of them unique.
@@ -246,6 +256,12 @@ export const COMET_RULES: StatedRule[] = [
     parameter: 'isRemote',
   },
   {
+    // The array may repeat a stage; the limit counts distinct ones.
+    rule: 'a model version has at most 50 distinct stages',
+    refusal: 'a version has at most \\d+ stages',
+    parameter: 'stages',
+  },
+  {
     rule: 'an `assetId` already used in the experiment is refused',
     refusal: 'asset .* already exists',
     parameter: 'assetId',
@@ -269,6 +285,15 @@ export const FOUNDRY_RULES: StatedRule[] = [
 
 export const MLFLOW_RULES: StatedRule[] = [
   PROTOTYPE_KEYS,
+  {
+    rule: 'a param keeps its first value: logging the same key with another value is answered 400 `INVALID_PARAMETER_VALUE`, as MLflow does',
+    refusal: 'Changing param values is not allowed',
+    operations: [
+      'POST /api/2.0/mlflow/runs/log-parameter',
+      'POST /api/2.0/mlflow/runs/log-batch',
+      'POST /api/2.0/mlflow/logged-models/{model_id}/params',
+    ],
+  },
   {
     rule: 'name the run by `run_id` or by its older name `run_uuid`: one of the two is required',
     refusal: "Missing value for required parameter '(run_id|run_uuid)'",

@@ -16,7 +16,7 @@ import {
 } from '@cairn/schemas/comet';
 import type { ArtifactVersionLocator, ArtifactVersionView, ArtifactView } from '../../../../core/artifacts.service.js';
 import { assetArchiveEntries } from '../../../../core/assets.service.js';
-import { BinaryBody } from '../../../binary-body.js';
+import { ZipBytes } from '../../../binary-body.js';
 import { principalOf } from '../../../request-context.js';
 import { sendZip } from '../../../zip-reply.js';
 import type { CometRouteContext } from '../comet.plugin.js';
@@ -212,7 +212,7 @@ export function registerArtifactsRoutes({ app, core }: CometRouteContext): void 
    */
   app.get(
     '/artifacts/version/download',
-    { schema: { querystring: ArtifactVersionQuery, response: { 200: BinaryBody, ...errors } } },
+    { schema: { querystring: ArtifactVersionQuery, response: { 200: ZipBytes, ...errors } } },
     async (request, reply) => {
       const { view, version, files } = await core.artifacts.downloadFiles(
         principalOf(request),

@@ -17,7 +17,7 @@ import {
 import { assetArchiveEntries } from '../../../../core/assets.service.js';
 import type { Asset } from '../../../../core/entities.js';
 import { InvalidArgumentError } from '../../../../core/errors.js';
-import { BinaryBody } from '../../../binary-body.js';
+import { OctetStreamBytes, ZipBytes } from '../../../binary-body.js';
 import { chooseByteRange } from '../../../byte-range.js';
 import { MultipartBody } from '../../../documented-body.js';
 import { attachment, baseName, headerSafeLink } from '../../../download-headers.js';
@@ -123,7 +123,7 @@ export function registerAssetsRoutes(context: CometRouteContext): void {
     {
       schema: {
         querystring: GetAssetQuery,
-        response: { 200: BinaryBody, 206: BinaryBody, ...errors, 416: CometError },
+        response: { 200: OctetStreamBytes, 206: OctetStreamBytes, ...errors, 416: CometError },
       },
     },
     async (request, reply) => {
@@ -192,7 +192,7 @@ export function registerAssetsRoutes(context: CometRouteContext): void {
   /** GET /experiment/model/download?experimentKey=&modelName= — a zip of the model's files. */
   app.get(
     '/experiment/model/download',
-    { schema: { querystring: ExperimentModelQuery, response: { 200: BinaryBody, ...errors } } },
+    { schema: { querystring: ExperimentModelQuery, response: { 200: ZipBytes, ...errors } } },
     async (request, reply) => {
       const { experimentKey, modelName } = request.query;
       const { model, assets } = await core.assets.modelAssets(principalOf(request), experimentKey, modelName);

@@ -12,7 +12,7 @@ import {
 } from '@cairn/schemas/comet';
 import { InvalidArgumentError } from '../../../../core/errors.js';
 import type { CodePanelView } from '../../../../core/panels.service.js';
-import { BinaryBody } from '../../../binary-body.js';
+import { ZipBytes } from '../../../binary-body.js';
 import { MultipartBody } from '../../../documented-body.js';
 import { closeOnFailure, MultipartReader } from '../../../multipart-reader.js';
 import { principalOf } from '../../../request-context.js';
@@ -78,7 +78,7 @@ export function registerPanelRoutes({ app, core }: CometRouteContext): void {
   /** GET /template/{templateId}/download — the zip of the panel's current revision, as uploaded. */
   app.get(
     '/template/:templateId/download',
-    { schema: { params: TemplateIdParams, response: { 200: BinaryBody, ...errors } } },
+    { schema: { params: TemplateIdParams, response: { 200: ZipBytes, ...errors } } },
     async (request, reply) => {
       const { panel, body } = await core.panels.openZip(principalOf(request), request.params.templateId);
       // Template ids are Cairn's hex ids, so the file name needs no escaping.
