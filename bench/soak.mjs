@@ -639,6 +639,10 @@ async function sample() {
     rssFileMiB: round(rssFile / 2 ** 20),
     heapUsedMiB: lastProbe ? round(lastProbe.memory.heapUsed / 2 ** 20) : null,
     heapTotalMiB: lastProbe ? round(lastProbe.memory.heapTotal / 2 ** 20) : null,
+    /** Committed MiB per V8 space (new_space, old_space, large_object_space…). */
+    heapSpacesMiB: lastProbe?.heapSpaces
+      ? Object.fromEntries(Object.entries(lastProbe.heapSpaces).map(([name, bytes]) => [name, round(bytes / 2 ** 20)]))
+      : null,
     externalMiB: lastProbe ? round(lastProbe.memory.external / 2 ** 20) : null,
     eventLoopDelayMs: lastProbe?.eventLoopDelayMs ?? null,
     allRequests: { n: pooled.length, p50: pct(pooled, 50), p99: pct(pooled, 99) },
@@ -780,7 +784,9 @@ const verdict = {
 const mins = (/** @type {number} */ t) => round(t / 60, 2);
 /** CAIRN_* settings the server inherited from this shell (the harness sets only its own). */
 const serverSettings = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => k.startsWith('CAIRN_') && !/KEY|SECRET|PASSWORD|URL/.test(k)),
+  Object.entries(process.env).filter(
+    ([k]) => (k.startsWith('CAIRN_') || k.startsWith('MALLOC_')) && !/KEY|SECRET|PASSWORD|URL/.test(k),
+  ),
 );
 const md = [
   `### Soak, ${MINUTES} min (${new Date().toISOString().slice(0, 10)})`,

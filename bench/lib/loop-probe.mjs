@@ -6,6 +6,7 @@
 
 import { appendFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const file = process.env.BENCH_LOOP_PROBE_FILE;
 if (file) {
@@ -30,6 +31,8 @@ if (file) {
         external: m.external,
         arrayBuffers: m.arrayBuffers,
       },
+      // Committed bytes per V8 space (new, old, code, large objects…): which one heapTotal grows in.
+      heapSpaces: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size])),
     };
     histogram.reset();
     appendFileSync(file, `${JSON.stringify(line)}\n`);

@@ -25,6 +25,10 @@ export function soakSvg({ minutes, date, warmupSeconds, sampleSeconds, samples }
         series: [
           { label: 'server RSS', color: '#1f77b4', points: line((s) => s.rssMiB) },
           { label: 'V8 heap used', color: '#2ca02c', points: line((s) => s.heapUsedMiB) },
+          // Recorded from the fourth run on; older results leave the line out.
+          ...(samples.some((s) => s.heapTotalMiB != null)
+            ? [{ label: 'V8 heap committed', color: '#98df8a', points: line((s) => s.heapTotalMiB) }]
+            : []),
           { label: 'C heap ([heap] resident)', color: '#8c564b', points: line((s) => s.mallocHeapMiB) },
         ],
       },
