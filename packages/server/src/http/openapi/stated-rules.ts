@@ -256,6 +256,12 @@ export const COMET_RULES: StatedRule[] = [
     parameter: 'isRemote',
   },
   {
+    // HTTP header names are case-insensitive; no schema keyword compares keys that way.
+    rule: 'a webhook names each header once, whatever its case',
+    refusal: 'webhook header .* is given twice',
+    operations: ['POST /api/rest/v2/webhooks/config'],
+  },
+  {
     // The array may repeat a stage; the limit counts distinct ones.
     rule: 'a model version has at most 50 distinct stages',
     refusal: 'a version has at most \\d+ stages',
