@@ -95,8 +95,8 @@ const RunTag = (maxValue: number) =>
   message({ key: RunKey, value: Type.Optional(Type.String({ maxLength: maxValue })) });
 /** A logged model's tag or param. */
 const ModelTag = message({ key: Required, value: Type.Optional(Type.String()) });
-/** A dataset input's tag: MLflow asks only that its key be given, not that it be a run-key name. */
-const InputTag = message({ key: Required, value: Type.Optional(Type.String()) });
+/** A dataset input's tag: like a logged model's, MLflow asks only that its key be given. */
+const InputTag = ModelTag;
 /** A name as MLflow takes experiment names (core/rules.ts): 1–500 characters, not blank, no '/' or control character. */
 const ExperimentName = Type.String({
   maxLength: 500,

@@ -100,8 +100,7 @@ export function foundryErrorHandler(error: FastifyError | Error, request: Fastif
     );
   }
   // The schemas state the page size; Foundry answers a bad one by its own name, with the value.
-  const badPageSize = fastifyError.validation?.find((issue) => issue.instancePath === '/pageSize');
-  if (badPageSize) {
+  if (fastifyError.validation?.some((issue) => issue.instancePath === '/pageSize')) {
     const source = (fastifyError.validationContext === 'querystring' ? request.query : request.body) as
       | { pageSize?: unknown }
       | undefined;
