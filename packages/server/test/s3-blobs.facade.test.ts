@@ -2,8 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import {
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlobSweeper } from '../src/core/blob-sweep.service.js';
+import { assetBlobKey } from '../src/core/projects.service.js';
 import { S3BlobStore } from '../src/storage/blob/s3-blob.store.js';
 import { freePort, type Server, startServer, stopServer } from './support/python-compat.js';
 import { type SeaweedFs, startSeaweedFs } from './support/seaweedfs.js';
@@ -97,6 +105,35 @@ describe.each(backends)('assets on an S3 blob store (%s)', (backend) => {
 
     expect((await t.request('DELETE', `${API}/experiments/${key}/assets/${id}`)).statusCode).toBe(204);
     expect(await s3.size(row?.blob_key as string)).toBeUndefined();
+  });
+
+  it('the sweep deletes an old object no row refers to and aborts a dead upload, keeping the assets', async () => {
+    const key = await newExperiment(t);
+    const form = await multipart([['file', randomBytes(5_000), 'kept.bin']]);
+    const kept = await t.request('POST', `${API}/experiments/${key}/assets`, {
+      payload: form.payload,
+      headers: form.headers,
+    });
+    expect(kept.statusCode, kept.body).toBe(201);
+    const keptKey = (await t.rows('assets')).find((row) => row.experiment_id === key)?.blob_key as string;
+    // Bytes of an upload killed between storing them and committing its row.
+    const orphan = assetBlobKey(key, 'orphaned0000');
+    await s3.put(orphan, Readable.from([Buffer.from('orphan')]));
+    // An upload killed mid-body: a multipart upload never completed.
+    const dead = await server.client.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: `${PREFIX}${assetBlobKey(key, 'dead00000000')}` }),
+    );
+
+    // An hour from now, everything above is older than the 10-minute grace period.
+    const later = { now: () => Date.now() + 60 * 60 * 1000 };
+    const swept = await new BlobSweeper(t.store, s3, later, { graceMillis: 10 * 60 * 1000, intervalMillis: 0 }).sweep();
+    expect(swept).toMatchObject({ orphans: 1, abandoned: 1 });
+    expect(await s3.size(orphan)).toBeUndefined();
+    expect(await s3.size(keptKey)).toBe(5_000);
+    const uploads = await server.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: PREFIX }));
+    expect((uploads.Uploads ?? []).map((upload) => upload.UploadId)).not.toContain(dead.UploadId);
+    const download = await t.request('GET', `${API}/experiments/${key}/assets/${kept.json().id}`);
+    expect(download.statusCode).toBe(200);
   });
 
   it('answers 503 with Retry-After when S3 cannot be reached, naming no S3 detail and committing no asset', async () => {
