@@ -9,7 +9,7 @@ export interface Config {
   dataDir: string;
   /** `sqlite:<file>` (default, under dataDir) or `postgres://…`. */
   databaseUrl: string;
-  /** `file:<folder>` (default, under dataDir). */
+  /** `file:<folder>` (default, under dataDir) or `s3://bucket/prefix?endpoint=…` (see docs/operations.md). */
   blobUrl: string;
   /** Admin key to install on first start instead of a generated one. */
   adminApiKey: string | undefined;
