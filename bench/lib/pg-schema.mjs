@@ -33,6 +33,8 @@ export async function freshSchema(repoRoot, url) {
   return {
     schema,
     url: `${url}?schema=${schema}`,
+    /** A query on the admin connection (pg_stat_activity and the like). @param {string} text @param {unknown[]} [params] */
+    query: (text, params) => admin.query(text, params),
     /** Bytes of every relation in the schema, as pg_total_relation_size counts them. */
     async sizeBytes() {
       const r = await admin.query(

@@ -42,7 +42,7 @@ export function markdown(summary) {
   lines.push('');
   lines.push(
     `${summary.machine.cpus} CPUs, ${summary.machine.memGiB} GiB, Node ${summary.machine.node}; ${summary.options.writers} concurrent writers, ` +
-      `${summary.options.batchPoints} points per write request; reads: up to ${summary.options.iterations} sequential iterations ` +
+      `${summary.options.batchPoints} points per write request${summary.options.cairnBatchPoints !== summary.options.batchPoints ? ` (Cairn's own API: ${summary.options.cairnBatchPoints})` : ''}; reads: up to ${summary.options.iterations} sequential iterations ` +
       `or ${summary.options.readBudgetSeconds} s each; ${summary.startedAt}.`,
   );
   if (shape.note) lines.push('', `Note: ${shape.note}.`);
@@ -154,12 +154,11 @@ export function markdown(summary) {
   }
   const chartDims = ok.find((s) => s.reads?.chart?.dims)?.reads.chart.dims;
   if (chartDims) lines.push('', `(d) covers ${chartDims}, each series sampled to ≤1000 points.`);
-  const comet = systems.find((s) => s.system === 'cairn' && s.cometSingleMetric);
-  if (comet) {
+  for (const comet of systems.filter((s) => s.system.startsWith('cairn') && s.cometSingleMetric)) {
     const m = comet.cometSingleMetric;
     lines.push('');
     lines.push(
-      `Cairn, Comet SDK write path (POST /api/rest/v2/write/experiment/metric, one point per request, ${summary.options.writers} writers): ` +
+      `${comet.system === 'cairn' ? 'Cairn' : comet.system}, Comet SDK write path (POST /api/rest/v2/write/experiment/metric, one point per request, ${summary.options.writers} writers): ` +
         `${fmtInt(m.requestsPerSecond)} requests/s (${fmtInt(m.requests)} requests in ${m.seconds.toFixed(1)} s), ` +
         `p50 ${fmtMs(m.latency.p50Ms)} ms, p99 ${fmtMs(m.latency.p99Ms)} ms.`,
     );
