@@ -6,7 +6,8 @@
 // the SDK benchmark: npm run bench -- sdk [--points N] [--repeats N]
 // the export/import benchmark: npm run bench -- export [--points N] [--asset-mib N] [--repeats N]
 // the web UI benchmark in headless Chromium: npm run bench -- ui [--runs N --experiments N]
-// and the soak run of mixed traffic: npm run bench -- soak [--minutes 30]
+// the soak run of mixed traffic: npm run bench -- soak [--minutes 30]
+// and one, then two Cairn nodes on one PostgreSQL: npm run bench -- scale-out [--nodes 2]
 // Systems run one at a time (server + load generator together, 2 cores): same shape, same data.
 // See bench/README.md for what is measured and the caveats.
 
@@ -21,6 +22,7 @@ import { cairnDriver } from './lib/drivers/cairn.mjs';
 import { cairnMlflowDriver } from './lib/drivers/cairn-mlflow.mjs';
 import { MLFLOW_MAX_BATCH, mlflowDriver } from './lib/drivers/mlflow.mjs';
 import { completeSeries, expectedCounts, ingest } from './lib/ingest.mjs';
+import { DEFAULT_POSTGRES_URL } from './lib/pg-schema.mjs';
 import { diskUsage, sampleRss } from './lib/proc.mjs';
 import { markdown } from './lib/report.mjs';
 import { resolveShape, totalPoints } from './lib/shapes.mjs';
@@ -30,15 +32,22 @@ import { FIXTURE, metricName, planBatches, planStreams, range, sampleSeries } fr
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '..');
 const ALL_PEERS = ['cairn', 'mlflow', 'fasttrackml', 'aim'];
-/** Runs only when named: Cairn again, driven through MLflow's REST API instead of its own. */
-const KNOWN_PEERS = [...ALL_PEERS, 'cairn-mlflow'];
+/**
+ * Run only when named: Cairn again, driven through MLflow's REST API instead of its own
+ * (`cairn-mlflow`), and Cairn on PostgreSQL instead of SQLite (`cairn-pg`).
+ */
+const KNOWN_PEERS = [...ALL_PEERS, 'cairn-mlflow', 'cairn-pg'];
+/** Cairn driven through its own bulk endpoint, on either database: `--cairn-batch` applies. */
+const CAIRN_API_PEERS = ['cairn', 'cairn-pg'];
 /** Systems written through MLflow's runs/log-batch, which caps a request at 1000 metrics. */
 const MLFLOW_API_PEERS = ['mlflow', 'fasttrackml', 'cairn-mlflow'];
 
 const USAGE = `usage: npm run bench -- <S|M|Long|L> [options]
 
   --peers LIST            systems to run, in order (default ${ALL_PEERS.join(',')});
-                          cairn-mlflow is Cairn written and read through MLflow's REST API
+                          cairn-mlflow is Cairn written and read through MLflow's REST API;
+                          cairn-pg is Cairn on PostgreSQL (a fresh schema, dropped after)
+  --postgres-url URL      PostgreSQL for cairn-pg (default ${DEFAULT_POSTGRES_URL})
   --writers N             concurrent writers (default 20)
   --batch N               points per write request, all systems (default 1000 = MLflow's cap)
   --cairn-batch N         points per request for Cairn only (default: --batch)
@@ -64,6 +73,7 @@ function parseCli(argv) {
       batch: { type: 'string', default: String(MLFLOW_MAX_BATCH) },
       'cairn-batch': { type: 'string' },
       'cairn-gzip': { type: 'boolean', default: false },
+      'postgres-url': { type: 'string', default: DEFAULT_POSTGRES_URL },
       'max-ingest': { type: 'string', default: '900' },
       iterations: { type: 'string', default: '200' },
       'read-budget': { type: 'string', default: '60' },
@@ -106,6 +116,7 @@ function parseCli(argv) {
     batchPoints,
     cairnBatchPoints: values['cairn-batch'] ? positiveInt('cairn-batch', values['cairn-batch']) : batchPoints,
     cairnGzip: values['cairn-gzip'],
+    postgresUrl: values['postgres-url'],
     maxIngestSeconds: positiveInt('max-ingest', values['max-ingest']),
     iterations: positiveInt('iterations', values.iterations),
     readBudgetSeconds: positiveInt('read-budget', values['read-budget']),
@@ -132,13 +143,14 @@ const chartDims = (shape) => ({
 
 /** @param {any} opts */
 function makeDriver(name, opts) {
-  if (name === 'cairn') {
+  if (CAIRN_API_PEERS.includes(name)) {
     return cairnDriver({
       repoRoot: REPO_ROOT,
       build: opts.build,
       gzip: opts.cairnGzip,
       batchPoints: opts.cairnBatchPoints,
       log,
+      ...(name === 'cairn-pg' ? { postgresUrl: opts.postgresUrl } : {}),
     });
   }
   if (name === 'cairn-mlflow') return cairnMlflowDriver({ repoRoot: REPO_ROOT, build: opts.build, log });
@@ -154,7 +166,7 @@ function makeDriver(name, opts) {
  */
 async function benchHttp(driver, opts, workDir) {
   const { shape } = opts;
-  const batchPoints = driver.name === 'cairn' ? opts.cairnBatchPoints : opts.batchPoints;
+  const batchPoints = CAIRN_API_PEERS.includes(driver.name) ? opts.cairnBatchPoints : opts.batchPoints;
   const result = { ingest: {}, reads: {}, calls: driver.calls };
   log(`${driver.name}: starting server`);
   await driver.start(workDir);
@@ -312,7 +324,8 @@ async function benchHttp(driver, opts, workDir) {
     log(`${driver.name}: stopping server`);
     await driver.stop();
   }
-  result.disk = await measureDisk(driver.dataDir, result.storedPoints);
+  result.disk = await measureDisk(driver.dataDir, result.storedPoints, driver.databaseBytes);
+  if (driver.database) result.database = driver.database;
   return result;
 }
 
@@ -419,10 +432,21 @@ function finishIngest(s, shape, how) {
   };
 }
 
-/** @param {string} dir @param {number} points */
-async function measureDisk(dir, points) {
+/**
+ * The data dir's allocated bytes per stored point; on PostgreSQL plus the schema's relations
+ * (`databaseBytes`: tables, indexes, TOAST; WAL and the cluster's fixed files are not counted).
+ * @param {string} dir @param {number} points @param {number} [databaseBytes]
+ */
+async function measureDisk(dir, points, databaseBytes) {
   const du = await diskUsage(dir);
-  return { ...du, storedPoints: points, bytesPerPoint: du.allocatedBytes / points };
+  const allocatedBytes = du.allocatedBytes + (databaseBytes ?? 0);
+  return {
+    ...du,
+    ...(databaseBytes === undefined ? {} : { dataDirBytes: du.allocatedBytes, databaseBytes }),
+    allocatedBytes,
+    storedPoints: points,
+    bytesPerPoint: allocatedBytes / points,
+  };
 }
 
 async function main() {
@@ -443,6 +467,7 @@ async function main() {
       batchPoints: opts.batchPoints,
       cairnBatchPoints: opts.cairnBatchPoints,
       cairnGzip: opts.cairnGzip,
+      ...(opts.peers.includes('cairn-pg') ? { postgresUrl: opts.postgresUrl } : {}),
       maxIngestSeconds: opts.maxIngestSeconds,
       iterations: opts.iterations,
       readBudgetSeconds: opts.readBudgetSeconds,
@@ -484,7 +509,7 @@ async function main() {
   if (summary.systems.some((s) => s.status !== 'ok')) process.exitCode = 1;
 }
 
-// `npm run bench -- search`, `-- output`, `-- charts`, `-- sdk`, `-- export`, `-- ui` and `-- soak`: those benchmarks have scripts of their own.
+// `npm run bench -- search`, `-- output`, `-- charts`, `-- sdk`, `-- export`, `-- ui`, `-- soak` and `-- scale-out`: those benchmarks have scripts of their own.
 const own = {
   search: './search.mjs',
   output: './output.mjs',
@@ -493,6 +518,7 @@ const own = {
   export: './export.mjs',
   ui: './ui.mjs',
   soak: './soak.mjs',
+  'scale-out': './scale-out.mjs',
 }[process.argv[2] ?? ''];
 (own ? import(own) : main()).catch((e) => {
   console.error(e instanceof Error ? e.message : e);

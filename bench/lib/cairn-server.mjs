@@ -39,9 +39,10 @@ export const randomApiKey = () => Array.from({ length: 40 }, () => ALNUM[randomI
  * The benchmarked Cairn: this checkout built (`npx tsc -b`, unless `build` is false and it is
  * already built), started on a fresh `<workDir>/data` with `apiKey` as its admin key. Returns the
  * process, its URL, the data dir and a version label (the checkout's commit).
- * @param {{ repoRoot: string, workDir: string, apiKey: string, build: boolean, log: (s: string) => void }} o
+ * `env` adds settings (CAIRN_DATABASE_URL for PostgreSQL).
+ * @param {{ repoRoot: string, workDir: string, apiKey: string, build: boolean, log: (s: string) => void, env?: Record<string, string> }} o
  */
-export async function startCairnCheckout({ repoRoot, workDir, apiKey, build, log }) {
+export async function startCairnCheckout({ repoRoot, workDir, apiKey, build, log, env = {} }) {
   if (build || !existsSync(join(repoRoot, 'packages', 'cli', 'dist', 'main.js'))) {
     log('building Cairn (npx tsc -b)');
     const r = await runToEnd('npx', ['tsc', '-b'], { cwd: repoRoot, timeoutMs: 600_000 });
@@ -51,7 +52,7 @@ export async function startCairnCheckout({ repoRoot, workDir, apiKey, build, log
   await mkdir(dataDir, { recursive: true });
   const { proc, url } = await startCairnServer({
     workDir,
-    env: { CAIRN_DATA_DIR: dataDir, CAIRN_ADMIN_API_KEY: apiKey },
+    env: { CAIRN_DATA_DIR: dataDir, CAIRN_ADMIN_API_KEY: apiKey, ...env },
   });
   const rev = await runToEnd('git', ['rev-parse', '--short', 'HEAD'], {
     cwd: repoRoot,

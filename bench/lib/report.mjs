@@ -42,7 +42,7 @@ export function markdown(summary) {
   lines.push('');
   lines.push(
     `${summary.machine.cpus} CPUs, ${summary.machine.memGiB} GiB, Node ${summary.machine.node}; ${summary.options.writers} concurrent writers, ` +
-      `${summary.options.batchPoints} points per write request; reads: up to ${summary.options.iterations} sequential iterations ` +
+      `${summary.options.batchPoints} points per write request${summary.options.cairnBatchPoints !== summary.options.batchPoints ? ` (Cairn's own API: ${summary.options.cairnBatchPoints})` : ''}; reads: up to ${summary.options.iterations} sequential iterations ` +
       `or ${summary.options.readBudgetSeconds} s each; ${summary.startedAt}.`,
   );
   if (shape.note) lines.push('', `Note: ${shape.note}.`);
@@ -110,6 +110,40 @@ export function markdown(summary) {
     }
   }
 
+  // The same server on both databases: what moving to PostgreSQL costs or gains.
+  const sqlite = ok.find((s) => s.system === 'cairn');
+  const postgres = ok.find((s) => s.system === 'cairn-pg');
+  if (sqlite && postgres) {
+    const p = rowValues(postgres);
+    const q = rowValues(sqlite);
+    const ratio = (/** @type {number|null} */ a, /** @type {number|null} */ b) =>
+      a == null || b == null || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}×`;
+    lines.push('');
+    lines.push(
+      'Ratios cairn-pg ÷ cairn, PostgreSQL ÷ SQLite (points/s: above 1 means PostgreSQL is faster; every other column: below 1 means PostgreSQL is better).',
+    );
+    lines.push('');
+    lines.push(`| | points/s | ${READS.map(([, t]) => `${t} p50 / p99`).join(' | ')} | bytes/point | peak RSS |`);
+    lines.push(`|---|---:|${READS.map(() => '---:|').join('')}---:|---:|`);
+    const reads = READS.map(([k]) => {
+      const r50 = ratio(p[`${k}.p50Ms`], q[`${k}.p50Ms`]);
+      const r99 = ratio(p[`${k}.p99Ms`], q[`${k}.p99Ms`]);
+      return r50 === 'n/a' && r99 === 'n/a' ? 'n/a' : `${r50} / ${r99}`;
+    });
+    lines.push(
+      `| PG ÷ SQLite | ${ratio(p.pointsPerSecond, q.pointsPerSecond)} | ${reads.join(' | ')} | ${ratio(p.bytesPerPoint, q.bytesPerPoint)} | ${ratio(p.peakRss, q.peakRss)} |`,
+    );
+  }
+  if (postgres?.database) {
+    const d = postgres.database;
+    lines.push('');
+    lines.push(
+      `cairn-pg: PostgreSQL ${d.server_version} on this machine (synchronous_commit=${d.synchronous_commit}, fsync=${d.fsync}, ` +
+        `shared_buffers=${d.shared_buffers} × 8 kB), a fresh schema; bytes/point counts the schema's tables, indexes and TOAST ` +
+        "(not WAL); peak RSS is Cairn's alone, PostgreSQL's own processes are not in it.",
+    );
+  }
+
   // What each number is, per system: the peers have no identical calls.
   lines.push('');
   lines.push('Calls measured:');
@@ -120,12 +154,11 @@ export function markdown(summary) {
   }
   const chartDims = ok.find((s) => s.reads?.chart?.dims)?.reads.chart.dims;
   if (chartDims) lines.push('', `(d) covers ${chartDims}, each series sampled to ≤1000 points.`);
-  const comet = systems.find((s) => s.system === 'cairn' && s.cometSingleMetric);
-  if (comet) {
+  for (const comet of systems.filter((s) => s.system.startsWith('cairn') && s.cometSingleMetric)) {
     const m = comet.cometSingleMetric;
     lines.push('');
     lines.push(
-      `Cairn, Comet SDK write path (POST /api/rest/v2/write/experiment/metric, one point per request, ${summary.options.writers} writers): ` +
+      `${comet.system === 'cairn' ? 'Cairn' : comet.system}, Comet SDK write path (POST /api/rest/v2/write/experiment/metric, one point per request, ${summary.options.writers} writers): ` +
         `${fmtInt(m.requestsPerSecond)} requests/s (${fmtInt(m.requests)} requests in ${m.seconds.toFixed(1)} s), ` +
         `p50 ${fmtMs(m.latency.p50Ms)} ms, p99 ${fmtMs(m.latency.p99Ms)} ms.`,
     );

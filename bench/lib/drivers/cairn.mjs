@@ -1,18 +1,22 @@
-// Cairn: started from this checkout (packages/cli/bin/cairn.js) against a fresh data dir.
+// Cairn: started from this checkout (packages/cli/bin/cairn.js) against a fresh data dir, on
+// SQLite, or (`cairn-pg`, with `postgresUrl`) on a fresh PostgreSQL schema dropped at the end.
 // Writes go through the bulk endpoint /api/cairn/v1/experiments/{key}/metrics; experiments are
 // created and charts read through the Comet REST v2 facade, as Comet SDK users would.
 
 import { randomApiKey, startCairnCheckout } from '../cairn-server.mjs';
 import { parseJson, request } from '../http.mjs';
+import { freshSchema } from '../pg-schema.mjs';
 import { summarize } from '../stats.mjs';
 import { metricName, timestamp, value } from '../workload.mjs';
 
 /**
- * @param {{ repoRoot: string, build: boolean, gzip: boolean, batchPoints: number, log: (s: string) => void }} opts
+ * @param {{ repoRoot: string, build: boolean, gzip: boolean, batchPoints: number, log: (s: string) => void, postgresUrl?: string }} opts
  */
 export function cairnDriver(opts) {
   /** @type {ReturnType<typeof startGroup>|undefined} */
   let proc;
+  /** @type {Awaited<ReturnType<typeof freshSchema>>|undefined} */
+  let schema;
   let base = '';
   const apiKey = randomApiKey();
   const comet = (path) => `${base}/api/rest/v2/${path}`;
@@ -21,11 +25,15 @@ export function cairnDriver(opts) {
   const plain = { authorization: apiKey };
 
   const driver = {
-    name: 'cairn',
+    name: opts.postgresUrl ? 'cairn-pg' : 'cairn',
     kind: 'http',
     pid: 0,
     dataDir: '',
     version: '',
+    /** PostgreSQL: the schema's bytes, measured before it is dropped (the data dir holds blobs only). */
+    databaseBytes: /** @type {number|undefined} */ (undefined),
+    /** PostgreSQL: the server settings the run had (max_connections, synchronous_commit, …). */
+    database: /** @type {Record<string, string>|undefined} */ (undefined),
     /** @type {string|undefined} why the main benchmark cannot run on this checkout */
     unavailable: undefined,
     calls: {
@@ -37,7 +45,13 @@ export function cairnDriver(opts) {
 
     /** @param {string} workDir */
     async start(workDir) {
-      const started = await startCairnCheckout({ ...opts, workDir, apiKey });
+      let env = {};
+      if (opts.postgresUrl) {
+        schema = await freshSchema(opts.repoRoot, opts.postgresUrl);
+        driver.database = { ...(await schema.settings()), schema: schema.schema };
+        env = { CAIRN_DATABASE_URL: schema.url };
+      }
+      const started = await startCairnCheckout({ ...opts, workDir, apiKey, env });
       proc = started.proc;
       base = started.url;
       driver.pid = proc.pid;
@@ -59,6 +73,13 @@ export function cairnDriver(opts) {
 
     async stop() {
       await proc?.stop();
+      proc = undefined;
+      if (schema) {
+        const dropping = schema;
+        schema = undefined;
+        driver.databaseBytes = await dropping.sizeBytes();
+        await dropping.drop();
+      }
     },
 
     /** @param {string[]} names */

@@ -13,6 +13,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ CAIRN_SERIES_CACHE_IDLE_SECONDS: '60' }).seriesCacheIdleMillis).toBe(60_000);
   });
 
+  it('holds ten PostgreSQL connections unless CAIRN_DATABASE_POOL_SIZE says otherwise, and at least one', () => {
+    expect(loadConfig({}).databasePoolSize).toBe(10);
+    expect(loadConfig({ CAIRN_DATABASE_POOL_SIZE: '40' }).databasePoolSize).toBe(40);
+    for (const wrong of ['0', '-1', '2.5', 'many']) {
+      expect(() => loadConfig({ CAIRN_DATABASE_POOL_SIZE: wrong }), wrong).toThrow(ConfigError);
+    }
+  });
+
   it('allows public webhook receivers only unless CAIRN_WEBHOOK_ALLOW_HOSTS lists internal ones', () => {
     expect(loadConfig({}).webhookAddressRules.isStrict).toBe(true);
     const rules = loadConfig({ CAIRN_WEBHOOK_ALLOW_HOSTS: '10.0.0.0/8,hooks.internal' }).webhookAddressRules;

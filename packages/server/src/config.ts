@@ -65,10 +65,16 @@ export interface Config {
   sessionTtlHours: number;
   /**
    * PostgreSQL: how long a request may wait for a connection (opening one, or a free one of the
-   * pool's ten) before it is answered 503, so a database that is down or black-holed fails
+   * pool's) before it is answered 503, so a database that is down or black-holed fails
    * requests fast instead of holding them.
    */
   databaseConnectTimeoutMillis: number;
+  /**
+   * PostgreSQL: most connections this server holds open. Every node of a cluster holds up to this
+   * many, so nodes × pool (plus room for the CLI and admin sessions) must stay below the server's
+   * max_connections; past the pool, requests queue for a free connection.
+   */
+  databasePoolSize: number;
   /** Blob sweep: age before a blob without a row (or a dead upload's temp file) is deleted. */
   blobSweepGraceSeconds: number;
   /** Blob sweep: time between sweeps after the one at start; 0 sweeps at start only. */
@@ -106,6 +112,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('CAIRN_HEADERS_TIMEOUT_MS must not be longer than CAIRN_REQUEST_TIMEOUT_MS');
   }
   if (sessionTtlHours === 0) throw new ConfigError('CAIRN_SESSION_TTL_HOURS must be at least 1');
+  const databasePoolSize = integer(env, 'CAIRN_DATABASE_POOL_SIZE', 10);
+  // A pool of none would make every request wait out the connect timeout.
+  if (databasePoolSize === 0) throw new ConfigError('CAIRN_DATABASE_POOL_SIZE must be at least 1');
   return {
     host,
     port,
@@ -139,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: corsOrigins(env.CAIRN_CORS_ORIGINS),
     sessionTtlHours,
     databaseConnectTimeoutMillis: integer(env, 'CAIRN_DATABASE_CONNECT_TIMEOUT_MS', 5_000),
+    databasePoolSize,
     blobSweepGraceSeconds: integer(env, 'CAIRN_BLOB_SWEEP_GRACE_SECONDS', 3_600),
     blobSweepIntervalSeconds: integer(env, 'CAIRN_BLOB_SWEEP_INTERVAL_SECONDS', 3_600),
     webDir: env.CAIRN_WEB_DIR ? resolve(env.CAIRN_WEB_DIR) : DEFAULT_WEB_DIR,

@@ -20,6 +20,7 @@ export async function openCore(config: Config): Promise<Core> {
       seriesCacheBytes: config.seriesCacheBytes,
       seriesCacheIdleMillis: config.seriesCacheIdleMillis,
       connectTimeoutMillis: config.databaseConnectTimeoutMillis,
+      poolSize: config.databasePoolSize,
     },
   );
   const blobs = openBlobStore(config.blobUrl);

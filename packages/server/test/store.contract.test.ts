@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Experiment, MetricPoint, MetricPointInput, Project, SeriesSummary } from '../src/core/entities.js';
 import type { ApiKeyRecord, Store } from '../src/core/store.port.js';
-import { BLOCK_SIZE } from '../src/storage/series/series.repository.js';
+import { BLOCK_SIZE, DIRECT_SEAL_MIN } from '../src/storage/series/series.repository.js';
 import { hex, newAsset, newExperiment, newProject, newUser, newWorkspace, T0 } from './support/store-fixtures.js';
 import { backends, useTestStore } from './support/test-context.js';
 
@@ -898,6 +898,49 @@ describe.each(backends)('Store contract (%s)', (backend) => {
       const sealed = await store.series.readPoints(experiment.id, 'x', { limit: values.length });
       expect(sealed.map((p) => p.value)).toEqual(values);
       expect((await store.series.getSummary(experiment.id, 'x'))?.min.value).toBe(Number.NEGATIVE_INFINITY);
+    });
+
+    it("updates an existing series' summary and tail with non-finite and extreme values exactly", async () => {
+      const { experiment } = await seedExperiment();
+      // The first append creates the row; the second updates it (one statement for all rows on PostgreSQL).
+      await store.series.append(experiment.id, [point('y', 1, { step: 0 }), point('z', 1, { step: 0 })]);
+      const values = [Number.POSITIVE_INFINITY, -1e308, Number.NaN, Number.NEGATIVE_INFINITY, 5e-324];
+      const offsets = await store.series.append(experiment.id, [
+        ...values.map((value, i) => point('y', value, { step: i + 1 })),
+        point('z', 2, { step: Number.MAX_SAFE_INTEGER }),
+      ]);
+      expect((await store.series.readPoints(experiment.id, 'y')).map((p) => p.value)).toEqual([1, ...values]);
+      const y = await store.series.getSummary(experiment.id, 'y');
+      expect(y?.min).toMatchObject({ value: Number.NEGATIVE_INFINITY, offset: offsets[3] });
+      expect(y?.max).toMatchObject({ value: Number.POSITIVE_INFINITY, offset: offsets[0] });
+      expect(y?.last).toMatchObject({ value: 5e-324, step: 5, offset: offsets[4] });
+      expect(y?.count).toBe(6);
+      const z = await store.series.getSummary(experiment.id, 'z');
+      expect(z?.last).toMatchObject({ value: 2, step: Number.MAX_SAFE_INTEGER, offset: offsets[5] });
+    });
+
+    it('seals blocks of many series in one append, more than one insert statement holds', async () => {
+      const { experiment } = await seedExperiment();
+      // 70 new series, each sealing one block of DIRECT_SEAL_MIN points: rows and blocks are
+      // written in multi-row statements of at most 64 rows.
+      const names = Array.from({ length: 70 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+      const inputs = names.flatMap((name, n) =>
+        Array.from({ length: DIRECT_SEAL_MIN }, (_, i) => point(name, n * 1000 + i, { step: i })),
+      );
+      await store.series.append(experiment.id, inputs);
+      await store.series.append(
+        experiment.id,
+        names.map((name) => point(name, -1, { step: DIRECT_SEAL_MIN })),
+      );
+      const summaries = await store.series.listSummaries(experiment.id);
+      expect(summaries.map((s) => s.name)).toEqual(names);
+      for (const [n, summary] of summaries.entries()) {
+        expect(summary.count).toBe(DIRECT_SEAL_MIN + 1);
+        expect(summary.min.value).toBe(-1);
+        expect(summary.max.value).toBe(n * 1000 + DIRECT_SEAL_MIN - 1);
+      }
+      const last = await store.series.readPoints(experiment.id, 's69');
+      expect(last.map((p) => p.value)).toEqual([...Array.from({ length: DIRECT_SEAL_MIN }, (_, i) => 69_000 + i), -1]);
     });
 
     it('keeps steps and epochs at the ends of the safe integer range, in the tail and sealed', async () => {

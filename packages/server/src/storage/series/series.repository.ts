@@ -58,6 +58,14 @@ export const DECODED_BLOCK_CACHE_BYTES = 64 * 1024 * 1024;
 
 type SeriesRow = Database['series'];
 
+type BlockRow = Database['series_blocks'];
+
+/**
+ * Most rows per multi-row INSERT of series or blocks, below the bind-parameter limit: a sealed
+ * block carries up to ~40 KiB of payload, so this also keeps one statement a few MiB at most.
+ */
+const MAX_ROWS_PER_INSERT = 64;
+
 /** The series row without its tail: what summary reads select. */
 type SummaryRow = Omit<SeriesRow, 'tail_payload'>;
 
@@ -130,20 +138,26 @@ export class SqlSeriesRepository implements SeriesRepository {
       .execute();
     const rows = new Map(existing.map((row) => [row.name, fromColumns(row)]));
 
-    // Every changed series row, its tail with it, is written after all were appended to.
+    // Rows and blocks are written after all series were appended to, a few multi-row statements
+    // for the whole batch: on PostgreSQL each statement is a round trip, and a 25-series request
+    // used to send 50 of them.
+    const created: SeriesState[] = [];
     const changed: SeriesState[] = [];
+    const blocks: BlockRow[] = [];
     for (const [name, entries] of byName) {
       const current = rows.get(name);
-      const row = await this.appendToSeries(experimentId, name, current, entries);
-      if (current) changed.push(row);
+      const row = appendToSeries(experimentId, name, current, entries, blocks);
+      (current ? changed : created).push(row);
     }
+    // New series rows first: their blocks reference them.
+    await this.insertRows('series', created.map(toColumns));
+    await this.insertRows('series_blocks', blocks);
     await this.updateSeriesRows(changed);
-    const created = [...byName.keys()].filter((name) => !rows.has(name));
     await countKeyChanges(
       this.db,
       this.dialect,
       experimentId,
-      created.map((name) => keyDelta('metric', name, 1)),
+      created.map((row) => keyDelta('metric', row.name, 1)),
     );
     return offsets;
   }
@@ -454,78 +468,34 @@ export class SqlSeriesRepository implements SeriesRepository {
     return result;
   }
 
-  private async appendToSeries(
-    experimentId: string,
-    name: string,
-    current: SeriesState | undefined,
-    entries: { point: MetricPointInput; offset: number }[],
-  ): Promise<SeriesState> {
-    const firstEntry = entries[0] as { point: MetricPointInput; offset: number };
-    const row: SeriesState = current ? { ...current } : newSeriesRow(experimentId, name, firstEntry);
-    const contexts = JSON.parse(row.contexts) as string[];
-    const contextIds = new Map(contexts.map((context, id) => [context, id]));
-    const stored: StoredPoint[] = new Array(entries.length);
-    // One pass keeps the batch's extremes by index; the summary row is folded once per batch,
-    // not once per point (the bulk path's hot loop).
-    let minAt = -1;
-    let maxAt = -1;
-    let latestAt = 0;
-    for (let i = 0; i < entries.length; i++) {
-      const { point, offset } = entries[i] as { point: MetricPointInput; offset: number };
-      const context = point.context ?? '';
-      let contextId = contextIds.get(context);
-      if (contextId === undefined) {
-        contextId = contexts.push(context) - 1;
-        contextIds.set(context, contextId);
-      }
-      const value = point.value;
-      if (!Number.isNaN(value)) {
-        if (minAt < 0 || value < (entries[minAt] as { point: MetricPointInput }).point.value) minAt = i;
-        if (maxAt < 0 || value > (entries[maxAt] as { point: MetricPointInput }).point.value) maxAt = i;
-      }
-      if (i > 0 && isLaterPoint(point, (entries[latestAt] as { point: MetricPointInput }).point)) latestAt = i;
-      stored[i] = { offset, value, step: point.step, epoch: point.epoch, timestamp: point.timestamp, contextId };
+  /** Inserts rows in multi-row statements, as many per statement as the bind parameters allow. */
+  private async insertRows<T extends 'series' | 'series_blocks'>(table: T, rows: Database[T][]): Promise<void> {
+    if (rows.length === 0) return;
+    const columns = Object.keys(rows[0] as object).length;
+    const perStatement = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.dialect.maxBindParameters / columns));
+    for (let i = 0; i < rows.length; i += perStatement) {
+      // Kysely's insert types cannot follow a table name chosen by a type parameter.
+      await this.db
+        .insertInto(table)
+        .values(rows.slice(i, i + perStatement) as never)
+        .execute();
     }
-    for (const at of new Set([minAt, maxAt, latestAt, entries.length - 1])) {
-      if (at < 0) continue;
-      const { point, offset } = entries[at] as { point: MetricPointInput; offset: number };
-      foldIntoSummary(row, point, offset);
-    }
-    row.contexts = JSON.stringify(contexts);
-    row.point_count += stored.length;
-
-    if (!current) await this.db.insertInto('series').values(toColumns(row)).execute();
-
-    let pending = stored;
-    if (row.tail_count + pending.length >= DIRECT_SEAL_MIN) {
-      const tail = row.tail_payload ? decodeTail(toBytes(row.tail_payload)) : [];
-      const all = tail.length > 0 ? [...tail, ...pending] : pending;
-      let start = 0;
-      for (; all.length - start >= BLOCK_SIZE; start += BLOCK_SIZE) {
-        await this.insertBlock(row.id, row.block_count++, all.slice(start, start + BLOCK_SIZE));
-      }
-      // A big remainder becomes a (shorter) block of its own; a small one waits in the tail.
-      if (all.length - start >= DIRECT_SEAL_MIN) {
-        await this.insertBlock(row.id, row.block_count++, all.slice(start));
-        start = all.length;
-      }
-      pending = all.slice(start);
-      row.tail_count = 0;
-      row.tail_payload = null;
-    }
-    if (pending.length > 0) row.tail_payload = appendTailFrame(row.tail_payload && toBytes(row.tail_payload), pending);
-    row.tail_count += pending.length;
-    // A new series' row was inserted above without its final counts: update it too.
-    if (!current) await this.updateSeriesRows([row]);
-    return row;
   }
 
   /**
-   * Writes the summary columns of changed series rows with one hand-compiled statement per row
-   * shape: Kysely compiling a thirty-column update per series per request cost more than the
-   * update itself on small-batch logging.
+   * Writes the summary columns of changed series rows with hand-compiled statements: Kysely
+   * compiling a thirty-column update per series per request cost more than the update itself on
+   * small-batch logging. SQLite runs one cached statement per row (in process, no round trip);
+   * PostgreSQL one statement for all rows, each row a JSON object that json_populate_recordset
+   * types by the table's own row type.
    */
   private async updateSeriesRows(rows: readonly SeriesState[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.dialect.name === 'postgres') {
+      const json = JSON.stringify(rows.map(toColumns), postgresJsonValue);
+      await this.db.executeQuery(CompiledQuery.raw(this.seriesUpdateSql(), [json]));
+      return;
+    }
     for (const state of rows) {
       const row = toColumns(state);
       const parameters = SERIES_UPDATE_COLUMNS.map((column) => row[column]);
@@ -538,60 +508,140 @@ export class SqlSeriesRepository implements SeriesRepository {
 
   private seriesUpdateSql(): string {
     if (this.seriesUpdateText === undefined) {
-      const place = (i: number) => (this.dialect.name === 'postgres' ? `$${i}` : '?');
-      const sets = SERIES_UPDATE_COLUMNS.map((column, i) => `"${column}" = ${place(i + 1)}`).join(', ');
-      this.seriesUpdateText = `update "series" set ${sets} where "id" = ${place(SERIES_UPDATE_COLUMNS.length + 1)}`;
+      if (this.dialect.name === 'postgres') {
+        const sets = SERIES_UPDATE_COLUMNS.map((column) => `"${column}" = v."${column}"`).join(', ');
+        this.seriesUpdateText = `update "series" as s set ${sets} from json_populate_recordset(null::"series", $1::json) as v where s."id" = v."id"`;
+      } else {
+        const sets = SERIES_UPDATE_COLUMNS.map((column) => `"${column}" = ?`).join(', ');
+        this.seriesUpdateText = `update "series" set ${sets} where "id" = ?`;
+      }
     }
     return this.seriesUpdateText;
   }
+}
 
-  private async insertBlock(seriesId: string, blockNo: number, points: StoredPoint[]): Promise<void> {
-    let minStep: number | null = null;
-    let maxStep: number | null = null;
-    let minEpoch: number | null = null;
-    let maxEpoch: number | null = null;
-    let minTimestamp = Number.POSITIVE_INFINITY;
-    let maxTimestamp = Number.NEGATIVE_INFINITY;
-    // NaN points take no part in extremes (as in the series summary); a block of NaN alone has
-    // none (NULL). Infinities are real extremes and are stored as such.
-    let minValue: number | null = null;
-    let maxValue: number | null = null;
-    for (const p of points) {
-      if (p.step !== null) {
-        minStep = minStep === null ? p.step : Math.min(minStep, p.step);
-        maxStep = maxStep === null ? p.step : Math.max(maxStep, p.step);
-      }
-      if (p.epoch !== null) {
-        minEpoch = minEpoch === null ? p.epoch : Math.min(minEpoch, p.epoch);
-        maxEpoch = maxEpoch === null ? p.epoch : Math.max(maxEpoch, p.epoch);
-      }
-      minTimestamp = Math.min(minTimestamp, p.timestamp);
-      maxTimestamp = Math.max(maxTimestamp, p.timestamp);
-      if (Number.isNaN(p.value)) continue;
-      if (minValue === null || p.value < minValue) minValue = p.value;
-      if (maxValue === null || p.value > maxValue) maxValue = p.value;
+/**
+ * JSON for json_populate_recordset, which reads each field with its column type's text input:
+ * bytes as bytea's hex form, NaN and infinities as float8 spells them (JSON has no such numbers).
+ */
+function postgresJsonValue(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  if (raw instanceof Uint8Array) return `\\x${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex')}`;
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : String(value);
+  return value;
+}
+
+/**
+ * Appends one series' entries to its state (a new row when `current` is undefined) and adds the
+ * blocks they seal to `blocks`; the caller writes both.
+ */
+function appendToSeries(
+  experimentId: string,
+  name: string,
+  current: SeriesState | undefined,
+  entries: { point: MetricPointInput; offset: number }[],
+  blocks: BlockRow[],
+): SeriesState {
+  const firstEntry = entries[0] as { point: MetricPointInput; offset: number };
+  const row: SeriesState = current ? { ...current } : newSeriesRow(experimentId, name, firstEntry);
+  const contexts = JSON.parse(row.contexts) as string[];
+  const contextIds = new Map(contexts.map((context, id) => [context, id]));
+  const stored: StoredPoint[] = new Array(entries.length);
+  // One pass keeps the batch's extremes by index; the summary row is folded once per batch,
+  // not once per point (the bulk path's hot loop).
+  let minAt = -1;
+  let maxAt = -1;
+  let latestAt = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const { point, offset } = entries[i] as { point: MetricPointInput; offset: number };
+    const context = point.context ?? '';
+    let contextId = contextIds.get(context);
+    if (contextId === undefined) {
+      contextId = contexts.push(context) - 1;
+      contextIds.set(context, contextId);
     }
-    await this.db
-      .insertInto('series_blocks')
-      .values({
-        series_id: seriesId,
-        block_no: blockNo,
-        point_count: points.length,
-        first_offset: (points[0] as StoredPoint).offset,
-        last_offset: (points[points.length - 1] as StoredPoint).offset,
-        min_step: minStep,
-        max_step: maxStep,
-        min_timestamp: minTimestamp,
-        max_timestamp: maxTimestamp,
-        min_epoch: minEpoch,
-        max_epoch: maxEpoch,
-        min_value: minValue,
-        max_value: maxValue,
-        payload: encodeBlock(points),
-        chunk_summaries: encodeChunkSummaries(summarizeChunks(points)),
-      })
-      .execute();
+    const value = point.value;
+    if (!Number.isNaN(value)) {
+      if (minAt < 0 || value < (entries[minAt] as { point: MetricPointInput }).point.value) minAt = i;
+      if (maxAt < 0 || value > (entries[maxAt] as { point: MetricPointInput }).point.value) maxAt = i;
+    }
+    if (i > 0 && isLaterPoint(point, (entries[latestAt] as { point: MetricPointInput }).point)) latestAt = i;
+    stored[i] = { offset, value, step: point.step, epoch: point.epoch, timestamp: point.timestamp, contextId };
   }
+  for (const at of new Set([minAt, maxAt, latestAt, entries.length - 1])) {
+    if (at < 0) continue;
+    const { point, offset } = entries[at] as { point: MetricPointInput; offset: number };
+    foldIntoSummary(row, point, offset);
+  }
+  row.contexts = JSON.stringify(contexts);
+  row.point_count += stored.length;
+
+  let pending = stored;
+  if (row.tail_count + pending.length >= DIRECT_SEAL_MIN) {
+    const tail = row.tail_payload ? decodeTail(toBytes(row.tail_payload)) : [];
+    const all = tail.length > 0 ? [...tail, ...pending] : pending;
+    let start = 0;
+    for (; all.length - start >= BLOCK_SIZE; start += BLOCK_SIZE) {
+      blocks.push(blockRow(row.id, row.block_count++, all.slice(start, start + BLOCK_SIZE)));
+    }
+    // A big remainder becomes a (shorter) block of its own; a small one waits in the tail.
+    if (all.length - start >= DIRECT_SEAL_MIN) {
+      blocks.push(blockRow(row.id, row.block_count++, all.slice(start)));
+      start = all.length;
+    }
+    pending = all.slice(start);
+    row.tail_count = 0;
+    row.tail_payload = null;
+  }
+  if (pending.length > 0) row.tail_payload = appendTailFrame(row.tail_payload && toBytes(row.tail_payload), pending);
+  row.tail_count += pending.length;
+  return row;
+}
+
+/** A sealed block's row: its points encoded, with the extents that let reads skip it. */
+function blockRow(seriesId: string, blockNo: number, points: StoredPoint[]): BlockRow {
+  let minStep: number | null = null;
+  let maxStep: number | null = null;
+  let minEpoch: number | null = null;
+  let maxEpoch: number | null = null;
+  let minTimestamp = Number.POSITIVE_INFINITY;
+  let maxTimestamp = Number.NEGATIVE_INFINITY;
+  // NaN points take no part in extremes (as in the series summary); a block of NaN alone has
+  // none (NULL). Infinities are real extremes and are stored as such.
+  let minValue: number | null = null;
+  let maxValue: number | null = null;
+  for (const p of points) {
+    if (p.step !== null) {
+      minStep = minStep === null ? p.step : Math.min(minStep, p.step);
+      maxStep = maxStep === null ? p.step : Math.max(maxStep, p.step);
+    }
+    if (p.epoch !== null) {
+      minEpoch = minEpoch === null ? p.epoch : Math.min(minEpoch, p.epoch);
+      maxEpoch = maxEpoch === null ? p.epoch : Math.max(maxEpoch, p.epoch);
+    }
+    minTimestamp = Math.min(minTimestamp, p.timestamp);
+    maxTimestamp = Math.max(maxTimestamp, p.timestamp);
+    if (Number.isNaN(p.value)) continue;
+    if (minValue === null || p.value < minValue) minValue = p.value;
+    if (maxValue === null || p.value > maxValue) maxValue = p.value;
+  }
+  return {
+    series_id: seriesId,
+    block_no: blockNo,
+    point_count: points.length,
+    first_offset: (points[0] as StoredPoint).offset,
+    last_offset: (points[points.length - 1] as StoredPoint).offset,
+    min_step: minStep,
+    max_step: maxStep,
+    min_timestamp: minTimestamp,
+    max_timestamp: maxTimestamp,
+    min_epoch: minEpoch,
+    max_epoch: maxEpoch,
+    min_value: minValue,
+    max_value: maxValue,
+    payload: encodeBlock(points),
+    chunk_summaries: encodeChunkSummaries(summarizeChunks(points)),
+  };
 }
 
 /** The series row's columns that appends change (all but its id, experiment and name). */

@@ -290,7 +290,19 @@ let int8ParserInstalled = false;
 /** Opening a connection takes milliseconds when the server is up; 5 s means it is not. */
 export const DEFAULT_POSTGRES_CONNECT_TIMEOUT_MILLIS = 5_000;
 
-export function openPostgres(url: string, options: { connectTimeoutMillis?: number } = {}): OpenedDatabase {
+/**
+ * Connections per server process. Ten keeps a 20-writer ingest busy on a 2-core database; a
+ * cluster of N nodes holds up to N × this (CAIRN_DATABASE_POOL_SIZE, docs/operations/scale-out.md).
+ */
+export const DEFAULT_POSTGRES_POOL_SIZE = 10;
+
+export interface PostgresOptions {
+  connectTimeoutMillis?: number;
+  /** Most connections held open; a request past them waits for one, up to the connect timeout. */
+  poolSize?: number;
+}
+
+export function openPostgres(url: string, options: PostgresOptions = {}): OpenedDatabase {
   if (!int8ParserInstalled) {
     // Times and counts are bigint columns; every value we store fits in 2^53.
     pg.types.setTypeParser(20, (value) => Number(value));
@@ -301,7 +313,7 @@ export function openPostgres(url: string, options: { connectTimeoutMillis?: numb
   parsed.searchParams.delete('schema');
   const pool = new pg.Pool({
     connectionString: parsed.toString(),
-    max: 10,
+    max: options.poolSize ?? DEFAULT_POSTGRES_POOL_SIZE,
     // node-postgres waits for a connection forever by default: a database that is down but not
     // refusing (a black-holed address, a stuck failover) would hold every request. This bounds it;
     // the request then fails with 503 like any lost connection.

@@ -10,7 +10,14 @@ import { SqlClientBatchRepository } from './client-batch.repository.js';
 import { SqlCodePanelRepository } from './code-panel.repository.js';
 import { SqlDashboardRepository } from './dashboard.repository.js';
 import type { Database } from './database.js';
-import { type OpenedDatabase, openPostgres, openSqlite, type SqlDialect, type SqliteOptions } from './dialect.js';
+import {
+  type OpenedDatabase,
+  openPostgres,
+  openSqlite,
+  type PostgresOptions,
+  type SqlDialect,
+  type SqliteOptions,
+} from './dialect.js';
 import { SqlExperimentRepository } from './experiment.repository.js';
 import { SqlExperimentInputRepository } from './experiment-input.repository.js';
 import { SqlLoggedValueRepository } from './logged-value.repository.js';
@@ -107,9 +114,10 @@ export class SqlStore implements Store {
       seriesCacheBytes = DECODED_BLOCK_CACHE_BYTES,
       seriesCacheIdleMillis,
       connectTimeoutMillis,
-    }: { seriesCacheBytes?: number; seriesCacheIdleMillis?: number; connectTimeoutMillis?: number } = {},
+      poolSize,
+    }: { seriesCacheBytes?: number; seriesCacheIdleMillis?: number } & PostgresOptions = {},
   ): Promise<SqlStore> {
-    const opened = openByUrl(url, sqlite, connectTimeoutMillis);
+    const opened = openByUrl(url, sqlite, { connectTimeoutMillis, poolSize });
     const store = new SqlStore(opened.db, opened.dialect, seriesCacheBytes, seriesCacheIdleMillis);
     await store.migrate();
     return store;
@@ -163,10 +171,8 @@ export class SqlStore implements Store {
   }
 }
 
-function openByUrl(url: string, sqlite: SqliteOptions, connectTimeoutMillis?: number): OpenedDatabase {
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    return openPostgres(url, connectTimeoutMillis === undefined ? {} : { connectTimeoutMillis });
-  }
+function openByUrl(url: string, sqlite: SqliteOptions, postgres: PostgresOptions): OpenedDatabase {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, postgres);
   const file = sqliteFileOf(url);
   if (file !== undefined) return openSqlite(file, sqlite);
   throw new Error(`unsupported database URL ${url}: use sqlite:<file> or postgres://…`);
