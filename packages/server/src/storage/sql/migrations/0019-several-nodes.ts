@@ -11,6 +11,8 @@ import type { SqlDialect } from '../dialect.js';
  * - `webhook_deliveries.claimed`: 1 while a dispatcher holds the delivery's lease, which tells an
  *   attempt in flight (later deliveries to the URL wait) from a retry scheduled after a failure
  *   (they do not).
+ * - `live_event_payloads` (PostgreSQL only): live events too large for a NOTIFY payload (8,000
+ *   bytes), kept briefly so that every node's listener can read them by id.
  */
 export async function severalNodes(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
   await db.schema
@@ -24,6 +26,11 @@ export async function severalNodes(db: Kysely<unknown>, dialect: SqlDialect): Pr
     .addColumn('claimed', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
   if (dialect.name === 'postgres') {
+    await sql`create table live_event_payloads (
+      id bigint generated always as identity primary key,
+      payload text not null,
+      created_at bigint not null
+    )`.execute(db);
     // Existing rows are numbered as they are stored, which is near enough their recording order.
     await sql`alter table webhook_deliveries add column seq bigint generated always as identity`.execute(db);
   } else {
