@@ -279,27 +279,52 @@ describe.runIf(backends.includes('postgres'))('two Cairn nodes on one PostgreSQL
     expect(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(100_000, 101_000))).toBe(true);
   });
 
-  it('refuses on node B, within 1 s, a key revoked through node A', async () => {
+  /** Milliseconds from now until `status()` answers 401 (polled; 200 until then), at most 3 s. */
+  async function refusedAfter(status: () => Promise<number>): Promise<number | undefined> {
+    const since = performance.now();
+    while (performance.now() - since < 3_000) {
+      const answer = await status();
+      if (answer === 401) return performance.now() - since;
+      expect(answer).toBe(200);
+      await sleep(20);
+    }
+    return undefined;
+  }
+
+  it('refuses on node B, within 1 s, a key revoked and a session ended through node A', async () => {
     const created = await json<{ key: { id: string }; secret: string }>(
       call(a, 'POST', `${API}/me/api-keys`, { body: { name: 'soon revoked', scopes: ['read'] } }),
       201,
     );
+    const withKey = async () => (await call(b, 'GET', `${V2}/workspaces`, { key: created.secret })).status;
     // B resolves the key and caches its principal.
-    for (let i = 0; i < 3; i++)
-      expect((await call(b, 'GET', `${V2}/workspaces`, { key: created.secret })).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect(await withKey()).toBe(200);
     expect((await call(a, 'DELETE', `${API}/me/api-keys/${created.key.id}`)).status).toBe(204);
-    const revokedAt = performance.now();
-    let refusedAfter: number | undefined;
-    while (refusedAfter === undefined && performance.now() - revokedAt < 3_000) {
-      const status = (await call(b, 'GET', `${V2}/workspaces`, { key: created.secret })).status;
-      if (status === 401) refusedAfter = performance.now() - revokedAt;
-      else {
-        expect(status).toBe(200);
-        await sleep(20);
-      }
-    }
-    expect(refusedAfter, 'B still accepted the key 3 s after A revoked it').toBeDefined();
-    expect(refusedAfter).toBeLessThanOrEqual(1_000);
+    const keyRefused = await refusedAfter(withKey);
+    expect(keyRefused, 'B still accepted the key 3 s after A revoked it').toBeDefined();
+    expect(keyRefused).toBeLessThanOrEqual(1_000);
+
+    // A browser session opened and ended through A.
+    const opened = await fetch(`${a.base}${API}/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: ADMIN_KEY }),
+    });
+    expect(opened.status).toBe(201);
+    const { csrfToken } = (await opened.json()) as { csrfToken: string };
+    const cookie = (opened.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    expect(cookie).toMatch(/^cairn_session=/);
+    const withSession = async () =>
+      (await fetch(`${b.base}${API}/me/api-keys`, { headers: { cookie }, signal: AbortSignal.timeout(15_000) })).status;
+    for (let i = 0; i < 3; i++) expect(await withSession()).toBe(200);
+    const out = await fetch(`${a.base}${API}/sessions/current`, {
+      method: 'DELETE',
+      headers: { cookie, 'x-csrf-token': csrfToken },
+    });
+    expect(out.status).toBe(204);
+    const sessionRefused = await refusedAfter(withSession);
+    expect(sessionRefused, 'B still accepted the session 3 s after it ended through A').toBeDefined();
+    expect(sessionRefused).toBeLessThanOrEqual(1_000);
   });
 
   it('delivers webhooks to one URL in order, one at a time, with a dispatcher on each node', async () => {
