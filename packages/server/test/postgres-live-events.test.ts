@@ -100,4 +100,22 @@ describe.runIf(backends.includes('postgres'))('PostgreSQL live events', () => {
     expect(elsewhere.received).toEqual([]);
     for (const s of [onA, onB, elsewhere]) s.subscription.close();
   });
+
+  it('after losing its connection, listens again and resets its followers', async () => {
+    const onB = collect(nodeB, 'p2');
+    const { rowCount } = await admin.query(
+      'select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1',
+      [`cairn_live:${schema}`],
+    );
+    expect(rowCount).toBe(2);
+    await until(() => onB.received.some((d) => d.kind === 'reset'));
+    const beat: LiveEvent = { type: 'heartbeat', experimentId: 'e2', projectId: 'p2', lastHeartbeat: 1 };
+    // The publisher may still be reconnecting: publish until the event comes through.
+    await until(() => {
+      if (!onB.received.some((d) => d.kind === 'event')) nodeA.publish(beat);
+      return onB.received.some((d) => d.kind === 'event');
+    });
+    expect(onB.received[0]?.kind).toBe('reset');
+    onB.subscription.close();
+  });
 });

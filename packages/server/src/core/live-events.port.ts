@@ -82,7 +82,8 @@ export interface LiveEventBus {
    * the event), or those of one experiment wherever it moves. With `after` (an id this bus gave
    * out), the backlog holds the events after it that match, or a reset when some of them are no
    * longer held or the id is not this history's. `listener` is called synchronously by `publish`
-   * and must not throw; it is never called for backlog items.
+   * and must not throw; it is never called for backlog items. A bus that learns it lost events
+   * (a shared bus whose connection dropped) sends the listener a reset.
    */
   subscribe(
     filter: LiveFilter,

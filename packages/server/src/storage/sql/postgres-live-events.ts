@@ -37,9 +37,10 @@ type Notice = { e: unknown } | { ref: number };
  * stored in `live_event_payloads` and sent by id. Its offsets are per-experiment sequence numbers,
  * not series positions, so it could not be turned into the truncated form without a query.
  *
- * Limits: LISTEN needs a session of its own (not a pgBouncer transaction-mode pool). Events
- * published while the connection is down are dropped, as the port allows (their changes are
- * committed and readable). Events of one experiment published by two nodes reach listeners in the
+ * Limits: LISTEN needs a session of its own (not a pgBouncer transaction-mode pool). While the
+ * connection is down this node's events are dropped and other nodes' are missed, as the port
+ * allows (the changes are committed and readable); once it is back, every subscriber here gets a
+ * reset, and so does any resumption from before. Events of one experiment published by two nodes reach listeners in the
  * order the NOTIFYs commit, which follows (but may not equal) the order of the writes: points
  * events carry their offsets, and experiment events their full state.
  */
@@ -52,6 +53,7 @@ export class PostgresLiveEvents implements LiveEventBus {
   private outgoing: Promise<void> = Promise.resolve();
   private queued = 0;
   private incoming: Promise<void> = Promise.resolve();
+  private everConnected = false;
 
   private constructor(
     private readonly url: string,
@@ -119,7 +121,8 @@ export class PostgresLiveEvents implements LiveEventBus {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ ...postgresConnection(this.url), keepAlive: true });
+    // Named after the channel, so operators (and tests) can tell these sessions in pg_stat_activity.
+    const client = new pg.Client({ ...postgresConnection(this.url), keepAlive: true, application_name: this.channel });
     client.on('notification', (message) => {
       if (message.channel !== this.channel || message.payload === undefined) return;
       const payload = message.payload;
@@ -139,7 +142,11 @@ export class PostgresLiveEvents implements LiveEventBus {
       await client.end();
       return;
     }
+    const reconnected = this.everConnected;
+    this.everConnected = true;
     this.client = client;
+    // Other nodes' events went by while no one listened here: the streams must re-read.
+    if (reconnected) this.incoming = this.incoming.then(() => this.local.reset());
   }
 
   private scheduleReconnect(): void {
