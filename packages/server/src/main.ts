@@ -8,10 +8,15 @@ import { signInLink } from './core/sessions.service.js';
 import { buildApp } from './http/app.js';
 import { HttpWebhookSender } from './outbound/http-webhook.sender.js';
 import { openBlobStore } from './storage/blob/blob-store.factory.js';
+import { PostgresLiveEvents } from './storage/sql/postgres-live-events.js';
 import { SqlStore } from './storage/sql/sql-store.js';
 
-/** Builds the ports and the core from configuration: the one place that picks implementations. */
-export async function openCore(config: Config): Promise<Core> {
+/**
+ * Builds the ports and the core from configuration: the one place that picks implementations.
+ * `shareLiveEvents` (the server) follows live events through PostgreSQL, so every node sharing the
+ * database sees every node's writes; one-shot commands keep them in process and hold no listener.
+ */
+export async function openCore(config: Config, { shareLiveEvents = false } = {}): Promise<Core> {
   await mkdir(config.dataDir, { recursive: true });
   const store = await SqlStore.open(
     config.databaseUrl,
@@ -24,9 +29,14 @@ export async function openCore(config: Config): Promise<Core> {
     },
   );
   const blobs = openBlobStore(config.blobUrl);
+  const events =
+    shareLiveEvents && store.dialect.name === 'postgres'
+      ? await PostgresLiveEvents.open(config.databaseUrl)
+      : undefined;
   return createCore({
     store,
     blobs,
+    ...(events ? { events } : {}),
     limits: { maxAssetBytes: config.maxAssetBytes, workspaceQuotaBytes: config.workspaceQuotaBytes },
     sessionTtlMillis: config.sessionTtlHours * 60 * 60 * 1000,
     ...(config.rateLimitPointsPerSecond > 0
@@ -61,7 +71,7 @@ export interface RunningServer {
  * one-time sign-in link for the web UI (printed only).
  */
 export async function startServer(config: Config): Promise<RunningServer> {
-  const core = await openCore(config);
+  const core = await openCore(config, { shareLiveEvents: true });
   const bootstrap = await core.auth.bootstrap(config.adminApiKey);
   const app = await buildApp({
     core,
@@ -107,6 +117,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       // After the requests (which may record deliveries), before the store it reads goes.
       await core.webhookDispatcher.stop();
       await core.blobSweeper.stop();
+      await core.events.close?.();
       await core.store.close();
     })();
     return stopping;

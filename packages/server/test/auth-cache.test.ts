@@ -57,4 +57,50 @@ describe('authentication cache', () => {
     cache.delete('other');
     expect(cache.get('other')).toBeUndefined();
   });
+
+  it('forgets everything when the shared security epoch moves, looking at most every check interval', async () => {
+    let now = 0;
+    let epoch = 7;
+    let reads = 0;
+    let failing = false;
+    const cache = new PrincipalCache({ now: () => now }, async () => {
+      reads++;
+      if (failing) throw new Error('store down');
+      return epoch;
+    });
+    const principal = {
+      userId: 'u',
+      userName: 'u',
+      isAdmin: false,
+      scopes: new Set<'read'>(['read']),
+      workspaceIds: new Set<string>(),
+      defaultWorkspaceId: null,
+      credentialId: 'key:test',
+    };
+    cache.set('h', principal, Number.POSITIVE_INFINITY, await cache.refresh());
+    expect(reads).toBe(1);
+    // Another node revokes a key: this one notices at its next look, not before.
+    epoch = 8;
+    now = PrincipalCache.EPOCH_CHECK_MILLIS - 1;
+    await Promise.all([cache.refresh(), cache.refresh()]);
+    expect(reads).toBe(1);
+    expect(cache.get('h')).toBe(principal);
+    now = PrincipalCache.EPOCH_CHECK_MILLIS;
+    await Promise.all([cache.refresh(), cache.refresh()]);
+    expect(reads).toBe(2);
+    expect(cache.get('h')).toBeUndefined();
+
+    // A principal read before a clear is not cached after it.
+    const before = await cache.refresh();
+    cache.clear();
+    cache.set('h', principal, Number.POSITIVE_INFINITY, before);
+    expect(cache.get('h')).toBeUndefined();
+
+    // An epoch that cannot be read trusts nothing cached.
+    cache.set('h', principal, Number.POSITIVE_INFINITY, await cache.refresh());
+    failing = true;
+    now += PrincipalCache.EPOCH_CHECK_MILLIS;
+    await cache.refresh();
+    expect(cache.get('h')).toBeUndefined();
+  });
 });

@@ -88,6 +88,33 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
     ]);
   });
 
+  it('0019 numbers existing webhook deliveries in stored order, and new ones after them', async () => {
+    const { db, migrator } = await openAt('0017-blob-key-indexes');
+    await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(db);
+    await sql`insert into workspaces (id, name, created_by, created_at) values ('w', 'w', 'u', 0)`.execute(db);
+    const delivery = (id: string) =>
+      sql`insert into webhook_deliveries (id, workspace_id, event_type, payload, url, headers, status, attempts,
+            next_attempt_at, created_at)
+          values (${id}, 'w', 'STAGE_ADDED', '{}', 'https://hooks.example/', '{}', 'pending', 0, 0, 0)`.execute(db);
+    // Ids against their recording order: seq must follow the order, not the ids.
+    for (const id of ['c', 'a', 'b']) await delivery(id);
+
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    await delivery('0');
+    const { rows } = await sql<{ id: string; seq: number; claimed: number }>`
+      select id, seq, claimed from webhook_deliveries order by seq
+    `.execute(db);
+    expect(rows.map((r) => [r.id, Number(r.claimed)])).toEqual([
+      ['c', 0],
+      ['a', 0],
+      ['b', 0],
+      ['0', 0],
+    ]);
+    expect(new Set(rows.map((r) => Number(r.seq))).size).toBe(4);
+    const epoch = await sql<{ epoch: number }>`select epoch from security_epoch where id = 1`.execute(db);
+    expect(epoch.rows.map((r) => Number(r.epoch))).toEqual([0]);
+  });
+
   it('0016 fills the workspace usage counter with the bytes already stored per workspace', async () => {
     const { db, migrator } = await openAt('0014-series-tail-frames');
 

@@ -376,7 +376,7 @@ describe.each(backends)('Registry store contract (%s)', (backend) => {
   });
 
   describe('webhook deliveries', () => {
-    it('lists due pending deliveries earliest first and tells when the next is due', async () => {
+    it('lists due pending deliveries earliest first (ties in recording order) and tells when the next is due', async () => {
       const workspace = await seedWorkspace();
       // Far-future times keep other tests' deliveries (due at T0) out of these reads.
       const base = T0 * 2;
@@ -387,10 +387,11 @@ describe.each(backends)('Registry store contract (%s)', (backend) => {
       await store.webhooks.insertDeliveries([late, early, tie, done]);
 
       const due = (await store.webhooks.listDue(base + 15, 100)).filter((d) => d.workspaceId === workspace.id);
-      expect(due).toEqual([tie, early]);
+      // A tie on due time goes in recording order (`early` was recorded before `tie`), not by id.
+      expect(due).toEqual([early, tie]);
       expect((await store.webhooks.listDue(base + 20, 100)).filter((d) => d.workspaceId === workspace.id)).toEqual([
-        tie,
         early,
+        tie,
         late,
       ]);
       expect(await store.webhooks.listDue(base + 20, 1)).toHaveLength(1);
@@ -429,6 +430,38 @@ describe.each(backends)('Registry store contract (%s)', (backend) => {
       expect(await store.webhooks.claim(delivery.id, T0 + 7000, T0 + 9000)).toBe(false);
       await store.webhooks.release(delivery.id, T0);
       expect((await store.webhooks.getDelivery(delivery.id))?.nextAttemptAt).toBeNull();
+    });
+
+    it('lets only the head of a URL queue be claimed, so dispatchers on several nodes keep its order', async () => {
+      const workspace = await seedWorkspace();
+      const url = `https://hooks.example/${hex()}`;
+      const first = newDelivery(workspace.id, { url, nextAttemptAt: T0 + 100 });
+      const second = newDelivery(workspace.id, { url, nextAttemptAt: T0 + 100 });
+      const elsewhere = newDelivery(workspace.id, { url: `${url}/other`, nextAttemptAt: T0 + 100 });
+      // Ids are random: the tie on due time is broken by recording order, not by id.
+      await store.webhooks.insertDeliveries([first, second, elsewhere]);
+      const due = (await store.webhooks.listDue(T0 + 100, 1000)).filter((d) => d.url === url);
+      expect(due.map((d) => d.id)).toEqual([first.id, second.id]);
+
+      // Behind a due delivery, then behind one in flight.
+      expect(await store.webhooks.claim(second.id, T0 + 100, T0 + 5000)).toBe(false);
+      expect(await store.webhooks.claim(elsewhere.id, T0 + 100, T0 + 5000)).toBe(true);
+      expect(await store.webhooks.claim(first.id, T0 + 100, T0 + 5000)).toBe(true);
+      expect(await store.webhooks.claim(second.id, T0 + 100, T0 + 5000)).toBe(false);
+
+      // The first failed and waits for a retry later than the second is due: the second goes.
+      await store.webhooks.recordAttempt(first.id, {
+        attempts: 1,
+        status: 'pending',
+        lastStatus: 503,
+        lastError: 'HTTP 503',
+        nextAttemptAt: T0 + 7000,
+        deliveredAt: null,
+      });
+      expect(await store.webhooks.claim(second.id, T0 + 100, T0 + 5000)).toBe(true);
+      // A delivery handed back unsent no longer holds the queue once it is due later.
+      await store.webhooks.release(second.id, T0 + 8000);
+      expect(await store.webhooks.claim(first.id, T0 + 7000, T0 + 9000)).toBe(true);
     });
 
     it('lists a workspace log newest first, filtered by status and limited', async () => {

@@ -164,6 +164,63 @@ describe.each(backends)('Store contract (%s)', (backend) => {
       const createdAt = everyone.map((k) => k.createdAt);
       expect(createdAt).toEqual([...createdAt].sort((a, b) => b - a));
     });
+
+    it('moves the security epoch with each change to what a credential may do, in its transaction', async () => {
+      const epoch = () => store.tenancy.securityEpoch();
+      const user = newUser();
+      await store.tenancy.insertUser(user);
+      const workspace = newWorkspace(user.id);
+      await store.tenancy.insertWorkspace(workspace);
+      const moved = async (change: () => Promise<unknown>): Promise<boolean> => {
+        const before = await epoch();
+        await change();
+        const after = await epoch();
+        expect(after).toBeGreaterThanOrEqual(before);
+        return after > before;
+      };
+      expect(await moved(() => store.tenancy.putMember(workspace.id, user.id, 'owner'))).toBe(true);
+      expect(await moved(() => store.tenancy.setDefaultWorkspace(user.id, workspace.id))).toBe(true);
+      const key: ApiKeyRecord = {
+        id: hex(),
+        userId: user.id,
+        name: 'k',
+        prefix: 'AbCdEf',
+        scopes: ['read'],
+        createdAt: T0,
+        lastUsedAt: null,
+        expiresAt: null,
+        revokedAt: null,
+        hash: randomBytes(32).toString('hex'),
+      };
+      expect(await moved(() => store.tenancy.insertApiKey(key))).toBe(false);
+      const session = {
+        id: hex(),
+        hash: randomBytes(32).toString('hex'),
+        userId: user.id,
+        scopes: ['read' as const],
+        apiKeyId: key.id,
+        createdAt: T0,
+        expiresAt: T0 + 1000,
+        revokedAt: null,
+      };
+      await store.sessions.insert(session);
+      await store.sessions.insert({ ...session, id: hex(), hash: randomBytes(32).toString('hex') });
+      expect(await moved(() => store.sessions.revoke(session.id, T0 + 1))).toBe(true);
+      expect(await moved(() => store.sessions.revoke(session.id, T0 + 2))).toBe(false);
+      expect(await moved(() => store.sessions.revokeOfApiKey(key.id, T0 + 3))).toBe(true);
+      expect(await moved(() => store.sessions.revokeOfApiKey(key.id, T0 + 4))).toBe(false);
+      expect(await moved(() => store.tenancy.revokeApiKey(key.id, T0 + 5))).toBe(true);
+      expect(await moved(() => store.tenancy.revokeApiKey(key.id, T0 + 6))).toBe(false);
+      // Rolled back with the transaction that made it.
+      const rolledBack = () =>
+        store
+          .transaction(async (tx) => {
+            await tx.tenancy.bumpSecurityEpoch();
+            throw new Error('abort');
+          })
+          .catch(() => undefined);
+      expect(await moved(rolledBack)).toBe(false);
+    });
   });
 
   describe('projects', () => {

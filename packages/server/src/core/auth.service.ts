@@ -98,12 +98,13 @@ export class AuthService {
   async authenticate(secret: string | undefined): Promise<Principal> {
     if (!secret) throw new UnauthenticatedError('missing API key');
     const hash = hashSecret(secret);
-    const principal = this.principals.get(hash) ?? (await this.resolveKey(hash));
+    const generation = await this.principals.refresh();
+    const principal = this.principals.get(hash) ?? (await this.resolveKey(hash, generation));
     if (principal.apiKeyId !== undefined) await this.stampUse(principal.apiKeyId);
     return principal;
   }
 
-  private async resolveKey(hash: string): Promise<Principal> {
+  private async resolveKey(hash: string, generation: number): Promise<Principal> {
     const key = await this.store.tenancy.getApiKeyByHash(hash);
     if (!key || key.revokedAt !== null) throw new UnauthenticatedError('invalid API key', 90212);
     const expired = expiredKeyError(key, this.clock.now());
@@ -112,7 +113,7 @@ export class AuthService {
     if (!user) throw new UnauthenticatedError('invalid API key', 90212);
     const principal = await resolvePrincipal(this.store.tenancy, user, key.scopes, `key:${key.id}`, key.id);
     // Never cached past the key's expiry: the next request after it is refused.
-    this.principals.set(hash, principal, key.expiresAt ?? Number.POSITIVE_INFINITY);
+    this.principals.set(hash, principal, key.expiresAt ?? Number.POSITIVE_INFINITY, generation);
     return principal;
   }
 
@@ -141,6 +142,10 @@ export class AuthService {
    */
   async bootstrap(secret?: string, actor: AuditActor = SERVER_ACTOR): Promise<BootstrapResult> {
     return this.store.transaction(async (tx) => {
+      if ((await tx.tenancy.countUsers()) > 0) return { created: false };
+      // Several nodes starting at once on an empty store all get here: the epoch's lock lets one
+      // through at a time, and the count again (a fresh snapshot) sends the later ones away.
+      await tx.tenancy.bumpSecurityEpoch();
       if ((await tx.tenancy.countUsers()) > 0) return { created: false };
       const now = this.clock.now();
       const userId = newUuid();

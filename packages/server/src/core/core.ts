@@ -114,7 +114,8 @@ export function createCore(deps: {
 }): Core {
   const clock = deps.clock ?? systemClock;
   const events = deps.events ?? new InProcessLiveEvents();
-  const principals = new PrincipalCache(clock);
+  // The store's security epoch tells this node of changes made through other nodes and the CLI.
+  const principals = new PrincipalCache(clock, () => deps.store.tenancy.securityEpoch());
   const projects = new ProjectsService(deps.store, deps.blobs, clock, principals);
   const experiments = new ExperimentsService(deps.store, deps.blobs, projects, clock, events);
   const pointsLimit = new PointsRateLimit(deps.pointsRateLimit, clock);

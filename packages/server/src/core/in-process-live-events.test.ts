@@ -101,4 +101,24 @@ describe('in-process live events', () => {
     expect(beats(got)).toEqual([1]);
     expect(bus.subscriberCount).toBe(1);
   });
+
+  it('on a gap, resets every follower now and any resumption from before it', () => {
+    const bus = new InProcessLiveEvents();
+    bus.publish(beat('p', 'e', 1));
+    const before = bus.subscribe({ projectId: 'p' }, undefined, () => {}).position;
+    const project: LiveDelivery[] = [];
+    const experiment: LiveDelivery[] = [];
+    bus.subscribe({ projectId: 'p' }, undefined, (d) => project.push(d));
+    bus.subscribe({ projectId: 'q', experimentId: 'x' }, undefined, (d) => experiment.push(d));
+    bus.reset();
+    expect(project).toEqual([{ kind: 'reset', id: expect.any(String) }]);
+    expect(experiment).toEqual(project);
+    const gap = (project[0] as LiveDelivery).id;
+    bus.publish(beat('p', 'e', 2));
+    const stale = bus.subscribe({ projectId: 'p' }, before, () => {});
+    expect(stale.backlog).toEqual([{ kind: 'reset', id: stale.position }]);
+    // From the gap on, resumption works again.
+    const resumed = bus.subscribe({ projectId: 'p' }, gap, () => {});
+    expect(beats(resumed.backlog)).toEqual([2]);
+  });
 });

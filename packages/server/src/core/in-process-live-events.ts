@@ -43,6 +43,8 @@ export class InProcessLiveEvents implements LiveEventBus {
   private heldPoints = 0;
   /** Per project, the sequence number of its newest event dropped from the history. */
   private readonly droppedUpTo = new Map<string, number>();
+  /** The position of the last gap (see `reset`): resuming from before it is a reset. */
+  private gapAt = 0;
   private readonly byProject = new Map<string, Set<Subscriber>>();
   private readonly byExperiment = new Map<string, Set<Subscriber>>();
 
@@ -97,6 +99,32 @@ export class InProcessLiveEvents implements LiveEventBus {
     };
   }
 
+  /**
+   * Declares a gap: events may have been lost (a shared bus's connection dropped). Every
+   * subscriber is sent a reset now (re-read, then keep following), the history is forgotten, and
+   * resuming from any position before the gap is a reset too.
+   */
+  reset(): void {
+    const seq = ++this.seq;
+    this.gapAt = seq;
+    this.ring.fill(undefined);
+    this.head = 0;
+    this.held = 0;
+    this.heldPoints = 0;
+    const delivery: LiveDelivery = { kind: 'reset', id: this.idOf(seq) };
+    for (const index of [this.byProject, this.byExperiment]) {
+      for (const set of index.values()) {
+        for (const subscriber of set) {
+          try {
+            subscriber.listener(delivery);
+          } catch {
+            // As in publish.
+          }
+        }
+      }
+    }
+  }
+
   /** Subscribers currently following, for tests and diagnostics. */
   get subscriberCount(): number {
     let count = 0;
@@ -108,7 +136,9 @@ export class InProcessLiveEvents implements LiveEventBus {
   private backlog(filter: LiveFilter, after: string, position: string): LiveDelivery[] {
     const seq = this.seqOf(after);
     const dropped = this.droppedUpTo.get(filter.projectId) ?? 0;
-    if (seq === undefined || seq > this.seq || seq < dropped) return [{ kind: 'reset', id: position }];
+    if (seq === undefined || seq > this.seq || seq < dropped || seq < this.gapAt) {
+      return [{ kind: 'reset', id: position }];
+    }
     const missed: LiveDelivery[] = [];
     for (let i = 0; i < this.held; i++) {
       const held = this.ring[(this.head + i) % this.ring.length] as Held;

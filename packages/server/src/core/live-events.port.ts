@@ -69,11 +69,10 @@ export interface LiveSubscription {
  * id names a position in this bus's history and carries the identity of that history (a server
  * process, or a cluster's shared log), so an id from another history always resumes with a reset.
  *
- * The in-process implementation (`InProcessLiveEvents`) serves one server. Several server nodes
- * would share one through PostgreSQL: `publish` becomes `NOTIFY cairn_live, <event>` issued after
- * the commit (payloads are capped at 8,000 bytes, so large events travel as references such as
- * the truncated points form), every node `LISTEN`s and feeds its own subscribers and history in
- * notification order, which PostgreSQL keeps in commit order; ids then come from a sequence.
+ * The in-process implementation (`InProcessLiveEvents`) serves one server (and SQLite). Server
+ * nodes sharing a PostgreSQL database share events through it (`PostgresLiveEvents`: NOTIFY after
+ * the commit, every node LISTENs and feeds its own subscribers and history); its ids name
+ * positions in one node's history, so resuming through another node starts with a reset.
  */
 export interface LiveEventBus {
   /** Delivers `event` to the matching subscribers and keeps it for resumption. Synchronous. */
@@ -83,11 +82,14 @@ export interface LiveEventBus {
    * the event), or those of one experiment wherever it moves. With `after` (an id this bus gave
    * out), the backlog holds the events after it that match, or a reset when some of them are no
    * longer held or the id is not this history's. `listener` is called synchronously by `publish`
-   * and must not throw; it is never called for backlog items.
+   * and must not throw; it is never called for backlog items. A bus that learns it lost events
+   * (a shared bus whose connection dropped) sends the listener a reset.
    */
   subscribe(
     filter: LiveFilter,
     after: string | undefined,
     listener: (delivery: LiveDelivery) => void,
   ): LiveSubscription;
+  /** Lets go of what the bus holds outside the process (a database connection), when it holds any. */
+  close?(): Promise<void>;
 }

@@ -120,14 +120,18 @@ export interface WebhookRepository {
   listConfigsFor(workspaceId: string, registryModelId: string): Promise<WebhookConfig[]>;
 
   insertDeliveries(deliveries: readonly WebhookDelivery[]): Promise<void>;
-  /** Pending deliveries whose next attempt is due at `now`, earliest due first (ties by id). */
+  /** Pending deliveries whose next attempt is due at `now`, earliest due first (ties in recording order). */
   listDue(now: number, limit: number): Promise<WebhookDelivery[]>;
   /** The earliest next attempt of any pending delivery; undefined when none is pending. */
   nextDueAt(): Promise<number | undefined>;
   /**
    * Reserves a delivery for one sender: moves its next attempt to `until` when it is still pending
    * with its next attempt at `expectedNextAttemptAt`. True when this call won it; false when
-   * another dispatcher (another pass, another server process) claimed or finished it first.
+   * another dispatcher (another pass, another server process) claimed or finished it first, or
+   * when it is not the head of its URL's queue: a delivery to the same URL recorded before it is
+   * still pending and either claimed or due no later than `expectedNextAttemptAt`. So deliveries
+   * to one URL go out one at a time, in recording order, whichever dispatchers share the log
+   * (a failed one rescheduled past later ones no longer holds them back).
    */
   claim(id: string, expectedNextAttemptAt: number, until: number): Promise<boolean>;
   recordAttempt(id: string, attempt: DeliveryAttempt): Promise<void>;

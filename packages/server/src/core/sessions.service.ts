@@ -102,12 +102,13 @@ export class SessionsService {
   /** The principal of a live session: its user with the session's scopes. */
   async authenticate(secret: string): Promise<Principal> {
     const hash = hashSecret(secret);
+    const generation = await this.principals.refresh();
     const cached = this.principals.get(cacheKey(hash));
     if (cached) return cached;
     const { record, user } = await this.live(hash);
     const principal = await resolvePrincipal(this.store.tenancy, user, record.scopes, `session:${record.id}`);
     // Never cached past the session's own end.
-    this.principals.set(cacheKey(hash), principal, record.expiresAt);
+    this.principals.set(cacheKey(hash), principal, record.expiresAt, generation);
     return principal;
   }
 

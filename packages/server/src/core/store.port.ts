@@ -84,6 +84,12 @@ export interface ApiKeyRecord extends ApiKey {
   hash: string;
 }
 
+/**
+ * Users, workspaces, memberships and API keys. Every change to what a credential may do (a
+ * membership put, a default workspace set, a key revoked; a session ended, in SessionRepository)
+ * also moves the security epoch on, in the same transaction: server nodes sharing the store
+ * read the epoch to know when the principals they cached went stale.
+ */
 export interface TenancyRepository {
   countUsers(): Promise<number>;
   insertUser(user: User): Promise<void>;
@@ -114,6 +120,14 @@ export interface TenancyRepository {
    * expired keys are stamped like any other; a missing key is false.
    */
   touchApiKey(id: string, at: number, minIntervalMillis: number): Promise<boolean>;
+
+  /**
+   * Moves the security epoch on. Inside a transaction it also holds back every other transaction
+   * that moves it until this one ends (on PostgreSQL a row lock; SQLite writers are serial anyway).
+   */
+  bumpSecurityEpoch(): Promise<void>;
+  /** The security epoch: a counter that only grows. */
+  securityEpoch(): Promise<number>;
 }
 
 /** An audit event before the store numbers it. */

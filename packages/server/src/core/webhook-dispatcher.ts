@@ -37,6 +37,13 @@ export const DEFAULT_WEBHOOK_DISPATCH_OPTIONS: WebhookDispatchOptions = {
   concurrency: 8,
 };
 
+/**
+ * The wait before looking again at due deliveries this process could not claim because an earlier
+ * delivery to their URL is in flight elsewhere (another node): long enough not to spin on the
+ * log, short beside a webhook's latency. The node sending the earlier one usually sends them first.
+ */
+const HELD_BACK_RETRY_MILLIS = 250;
+
 /** Identifies the sender to receivers; they can also deduplicate on the delivery header. */
 const USER_AGENT = 'Cairn-Webhooks/1';
 
@@ -111,12 +118,15 @@ export class WebhookDispatcher {
     this.pass = (async () => {
       let delay = this.options.pollIntervalMillis;
       try {
+        let heldBack = false;
         do {
           this.again = false;
-          await this.drain();
+          heldBack = await this.drain();
         } while (this.again && !this.stopped);
         const due = await this.store.webhooks.nextDueAt();
         if (due !== undefined) delay = Math.min(delay, Math.max(0, due - this.clock.now()));
+        // Due but held back behind a delivery another process is sending: not a reason to spin.
+        if (heldBack) delay = Math.max(delay, Math.min(HELD_BACK_RETRY_MILLIS, this.options.pollIntervalMillis));
       } catch (error) {
         this.onError(error);
       }
@@ -131,33 +141,44 @@ export class WebhookDispatcher {
    * Delivers everything due now, a batch at a time. Deliveries to different URLs go out in
    * parallel; those to one URL one after another in log order, so a receiver sees a version's
    * stage changes in the order they happened (unless a failed one is retried later: the payload
-   * timestamp orders them then).
+   * timestamp orders them then). With dispatchers on several nodes, the store lets only the head of
+   * a URL's queue be claimed, so the order holds across them. Returns whether due deliveries were
+   * left unclaimed (held back, or taken by another process).
    */
-  private async drain(): Promise<void> {
+  private async drain(): Promise<boolean> {
     const { batchSize, concurrency } = this.options;
+    let unclaimed = false;
     while (!this.stopped) {
       const due = await this.store.webhooks.listDue(this.clock.now(), batchSize);
+      let claimed = 0;
       const byUrl = new Map<string, WebhookDelivery[]>();
       for (const delivery of due) byUrl.set(delivery.url, [...(byUrl.get(delivery.url) ?? []), delivery]);
       const queues = [...byUrl.values()];
       const results: PromiseSettledResult<void>[] = [];
       for (let i = 0; i < queues.length && !this.stopped; i += concurrency) {
         const wave = queues.slice(i, i + concurrency).map(async (queue) => {
-          for (const delivery of queue) if (!this.stopped) await this.deliver(delivery);
+          for (const delivery of queue) {
+            if (this.stopped) break;
+            if (await this.deliver(delivery)) claimed++;
+            else unclaimed = true;
+          }
         });
         results.push(...(await Promise.allSettled(wave)));
       }
       const failure = results.find((result) => result.status === 'rejected');
       if (failure) throw failure.reason;
-      if (due.length < batchSize) return;
+      // A full batch none of which could be claimed would be listed again as it is.
+      if (due.length < batchSize || claimed === 0) return unclaimed;
     }
+    return unclaimed;
   }
 
-  private async deliver(delivery: WebhookDelivery): Promise<void> {
+  /** Attempts the delivery once; false when this process could not claim it. */
+  private async deliver(delivery: WebhookDelivery): Promise<boolean> {
     const { leaseMillis, maxAttempts } = this.options;
-    if (delivery.nextAttemptAt === null) return;
+    if (delivery.nextAttemptAt === null) return false;
     const claimedAt = this.clock.now();
-    if (!(await this.store.webhooks.claim(delivery.id, delivery.nextAttemptAt, claimedAt + leaseMillis))) return;
+    if (!(await this.store.webhooks.claim(delivery.id, delivery.nextAttemptAt, claimedAt + leaseMillis))) return false;
 
     let status: number | null = null;
     let error: string | null = null;
@@ -175,7 +196,7 @@ export class WebhookDispatcher {
     } catch (cause) {
       if (this.stopped) {
         await this.store.webhooks.release(delivery.id, this.clock.now());
-        return;
+        return true;
       }
       error = errorMessage(cause);
     }
@@ -190,7 +211,7 @@ export class WebhookDispatcher {
         nextAttemptAt: null,
         deliveredAt: at,
       });
-      return;
+      return true;
     }
     const givingUp = final || attempts >= maxAttempts;
     await this.store.webhooks.recordAttempt(delivery.id, {
@@ -201,6 +222,7 @@ export class WebhookDispatcher {
       nextAttemptAt: givingUp ? null : at + this.backoff(attempts),
       deliveredAt: null,
     });
+    return true;
   }
 }
 

@@ -328,7 +328,12 @@ export interface Database {
     next_attempt_at: number | null;
     delivered_at: number | null;
     created_at: number;
+    /** 1 while a dispatcher holds the lease (an attempt in flight). */
+    claimed: Generated<number>;
+    /** Recording order, assigned by the database. */
+    seq: Generated<number>;
   };
+  security_epoch: { id: number; epoch: number };
   artifact_tables: {
     experiment_id: string;
     name: string;

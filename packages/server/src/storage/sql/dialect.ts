@@ -308,11 +308,8 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Opened
     pg.types.setTypeParser(20, (value) => Number(value));
     int8ParserInstalled = true;
   }
-  const parsed = new URL(url);
-  const schema = parsed.searchParams.get('schema');
-  parsed.searchParams.delete('schema');
   const pool = new pg.Pool({
-    connectionString: parsed.toString(),
+    ...postgresConnection(url),
     max: options.poolSize ?? DEFAULT_POSTGRES_POOL_SIZE,
     // node-postgres waits for a connection forever by default: a database that is down but not
     // refusing (a black-holed address, a stuck failover) would hold every request. This bounds it;
@@ -320,7 +317,6 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Opened
     connectionTimeoutMillis: options.connectTimeoutMillis ?? DEFAULT_POSTGRES_CONNECT_TIMEOUT_MILLIS,
     // Notices a peer that vanished without a FIN (a host gone mid-query) instead of waiting on it.
     keepAlive: true,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   // A connection the server drops (a restart, a network cut) emits 'error': the pool re-emits it
   // for idle connections, a checked-out client emits it itself (between the statements of a
@@ -338,6 +334,14 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Opened
       ...postgresFunctions,
     },
   };
+}
+
+/** node-postgres settings for a `postgres://…` URL, its `schema` parameter as the search_path. */
+export function postgresConnection(url: string): { connectionString: string; options?: string } {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  return { connectionString: parsed.toString(), ...(schema ? { options: `-c search_path=${schema}` } : {}) };
 }
 
 /** Binary columns come back as Buffer from both drivers; normalise for the codec. */

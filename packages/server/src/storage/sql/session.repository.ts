@@ -1,7 +1,9 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Scope } from '../../core/entities.js';
 import type { SessionRecord, SessionRepository, SignInTokenRecord } from '../../core/store.port.js';
+import { atomically } from './atomic.js';
 import type { Database } from './database.js';
+import { bumpSecurityEpoch } from './tenancy.repository.js';
 
 export class SqlSessionRepository implements SessionRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -28,23 +30,31 @@ export class SqlSessionRepository implements SessionRepository {
   }
 
   async revoke(id: string, at: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('sessions')
-      .set({ revoked_at: at })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    return atomically(this.db, async (db) => {
+      const result = await db
+        .updateTable('sessions')
+        .set({ revoked_at: at })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      const revoked = Number(result.numUpdatedRows) > 0;
+      if (revoked) await bumpSecurityEpoch(db);
+      return revoked;
+    });
   }
 
   async revokeOfApiKey(apiKeyId: string, at: number): Promise<number> {
-    const result = await this.db
-      .updateTable('sessions')
-      .set({ revoked_at: at })
-      .where('api_key_id', '=', apiKeyId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    return atomically(this.db, async (db) => {
+      const result = await db
+        .updateTable('sessions')
+        .set({ revoked_at: at })
+        .where('api_key_id', '=', apiKeyId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      const revoked = Number(result.numUpdatedRows);
+      if (revoked > 0) await bumpSecurityEpoch(db);
+      return revoked;
+    });
   }
 
   async insertSignInToken(token: SignInTokenRecord): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ApiKey, Scope, User, Workspace, WorkspaceRole } from '../../core/entities.js';
 import type { ApiKeyRecord, TenancyRepository } from '../../core/store.port.js';
+import { atomically } from './atomic.js';
 import type { Database } from './database.js';
 
 export class SqlTenancyRepository implements TenancyRepository {
@@ -39,7 +40,10 @@ export class SqlTenancyRepository implements TenancyRepository {
   }
 
   async setDefaultWorkspace(userId: string, workspaceId: string): Promise<void> {
-    await this.db.updateTable('users').set({ default_workspace_id: workspaceId }).where('id', '=', userId).execute();
+    await atomically(this.db, async (db) => {
+      await db.updateTable('users').set({ default_workspace_id: workspaceId }).where('id', '=', userId).execute();
+      await bumpSecurityEpoch(db);
+    });
   }
 
   async insertWorkspace(workspace: Workspace): Promise<void> {
@@ -76,11 +80,14 @@ export class SqlTenancyRepository implements TenancyRepository {
   }
 
   async putMember(workspaceId: string, userId: string, role: WorkspaceRole): Promise<void> {
-    await this.db
-      .insertInto('workspace_members')
-      .values({ workspace_id: workspaceId, user_id: userId, role })
-      .onConflict((oc) => oc.columns(['workspace_id', 'user_id']).doUpdateSet({ role }))
-      .execute();
+    await atomically(this.db, async (db) => {
+      await db
+        .insertInto('workspace_members')
+        .values({ workspace_id: workspaceId, user_id: userId, role })
+        .onConflict((oc) => oc.columns(['workspace_id', 'user_id']).doUpdateSet({ role }))
+        .execute();
+      await bumpSecurityEpoch(db);
+    });
   }
 
   async insertApiKey(key: ApiKeyRecord): Promise<void> {
@@ -118,13 +125,30 @@ export class SqlTenancyRepository implements TenancyRepository {
   }
 
   async revokeApiKey(id: string, at: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('api_keys')
-      .set({ revoked_at: at })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    return atomically(this.db, async (db) => {
+      const result = await db
+        .updateTable('api_keys')
+        .set({ revoked_at: at })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      const revoked = Number(result.numUpdatedRows) > 0;
+      if (revoked) await bumpSecurityEpoch(db);
+      return revoked;
+    });
+  }
+
+  async bumpSecurityEpoch(): Promise<void> {
+    await bumpSecurityEpoch(this.db);
+  }
+
+  async securityEpoch(): Promise<number> {
+    const row = await this.db
+      .selectFrom('security_epoch')
+      .select('epoch')
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow();
+    return Number(row.epoch);
   }
 
   async touchApiKey(id: string, at: number, minIntervalMillis: number): Promise<boolean> {
@@ -165,4 +189,16 @@ function toApiKey(row: Selectable<Database['api_keys']>): ApiKey {
     revokedAt: row.revoked_at,
     expiresAt: row.expires_at,
   };
+}
+
+/**
+ * Moves the security epoch on, in the caller's transaction when there is one. The row's lock is
+ * held to the end of that transaction, which also serialises the transactions that bump it.
+ */
+export async function bumpSecurityEpoch(db: Kysely<Database>): Promise<void> {
+  await db
+    .updateTable('security_epoch')
+    .set((eb) => ({ epoch: eb('epoch', '+', 1) }))
+    .where('id', '=', 1)
+    .execute();
 }

@@ -91,7 +91,7 @@ export class SqlWebhookRepository implements WebhookRepository {
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', now)
       .orderBy('next_attempt_at')
-      .orderBy('id')
+      .orderBy('seq')
       .limit(limit)
       .execute();
     return rows.map(toDelivery);
@@ -108,13 +108,29 @@ export class SqlWebhookRepository implements WebhookRepository {
 
   async claim(id: string, expectedNextAttemptAt: number, until: number): Promise<boolean> {
     // Compare-and-set on the due time: of several dispatchers that read the same due row, the
-    // first update wins and the others match no row.
+    // first update wins and the others match no row. Only the head of the URL's queue can be
+    // won: no earlier-recorded pending delivery to the URL may be in flight or due no later than
+    // this one, or a dispatcher on another node could send this one while that one is still
+    // going out. Each state either condition sees blocks until the earlier delivery is recorded
+    // (delivered, failed, or rescheduled past this one), so the check needs no lock.
     const result = await this.db
       .updateTable('webhook_deliveries')
-      .set({ next_attempt_at: until })
+      .set({ next_attempt_at: until, claimed: 1 })
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .where('next_attempt_at', '=', expectedNextAttemptAt)
+      .where(({ not, exists, selectFrom, or, eb }) =>
+        not(
+          exists(
+            selectFrom('webhook_deliveries as p')
+              .select(eb.lit(1).as('one'))
+              .whereRef('p.url', '=', 'webhook_deliveries.url')
+              .where('p.status', '=', 'pending')
+              .whereRef('p.seq', '<', 'webhook_deliveries.seq')
+              .where((p) => or([p('p.claimed', '=', 1), p('p.next_attempt_at', '<=', expectedNextAttemptAt)])),
+          ),
+        ),
+      )
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
@@ -129,6 +145,7 @@ export class SqlWebhookRepository implements WebhookRepository {
         last_error: attempt.lastError,
         next_attempt_at: attempt.nextAttemptAt,
         delivered_at: attempt.deliveredAt,
+        claimed: 0,
       })
       .where('id', '=', id)
       .execute();
@@ -137,7 +154,7 @@ export class SqlWebhookRepository implements WebhookRepository {
   async release(id: string, nextAttemptAt: number): Promise<void> {
     await this.db
       .updateTable('webhook_deliveries')
-      .set({ next_attempt_at: nextAttemptAt })
+      .set({ next_attempt_at: nextAttemptAt, claimed: 0 })
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .execute();
