@@ -195,6 +195,7 @@ export class SqlSeriesRepository implements SeriesRepository {
       const counts = await db
         .selectFrom('series_blocks')
         .select(['block_no', 'point_count'])
+        .where('experiment_id', '=', experimentId)
         .where('series_id', '=', row.id)
         .orderBy('block_no')
         .execute();
@@ -219,6 +220,7 @@ export class SqlSeriesRepository implements SeriesRepository {
           : await db
               .selectFrom('series_blocks')
               .select('payload')
+              .where('experiment_id', '=', experimentId)
               .where('series_id', '=', row.id)
               .where('block_no', '>=', firstBlock)
               .where('block_no', '<=', lastBlock)
@@ -257,6 +259,7 @@ export class SqlSeriesRepository implements SeriesRepository {
       let query = db
         .selectFrom('series_blocks')
         .select('payload')
+        .where('experiment_id', '=', experimentId)
         .where('series_id', '=', row.id)
         .where('min_step', 'is not', null)
         .orderBy('block_no');
@@ -295,6 +298,7 @@ export class SqlSeriesRepository implements SeriesRepository {
       const blocks = await db
         .selectFrom('series_blocks')
         .select('chunk_summaries')
+        .where('experiment_id', '=', experimentId)
         .where('series_id', '=', row.id)
         .orderBy('block_no')
         .execute();
@@ -353,7 +357,14 @@ export class SqlSeriesRepository implements SeriesRepository {
           if (segment) segments.set(segmentKey(row.id, blockNo), segment);
           else blockNos.push(blockNo);
         }
-        if (blockNos.length > 0) missing.push({ seriesId: row.id, blockNos, origin: originOf(row.experiment_id) });
+        if (blockNos.length > 0) {
+          missing.push({
+            experimentId: row.experiment_id,
+            seriesId: row.id,
+            blockNos,
+            origin: originOf(row.experiment_id),
+          });
+        }
       }
       const blocks = await this.fetchBlocks(db, missing, axis, from, to);
       return { rows, segments, blocks };
@@ -404,7 +415,7 @@ export class SqlSeriesRepository implements SeriesRepository {
     to: number,
   ): Promise<{ series_id: string; block_no: number; payload: Uint8Array }[]> {
     const result: { series_id: string; block_no: number; payload: Uint8Array }[] = [];
-    // Each series costs its id, its block numbers and up to two bounds in bind parameters.
+    // Each series costs its experiment, its id, its block numbers and up to two bounds in bind parameters.
     const budget = Math.floor(this.dialect.maxBindParameters / 2);
     let start = 0;
     while (start < missing.length) {
@@ -412,9 +423,9 @@ export class SqlSeriesRepository implements SeriesRepository {
       let end = start;
       while (
         end < missing.length &&
-        (end === start || used + (missing[end] as MissingBlocks).blockNos.length + 3 <= budget)
+        (end === start || used + (missing[end] as MissingBlocks).blockNos.length + 4 <= budget)
       ) {
-        used += (missing[end] as MissingBlocks).blockNos.length + 3;
+        used += (missing[end] as MissingBlocks).blockNos.length + 4;
         end++;
       }
       const group = missing.slice(start, end);
@@ -424,12 +435,16 @@ export class SqlSeriesRepository implements SeriesRepository {
         .select(['series_id', 'block_no', 'payload'])
         .where((eb) =>
           eb.or(
-            group.map(({ seriesId, blockNos, origin }) => {
+            group.map(({ experimentId, seriesId, blockNos, origin }) => {
               // The extent columns hold integers: fractional bounds are rounded inwards, which
               // keeps the comparison exact (and PostgreSQL compares bigint with integers only).
               const low = Math.ceil(from + origin);
               const high = Math.floor(to + origin);
-              const conditions = [eb('series_id', '=', seriesId), eb('block_no', 'in', blockNos)];
+              const conditions = [
+                eb('experiment_id', '=', experimentId),
+                eb('series_id', '=', seriesId),
+                eb('block_no', 'in', blockNos),
+              ];
               if (axis === 'step') {
                 conditions.push(eb('min_step', 'is not', null));
                 if (from !== Number.NEGATIVE_INFINITY) conditions.push(eb('max_step', '>=', low));
@@ -502,11 +517,11 @@ export class SqlSeriesRepository implements SeriesRepository {
       const all = tail.length > 0 ? [...tail, ...pending] : pending;
       let start = 0;
       for (; all.length - start >= BLOCK_SIZE; start += BLOCK_SIZE) {
-        await this.insertBlock(row.id, row.block_count++, all.slice(start, start + BLOCK_SIZE));
+        await this.insertBlock(row, row.block_count++, all.slice(start, start + BLOCK_SIZE));
       }
       // A big remainder becomes a (shorter) block of its own; a small one waits in the tail.
       if (all.length - start >= DIRECT_SEAL_MIN) {
-        await this.insertBlock(row.id, row.block_count++, all.slice(start));
+        await this.insertBlock(row, row.block_count++, all.slice(start));
         start = all.length;
       }
       pending = all.slice(start);
@@ -529,7 +544,7 @@ export class SqlSeriesRepository implements SeriesRepository {
     for (const state of rows) {
       const row = toColumns(state);
       const parameters = SERIES_UPDATE_COLUMNS.map((column) => row[column]);
-      parameters.push(row.id);
+      parameters.push(row.experiment_id, row.id);
       await this.db.executeQuery(CompiledQuery.raw(this.seriesUpdateSql(), parameters));
     }
   }
@@ -540,12 +555,13 @@ export class SqlSeriesRepository implements SeriesRepository {
     if (this.seriesUpdateText === undefined) {
       const place = (i: number) => (this.dialect.name === 'postgres' ? `$${i}` : '?');
       const sets = SERIES_UPDATE_COLUMNS.map((column, i) => `"${column}" = ${place(i + 1)}`).join(', ');
-      this.seriesUpdateText = `update "series" set ${sets} where "id" = ${place(SERIES_UPDATE_COLUMNS.length + 1)}`;
+      const key = `"experiment_id" = ${place(SERIES_UPDATE_COLUMNS.length + 1)} and "id" = ${place(SERIES_UPDATE_COLUMNS.length + 2)}`;
+      this.seriesUpdateText = `update "series" set ${sets} where ${key}`;
     }
     return this.seriesUpdateText;
   }
 
-  private async insertBlock(seriesId: string, blockNo: number, points: StoredPoint[]): Promise<void> {
+  private async insertBlock(series: SeriesState, blockNo: number, points: StoredPoint[]): Promise<void> {
     let minStep: number | null = null;
     let maxStep: number | null = null;
     let minEpoch: number | null = null;
@@ -574,7 +590,8 @@ export class SqlSeriesRepository implements SeriesRepository {
     await this.db
       .insertInto('series_blocks')
       .values({
-        series_id: seriesId,
+        experiment_id: series.experiment_id,
+        series_id: series.id,
         block_no: blockNo,
         point_count: points.length,
         first_offset: (points[0] as StoredPoint).offset,
@@ -616,6 +633,7 @@ function findSeries(db: Kysely<Database>, experimentId: string, name: string): P
 }
 
 interface MissingBlocks {
+  experimentId: string;
   seriesId: string;
   blockNos: number[];
   /** Subtracted from the raw coordinate to give x (see `WindowRequest.origin`). */

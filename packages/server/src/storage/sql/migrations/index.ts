@@ -17,6 +17,7 @@ import { seriesTailFrames } from './0014-series-tail-frames.js';
 import { keyExpiryAudit } from './0015-key-expiry-audit.js';
 import { workspaceUsage } from './0016-workspace-usage.js';
 import { blobKeyIndexes } from './0017-blob-key-indexes.js';
+import { seriesExperimentKeys } from './0018-series-experiment-keys.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
 export type DialectMigration = (db: Kysely<unknown>, dialect: SqlDialect) => Promise<void>;
@@ -39,6 +40,7 @@ const migrations: Record<string, DialectMigration> = {
   '0015-key-expiry-audit': keyExpiryAudit,
   '0016-workspace-usage': workspaceUsage,
   '0017-blob-key-indexes': blobKeyIndexes,
+  '0018-series-experiment-keys': seriesExperimentKeys,
 };
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
