@@ -389,9 +389,15 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
       metrics: ['loss', 'acc'],
       buckets: 50,
     };
-    for (const x of ['step', 'timestamp', 'epoch'] as const) {
+    for (const x of ['step', 'wall', 'relative', 'epoch'] as const) {
       expect(await migrated.query({ ...chart, x })).toEqual(await written.query({ ...chart, x }));
     }
+    // A range that prunes blocks by their extents.
+    const ranged = { ...chart, x: 'step' as const, from: 4100, to: 8300 };
+    const windows = await migrated.query(ranged);
+    // Steps 4100…8300 but every fifth, which was logged without a step.
+    expect(windows.find((w) => w.experimentId === 'e1' && w.metric === 'loss')?.inRange).toBe(3360);
+    expect(windows).toEqual(await written.query(ranged));
     const backfilled = await sql<{ experiment_id: string; owner: string }>`
       select b.experiment_id, s.experiment_id as owner from series_blocks b join series s on s.id = b.series_id
     `.execute(db);
