@@ -18,13 +18,11 @@ import type { SqlDialect } from '../dialect.js';
  * INSERT…SELECT / UPDATE…FROM, whatever the size of the database.
  */
 export async function seriesExperimentKeys(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
-  if (dialect.name === 'postgres') await alterOnPostgres(db);
+  if (dialect.name === 'postgres') return alterOnPostgres(db);
   // Kysely's migrator runs SQLite migrations outside a transaction: this one copies and drops
   // whole tables, so it brings its own.
-  else
-    await (db.isTransaction
-      ? rebuildOnSqlite(db, dialect)
-      : db.transaction().execute((trx) => rebuildOnSqlite(trx, dialect)));
+  if (db.isTransaction) return rebuildOnSqlite(db, dialect);
+  return db.transaction().execute((trx) => rebuildOnSqlite(trx, dialect));
 }
 
 /** PostgreSQL alters keys in place; the migrator's transaction makes the whole of it atomic. */
