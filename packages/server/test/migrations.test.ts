@@ -336,4 +336,247 @@ describe.each(backends)('migrations on existing data (%s)', (backend) => {
       [3, 3],
     ]);
   });
+  it('0018 puts experiment_id in every key of the series tables; every point reads back as before', async () => {
+    // The data is written by the current repository into a database at the latest version, then
+    // copied row for row (blocks without experiment_id) into one at 0017: sealed blocks, shorter
+    // blocks and tail frames exactly as appends leave them.
+    const reference = await openAt('0017-blob-key-indexes');
+    expect((await reference.migrator.migrateToLatest()).error).toBeUndefined();
+    const { db, dialect, migrator } = await openAt('0017-blob-key-indexes');
+    for (const target of [reference.db, db]) {
+      await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(target);
+      await sql`insert into workspaces (id, name, created_by, created_at) values ('w', 'ws', 'u', 0)`.execute(target);
+      await sql`insert into projects (id, workspace_id, name, owner_user_id, created_at, updated_at)
+                values ('p', 'w', 'proj', 'u', 0, 0)`.execute(target);
+      for (const id of ['e1', 'e2']) {
+        await sql`insert into experiments (id, project_id, workspace_id, status, start_time, created_by, created_at, updated_at)
+                  values (${id}, 'p', 'w', 'RUNNING', 0, 'u', 0, 0)`.execute(target);
+      }
+    }
+    const written = new SqlSeriesRepository(reference.db, reference.dialect);
+    const points = (name: string, count: number, from: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        name,
+        // NaN now and then: stored as NULL in summaries, as a bit pattern in blocks and tails.
+        value: (from + i) % 97 === 0 ? Number.NaN : Math.sin(from + i) * 100,
+        step: (from + i) % 5 === 0 ? null : from + i,
+        epoch: Math.floor((from + i) / 1000),
+        timestamp: 1_700_000_000_000 + (from + i) * 10,
+        context: (from + i) % 3 === 0 ? 'train' : null,
+      }));
+    // e1/loss: two full blocks, a shorter one and a tail; e1/acc: a tail; e2/loss: a short block
+    // and a tail (same name, other experiment).
+    await written.append('e1', points('loss', 9000, 0));
+    await written.append('e1', [...points('loss', 100, 9000), ...points('acc', 50, 0)]);
+    await written.append('e2', points('loss', 300, 0));
+    await written.append('e2', points('loss', 20, 300));
+
+    const seriesRows = await reference.db.selectFrom('series').selectAll().execute();
+    const blockRows = await reference.db
+      .selectFrom('series_blocks')
+      .select(BLOCK_COLUMNS_AT_0017)
+      .orderBy('series_id')
+      .orderBy('block_no')
+      .execute();
+    expect(blockRows.length).toBe(4);
+    expect(seriesRows.filter((row) => row.tail_payload !== null).length).toBe(3);
+    const old = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+    await old.insertInto('series').values(seriesRows).execute();
+    await old.insertInto('series_blocks').values(blockRows).execute();
+    for (const { id, next_seq } of await reference.db.selectFrom('experiments').select(['id', 'next_seq']).execute()) {
+      await old.updateTable('experiments').set({ next_seq }).where('id', '=', id).execute();
+    }
+
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    const migrated = new SqlSeriesRepository(db, dialect);
+    for (const [experiment, name, count] of [
+      ['e1', 'loss', 9100],
+      ['e1', 'acc', 50],
+      ['e2', 'loss', 320],
+    ] as const) {
+      const expected = await written.readPoints(experiment, name);
+      expect(expected.length).toBe(count);
+      expect(await migrated.readPoints(experiment, name)).toEqual(expected);
+      expect(await migrated.readPoints(experiment, name, { offset: 4000, limit: 5000 })).toEqual(
+        await written.readPoints(experiment, name, { offset: 4000, limit: 5000 }),
+      );
+      expect(await migrated.readPoints(experiment, name, { stepFrom: 4100, stepTo: 8300 })).toEqual(
+        await written.readPoints(experiment, name, { stepFrom: 4100, stepTo: 8300 }),
+      );
+      expect(await migrated.downsample(experiment, name, 20)).toEqual(await written.downsample(experiment, name, 20));
+    }
+    for (const experiment of ['e1', 'e2']) {
+      expect(await migrated.listSummaries(experiment)).toEqual(await written.listSummaries(experiment));
+    }
+    const chart = {
+      experiments: [
+        { id: 'e1', startTime: 0 },
+        { id: 'e2', startTime: 0 },
+      ],
+      metrics: ['loss', 'acc'],
+      buckets: 50,
+    };
+    for (const x of ['step', 'wall', 'relative', 'epoch'] as const) {
+      expect(await migrated.query({ ...chart, x })).toEqual(await written.query({ ...chart, x }));
+    }
+    // A range that prunes blocks by their extents.
+    const ranged = { ...chart, x: 'step' as const, from: 4100, to: 8300 };
+    const windows = await migrated.query(ranged);
+    // Steps 4100…8300 but every fifth, which was logged without a step.
+    expect(windows.find((w) => w.experimentId === 'e1' && w.metric === 'loss')?.inRange).toBe(3360);
+    expect(windows).toEqual(await written.query(ranged));
+    const backfilled = await sql<{ experiment_id: string; owner: string }>`
+      select b.experiment_id, s.experiment_id as owner from series_blocks b join series s on s.id = b.series_id
+    `.execute(db);
+    expect(backfilled.rows.map((row) => row.experiment_id).sort()).toEqual(['e1', 'e1', 'e1', 'e2']);
+    for (const row of backfilled.rows) expect(row.experiment_id).toBe(row.owner);
+
+    // The keys: experiment_id leads each of them.
+    if (dialect.name === 'postgres') {
+      const constraints = async (table: string) =>
+        (
+          await sql<{ definition: string }>`
+            select pg_get_constraintdef(oid) as definition from pg_constraint
+            where conrelid = ${table}::regclass order by definition
+          `.execute(db)
+        ).rows.map((row) => row.definition);
+      expect(await constraints('series')).toEqual([
+        'FOREIGN KEY (experiment_id) REFERENCES experiments(id) ON DELETE CASCADE',
+        'PRIMARY KEY (experiment_id, id)',
+        'UNIQUE (experiment_id, name)',
+      ]);
+      expect(await constraints('series_blocks')).toEqual([
+        'FOREIGN KEY (experiment_id, series_id) REFERENCES series(experiment_id, id) ON DELETE CASCADE',
+        'PRIMARY KEY (experiment_id, series_id, block_no)',
+      ]);
+    } else {
+      const primaryKey = async (table: string) =>
+        (await sql<{ name: string; pk: number }>`select name, pk from pragma_table_info(${table})`.execute(db)).rows
+          .filter((column) => column.pk > 0)
+          .sort((a, b) => a.pk - b.pk)
+          .map((column) => column.name);
+      expect(await primaryKey('series')).toEqual(['experiment_id', 'id']);
+      expect(await primaryKey('series_blocks')).toEqual(['experiment_id', 'series_id', 'block_no']);
+      const foreignKeys = async (table: string) =>
+        (
+          await sql<{ table: string; from: string; to: string; on_delete: string }>`
+            select "table", "from", "to", on_delete from pragma_foreign_key_list(${table}) order by id, seq
+          `.execute(db)
+        ).rows;
+      expect(await foreignKeys('series')).toEqual([
+        { table: 'experiments', from: 'experiment_id', to: 'id', on_delete: 'CASCADE' },
+      ]);
+      expect(await foreignKeys('series_blocks')).toEqual([
+        { table: 'series', from: 'experiment_id', to: 'experiment_id', on_delete: 'CASCADE' },
+        { table: 'series', from: 'series_id', to: 'id', on_delete: 'CASCADE' },
+      ]);
+      const uniques = (
+        await sql<{ name: string }>`
+          select group_concat(c.name, ',') as name from pragma_index_list('series') i, pragma_index_info(i.name) c
+          where i."unique" = 1 and i.origin = 'u' group by i.name
+        `.execute(db)
+      ).rows.map((row) => row.name);
+      expect(uniques).toEqual(['experiment_id,name']);
+      const indexes = await sql<{ name: string }>`select name from pragma_index_list('series')`.execute(db);
+      expect(indexes.rows.map((row) => row.name)).toContain('series_name');
+      expect((await sql`select * from pragma_foreign_key_check`.execute(db)).rows).toEqual([]);
+    }
+    // The constraints hold: a block must name its series' own experiment, and deleting an
+    // experiment still takes its series and their blocks along.
+    const e1Loss = seriesRows.find((row) => row.experiment_id === 'e1' && row.name === 'loss');
+    const block = blockRows.find((row) => row.series_id === e1Loss?.id);
+    await expect(
+      old
+        .insertInto('series_blocks')
+        .values({ ...block, experiment_id: 'e2', block_no: 99 })
+        .execute(),
+    ).rejects.toThrow(/foreign key/i);
+    await sql`delete from experiments where id = 'e1'`.execute(db);
+    const left = await sql<{ experiment_id: string }>`select experiment_id from series_blocks`.execute(db);
+    expect(left.rows).toEqual([{ experiment_id: 'e2' }]);
+    expect(await migrated.readPoints('e2', 'loss')).toEqual(await written.readPoints('e2', 'loss'));
+
+    // Appends after the migration seal into and read from the new layout.
+    const more = points('loss', 5000, 320);
+    await migrated.append('e2', more);
+    await written.append('e2', more);
+    expect(await migrated.readPoints('e2', 'loss')).toEqual(await written.readPoints('e2', 'loss'));
+    const sealed = await sql<{
+      n: number | string;
+    }>`select count(*) as n from series_blocks where experiment_id = 'e2'`.execute(db);
+    // 20 + 5000 points sealed as a full block and a shorter one, beside the block of before.
+    expect(Number(sealed.rows[0]?.n)).toBe(3);
+  });
+
+  it('0018 is atomic: a run that fails half-way leaves the tables of 0017 as they were, and can be retried', async () => {
+    const { db, dialect, migrator } = await openAt('0017-blob-key-indexes');
+    await sql`insert into users (id, name, created_at) values ('u', 'ada', 0)`.execute(db);
+    await sql`insert into workspaces (id, name, created_by, created_at) values ('w', 'ws', 'u', 0)`.execute(db);
+    await sql`insert into projects (id, workspace_id, name, owner_user_id, created_at, updated_at)
+              values ('p', 'w', 'proj', 'u', 0, 0)`.execute(db);
+    await sql`insert into experiments (id, project_id, workspace_id, status, start_time, created_by, created_at, updated_at)
+              values ('e', 'p', 'w', 'RUNNING', 0, 'u', 0, 0)`.execute(db);
+    await sql`insert into series (id, experiment_id, name, contexts, point_count, block_count, tail_count,
+                min_value, min_timestamp, min_offset, max_value, max_timestamp, max_offset,
+                last_value, last_timestamp, last_offset)
+              values ('s', 'e', 'loss', '[""]', 1, 1, 0, 1, 10, 0, 1, 10, 0, 1, 10, 0)`.execute(db);
+    await sql`insert into series_blocks (series_id, block_no, point_count, first_offset, last_offset, payload, chunk_summaries)
+              values ('s', 0, 1, 0, 0, ${new Uint8Array([1, 2, 3])}, ${new Uint8Array([4])})`.execute(db);
+    // A name the migration needs, taken: it fails after the series rows were copied (SQLite) or
+    // after the backfill and the dropped keys (PostgreSQL).
+    const blocker = dialect.name === 'sqlite' ? 'series_blocks_new' : 'series_pk';
+    await sql`create table ${sql.table(blocker)} (x integer)`.execute(db);
+
+    expect((await migrator.migrateToLatest()).error).toBeDefined();
+    const tables = async () =>
+      dialect.name === 'sqlite'
+        ? (
+            await sql<{
+              name: string;
+            }>`select name from sqlite_master where type = 'table' and name like 'series%'`.execute(db)
+          ).rows
+        : (
+            await sql<{ name: string }>`select table_name as name from information_schema.tables
+              where table_schema = current_schema() and table_name like 'series%'`.execute(db)
+          ).rows;
+    expect((await tables()).map((row) => row.name).sort()).toEqual(['series', 'series_blocks', blocker].sort());
+    const blockColumns = async () =>
+      dialect.name === 'sqlite'
+        ? (await sql<{ name: string }>`select name from pragma_table_info('series_blocks')`.execute(db)).rows
+        : (
+            await sql<{ name: string }>`select column_name as name from information_schema.columns
+              where table_schema = current_schema() and table_name = 'series_blocks'`.execute(db)
+          ).rows;
+    expect((await blockColumns()).map((row) => row.name)).not.toContain('experiment_id');
+    expect((await sql`select series_id, block_no from series_blocks`.execute(db)).rows).toEqual([
+      { series_id: 's', block_no: 0 },
+    ]);
+    const executed = (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name);
+    expect(executed).not.toContain('0018-series-experiment-keys');
+
+    await sql`drop table ${sql.table(blocker)}`.execute(db);
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    expect((await sql`select experiment_id, series_id, block_no from series_blocks`.execute(db)).rows).toEqual([
+      { experiment_id: 'e', series_id: 's', block_no: 0 },
+    ]);
+  });
 });
+
+/** The columns of `series_blocks` up to 0017, in no particular order. */
+const BLOCK_COLUMNS_AT_0017 = [
+  'series_id',
+  'block_no',
+  'point_count',
+  'first_offset',
+  'last_offset',
+  'min_step',
+  'max_step',
+  'min_value',
+  'max_value',
+  'min_timestamp',
+  'max_timestamp',
+  'min_epoch',
+  'max_epoch',
+  'payload',
+  'chunk_summaries',
+] as const;

@@ -209,6 +209,7 @@ export class SqlSeriesRepository implements SeriesRepository {
       const counts = await db
         .selectFrom('series_blocks')
         .select(['block_no', 'point_count'])
+        .where('experiment_id', '=', experimentId)
         .where('series_id', '=', row.id)
         .orderBy('block_no')
         .execute();
@@ -233,6 +234,7 @@ export class SqlSeriesRepository implements SeriesRepository {
           : await db
               .selectFrom('series_blocks')
               .select('payload')
+              .where('experiment_id', '=', experimentId)
               .where('series_id', '=', row.id)
               .where('block_no', '>=', firstBlock)
               .where('block_no', '<=', lastBlock)
@@ -271,6 +273,7 @@ export class SqlSeriesRepository implements SeriesRepository {
       let query = db
         .selectFrom('series_blocks')
         .select('payload')
+        .where('experiment_id', '=', experimentId)
         .where('series_id', '=', row.id)
         .where('min_step', 'is not', null)
         .orderBy('block_no');
@@ -309,6 +312,7 @@ export class SqlSeriesRepository implements SeriesRepository {
       const blocks = await db
         .selectFrom('series_blocks')
         .select('chunk_summaries')
+        .where('experiment_id', '=', experimentId)
         .where('series_id', '=', row.id)
         .orderBy('block_no')
         .execute();
@@ -367,7 +371,14 @@ export class SqlSeriesRepository implements SeriesRepository {
           if (segment) segments.set(segmentKey(row.id, blockNo), segment);
           else blockNos.push(blockNo);
         }
-        if (blockNos.length > 0) missing.push({ seriesId: row.id, blockNos, origin: originOf(row.experiment_id) });
+        if (blockNos.length > 0) {
+          missing.push({
+            experimentId: row.experiment_id,
+            seriesId: row.id,
+            blockNos,
+            origin: originOf(row.experiment_id),
+          });
+        }
       }
       const blocks = await this.fetchBlocks(db, missing, axis, from, to);
       return { rows, segments, blocks };
@@ -418,7 +429,7 @@ export class SqlSeriesRepository implements SeriesRepository {
     to: number,
   ): Promise<{ series_id: string; block_no: number; payload: Uint8Array }[]> {
     const result: { series_id: string; block_no: number; payload: Uint8Array }[] = [];
-    // Each series costs its id, its block numbers and up to two bounds in bind parameters.
+    // Each series costs its experiment, its id, its block numbers and up to two bounds in bind parameters.
     const budget = Math.floor(this.dialect.maxBindParameters / 2);
     let start = 0;
     while (start < missing.length) {
@@ -426,9 +437,9 @@ export class SqlSeriesRepository implements SeriesRepository {
       let end = start;
       while (
         end < missing.length &&
-        (end === start || used + (missing[end] as MissingBlocks).blockNos.length + 3 <= budget)
+        (end === start || used + (missing[end] as MissingBlocks).blockNos.length + 4 <= budget)
       ) {
-        used += (missing[end] as MissingBlocks).blockNos.length + 3;
+        used += (missing[end] as MissingBlocks).blockNos.length + 4;
         end++;
       }
       const group = missing.slice(start, end);
@@ -438,12 +449,16 @@ export class SqlSeriesRepository implements SeriesRepository {
         .select(['series_id', 'block_no', 'payload'])
         .where((eb) =>
           eb.or(
-            group.map(({ seriesId, blockNos, origin }) => {
+            group.map(({ experimentId, seriesId, blockNos, origin }) => {
               // The extent columns hold integers: fractional bounds are rounded inwards, which
               // keeps the comparison exact (and PostgreSQL compares bigint with integers only).
               const low = Math.ceil(from + origin);
               const high = Math.floor(to + origin);
-              const conditions = [eb('series_id', '=', seriesId), eb('block_no', 'in', blockNos)];
+              const conditions = [
+                eb('experiment_id', '=', experimentId),
+                eb('series_id', '=', seriesId),
+                eb('block_no', 'in', blockNos),
+              ];
               if (axis === 'step') {
                 conditions.push(eb('min_step', 'is not', null));
                 if (from !== Number.NEGATIVE_INFINITY) conditions.push(eb('max_step', '>=', low));
@@ -499,7 +514,7 @@ export class SqlSeriesRepository implements SeriesRepository {
     for (const state of rows) {
       const row = toColumns(state);
       const parameters = SERIES_UPDATE_COLUMNS.map((column) => row[column]);
-      parameters.push(row.id);
+      parameters.push(row.experiment_id, row.id);
       await this.db.executeQuery(CompiledQuery.raw(this.seriesUpdateSql(), parameters));
     }
   }
@@ -510,10 +525,10 @@ export class SqlSeriesRepository implements SeriesRepository {
     if (this.seriesUpdateText === undefined) {
       if (this.dialect.name === 'postgres') {
         const sets = SERIES_UPDATE_COLUMNS.map((column) => `"${column}" = v."${column}"`).join(', ');
-        this.seriesUpdateText = `update "series" as s set ${sets} from json_populate_recordset(null::"series", $1::json) as v where s."id" = v."id"`;
+        this.seriesUpdateText = `update "series" as s set ${sets} from json_populate_recordset(null::"series", $1::json) as v where s."experiment_id" = v."experiment_id" and s."id" = v."id"`;
       } else {
         const sets = SERIES_UPDATE_COLUMNS.map((column) => `"${column}" = ?`).join(', ');
-        this.seriesUpdateText = `update "series" set ${sets} where "id" = ?`;
+        this.seriesUpdateText = `update "series" set ${sets} where "experiment_id" = ? and "id" = ?`;
       }
     }
     return this.seriesUpdateText;
@@ -582,11 +597,11 @@ function appendToSeries(
     const all = tail.length > 0 ? [...tail, ...pending] : pending;
     let start = 0;
     for (; all.length - start >= BLOCK_SIZE; start += BLOCK_SIZE) {
-      blocks.push(blockRow(row.id, row.block_count++, all.slice(start, start + BLOCK_SIZE)));
+      blocks.push(blockRow(row.experiment_id, row.id, row.block_count++, all.slice(start, start + BLOCK_SIZE)));
     }
     // A big remainder becomes a (shorter) block of its own; a small one waits in the tail.
     if (all.length - start >= DIRECT_SEAL_MIN) {
-      blocks.push(blockRow(row.id, row.block_count++, all.slice(start)));
+      blocks.push(blockRow(row.experiment_id, row.id, row.block_count++, all.slice(start)));
       start = all.length;
     }
     pending = all.slice(start);
@@ -599,7 +614,7 @@ function appendToSeries(
 }
 
 /** A sealed block's row: its points encoded, with the extents that let reads skip it. */
-function blockRow(seriesId: string, blockNo: number, points: StoredPoint[]): BlockRow {
+function blockRow(experimentId: string, seriesId: string, blockNo: number, points: StoredPoint[]): BlockRow {
   let minStep: number | null = null;
   let maxStep: number | null = null;
   let minEpoch: number | null = null;
@@ -626,6 +641,7 @@ function blockRow(seriesId: string, blockNo: number, points: StoredPoint[]): Blo
     if (maxValue === null || p.value > maxValue) maxValue = p.value;
   }
   return {
+    experiment_id: experimentId,
     series_id: seriesId,
     block_no: blockNo,
     point_count: points.length,
@@ -666,6 +682,7 @@ function findSeries(db: Kysely<Database>, experimentId: string, name: string): P
 }
 
 interface MissingBlocks {
+  experimentId: string;
   seriesId: string;
   blockNos: number[];
   /** Subtracted from the raw coordinate to give x (see `WindowRequest.origin`). */

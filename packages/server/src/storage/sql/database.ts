@@ -157,6 +157,8 @@ export interface Database {
     latest_offset: number;
   };
   series_blocks: {
+    /** The series' experiment, leading every key of the series tables (0018). */
+    experiment_id: string;
     series_id: string;
     block_no: number;
     point_count: number;

@@ -17,6 +17,7 @@ import { seriesTailFrames } from './0014-series-tail-frames.js';
 import { keyExpiryAudit } from './0015-key-expiry-audit.js';
 import { workspaceUsage } from './0016-workspace-usage.js';
 import { blobKeyIndexes } from './0017-blob-key-indexes.js';
+import { seriesExperimentKeys } from './0018-series-experiment-keys.js';
 import { severalNodes } from './0019-several-nodes.js';
 
 /** Numbered migrations, frozen once landed. Each receives the dialect for its few differences. */
@@ -40,7 +41,7 @@ const migrations: Record<string, DialectMigration> = {
   '0015-key-expiry-audit': keyExpiryAudit,
   '0016-workspace-usage': workspaceUsage,
   '0017-blob-key-indexes': blobKeyIndexes,
-  // 0018 is taken by the series keys change landing beside this one.
+  '0018-series-experiment-keys': seriesExperimentKeys,
   '0019-several-nodes': severalNodes,
 };
 
