@@ -46,6 +46,43 @@ describe.each(backends)('series engine contract (%s)', (backend) => {
     expect(await t.store.series.readPoints(experimentId, 'm', { stepFrom: 30_000 })).toEqual([]);
   });
 
+  it('reads the same points as columns, with the total, from storage and again from the decoded-block cache', async () => {
+    const cases = [
+      {},
+      { offset: 250, limit: 1_000 },
+      { offset: BLOCK_SIZE - 3, limit: BLOCK_SIZE + 10 },
+      { offset: 19_990 },
+      { offset: 25_000 },
+      { stepFrom: 4_000, stepTo: 9_000 },
+      { stepFrom: 4_000, offset: 10, limit: 3 },
+      { stepTo: 300, limit: 1 },
+      { stepFrom: 30_000 },
+    ];
+    for (const round of [1, 2]) {
+      for (const options of cases) {
+        const points = await t.store.series.readPoints(experimentId, 'm', options);
+        const columns = await t.store.series.readColumns(experimentId, 'm', options);
+        const label = `${JSON.stringify(options)}, round ${round}`;
+        expect(columns.total, label).toBe(20_000);
+        expect(Array.from(columns.offsets), label).toEqual(points.map((p) => p.offset));
+        expect(Array.from(columns.steps), label).toEqual(points.map((p) => p.step));
+        expect(Array.from(columns.values), label).toEqual(points.map((p) => p.value));
+        expect(Array.from(columns.timestamps), label).toEqual(points.map((p) => p.timestamp));
+        expect(
+          Array.from(columns.epochs, (e) => (Number.isNaN(e) ? null : e)),
+          label,
+        ).toEqual(points.map((p) => p.epoch));
+        expect(
+          Array.from(columns.contextIds, (id) => columns.contexts[id]),
+          label,
+        ).toEqual(points.map((p) => p.context));
+      }
+    }
+    const absent = await t.store.series.readColumns(experimentId, 'absent');
+    expect([absent.total, absent.offsets.length]).toEqual([0, 0]);
+    expect((await t.store.series.readColumns(experimentId, 'm', { limit: 0 })).total).toBe(20_000);
+  });
+
   it('downsamples from chunk summaries with every bucket’s exact extremes', async () => {
     const buckets = 10;
     expect(20_000).toBeGreaterThanOrEqual(buckets * CHUNK_SIZE);
