@@ -203,12 +203,9 @@ export class SqlSeriesRepository implements SeriesRepository {
     const fetched = await inSnapshot(this.db, async (db) => {
       const row = await findSeries(db, experimentId, name);
       if (!row) return undefined;
-      const index = await db
-        .selectFrom('series_blocks')
-        .select(['block_no', 'point_count', 'min_step', 'max_step'])
-        .where('series_id', '=', row.id)
-        .orderBy('block_no')
-        .execute();
+      // A series whose blocks are all decoded in the cache needs no block index from SQL: blocks
+      // are immutable and numbered densely from 0, so the row's block count names them all.
+      const index = this.cachedIndex(row.id, row.block_count) ?? (await blockIndex(db, row.id));
       const wanted: { blockNo: number; position: number }[] = [];
       let position = 0;
       for (const block of index) {
@@ -256,6 +253,23 @@ export class SqlSeriesRepository implements SeriesRepository {
     return byStep
       ? stepRangeColumns(row.point_count, contexts, parts, from, to, skip, limit)
       : pageColumns(row.point_count, contexts, parts, skip, end);
+  }
+
+  /** The block index of a series rebuilt from the decoded-block cache, if every block is there. */
+  private cachedIndex(seriesId: string, blockCount: number): BlockIndexEntry[] | undefined {
+    const index: BlockIndexEntry[] = [];
+    for (let blockNo = 0; blockNo < blockCount; blockNo++) {
+      const segment = this.decoded.get(seriesId, blockNo);
+      if (!segment) return undefined;
+      const { step } = segment;
+      index.push({
+        block_no: blockNo,
+        point_count: segment.columns.count,
+        min_step: step.count > 0 ? step.min : null,
+        max_step: step.count > 0 ? step.max : null,
+      });
+    }
+    return index;
   }
 
   private async totalOf(experimentId: string, name: string): Promise<number> {
@@ -591,6 +605,22 @@ function findSeries(db: Kysely<Database>, experimentId: string, name: string): P
     .where('experiment_id', '=', experimentId)
     .where('name', '=', name)
     .executeTakeFirst();
+}
+
+interface BlockIndexEntry {
+  block_no: number;
+  point_count: number;
+  min_step: number | null;
+  max_step: number | null;
+}
+
+function blockIndex(db: Kysely<Database>, seriesId: string): Promise<BlockIndexEntry[]> {
+  return db
+    .selectFrom('series_blocks')
+    .select(['block_no', 'point_count', 'min_step', 'max_step'])
+    .where('series_id', '=', seriesId)
+    .orderBy('block_no')
+    .execute();
 }
 
 interface MissingBlocks {
