@@ -85,7 +85,9 @@ await rm(workDir, { recursive: true, force: true });
 function summarise({ nodes, samples, timeDeltas }) {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const self = new Map();
-  samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (timeDeltas[i] ?? 0)));
+  samples.forEach((id, i) => {
+    self.set(id, (self.get(id) ?? 0) + (timeDeltas[i] ?? 0));
+  });
   const byFunction = new Map();
   const byPlace = new Map();
   let total = 0;

@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { brotliCompressSync, constants, deflateRawSync } from 'node:zlib';
+import { brotliCompressSync, constants } from 'node:zlib';
 import { encodeBlock } from '../packages/server/dist/storage/series/block-codec.js';
 import { encodeChunkSummaries, summarizeChunks } from '../packages/server/dist/storage/series/chunk-summary.js';
 import { timestamp, value } from './lib/workload.mjs';
