@@ -184,9 +184,10 @@ export class SqlSeriesRepository implements SeriesRepository {
   }
 
   /**
-   * One snapshot reads the series row, its block index and only the payloads of the blocks that
-   * overlap the page (or the step range) and are not already decoded in the cache; the points
-   * are then copied column by column, never as an object each.
+   * Reads the series row, its block index and only the payloads of the blocks that overlap the
+   * page (or the step range) and are not already decoded in the cache, in one snapshot (or, when
+   * every block is cached, with the row's statement alone); the points are then copied column by
+   * column, never as an object each.
    */
   async readColumns(experimentId: string, name: string, options: SeriesReadOptions = {}): Promise<MetricColumns> {
     const byStep = options.stepFrom !== undefined || options.stepTo !== undefined;
@@ -198,14 +199,7 @@ export class SqlSeriesRepository implements SeriesRepository {
     const end = skip + limit;
     // Blocks read inside a caller's transaction may yet be rolled back: they are not cached.
     const cacheable = !this.db.isTransaction;
-    // The series row, its blocks and its tail must come from one snapshot: a seal committed
-    // between two of these reads would hide (or repeat) a block's worth of points.
-    const fetched = await inSnapshot(this.db, async (db) => {
-      const row = await findSeries(db, experimentId, name);
-      if (!row) return undefined;
-      // A series whose blocks are all decoded in the cache needs no block index from SQL: blocks
-      // are immutable and numbered densely from 0, so the row's block count names them all.
-      const index = this.cachedIndex(row.id, row.block_count) ?? (await blockIndex(db, row.id));
+    const plan = async (db: Kysely<Database>, row: SeriesRow, index: readonly BlockIndexEntry[]) => {
       const wanted: { blockNo: number; position: number }[] = [];
       let position = 0;
       for (const block of index) {
@@ -235,6 +229,25 @@ export class SqlSeriesRepository implements SeriesRepository {
               .execute();
       const tail = (byStep || end > position) && row.tail_payload ? toBytes(row.tail_payload) : null;
       return { row, wanted, segments, payloads, tail, tailPosition: position };
+    };
+    // Hot path: when every block of the series is decoded in the cache, the series row alone
+    // (one statement, so one snapshot of its block count and tail) says everything else, since
+    // blocks are immutable and numbered densely from 0; no transaction is needed.
+    let fetched: Awaited<ReturnType<typeof plan>> | undefined;
+    if (!this.db.isTransaction) {
+      const row = await findSeries(this.db, experimentId, name);
+      if (!row) return emptyColumns(0);
+      const index = this.cachedIndex(row.id, row.block_count);
+      // Synchronous from the index to the cache lookups in `plan`: nothing is evicted in between.
+      if (index) fetched = await plan(this.db, row, index);
+    }
+    // Otherwise the series row, its blocks and its tail must come from one snapshot: a seal
+    // committed between two of these reads would hide (or repeat) a block's worth of points.
+    fetched ??= await inSnapshot(this.db, async (db) => {
+      const row = await findSeries(db, experimentId, name);
+      if (!row) return undefined;
+      const index = this.cachedIndex(row.id, row.block_count) ?? (await blockIndex(db, row.id));
+      return plan(db, row, index);
     });
     if (!fetched) return emptyColumns(0);
     const { row, segments } = fetched;
