@@ -148,6 +148,9 @@ describe.each(backends)('Cairn bulk metrics API (%s)', (backend) => {
     // JSON stays the default, also when the binary type is refused.
     const refused = await inject('metrics/bin?limit=1', { accept: 'application/vnd.cairn.series;q=0' });
     expect(refused.headers['content-type']).toBe('application/json; charset=utf-8');
+    const forced = await inject('metrics/bin?limit=1&format=json', { accept: 'application/vnd.cairn.series' });
+    expect(forced.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(forced.json().steps).toEqual([0]);
     const empty = decodePointsBinary((await inject('metrics/none?format=binary')).rawPayload);
     expect(empty).toMatchObject({ total: 0, offsets: [] });
   });
