@@ -179,8 +179,13 @@ export class SqlSeriesRepository implements SeriesRepository {
     return row && toSummary(fromColumns(row));
   }
 
+  /**
+   * Uses decoded blocks already cached but adds none: its callers (exports, MLflow histories,
+   * run comparisons) walk many series once, and filling the cache with them would evict the
+   * series people are looking at and grow the server's memory to the cache's budget.
+   */
   async readPoints(experimentId: string, name: string, options: SeriesReadOptions = {}): Promise<MetricPoint[]> {
-    return pointsOfColumns(await this.readColumns(experimentId, name, options));
+    return pointsOfColumns(await this.readColumnsOf(experimentId, name, options, false));
   }
 
   /**
@@ -190,6 +195,15 @@ export class SqlSeriesRepository implements SeriesRepository {
    * column, never as an object each.
    */
   async readColumns(experimentId: string, name: string, options: SeriesReadOptions = {}): Promise<MetricColumns> {
+    return this.readColumnsOf(experimentId, name, options, true);
+  }
+
+  private async readColumnsOf(
+    experimentId: string,
+    name: string,
+    options: SeriesReadOptions,
+    fillCache: boolean,
+  ): Promise<MetricColumns> {
     const byStep = options.stepFrom !== undefined || options.stepTo !== undefined;
     const from = options.stepFrom ?? Number.NEGATIVE_INFINITY;
     const to = options.stepTo ?? Number.POSITIVE_INFINITY;
@@ -198,7 +212,7 @@ export class SqlSeriesRepository implements SeriesRepository {
     if (limit <= 0) return emptyColumns(await this.totalOf(experimentId, name));
     const end = skip + limit;
     // Blocks read inside a caller's transaction may yet be rolled back: they are not cached.
-    const cacheable = !this.db.isTransaction;
+    const cacheable = fillCache && !this.db.isTransaction;
     const plan = async (db: Kysely<Database>, row: SeriesRow, index: readonly BlockIndexEntry[]) => {
       const wanted: { blockNo: number; position: number }[] = [];
       let position = 0;
