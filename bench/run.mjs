@@ -52,6 +52,7 @@ const USAGE = `usage: npm run bench -- <S|M|Long|L> [options]
   --batch N               points per write request, all systems (default 1000 = MLflow's cap)
   --cairn-batch N         points per request for Cairn only (default: --batch)
   --cairn-gzip            gzip Cairn's write bodies
+  --cairn-binary-reads    reads (a) and (b) ask Cairn for binary columns (Accept: application/vnd.cairn.series)
   --max-ingest SEC        per-system ingest time limit; past it the run is a measured prefix (default 900)
   --iterations N          iterations per read measurement (default 200)
   --read-budget SEC       time limit per read measurement (default 60)
@@ -74,6 +75,7 @@ function parseCli(argv) {
       'cairn-batch': { type: 'string' },
       'cairn-gzip': { type: 'boolean', default: false },
       'postgres-url': { type: 'string', default: DEFAULT_POSTGRES_URL },
+      'cairn-binary-reads': { type: 'boolean', default: false },
       'max-ingest': { type: 'string', default: '900' },
       iterations: { type: 'string', default: '200' },
       'read-budget': { type: 'string', default: '60' },
@@ -117,6 +119,7 @@ function parseCli(argv) {
     cairnBatchPoints: values['cairn-batch'] ? positiveInt('cairn-batch', values['cairn-batch']) : batchPoints,
     cairnGzip: values['cairn-gzip'],
     postgresUrl: values['postgres-url'],
+    cairnBinaryReads: values['cairn-binary-reads'],
     maxIngestSeconds: positiveInt('max-ingest', values['max-ingest']),
     iterations: positiveInt('iterations', values.iterations),
     readBudgetSeconds: positiveInt('read-budget', values['read-budget']),
@@ -148,6 +151,7 @@ function makeDriver(name, opts) {
       repoRoot: REPO_ROOT,
       build: opts.build,
       gzip: opts.cairnGzip,
+      binaryReads: opts.cairnBinaryReads,
       batchPoints: opts.cairnBatchPoints,
       log,
       ...(name === 'cairn-pg' ? { postgresUrl: opts.postgresUrl } : {}),
@@ -468,6 +472,7 @@ async function main() {
       cairnBatchPoints: opts.cairnBatchPoints,
       cairnGzip: opts.cairnGzip,
       ...(opts.peers.includes('cairn-pg') ? { postgresUrl: opts.postgresUrl } : {}),
+      cairnBinaryReads: opts.cairnBinaryReads,
       maxIngestSeconds: opts.maxIngestSeconds,
       iterations: opts.iterations,
       readBudgetSeconds: opts.readBudgetSeconds,

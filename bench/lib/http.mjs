@@ -22,9 +22,14 @@ export class HttpError extends Error {
  * One request; returns the raw body text and the time until the last byte arrived. Parsing is
  * left to the caller so it stays outside the timed span. Non-2xx throws (never timed).
  * @param {string} method @param {string} url
- * @param {{ headers?: Record<string,string>, json?: unknown, gzip?: boolean, timeoutMs?: number }} [opts]
+ * `binary` keeps the body as bytes (`bytes`, `text` empty) instead of decoding it as UTF-8.
+ * @param {{ headers?: Record<string,string>, json?: unknown, gzip?: boolean, timeoutMs?: number, binary?: boolean }} [opts]
  */
-export async function request(method, url, { headers = {}, json, gzip = false, timeoutMs = 120_000 } = {}) {
+export async function request(
+  method,
+  url,
+  { headers = {}, json, gzip = false, timeoutMs = 120_000, binary = false } = {},
+) {
   assertLoopback(url);
   /** @type {Record<string,string>} */
   const h = { ...headers };
@@ -40,10 +45,11 @@ export async function request(method, url, { headers = {}, json, gzip = false, t
   }
   const t0 = performance.now();
   const res = await fetch(url, { method, headers: h, body, signal: AbortSignal.timeout(timeoutMs) });
-  const text = await res.text();
+  const bytes = binary && res.ok ? Buffer.from(await res.arrayBuffer()) : undefined;
+  const text = bytes ? '' : await res.text();
   const ms = performance.now() - t0;
   if (!res.ok) throw new HttpError(method, url, res.status, text);
-  return { text, ms, status: res.status, contentType: res.headers.get('content-type') ?? '' };
+  return { text, bytes, ms, status: res.status, contentType: res.headers.get('content-type') ?? '' };
 }
 
 /** @param {string} text */

@@ -9,8 +9,12 @@ import { freshSchema } from '../pg-schema.mjs';
 import { summarize } from '../stats.mjs';
 import { metricName, timestamp, value } from '../workload.mjs';
 
+const BINARY_TYPE = 'application/vnd.cairn.series';
+/** @param {{ binaryReads?: boolean }} opts */
+const BINARY_NOTE = (opts) => (opts.binaryReads ? ` (Accept: ${BINARY_TYPE}, binary columns)` : ' (JSON)');
+
 /**
- * @param {{ repoRoot: string, build: boolean, gzip: boolean, batchPoints: number, log: (s: string) => void, postgresUrl?: string }} opts
+ * @param {{ repoRoot: string, build: boolean, gzip: boolean, binaryReads?: boolean, batchPoints: number, log: (s: string) => void, postgresUrl?: string }} opts
  */
 export function cairnDriver(opts) {
   /** @type {ReturnType<typeof startGroup>|undefined} */
@@ -23,6 +27,20 @@ export function cairnDriver(opts) {
   const v1 = (key, rest = '') => `${base}/api/cairn/v1/experiments/${encodeURIComponent(key)}/metrics${rest}`;
   const bearer = { authorization: `Bearer ${apiKey}` };
   const plain = { authorization: apiKey };
+
+  /** Reads (a) and (b): JSON, or binary columns whose header says how many points follow. */
+  const readPoints = async (url) => {
+    if (!opts.binaryReads) {
+      const r = await request('GET', url, { headers: bearer });
+      return { ms: r.ms, points: parseJson(r.text).steps.length };
+    }
+    const r = await request('GET', url, { headers: { ...bearer, accept: BINARY_TYPE }, binary: true });
+    if (r.contentType !== BINARY_TYPE || !r.bytes) throw new Error(`asked for ${BINARY_TYPE}, got ${r.contentType}`);
+    const headerLength = r.bytes.readUInt32LE(0);
+    const { length } = JSON.parse(r.bytes.subarray(4, 4 + headerLength).toString());
+    if (r.bytes.length !== Math.ceil((4 + headerLength) / 8) * 8 + length * 44) throw new Error('short binary answer');
+    return { ms: r.ms, points: length };
+  };
 
   const driver = {
     name: opts.postgresUrl ? 'cairn-pg' : 'cairn',
@@ -37,8 +55,8 @@ export function cairnDriver(opts) {
     /** @type {string|undefined} why the main benchmark cannot run on this checkout */
     unavailable: undefined,
     calls: {
-      full: 'GET /api/cairn/v1/experiments/{key}/metrics/{name}',
-      page: 'GET /api/cairn/v1/experiments/{key}/metrics/{name}?offset=…&limit=1000',
+      full: `GET /api/cairn/v1/experiments/{key}/metrics/{name}${BINARY_NOTE(opts)}`,
+      page: `GET /api/cairn/v1/experiments/{key}/metrics/{name}?offset=…&limit=1000${BINARY_NOTE(opts)}`,
       downsample: 'GET /api/cairn/v1/experiments/{key}/metrics/{name}/downsample?buckets=1000',
       chart: 'POST /api/rest/v2/experiments/multi-metric-chart (fetchFull:false), one request',
     },
@@ -122,18 +140,14 @@ export function cairnDriver(opts) {
 
     /** @param {string} key @param {string} metric */
     async readFull(key, metric) {
-      const r = await request('GET', v1(key, `/${encodeURIComponent(metric)}`), { headers: bearer });
-      return { ms: r.ms, points: parseJson(r.text).steps.length };
+      return readPoints(v1(key, `/${encodeURIComponent(metric)}`));
     },
 
     /** @param {string} key @param {string} metric @param {number} i @param {number} total */
     async readPage(key, metric, i, total) {
       const pages = Math.max(1, Math.ceil(total / 1000));
       const offset = (Math.abs(i) % pages) * 1000;
-      const r = await request('GET', v1(key, `/${encodeURIComponent(metric)}?offset=${offset}&limit=1000`), {
-        headers: bearer,
-      });
-      return { ms: r.ms, points: parseJson(r.text).steps.length };
+      return readPoints(v1(key, `/${encodeURIComponent(metric)}?offset=${offset}&limit=1000`));
     },
 
     /** @param {string} key @param {string} metric @param {number} buckets */

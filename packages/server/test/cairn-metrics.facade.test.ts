@@ -7,6 +7,38 @@ const API = '/api/cairn/v1';
 
 const wave = (i: number) => Math.sin(i / 50) * 100 + i / 1000;
 
+/** A binary series answer read the way docs/api/cairn.md describes it, NaN steps and epochs as null. */
+function decodePointsBinary(body: Buffer) {
+  const headerLength = body.readUInt32LE(0);
+  const header = JSON.parse(body.subarray(4, 4 + headerLength).toString()) as {
+    name: string;
+    total: number;
+    length: number;
+    contexts: (string | null)[];
+  };
+  const n = header.length;
+  let at = Math.ceil((4 + headerLength) / 8) * 8;
+  const column = () => {
+    const values = Array.from({ length: n }, (_, i) => body.readDoubleLE(at + i * 8));
+    at += n * 8;
+    return values;
+  };
+  const nullable = (values: number[]) => values.map((v) => (Number.isNaN(v) ? null : v));
+  const [offsets, steps, values, timestamps, epochs] = [column(), column(), column(), column(), column()];
+  const contexts = Array.from({ length: n }, (_, i) => header.contexts[body.readUInt32LE(at + i * 4)]);
+  expect(body.length).toBe(at + n * 4);
+  return {
+    name: header.name,
+    total: header.total,
+    offsets,
+    steps: nullable(steps as number[]),
+    values,
+    timestamps,
+    epochs: nullable(epochs as number[]),
+    contexts,
+  };
+}
+
 describe.each(backends)('Cairn bulk metrics API (%s)', (backend) => {
   let t: TestContext;
   let key: string;
@@ -75,6 +107,52 @@ describe.each(backends)('Cairn bulk metrics API (%s)', (backend) => {
       ['train/loss', total],
     ]);
     expect(list[0]?.max.value).toBe((total - 1) / 7);
+  });
+
+  it('answers float64 columns for format=binary or Accept: application/vnd.cairn.series, agreeing with JSON', async () => {
+    const steps = Array.from({ length: 5_000 }, (_, i) => i);
+    const series = [
+      { name: 'bin', steps, values: steps.map((s) => wave(s) * 1e-300), epochs: steps.map((s) => s >> 4) },
+      { name: 'bin', context: 'val', steps: [5_000], values: ['NaN'], timestamps: [1] },
+      { name: 'bin', values: ['-Infinity', 1e308, 'Infinity'] },
+    ];
+    expect((await post({ series, allowNonFinite: true })).statusCode).toBe(200);
+    const inject = (path: string, headers: Record<string, string> = {}) =>
+      t.app.inject({
+        method: 'GET',
+        url: `${API}/experiments/${key}/${path}`,
+        headers: { ...auth(t.adminKey), ...headers },
+      });
+    for (const query of ['', '?offset=4990&limit=20', '?stepFrom=4000&stepTo=4999']) {
+      const json = (await inject(`metrics/bin${query}`)).json();
+      const answers = [
+        await inject(`metrics/bin${query}${query ? '&' : '?'}format=binary`),
+        await inject(`metrics/bin${query}`, { accept: 'application/json;q=0.5, application/vnd.cairn.series' }),
+      ];
+      for (const answer of answers) {
+        expect(answer.statusCode).toBe(200);
+        expect(answer.headers['content-type']).toBe('application/vnd.cairn.series');
+        const decoded = decodePointsBinary(answer.rawPayload);
+        expect(decoded, query).toEqual({
+          name: json.name,
+          total: json.total,
+          offsets: json.offsets,
+          steps: json.steps,
+          values: json.values.map(Number),
+          timestamps: json.timestamps,
+          epochs: json.epochs,
+          contexts: json.contexts,
+        });
+      }
+    }
+    // JSON stays the default, also when the binary type is refused.
+    const refused = await inject('metrics/bin?limit=1', { accept: 'application/vnd.cairn.series;q=0' });
+    expect(refused.headers['content-type']).toBe('application/json; charset=utf-8');
+    const forced = await inject('metrics/bin?limit=1&format=json', { accept: 'application/vnd.cairn.series' });
+    expect(forced.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(forced.json().steps).toEqual([0]);
+    const empty = decodePointsBinary((await inject('metrics/none?format=binary')).rawPayload);
+    expect(empty).toMatchObject({ total: 0, offsets: [] });
   });
 
   it('downsamples a long series keeping every bucket’s extremes, and returns short ones exactly', async () => {

@@ -46,6 +46,49 @@ describe.each(backends)('series engine contract (%s)', (backend) => {
     expect(await t.store.series.readPoints(experimentId, 'm', { stepFrom: 30_000 })).toEqual([]);
   });
 
+  it('reads columns exactly, whether the block index comes from SQL or from the decoded-block cache', async () => {
+    // A series of its own, so that its first reads find nothing cached.
+    const cold = (from: number, count: number) =>
+      points(from, count, valueAt).map((p) => ({ ...p, name: 'cold', epoch: p.step % 3 === 0 ? null : p.step }));
+    for (const [from, count] of [
+      [0, BLOCK_SIZE + 300],
+      [BLOCK_SIZE + 300, 40],
+      [BLOCK_SIZE + 340, BLOCK_SIZE * 2],
+    ] as const) {
+      await t.store.series.append(experimentId, cold(from, count));
+    }
+    const total = BLOCK_SIZE * 3 + 340;
+    const expectSteps = (columns: Awaited<ReturnType<typeof t.store.series.readColumns>>, steps: number[]) => {
+      expect(columns.total).toBe(total);
+      expect(Array.from(columns.steps)).toEqual(steps);
+      expect(Array.from(columns.values)).toEqual(steps.map(valueAt));
+      expect(Array.from(columns.timestamps)).toEqual(steps.map((s) => 1_000 + s));
+      expect(Array.from(columns.epochs, (e) => (Number.isNaN(e) ? null : e))).toEqual(
+        steps.map((s) => (s % 3 === 0 ? null : s)),
+      );
+      expect(Array.from(columns.contextIds, (id) => columns.contexts[id])).toEqual(steps.map(() => null));
+      const offsets = Array.from(columns.offsets);
+      expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    };
+    const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+    const page = { offset: BLOCK_SIZE - 5, limit: 1_000 };
+    const steps = { stepFrom: BLOCK_SIZE * 2 - 2, stepTo: BLOCK_SIZE * 2 + 2, offset: 1, limit: 3 };
+    // Cold: one block decoded, the index from SQL.
+    expectSteps(await t.store.series.readColumns(experimentId, 'cold', page), range(BLOCK_SIZE - 5, 1_000));
+    expectSteps(await t.store.series.readColumns(experimentId, 'cold', steps), range(BLOCK_SIZE * 2 - 1, 3));
+    // Every block decoded once, then the same reads again from the cache alone (and the tail).
+    expectSteps(await t.store.series.readColumns(experimentId, 'cold'), range(0, total));
+    expectSteps(await t.store.series.readColumns(experimentId, 'cold'), range(0, total));
+    expectSteps(await t.store.series.readColumns(experimentId, 'cold', page), range(BLOCK_SIZE - 5, 1_000));
+    expectSteps(await t.store.series.readColumns(experimentId, 'cold', steps), range(BLOCK_SIZE * 2 - 1, 3));
+    expectSteps(await t.store.series.readColumns(experimentId, 'cold', { offset: total - 10 }), range(total - 10, 10));
+    expectSteps(await t.store.series.readColumns(experimentId, 'cold', { offset: total }), []);
+    expectSteps(await t.store.series.readColumns(experimentId, 'cold', { stepFrom: total }), []);
+    expectSteps(await t.store.series.readColumns(experimentId, 'cold', { limit: 0 }), []);
+    const absent = await t.store.series.readColumns(experimentId, 'absent');
+    expect([absent.total, absent.offsets.length]).toEqual([0, 0]);
+  });
+
   it('downsamples from chunk summaries with every bucket’s exact extremes', async () => {
     const buckets = 10;
     expect(20_000).toBeGreaterThanOrEqual(buckets * CHUNK_SIZE);

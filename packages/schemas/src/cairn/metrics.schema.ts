@@ -55,6 +55,11 @@ export const SeriesPointsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1 })),
   stepFrom: Type.Optional(SafeInteger()),
   stepTo: Type.Optional(SafeInteger()),
+  /**
+   * `binary` answers `application/vnd.cairn.series` columns (as does an `Accept` header naming
+   * that type); the layout is described in the API doc.
+   */
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('binary')])),
 });
 
 export const SeriesPointsResponse = Type.Object({
@@ -69,6 +74,9 @@ export const SeriesPointsResponse = Type.Object({
   contexts: Type.Array(Type.Unsafe<string | null>({ type: ['string', 'null'] })),
 });
 export type SeriesPoints = Static<typeof SeriesPointsResponse>;
+
+/** The binary answer's bytes (for the OpenAPI document; the layout is described in the API doc). */
+export const SeriesPointsBinary = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary' });
 
 export const DownsampleQuery = Type.Object({ buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: 15000 })) });
 

@@ -158,6 +158,24 @@ export interface MetricPoint {
   context: string | null;
 }
 
+/**
+ * Points of one series as columns, in offset order: what bulk reads send without building an
+ * object per point. Absent steps and epochs are NaN (present ones are integers); values may be NaN.
+ */
+export interface MetricColumns {
+  /** Points in the whole series (not only those returned); 0 when it does not exist. */
+  total: number;
+  offsets: Float64Array;
+  steps: Float64Array;
+  epochs: Float64Array;
+  timestamps: Float64Array;
+  values: Float64Array;
+  /** Each point's index into `contexts`. */
+  contextIds: Uint32Array;
+  /** The series' contexts; null is the default one. */
+  contexts: (string | null)[];
+}
+
 /** A point kept by downsampling: enough to draw it and to find it again by its offset. */
 export interface SeriesSample {
   offset: number;

@@ -3,6 +3,7 @@ import type { Clock } from './clock.port.js';
 import type {
   DownsampledSeries,
   Experiment,
+  MetricColumns,
   MetricPoint,
   MetricPointInput,
   SeriesAxis,
@@ -236,6 +237,18 @@ export class MetricsService {
     requireScope(principal, 'read');
     const experiment = await this.experiments.readable(this.store, principal, key);
     return this.store.series.readPoints(experiment.id, name, options);
+  }
+
+  /** `readMetric` as columns, with the series' total from the same snapshot (bulk reads). */
+  async readMetricColumns(
+    principal: Principal,
+    key: string,
+    name: string,
+    options?: SeriesReadOptions,
+  ): Promise<MetricColumns> {
+    requireScope(principal, 'read');
+    const experiment = await this.experiments.readable(this.store, principal, key);
+    return this.store.series.readColumns(experiment.id, name, options);
   }
 
   /**

@@ -19,6 +19,7 @@ import type {
   LoggedValue,
   LoggedValueInput,
   LoggedValueType,
+  MetricColumns,
   MetricPoint,
   MetricPointInput,
   OutputFilter,
@@ -488,6 +489,8 @@ export interface SeriesRepository {
   getSummary(experimentId: string, name: string): Promise<SeriesSummary | undefined>;
   /** Points of one series in offset order. */
   readPoints(experimentId: string, name: string, options?: SeriesReadOptions): Promise<MetricPoint[]>;
+  /** The points `readPoints` returns, as columns, with the series' total (0 when it does not exist). */
+  readColumns(experimentId: string, name: string, options?: SeriesReadOptions): Promise<MetricColumns>;
   /**
    * At most about 2 × `buckets` points: every point when the series has no more than that,
    * otherwise the lowest and highest point of each of ≤ `buckets` runs of consecutive points

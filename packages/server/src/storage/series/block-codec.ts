@@ -278,24 +278,40 @@ function decimalExponent(values: readonly number[]): number | undefined {
   return undefined;
 }
 
+/**
+ * Each double's bytes XORed with its predecessor's, then byte-shuffled (all first bytes, all
+ * second bytes, …). Done byte by byte: XOR is bitwise, so this equals XORing 64-bit words, without
+ * a BigInt per value.
+ */
 function writeShuffledXorValues(out: ByteWriter, values: readonly number[]): void {
-  const floats = Float64Array.from(values);
-  const words = new BigUint64Array(floats.buffer);
-  for (let i = words.length - 1; i > 0; i--) words[i] = (words[i] as bigint) ^ (words[i - 1] as bigint);
-  const raw = new Uint8Array(floats.buffer);
-  const shuffled = new Uint8Array(raw.length);
+  const raw = new Uint8Array(Float64Array.from(values).buffer);
   const n = values.length;
-  for (let i = 0; i < n; i++) for (let b = 0; b < 8; b++) shuffled[b * n + i] = raw[i * 8 + b] as number;
+  const shuffled = new Uint8Array(raw.length);
+  for (let b = 0; b < 8; b++) {
+    const plane = b * n;
+    let previous = 0;
+    for (let i = 0; i < n; i++) {
+      const byte = raw[i * 8 + b] as number;
+      shuffled[plane + i] = byte ^ previous;
+      previous = byte;
+    }
+  }
   out.bytes(shuffled);
 }
 
 function readShuffledXorValues(input: ByteReader, count: number): Float64Array {
   const shuffled = input.take(count * 8);
-  const raw = new Uint8Array(count * 8);
-  for (let i = 0; i < count; i++) for (let b = 0; b < 8; b++) raw[i * 8 + b] = shuffled[b * count + i] as number;
-  const words = new BigUint64Array(raw.buffer);
-  for (let i = 1; i < words.length; i++) words[i] = (words[i] as bigint) ^ (words[i - 1] as bigint);
-  return new Float64Array(raw.buffer);
+  const values = new Float64Array(count);
+  const raw = new Uint8Array(values.buffer);
+  for (let b = 0; b < 8; b++) {
+    const plane = b * count;
+    let previous = 0;
+    for (let i = 0; i < count; i++) {
+      previous ^= shuffled[plane + i] as number;
+      raw[i * 8 + b] = previous;
+    }
+  }
+  return values;
 }
 
 // Zigzag on doubles, not 32-bit ints: steps and timestamps exceed 2^31.

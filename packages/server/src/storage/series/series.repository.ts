@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type {
   DownsampledSeries,
+  MetricColumns,
   MetricPoint,
   MetricPointInput,
   SeriesSummary,
@@ -16,7 +17,7 @@ import { countKeyChanges, keyDelta } from '../sql/key-catalogue.js';
 import { allocateSequence } from '../sql/sequence.js';
 import {
   appendTailFrame,
-  decodeBlock,
+  type BlockColumns,
   decodeBlockColumns,
   decodeTail,
   decodeTailColumns,
@@ -192,113 +193,129 @@ export class SqlSeriesRepository implements SeriesRepository {
     return row && toSummary(fromColumns(row));
   }
 
+  /**
+   * Uses decoded blocks already cached but adds none: its callers (exports, MLflow histories,
+   * run comparisons) walk many series once, and filling the cache with them would evict the
+   * series people are looking at and grow the server's memory to the cache's budget.
+   */
   async readPoints(experimentId: string, name: string, options: SeriesReadOptions = {}): Promise<MetricPoint[]> {
-    if (options.stepFrom !== undefined || options.stepTo !== undefined) {
-      return this.readStepRange(experimentId, name, options);
-    }
+    return pointsOfColumns(await this.readColumnsOf(experimentId, name, options, false));
+  }
+
+  /**
+   * Reads the series row, its block index and only the payloads of the blocks that overlap the
+   * page (or the step range) and are not already decoded in the cache, in one snapshot (or, when
+   * every block is cached, with the row's statement alone); the points are then copied column by
+   * column, never as an object each.
+   */
+  async readColumns(experimentId: string, name: string, options: SeriesReadOptions = {}): Promise<MetricColumns> {
+    return this.readColumnsOf(experimentId, name, options, true);
+  }
+
+  private async readColumnsOf(
+    experimentId: string,
+    name: string,
+    options: SeriesReadOptions,
+    fillCache: boolean,
+  ): Promise<MetricColumns> {
+    const byStep = options.stepFrom !== undefined || options.stepTo !== undefined;
+    const from = options.stepFrom ?? Number.NEGATIVE_INFINITY;
+    const to = options.stepTo ?? Number.POSITIVE_INFINITY;
     const skip = Math.max(0, options.offset ?? 0);
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    if (limit <= 0) return [];
+    if (limit <= 0) return emptyColumns(await this.totalOf(experimentId, name));
     const end = skip + limit;
-    // The series row, its blocks and its tail must come from one snapshot: a seal committed
-    // between two of these reads would hide (or repeat) a block's worth of points.
-    const fetched = await inSnapshot(this.db, async (db) => {
-      const row = await findSeries(db, experimentId, name);
-      if (!row) return undefined;
-      // Only the blocks overlapping [skip, end) are fetched; the others are skipped by count.
-      const counts = await db
-        .selectFrom('series_blocks')
-        .select(['block_no', 'point_count'])
-        .where('experiment_id', '=', experimentId)
-        .where('series_id', '=', row.id)
-        .orderBy('block_no')
-        .execute();
+    // Blocks read inside a caller's transaction may yet be rolled back: they are not cached.
+    const cacheable = fillCache && !this.db.isTransaction;
+    const plan = async (db: Kysely<Database>, row: SeriesRow, index: readonly BlockIndexEntry[]) => {
+      const wanted: { blockNo: number; position: number }[] = [];
       let position = 0;
-      let firstBlock: number | undefined;
-      let lastBlock: number | undefined;
-      let firstBlockPosition = 0;
-      for (const block of counts) {
-        const blockEnd = position + block.point_count;
-        if (blockEnd > skip && position < end) {
-          if (firstBlock === undefined) {
-            firstBlock = block.block_no;
-            firstBlockPosition = position;
-          }
-          lastBlock = block.block_no;
-        }
-        position = blockEnd;
+      for (const block of index) {
+        const overlaps = byStep
+          ? block.min_step !== null && block.max_step !== null && block.max_step >= from && block.min_step <= to
+          : position + block.point_count > skip && position < end;
+        if (overlaps) wanted.push({ blockNo: block.block_no, position });
+        position += block.point_count;
       }
+      const segments = new Map<number, Segment>();
+      const missing: number[] = [];
+      for (const { blockNo } of wanted) {
+        const segment = this.decoded.get(row.id, blockNo);
+        if (segment) segments.set(blockNo, segment);
+        else missing.push(blockNo);
+      }
+      // Block numbers of one series are dense: a range selects the missing ones in one statement.
       const payloads =
-        firstBlock === undefined || lastBlock === undefined
+        missing.length === 0
           ? []
           : await db
               .selectFrom('series_blocks')
-              .select('payload')
+              .select(['block_no', 'payload'])
               .where('experiment_id', '=', experimentId)
               .where('series_id', '=', row.id)
-              .where('block_no', '>=', firstBlock)
-              .where('block_no', '<=', lastBlock)
-              .orderBy('block_no')
+              .where('block_no', '>=', missing[0] as number)
+              .where('block_no', '<=', missing[missing.length - 1] as number)
               .execute();
-      const tail = end > position ? decodeTail(row.tail_payload) : [];
-      return { contexts: row.contexts, payloads, firstBlockPosition, tail, tailPosition: position };
-    });
-    if (!fetched) return [];
-
-    const contexts = JSON.parse(fetched.contexts) as string[];
-    const result: MetricPoint[] = [];
-    let position = fetched.firstBlockPosition;
-    for (const { payload } of fetched.payloads) {
-      for (const point of decodeBlock(toBytes(payload))) {
-        if (position >= skip && position < end) result.push(toMetricPoint(point, contexts));
-        position++;
-      }
+      const tail = (byStep || end > position) && row.tail_payload ? toBytes(row.tail_payload) : null;
+      return { row, wanted, segments, payloads, tail, tailPosition: position };
+    };
+    // Hot path: when every block of the series is decoded in the cache, the series row alone
+    // (one statement, so one snapshot of its block count and tail) says everything else, since
+    // blocks are immutable and numbered densely from 0; no transaction is needed.
+    let fetched: Awaited<ReturnType<typeof plan>> | undefined;
+    if (!this.db.isTransaction) {
+      const row = await findSeries(this.db, experimentId, name);
+      if (!row) return emptyColumns(0);
+      const index = this.cachedIndex(row.id, row.block_count);
+      // Synchronous from the index to the cache lookups in `plan`: nothing is evicted in between.
+      if (index) fetched = await plan(this.db, row, index);
     }
-    position = fetched.tailPosition;
-    for (const point of fetched.tail) {
-      if (position >= skip && position < end) result.push(toMetricPoint(point, contexts));
-      position++;
-    }
-    return result;
-  }
-
-  /** Points whose step is in range; blocks whose step span misses the range are never fetched. */
-  private async readStepRange(experimentId: string, name: string, options: SeriesReadOptions): Promise<MetricPoint[]> {
-    if (options.limit !== undefined && options.limit <= 0) return [];
-    const from = options.stepFrom ?? Number.NEGATIVE_INFINITY;
-    const to = options.stepTo ?? Number.POSITIVE_INFINITY;
-    const fetched = await inSnapshot(this.db, async (db) => {
+    // Otherwise the series row, its blocks and its tail must come from one snapshot: a seal
+    // committed between two of these reads would hide (or repeat) a block's worth of points.
+    fetched ??= await inSnapshot(this.db, async (db) => {
       const row = await findSeries(db, experimentId, name);
       if (!row) return undefined;
-      let query = db
-        .selectFrom('series_blocks')
-        .select('payload')
-        .where('experiment_id', '=', experimentId)
-        .where('series_id', '=', row.id)
-        .where('min_step', 'is not', null)
-        .orderBy('block_no');
-      if (options.stepFrom !== undefined) query = query.where('max_step', '>=', options.stepFrom);
-      if (options.stepTo !== undefined) query = query.where('min_step', '<=', options.stepTo);
-      const payloads = await query.execute();
-      const tail = decodeTail(row.tail_payload);
-      return { contexts: row.contexts, payloads, tail };
+      const index = this.cachedIndex(row.id, row.block_count) ?? (await blockIndex(db, experimentId, row.id));
+      return plan(db, row, index);
     });
-    if (!fetched) return [];
-    const contexts = JSON.parse(fetched.contexts) as string[];
-    const skip = Math.max(0, options.offset ?? 0);
-    const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    const result: MetricPoint[] = [];
-    let matched = 0;
-    const consider = (point: StoredPoint): boolean => {
-      if (point.step === null || point.step < from || point.step > to) return true;
-      if (matched++ >= skip) result.push(toMetricPoint(point, contexts));
-      return result.length < limit;
-    };
-    for (const { payload } of fetched.payloads) {
-      for (const point of decodeBlock(toBytes(payload))) if (!consider(point)) return result;
+    if (!fetched) return emptyColumns(0);
+    const { row, segments } = fetched;
+    for (const { block_no, payload } of fetched.payloads) {
+      if (segments.has(block_no)) continue;
+      const segment = segmentOf(decodeBlockColumns(toBytes(payload)));
+      segments.set(block_no, segment);
+      if (cacheable) this.decoded.put(row.id, block_no, segment);
     }
-    for (const point of fetched.tail) if (!consider(point)) return result;
-    return result;
+    const parts: { columns: BlockColumns; position: number }[] = [];
+    for (const { blockNo, position } of fetched.wanted) {
+      parts.push({ columns: (segments.get(blockNo) as Segment).columns, position });
+    }
+    if (fetched.tail) parts.push({ columns: decodeTailColumns(fetched.tail), position: fetched.tailPosition });
+    const contexts = (JSON.parse(row.contexts) as string[]).map((c) => (c === '' ? null : c));
+    return byStep
+      ? stepRangeColumns(row.point_count, contexts, parts, from, to, skip, limit)
+      : pageColumns(row.point_count, contexts, parts, skip, end);
+  }
+
+  /** The block index of a series rebuilt from the decoded-block cache, if every block is there. */
+  private cachedIndex(seriesId: string, blockCount: number): BlockIndexEntry[] | undefined {
+    const index: BlockIndexEntry[] = [];
+    for (let blockNo = 0; blockNo < blockCount; blockNo++) {
+      const segment = this.decoded.get(seriesId, blockNo);
+      if (!segment) return undefined;
+      const { step } = segment;
+      index.push({
+        block_no: blockNo,
+        point_count: segment.columns.count,
+        min_step: step.count > 0 ? step.min : null,
+        max_step: step.count > 0 ? step.max : null,
+      });
+    }
+    return index;
+  }
+
+  private async totalOf(experimentId: string, name: string): Promise<number> {
+    return (await this.getSummary(experimentId, name))?.count ?? 0;
   }
 
   async downsample(experimentId: string, name: string, buckets: number): Promise<DownsampledSeries> {
@@ -681,6 +698,23 @@ function findSeries(db: Kysely<Database>, experimentId: string, name: string): P
     .executeTakeFirst();
 }
 
+interface BlockIndexEntry {
+  block_no: number;
+  point_count: number;
+  min_step: number | null;
+  max_step: number | null;
+}
+
+function blockIndex(db: Kysely<Database>, experimentId: string, seriesId: string): Promise<BlockIndexEntry[]> {
+  return db
+    .selectFrom('series_blocks')
+    .select(['block_no', 'point_count', 'min_step', 'max_step'])
+    .where('experiment_id', '=', experimentId)
+    .where('series_id', '=', seriesId)
+    .orderBy('block_no')
+    .execute();
+}
+
 interface MissingBlocks {
   experimentId: string;
   seriesId: string;
@@ -816,14 +850,119 @@ function toSummary(row: Omit<SeriesState, 'tail_payload'>): SeriesSummary {
   };
 }
 
-function toMetricPoint(point: StoredPoint, contexts: readonly string[]): MetricPoint {
-  const context = contexts[point.contextId] ?? '';
+function emptyColumns(total: number): MetricColumns {
   return {
-    offset: point.offset,
-    value: point.value,
-    step: point.step,
-    epoch: point.epoch,
-    timestamp: point.timestamp,
-    context: context === '' ? null : context,
+    total,
+    offsets: new Float64Array(0),
+    steps: new Float64Array(0),
+    epochs: new Float64Array(0),
+    timestamps: new Float64Array(0),
+    values: new Float64Array(0),
+    contextIds: new Uint32Array(0),
+    contexts: [],
   };
+}
+
+function allocateColumns(total: number, contexts: (string | null)[], count: number): MetricColumns {
+  return {
+    total,
+    offsets: new Float64Array(count),
+    steps: new Float64Array(count),
+    epochs: new Float64Array(count),
+    timestamps: new Float64Array(count),
+    values: new Float64Array(count),
+    contextIds: new Uint32Array(count),
+    contexts,
+  };
+}
+
+/** Points [skip, end) of the series, from parts that start at the given positions. */
+function pageColumns(
+  total: number,
+  contexts: (string | null)[],
+  parts: readonly { columns: BlockColumns; position: number }[],
+  skip: number,
+  end: number,
+): MetricColumns {
+  let count = 0;
+  for (const { columns, position } of parts) {
+    count += Math.max(0, Math.min(end, position + columns.count) - Math.max(skip, position));
+  }
+  const out = allocateColumns(total, contexts, count);
+  let at = 0;
+  for (const { columns, position } of parts) {
+    const lo = Math.max(skip, position) - position;
+    const hi = Math.min(end, position + columns.count) - position;
+    if (hi <= lo) continue;
+    out.offsets.set(columns.offsets.subarray(lo, hi), at);
+    out.steps.set(columns.steps.subarray(lo, hi), at);
+    out.epochs.set(columns.epochs.subarray(lo, hi), at);
+    out.timestamps.set(columns.timestamps.subarray(lo, hi), at);
+    out.values.set(columns.values.subarray(lo, hi), at);
+    out.contextIds.set(columns.contextIds.subarray(lo, hi), at);
+    at += hi - lo;
+  }
+  return out;
+}
+
+/** The points whose step is in [from, to], after skipping `skip` of them, at most `limit`. */
+function stepRangeColumns(
+  total: number,
+  contexts: (string | null)[],
+  parts: readonly { columns: BlockColumns }[],
+  from: number,
+  to: number,
+  skip: number,
+  limit: number,
+): MetricColumns {
+  let bound = 0;
+  for (const { columns } of parts) bound += columns.count;
+  const out = allocateColumns(total, contexts, Math.min(bound, limit));
+  let matched = 0;
+  let at = 0;
+  for (const { columns } of parts) {
+    for (let i = 0; i < columns.count && at < out.offsets.length; i++) {
+      const step = columns.steps[i] as number;
+      // Absent steps are NaN and fail both comparisons.
+      if (!(step >= from && step <= to) || matched++ < skip) continue;
+      out.offsets[at] = columns.offsets[i] as number;
+      out.steps[at] = step;
+      out.epochs[at] = columns.epochs[i] as number;
+      out.timestamps[at] = columns.timestamps[i] as number;
+      out.values[at] = columns.values[i] as number;
+      out.contextIds[at] = columns.contextIds[i] as number;
+      at++;
+    }
+  }
+  return at === out.offsets.length ? out : sliceColumns(out, at);
+}
+
+function sliceColumns(columns: MetricColumns, count: number): MetricColumns {
+  return {
+    total: columns.total,
+    offsets: columns.offsets.slice(0, count),
+    steps: columns.steps.slice(0, count),
+    epochs: columns.epochs.slice(0, count),
+    timestamps: columns.timestamps.slice(0, count),
+    values: columns.values.slice(0, count),
+    contextIds: columns.contextIds.slice(0, count),
+    contexts: columns.contexts,
+  };
+}
+
+function pointsOfColumns(columns: MetricColumns): MetricPoint[] {
+  const points: MetricPoint[] = new Array(columns.offsets.length);
+  for (let i = 0; i < points.length; i++) {
+    const step = columns.steps[i] as number;
+    const epoch = columns.epochs[i] as number;
+    points[i] = {
+      offset: columns.offsets[i] as number,
+      value: columns.values[i] as number,
+      step: Number.isNaN(step) ? null : step,
+      epoch: Number.isNaN(epoch) ? null : epoch,
+      timestamp: columns.timestamps[i] as number,
+      context: columns.contexts[columns.contextIds[i] as number] ?? null,
+    };
+  }
+  return points;
 }
