@@ -8,12 +8,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SeaweedFs, startSeaweedFs } from './support/seaweedfs.js';
 import { SseClient } from './support/sse-client.js';
 import { backends, POSTGRES_URL } from './support/test-context.js';
 
 /**
  * Two real `cairn server` processes (the built CLI: `npx tsc -b`) on one PostgreSQL schema and one
- * blob store, driven over loopback HTTP: nothing may be correct only because it sits in one
+ * S3 bucket, driven over loopback HTTP: nothing may be correct only because it sits in one
  * process's memory. Node A and node B stand for the nodes behind a load balancer.
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -23,11 +24,12 @@ const V2 = '/api/rest/v2';
 const API = '/api/cairn/v1';
 
 /**
- * The blob store both nodes share: a folder here. The one place that names it, so a variant on S3
- * (SeaweedFS) only has to return an `s3://` URL.
+ * The blob store both nodes share: a bucket of a real S3 server (SeaweedFS), as in the
+ * topology of docs/operations/scale-out.md; the nodes get its address and credentials through
+ * the standard AWS variables, as a deployment would.
  */
-function sharedBlobUrl(dir: string): string {
-  return `file:${join(dir, 'blobs')}`;
+async function sharedBlobStore(s3: SeaweedFs): Promise<{ url: string; env: Record<string, string> }> {
+  return { url: `s3://${await s3.createBucket()}/two-node`, env: s3.awsEnv() };
 }
 
 interface Node {
@@ -59,6 +61,8 @@ describe.runIf(backends.includes('postgres'))('two Cairn nodes on one PostgreSQL
   const schema = `t_${Math.random().toString(36).slice(2, 12)}`;
   const databaseUrl = `${POSTGRES_URL}?schema=${schema}`;
   let dir: string;
+  let s3: SeaweedFs | undefined;
+  let blobs: { url: string; env: Record<string, string> };
   let admin: pg.Client;
   let a: Node;
   let b: Node;
@@ -74,7 +78,8 @@ describe.runIf(backends.includes('postgres'))('two Cairn nodes on one PostgreSQL
         CAIRN_PORT: String(port),
         CAIRN_DATA_DIR: join(dir, name),
         CAIRN_DATABASE_URL: databaseUrl,
-        CAIRN_BLOB_URL: sharedBlobUrl(dir),
+        ...blobs.env,
+        CAIRN_BLOB_URL: blobs.url,
         CAIRN_ADMIN_API_KEY: ADMIN_KEY,
         CAIRN_LOG_LEVEL: 'warn',
         CAIRN_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
@@ -168,10 +173,13 @@ describe.runIf(backends.includes('postgres'))('two Cairn nodes on one PostgreSQL
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-two-node-'));
+    s3 = await startSeaweedFs();
+    blobs = await sharedBlobStore(s3);
     admin = new pg.Client({ connectionString: POSTGRES_URL });
     await admin.connect();
     await admin.query(`create schema ${schema}`);
-  });
+    // Generous: SeaweedFS's venv may first be created from PyPI.
+  }, 600_000);
 
   afterAll(async () => {
     // A failed test must not leave a server running.
@@ -181,6 +189,7 @@ describe.runIf(backends.includes('postgres'))('two Cairn nodes on one PostgreSQL
     }
     await admin?.query(`drop schema if exists ${schema} cascade`);
     await admin?.end();
+    await s3?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
