@@ -43,6 +43,7 @@ const USAGE = `usage: npm run bench -- <S|M|Long|L> [options]
   --batch N               points per write request, all systems (default 1000 = MLflow's cap)
   --cairn-batch N         points per request for Cairn only (default: --batch)
   --cairn-gzip            gzip Cairn's write bodies
+  --cairn-body json|binary  Cairn's write body: JSON columns or application/vnd.cairn.metrics (default json)
   --max-ingest SEC        per-system ingest time limit; past it the run is a measured prefix (default 900)
   --iterations N          iterations per read measurement (default 200)
   --read-budget SEC       time limit per read measurement (default 60)
@@ -64,6 +65,7 @@ function parseCli(argv) {
       batch: { type: 'string', default: String(MLFLOW_MAX_BATCH) },
       'cairn-batch': { type: 'string' },
       'cairn-gzip': { type: 'boolean', default: false },
+      'cairn-body': { type: 'string', default: 'json' },
       'max-ingest': { type: 'string', default: '900' },
       iterations: { type: 'string', default: '200' },
       'read-budget': { type: 'string', default: '60' },
@@ -106,6 +108,7 @@ function parseCli(argv) {
     batchPoints,
     cairnBatchPoints: values['cairn-batch'] ? positiveInt('cairn-batch', values['cairn-batch']) : batchPoints,
     cairnGzip: values['cairn-gzip'],
+    cairnBody: oneOf('cairn-body', values['cairn-body'], ['json', 'binary']),
     maxIngestSeconds: positiveInt('max-ingest', values['max-ingest']),
     iterations: positiveInt('iterations', values.iterations),
     readBudgetSeconds: positiveInt('read-budget', values['read-budget']),
@@ -115,6 +118,12 @@ function parseCli(argv) {
     keepData: values['keep-data'],
     out: values.out,
   };
+}
+
+/** @param {string} name @param {string} value @param {string[]} allowed */
+function oneOf(name, value, allowed) {
+  if (!allowed.includes(value)) throw new Error(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value;
 }
 
 const t0 = Date.now();
@@ -137,6 +146,7 @@ function makeDriver(name, opts) {
       repoRoot: REPO_ROOT,
       build: opts.build,
       gzip: opts.cairnGzip,
+      body: opts.cairnBody,
       batchPoints: opts.cairnBatchPoints,
       log,
     });
@@ -443,6 +453,7 @@ async function main() {
       batchPoints: opts.batchPoints,
       cairnBatchPoints: opts.cairnBatchPoints,
       cairnGzip: opts.cairnGzip,
+      cairnBody: opts.cairnBody,
       maxIngestSeconds: opts.maxIngestSeconds,
       iterations: opts.iterations,
       readBudgetSeconds: opts.readBudgetSeconds,

@@ -22,17 +22,18 @@ export class HttpError extends Error {
  * One request; returns the raw body text and the time until the last byte arrived. Parsing is
  * left to the caller so it stays outside the timed span. Non-2xx throws (never timed).
  * @param {string} method @param {string} url
- * @param {{ headers?: Record<string,string>, json?: unknown, gzip?: boolean, timeoutMs?: number }} [opts]
+ * `bytes` sends a body of another media type as it is (`json` wins when both are given).
+ * @param {{ headers?: Record<string,string>, json?: unknown, bytes?: { body: Uint8Array, type: string }, gzip?: boolean, timeoutMs?: number }} [opts]
  */
-export async function request(method, url, { headers = {}, json, gzip = false, timeoutMs = 120_000 } = {}) {
+export async function request(method, url, { headers = {}, json, bytes, gzip = false, timeoutMs = 120_000 } = {}) {
   assertLoopback(url);
   /** @type {Record<string,string>} */
   const h = { ...headers };
-  /** @type {Buffer|string|undefined} */
+  /** @type {Uint8Array|string|undefined} */
   let body;
-  if (json !== undefined) {
-    body = JSON.stringify(json);
-    h['content-type'] = 'application/json';
+  if (json !== undefined || bytes !== undefined) {
+    body = json !== undefined ? JSON.stringify(json) : bytes?.body;
+    h['content-type'] = json !== undefined ? 'application/json' : (bytes?.type ?? '');
     if (gzip) {
       body = gzipSync(body, { level: 1 });
       h['content-encoding'] = 'gzip';
