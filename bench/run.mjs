@@ -43,6 +43,7 @@ const USAGE = `usage: npm run bench -- <S|M|Long|L> [options]
   --batch N               points per write request, all systems (default 1000 = MLflow's cap)
   --cairn-batch N         points per request for Cairn only (default: --batch)
   --cairn-gzip            gzip Cairn's write bodies
+  --node-args "FLAGS"     extra Node flags for the Cairn server, e.g. "--cpu-prof --cpu-prof-dir=DIR"
   --cairn-body json|binary  Cairn's write body: JSON columns or application/vnd.cairn.metrics (default json)
   --max-ingest SEC        per-system ingest time limit; past it the run is a measured prefix (default 900)
   --iterations N          iterations per read measurement (default 200)
@@ -66,6 +67,7 @@ function parseCli(argv) {
       'cairn-batch': { type: 'string' },
       'cairn-gzip': { type: 'boolean', default: false },
       'cairn-body': { type: 'string', default: 'json' },
+      'node-args': { type: 'string', default: '' },
       'max-ingest': { type: 'string', default: '900' },
       iterations: { type: 'string', default: '200' },
       'read-budget': { type: 'string', default: '60' },
@@ -108,6 +110,7 @@ function parseCli(argv) {
     batchPoints,
     cairnBatchPoints: values['cairn-batch'] ? positiveInt('cairn-batch', values['cairn-batch']) : batchPoints,
     cairnGzip: values['cairn-gzip'],
+    nodeArgs: values['node-args'].split(' ').filter(Boolean),
     cairnBody: oneOf('cairn-body', values['cairn-body'], ['json', 'binary']),
     maxIngestSeconds: positiveInt('max-ingest', values['max-ingest']),
     iterations: positiveInt('iterations', values.iterations),
@@ -147,6 +150,7 @@ function makeDriver(name, opts) {
       build: opts.build,
       gzip: opts.cairnGzip,
       body: opts.cairnBody,
+      nodeArgs: opts.nodeArgs,
       batchPoints: opts.cairnBatchPoints,
       log,
     });

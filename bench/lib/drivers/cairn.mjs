@@ -8,7 +8,7 @@ import { summarize } from '../stats.mjs';
 import { metricName, timestamp, value } from '../workload.mjs';
 
 /**
- * @param {{ repoRoot: string, build: boolean, gzip: boolean, body?: 'json' | 'binary', batchPoints: number, log: (s: string) => void }} opts
+ * @param {{ repoRoot: string, build: boolean, gzip: boolean, body?: 'json' | 'binary', nodeArgs?: string[], batchPoints: number, log: (s: string) => void }} opts
  */
 export function cairnDriver(opts) {
   /** @type {ReturnType<typeof startGroup>|undefined} */
