@@ -536,8 +536,15 @@ async function pointRanges(
   experimentId: string,
   points: readonly MetricPointInput[],
 ): Promise<LivePointsRange[]> {
+  // Counted per run of one name (a bulk batch holds each series in one run), not per point.
   const counts = new Map<string, number>();
-  for (const point of points) counts.set(point.name, (counts.get(point.name) ?? 0) + 1);
+  for (let i = 0; i < points.length; ) {
+    const name = (points[i] as MetricPointInput).name;
+    let end = i + 1;
+    while (end < points.length && (points[end] as MetricPointInput).name === name) end++;
+    counts.set(name, (counts.get(name) ?? 0) + end - i);
+    i = end;
+  }
   const totals = new Map((await tx.series.listSummaries(experimentId)).map((s) => [s.name, s.count]));
   return [...counts].map(([name, count]) => ({ name, fromOffset: (totals.get(name) ?? count) - count, count }));
 }
