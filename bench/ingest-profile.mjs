@@ -51,13 +51,18 @@ await driver.start(workDir);
 try {
   const keys = await driver.createRuns(range(0, shape.runs).map((r) => `run-${r}`));
   const streams = planStreams(shape, { writers, batchPoints });
+  const cpuBefore = await cpuSeconds(driver.pid);
   const result = await ingest(driver, streams, new Map(keys.map((k, i) => [i, k])), {
     writers,
     deadlineMs: 900_000,
     onProgress: () => {},
   });
+  const cpu = (await cpuSeconds(driver.pid)) - cpuBefore;
+  const perPoint = (cpu * 1e6) / totalPoints(shape);
+  // CPU time does not depend on how busy the shared machine is, as points/s does: it bounds the
+  // rate one server process can reach (the event loop is one core; GC threads add a little).
   log(
-    `${values.body}: ${totalPoints(shape).toLocaleString()} points at ${Math.round(result.pointsPerSecond).toLocaleString()} points/s`,
+    `${values.body}: ${totalPoints(shape).toLocaleString()} points at ${Math.round(result.pointsPerSecond).toLocaleString()} points/s; server CPU ${cpu.toFixed(2)} s = ${perPoint.toFixed(2)} µs/point (≈ ${Math.round(1e6 / perPoint).toLocaleString()} points per CPU-second)`,
   );
 } finally {
   await driver.stop();
@@ -102,4 +107,12 @@ function summarise(profile, path) {
 function where_(url) {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
   return pkg ? `${pkg}/${basename(url)}` : basename(url);
+}
+
+/** User + system CPU seconds of a process so far (Linux /proc). @param {number} pid */
+async function cpuSeconds(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
