@@ -53,6 +53,8 @@ const USAGE = `usage: npm run bench -- <S|M|Long|L> [options]
   --cairn-batch N         points per request for Cairn only (default: --batch)
   --cairn-gzip            gzip Cairn's write bodies
   --cairn-binary-reads    reads (a) and (b) ask Cairn for binary columns (Accept: application/vnd.cairn.series)
+  --node-args "FLAGS"     extra Node flags for the Cairn server, e.g. "--cpu-prof --cpu-prof-dir=DIR"
+  --cairn-body json|binary  Cairn's write body: JSON columns or application/vnd.cairn.metrics (default json)
   --max-ingest SEC        per-system ingest time limit; past it the run is a measured prefix (default 900)
   --iterations N          iterations per read measurement (default 200)
   --read-budget SEC       time limit per read measurement (default 60)
@@ -76,6 +78,8 @@ function parseCli(argv) {
       'cairn-gzip': { type: 'boolean', default: false },
       'postgres-url': { type: 'string', default: DEFAULT_POSTGRES_URL },
       'cairn-binary-reads': { type: 'boolean', default: false },
+      'cairn-body': { type: 'string', default: 'json' },
+      'node-args': { type: 'string', default: '' },
       'max-ingest': { type: 'string', default: '900' },
       iterations: { type: 'string', default: '200' },
       'read-budget': { type: 'string', default: '60' },
@@ -120,6 +124,8 @@ function parseCli(argv) {
     cairnGzip: values['cairn-gzip'],
     postgresUrl: values['postgres-url'],
     cairnBinaryReads: values['cairn-binary-reads'],
+    nodeArgs: values['node-args'].split(' ').filter(Boolean),
+    cairnBody: oneOf('cairn-body', values['cairn-body'], ['json', 'binary']),
     maxIngestSeconds: positiveInt('max-ingest', values['max-ingest']),
     iterations: positiveInt('iterations', values.iterations),
     readBudgetSeconds: positiveInt('read-budget', values['read-budget']),
@@ -129,6 +135,12 @@ function parseCli(argv) {
     keepData: values['keep-data'],
     out: values.out,
   };
+}
+
+/** @param {string} name @param {string} value @param {string[]} allowed */
+function oneOf(name, value, allowed) {
+  if (!allowed.includes(value)) throw new Error(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value;
 }
 
 const t0 = Date.now();
@@ -152,6 +164,8 @@ function makeDriver(name, opts) {
       build: opts.build,
       gzip: opts.cairnGzip,
       binaryReads: opts.cairnBinaryReads,
+      body: opts.cairnBody,
+      nodeArgs: opts.nodeArgs,
       batchPoints: opts.cairnBatchPoints,
       log,
       ...(name === 'cairn-pg' ? { postgresUrl: opts.postgresUrl } : {}),
@@ -473,6 +487,7 @@ async function main() {
       cairnGzip: opts.cairnGzip,
       ...(opts.peers.includes('cairn-pg') ? { postgresUrl: opts.postgresUrl } : {}),
       cairnBinaryReads: opts.cairnBinaryReads,
+      cairnBody: opts.cairnBody,
       maxIngestSeconds: opts.maxIngestSeconds,
       iterations: opts.iterations,
       readBudgetSeconds: opts.readBudgetSeconds,

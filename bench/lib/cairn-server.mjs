@@ -40,9 +40,10 @@ export const randomApiKey = () => Array.from({ length: 40 }, () => ALNUM[randomI
  * already built), started on a fresh `<workDir>/data` with `apiKey` as its admin key. Returns the
  * process, its URL, the data dir and a version label (the checkout's commit).
  * `env` adds settings (CAIRN_DATABASE_URL for PostgreSQL).
- * @param {{ repoRoot: string, workDir: string, apiKey: string, build: boolean, log: (s: string) => void, env?: Record<string, string> }} o
+ * `nodeArgs` are extra Node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
+ * @param {{ repoRoot: string, workDir: string, apiKey: string, build: boolean, nodeArgs?: string[], log: (s: string) => void, env?: Record<string, string> }} o
  */
-export async function startCairnCheckout({ repoRoot, workDir, apiKey, build, log, env = {} }) {
+export async function startCairnCheckout({ repoRoot, workDir, apiKey, build, nodeArgs = [], log, env = {} }) {
   if (build || !existsSync(join(repoRoot, 'packages', 'cli', 'dist', 'main.js'))) {
     log('building Cairn (npx tsc -b)');
     const r = await runToEnd('npx', ['tsc', '-b'], { cwd: repoRoot, timeoutMs: 600_000 });
@@ -53,6 +54,7 @@ export async function startCairnCheckout({ repoRoot, workDir, apiKey, build, log
   const { proc, url } = await startCairnServer({
     workDir,
     env: { CAIRN_DATA_DIR: dataDir, CAIRN_ADMIN_API_KEY: apiKey, ...env },
+    nodeArgs,
   });
   const rev = await runToEnd('git', ['rev-parse', '--short', 'HEAD'], {
     cwd: repoRoot,

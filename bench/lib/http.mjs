@@ -23,21 +23,22 @@ export class HttpError extends Error {
  * left to the caller so it stays outside the timed span. Non-2xx throws (never timed).
  * @param {string} method @param {string} url
  * `binary` keeps the body as bytes (`bytes`, `text` empty) instead of decoding it as UTF-8.
- * @param {{ headers?: Record<string,string>, json?: unknown, gzip?: boolean, timeoutMs?: number, binary?: boolean }} [opts]
+ * `bytes` sends a body of another media type as it is (`json` wins when both are given).
+ * @param {{ headers?: Record<string,string>, json?: unknown, bytes?: { body: Uint8Array, type: string }, gzip?: boolean, timeoutMs?: number, binary?: boolean }} [opts]
  */
 export async function request(
   method,
   url,
-  { headers = {}, json, gzip = false, timeoutMs = 120_000, binary = false } = {},
+  { headers = {}, json, bytes, gzip = false, timeoutMs = 120_000, binary = false } = {},
 ) {
   assertLoopback(url);
   /** @type {Record<string,string>} */
   const h = { ...headers };
-  /** @type {Buffer|string|undefined} */
+  /** @type {Uint8Array|string|undefined} */
   let body;
-  if (json !== undefined) {
-    body = JSON.stringify(json);
-    h['content-type'] = 'application/json';
+  if (json !== undefined || bytes !== undefined) {
+    body = json !== undefined ? JSON.stringify(json) : bytes?.body;
+    h['content-type'] = json !== undefined ? 'application/json' : (bytes?.type ?? '');
     if (gzip) {
       body = gzipSync(body, { level: 1 });
       h['content-encoding'] = 'gzip';
@@ -45,11 +46,11 @@ export async function request(
   }
   const t0 = performance.now();
   const res = await fetch(url, { method, headers: h, body, signal: AbortSignal.timeout(timeoutMs) });
-  const bytes = binary && res.ok ? Buffer.from(await res.arrayBuffer()) : undefined;
-  const text = bytes ? '' : await res.text();
+  const received = binary && res.ok ? Buffer.from(await res.arrayBuffer()) : undefined;
+  const text = received ? '' : await res.text();
   const ms = performance.now() - t0;
   if (!res.ok) throw new HttpError(method, url, res.status, text);
-  return { text, bytes, ms, status: res.status, contentType: res.headers.get('content-type') ?? '' };
+  return { text, bytes: received, ms, status: res.status, contentType: res.headers.get('content-type') ?? '' };
 }
 
 /** @param {string} text */

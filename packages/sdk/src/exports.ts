@@ -70,6 +70,7 @@ export {
   type SeriesParams,
   type SeriesResource,
 } from './resources/metrics.js';
+export type { SeriesColumns } from './resources/metrics-binary.js';
 export type { ProjectsResource, WorkspacesResource } from './resources/projects.js';
 export type {
   RegistryListParams,

@@ -35,6 +35,55 @@ export const LogSeriesBody = Type.Object({
   /** NaN and infinities are refused unless the client says it means them. */
   allowNonFinite: Type.Optional(Type.Boolean()),
 });
+/** The binary bulk body's media type: `LogSeriesBody`'s content as little-endian float64 columns. */
+export const METRICS_BINARY_MEDIA_TYPE = 'application/vnd.cairn.metrics';
+
+/**
+ * The JSON header of a binary bulk body: each series' name, context and point count, and which of
+ * its optional columns follow (`values` always does). Nothing else is allowed, so a typo in a
+ * column flag is refused rather than silently read as "absent".
+ */
+export const MetricsBinaryHeader = Type.Object(
+  {
+    series: Type.Array(
+      Type.Object(
+        {
+          name: EntryName(),
+          context: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'] })),
+          length: Type.Integer({ minimum: 0 }),
+          steps: Type.Optional(Type.Boolean()),
+          timestamps: Type.Optional(Type.Boolean()),
+          epochs: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    allowNonFinite: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type MetricsBinaryHeader = Static<typeof MetricsBinaryHeader>;
+
+/**
+ * The bulk path's body by Content-Type: JSON (`LogSeriesBody`), or the same content in the binary
+ * layout of docs/api/cairn.md — a uint32 LE header length, the JSON header (`MetricsBinaryHeader`),
+ * zero bytes up to a multiple of 8, then per series its columns as little-endian float64: values,
+ * then steps, timestamps and epochs when flagged; NaN marks an absent step, timestamp or epoch.
+ * The binary form reaches the route as raw bytes, so its schema documents and does not assert.
+ */
+export const LogSeriesBodies = {
+  content: {
+    'application/json': { schema: LogSeriesBody },
+    [METRICS_BINARY_MEDIA_TYPE]: {
+      schema: Type.Unsafe<Uint8Array>({
+        contentMediaType: METRICS_BINARY_MEDIA_TYPE,
+        description:
+          'uint32 LE header length, JSON header (MetricsBinaryHeader), zero padding to a multiple of 8, then per series: values, [steps], [timestamps], [epochs] as little-endian float64 columns of `length` entries; NaN marks an absent step, timestamp or epoch',
+      }),
+    },
+  },
+} as const;
+
 /**
  * `Idempotency-Key`: names a batch so that retries and replays store it once (e.g. the SDK sends
  * `<writer id>:<sequence number>`). Keys are per experiment and kept as long as the experiment.

@@ -1,3 +1,4 @@
+import { UnsupportedMediaTypeError } from '../core/errors.js';
 import type { HttpClient, RequestOptions } from '../core/http.js';
 import type {
   Downsampled,
@@ -9,6 +10,12 @@ import type {
   SeriesSummary,
   WireMetricValue,
 } from '../types.js';
+import {
+  encodeMetricsBinary,
+  METRICS_BINARY_MEDIA_TYPE,
+  metricsJsonBody,
+  type SeriesColumns,
+} from './metrics-binary.js';
 
 const enc = encodeURIComponent;
 
@@ -31,6 +38,17 @@ export interface MetricsResource {
    * it exactly-once (one is minted per call otherwise, which covers this call's own retries).
    */
   log(key: string, body: LogSeriesRequest, options?: RequestOptions): Promise<LogSeriesResult>;
+  /**
+   * The bulk path from typed columns, sent as `application/vnd.cairn.metrics` (float64 columns: no
+   * number is formatted or parsed as text). A server that does not take that body (415) is sent
+   * the same points as JSON. NaN in steps, timestamps or epochs means "not given"; non-finite
+   * values need `allowNonFinite`.
+   */
+  logColumns(
+    key: string,
+    series: readonly SeriesColumns[],
+    options?: RequestOptions & { allowNonFinite?: boolean },
+  ): Promise<LogSeriesResult>;
 }
 
 /** Every point of a series, columnar; values are numbers again (NaN and ±Infinity included). */
@@ -158,6 +176,26 @@ export function metricsResource(http: HttpClient): MetricsResource {
     },
     log(key, body, options) {
       return http.request<LogSeriesResult>({ method: 'POST', path: base(key), json: body }, options);
+    },
+    async logColumns(key, series, options = {}) {
+      const { allowNonFinite, ...requestOptions } = options;
+      const bytes = encodeMetricsBinary(series, allowNonFinite);
+      try {
+        return await http.request<LogSeriesResult>(
+          {
+            method: 'POST',
+            path: base(key),
+            body: () => bytes,
+            headers: { 'content-type': METRICS_BINARY_MEDIA_TYPE },
+          },
+          requestOptions,
+        );
+      } catch (error) {
+        // A server from before the binary body: nothing was stored, so the JSON body may follow.
+        if (!(error instanceof UnsupportedMediaTypeError)) throw error;
+        const json = metricsJsonBody(series, allowNonFinite);
+        return http.request<LogSeriesResult>({ method: 'POST', path: base(key), json }, requestOptions);
+      }
     },
   };
 }

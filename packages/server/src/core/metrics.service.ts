@@ -64,14 +64,24 @@ export interface SamplePosition {
   context?: string | null;
 }
 
-/** A series of the bulk path: parallel arrays, `values` required, the others optional. */
+/**
+ * A series of the bulk path: parallel columns, `values` required, the others optional. Columns
+ * are array-like so a binary body's Float64Arrays arrive as they are, without a JS array or an
+ * object per point. In steps, timestamps and epochs null or NaN means "not given": JSON sends
+ * null, the binary body (float64 throughout) NaN; JSON cannot carry NaN, so the two never mix.
+ */
 export interface SeriesBatchInput {
   name: string;
   context?: string | null;
-  values: (number | string)[];
-  steps?: (number | null)[] | null;
-  timestamps?: (number | null)[] | null;
-  epochs?: (number | null)[] | null;
+  values: ArrayLike<number | string>;
+  steps?: ArrayLike<number | null> | null;
+  timestamps?: ArrayLike<number | null> | null;
+  epochs?: ArrayLike<number | null> | null;
+}
+
+/** A column entry that is absent: null (JSON) or NaN (binary), see `SeriesBatchInput`. */
+function given(value: number | null | undefined): number | null {
+  return value === null || value === undefined || Number.isNaN(value) ? null : value;
 }
 
 /**
@@ -207,13 +217,14 @@ export class MetricsService {
           );
         }
       }
+      const { values, steps, epochs, timestamps } = input;
       for (let i = 0; i < count; i++) {
         points.push({
           name,
-          value: rules.metricValue(name, input.values[i] as number | string, options.allowNonFinite),
-          step: rules.optionalInteger('step', input.steps?.[i]),
-          epoch: rules.optionalInteger('epoch', input.epochs?.[i]),
-          timestamp: rules.timestamp(input.timestamps?.[i], now),
+          value: rules.metricValue(name, values[i] as number | string, options.allowNonFinite),
+          step: rules.optionalInteger('step', steps ? given(steps[i]) : null),
+          epoch: rules.optionalInteger('epoch', epochs ? given(epochs[i]) : null),
+          timestamp: rules.timestamp(timestamps ? given(timestamps[i]) : null, now),
           context,
         });
       }
@@ -538,8 +549,15 @@ async function pointRanges(
   experimentId: string,
   points: readonly MetricPointInput[],
 ): Promise<LivePointsRange[]> {
+  // Counted per run of one name (a bulk batch holds each series in one run), not per point.
   const counts = new Map<string, number>();
-  for (const point of points) counts.set(point.name, (counts.get(point.name) ?? 0) + 1);
+  for (let i = 0; i < points.length; ) {
+    const name = (points[i] as MetricPointInput).name;
+    let end = i + 1;
+    while (end < points.length && (points[end] as MetricPointInput).name === name) end++;
+    counts.set(name, (counts.get(name) ?? 0) + end - i);
+    i = end;
+  }
   const totals = new Map((await tx.series.listSummaries(experimentId)).map((s) => [s.name, s.count]));
   return [...counts].map(([name, count]) => ({ name, fromOffset: (totals.get(name) ?? count) - count, count }));
 }

@@ -90,6 +90,12 @@ export const CAIRN_RULES: StatedRule[] = [
     operations: ['POST /api/cairn/v1/experiments/{experimentKey}/metrics'],
   },
   {
+    rule: 'an `application/vnd.cairn.metrics` body has the documented layout (a uint32 header length, a JSON header of that length, columns of exactly the lengths it announces) and points valid as in JSON: safe-integer steps and epochs, timestamps from 0 to year 9999',
+    refusal:
+      'invalid application/vnd\\.cairn\\.metrics body: |(step|epoch) must be an integer|invalid timestamp|metric name must',
+    operations: ['POST /api/cairn/v1/experiments/{experimentKey}/metrics'],
+  },
+  {
     rule: 'a CSV body is UTF-8 text whose first line names the columns (valid, unique names) and whose every line has as many fields; a Parquet body is a readable, flat Parquet file of at most the accepted cells',
     refusal:
       'not a readable Parquet file|the Parquet file|Parquet column .* (is nested|has no Cairn column type)|row \\d+, column |the CSV is (not UTF-8 text|empty)|line \\d+ of the CSV|column \\d+ name must',

@@ -121,15 +121,23 @@ export class SqlSeriesRepository implements SeriesRepository {
     const first = await allocateSequence(this.db, experimentId, points.length);
     const offsets = points.map((_, i) => first + i);
 
-    const byName = new Map<string, { point: MetricPointInput; offset: number }[]>();
-    points.forEach((input, i) => {
-      // Neither driver keeps -0 in a float column (pg sends "0"; SQLite stores integral reals as
-      // integers) while a block would: store 0 so a point reads the same before and after sealing.
-      const point = Object.is(input.value, -0) ? { ...input, value: 0 } : input;
-      const list = byName.get(point.name) ?? [];
-      list.push({ point, offset: offsets[i] as number });
-      byName.set(point.name, list);
-    });
+    // Each series' points as indexes into `points` (point i has offset first + i): no object per
+    // point. A batch usually holds a series' points in one run, so the map is consulted per run.
+    const byName = new Map<string, number[]>();
+    let run: number[] | undefined;
+    let runName: string | undefined;
+    for (let i = 0; i < points.length; i++) {
+      const name = (points[i] as MetricPointInput).name;
+      if (name !== runName) {
+        runName = name;
+        run = byName.get(name);
+        if (!run) {
+          run = [];
+          byName.set(name, run);
+        }
+      }
+      (run as number[]).push(i);
+    }
 
     const existing = await this.db
       .selectFrom('series')
@@ -145,9 +153,9 @@ export class SqlSeriesRepository implements SeriesRepository {
     const created: SeriesState[] = [];
     const changed: SeriesState[] = [];
     const blocks: BlockRow[] = [];
-    for (const [name, entries] of byName) {
+    for (const [name, indexes] of byName) {
       const current = rows.get(name);
-      const row = appendToSeries(experimentId, name, current, entries, blocks);
+      const row = appendToSeries(experimentId, name, current, points, indexes, first, blocks);
       (current ? changed : created).push(row);
     }
     // New series rows first: their blocks reference them.
@@ -571,39 +579,58 @@ function appendToSeries(
   experimentId: string,
   name: string,
   current: SeriesState | undefined,
-  entries: { point: MetricPointInput; offset: number }[],
+  points: readonly MetricPointInput[],
+  indexes: readonly number[],
+  firstOffset: number,
   blocks: BlockRow[],
 ): SeriesState {
-  const firstEntry = entries[0] as { point: MetricPointInput; offset: number };
-  const row: SeriesState = current ? { ...current } : newSeriesRow(experimentId, name, firstEntry);
+  const pointAt = (k: number) => points[indexes[k] as number] as MetricPointInput;
+  const offsetAt = (k: number) => firstOffset + (indexes[k] as number);
+  const row: SeriesState = current ? { ...current } : newSeriesRow(experimentId, name, pointAt(0), offsetAt(0));
   const contexts = JSON.parse(row.contexts) as string[];
   const contextIds = new Map(contexts.map((context, id) => [context, id]));
-  const stored: StoredPoint[] = new Array(entries.length);
+  const count = indexes.length;
+  const stored: StoredPoint[] = new Array(count);
   // One pass keeps the batch's extremes by index; the summary row is folded once per batch,
   // not once per point (the bulk path's hot loop).
   let minAt = -1;
   let maxAt = -1;
   let latestAt = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const { point, offset } = entries[i] as { point: MetricPointInput; offset: number };
+  let lastContext: string | undefined;
+  let lastContextId = 0;
+  for (let k = 0; k < count; k++) {
+    const point = pointAt(k);
     const context = point.context ?? '';
-    let contextId = contextIds.get(context);
-    if (contextId === undefined) {
-      contextId = contexts.push(context) - 1;
-      contextIds.set(context, contextId);
+    // A batch's points mostly share one context: the dictionary is consulted when it changes.
+    if (context !== lastContext) {
+      let contextId = contextIds.get(context);
+      if (contextId === undefined) {
+        contextId = contexts.push(context) - 1;
+        contextIds.set(context, contextId);
+      }
+      lastContext = context;
+      lastContextId = contextId;
     }
-    const value = point.value;
+    // Neither driver keeps -0 in a float column (pg sends "0"; SQLite stores integral reals as
+    // integers) while a block would: store 0 so a point reads the same before and after sealing.
+    const value = point.value === 0 ? 0 : point.value;
     if (!Number.isNaN(value)) {
-      if (minAt < 0 || value < (entries[minAt] as { point: MetricPointInput }).point.value) minAt = i;
-      if (maxAt < 0 || value > (entries[maxAt] as { point: MetricPointInput }).point.value) maxAt = i;
+      if (minAt < 0 || value < pointAt(minAt).value) minAt = k;
+      if (maxAt < 0 || value > pointAt(maxAt).value) maxAt = k;
     }
-    if (i > 0 && isLaterPoint(point, (entries[latestAt] as { point: MetricPointInput }).point)) latestAt = i;
-    stored[i] = { offset, value, step: point.step, epoch: point.epoch, timestamp: point.timestamp, contextId };
+    if (k > 0 && isLaterPoint(point, pointAt(latestAt))) latestAt = k;
+    stored[k] = {
+      offset: offsetAt(k),
+      value,
+      step: point.step,
+      epoch: point.epoch,
+      timestamp: point.timestamp,
+      contextId: lastContextId,
+    };
   }
-  for (const at of new Set([minAt, maxAt, latestAt, entries.length - 1])) {
+  for (const at of new Set([minAt, maxAt, latestAt, count - 1])) {
     if (at < 0) continue;
-    const { point, offset } = entries[at] as { point: MetricPointInput; offset: number };
-    foldIntoSummary(row, point, offset);
+    foldIntoSummary(row, pointAt(at), offsetAt(at));
   }
   row.contexts = JSON.stringify(contexts);
   row.point_count += stored.length;
@@ -757,14 +784,9 @@ function toColumns(row: SeriesState): SeriesRow {
   };
 }
 
-function newSeriesRow(
-  experimentId: string,
-  name: string,
-  first: { point: MetricPointInput; offset: number },
-): SeriesState {
-  const { point, offset } = first;
+function newSeriesRow(experimentId: string, name: string, point: MetricPointInput, offset: number): SeriesState {
   const extreme = {
-    value: point.value,
+    value: point.value === 0 ? 0 : point.value,
     step: point.step,
     timestamp: point.timestamp,
     context: point.context,
@@ -799,7 +821,8 @@ function prefixed<P extends 'min' | 'max' | 'last' | 'latest'>(prefix: P, point:
 /** Min and max ignore NaN unless nothing else was logged; the first extreme logged wins ties. */
 function foldIntoSummary(row: SeriesState, point: MetricPointInput, offset: number): void {
   const summary: SummaryPoint = {
-    value: point.value,
+    // -0 is stored as 0 (see appendToSeries).
+    value: point.value === 0 ? 0 : point.value,
     step: point.step,
     timestamp: point.timestamp,
     context: point.context,

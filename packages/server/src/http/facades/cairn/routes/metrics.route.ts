@@ -3,7 +3,8 @@ import {
   DownsampleResponse,
   ExperimentParams,
   IdempotencyHeaders,
-  LogSeriesBody,
+  LogSeriesBodies,
+  type LogSeriesBody,
   LogSeriesResponse,
   Problem,
   SeriesListResponse,
@@ -13,11 +14,13 @@ import {
   SeriesPointsQuery,
   SeriesPointsResponse,
 } from '@cairn/schemas/cairn';
-import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { Core } from '../../../../core/core.js';
 import type { MetricColumns, SummaryPoint } from '../../../../core/entities.js';
 import { principalOf } from '../../../request-context.js';
 import type { CairnApp } from '../cairn.plugin.js';
+import { decodeMetricsBinary, METRICS_BINARY_MEDIA_TYPE } from './metrics-binary.js';
 import { acceptsSeriesBinary, encodeMetricColumnsBinary, SERIES_BINARY_MEDIA_TYPE } from './series-binary.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 413: Problem };
@@ -61,35 +64,46 @@ function wireSummaryPoint(point: SummaryPoint) {
 }
 
 export function registerMetricRoutes(app: CairnApp, core: Core): void {
-  /**
-   * POST /api/cairn/v1/experiments/:experimentKey/metrics — the bulk path: many series, columnar.
-   * An `Idempotency-Key` header makes the batch exactly-once: a repeat of a key already stored for
-   * the experiment answers 200 with `duplicate: true` and stores nothing.
-   */
-  app.post(
-    '/experiments/:experimentKey/metrics',
-    {
-      schema: {
-        params: ExperimentParams,
-        headers: IdempotencyHeaders,
-        body: LogSeriesBody,
-        response: { 200: LogSeriesResponse, ...errors },
-      },
-    },
-    async (request) => {
-      const idempotencyKey = request.headers['idempotency-key'];
-      const outcome = await core.metrics.logSeries(
-        principalOf(request),
-        request.params.experimentKey,
-        request.body.series,
-        {
-          allowNonFinite: request.body.allowNonFinite ?? false,
-          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+  // Scoped to the bulk route: elsewhere in the Cairn API the binary media type stays unsupported (415).
+  app.register(async (scope) => {
+    // Raw bytes under the app's body limit, as JSON bodies are; gzip is inflated before (preParsing).
+    scope.addContentTypeParser(METRICS_BINARY_MEDIA_TYPE, { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, body),
+    );
+    const bulk = scope.withTypeProvider<TypeBoxTypeProvider>();
+    /**
+     * POST /api/cairn/v1/experiments/:experimentKey/metrics — the bulk path: many series, columnar,
+     * as JSON or as `application/vnd.cairn.metrics` (float64 columns read in place: no body text,
+     * no number parsed from it; ~17% of the server's ingest CPU on JSON bodies of 25k points). An
+     * `Idempotency-Key` header makes the batch exactly-once: a repeat of a key already stored for
+     * the experiment answers 200 with `duplicate: true` and stores nothing.
+     */
+    bulk.post(
+      '/experiments/:experimentKey/metrics',
+      {
+        schema: {
+          params: ExperimentParams,
+          headers: IdempotencyHeaders,
+          body: LogSeriesBodies,
+          response: { 200: LogSeriesResponse, ...errors, 415: Problem },
         },
-      );
-      return { points: outcome.points, duplicate: !outcome.applied };
-    },
-  );
+      },
+      async (request) => {
+        const idempotencyKey = request.headers['idempotency-key'];
+        // Per-media-type bodies are not typed by the provider: the parser above gives a Buffer, and
+        // JSON was validated against LogSeriesBody.
+        const raw = request.body as Buffer | Static<typeof LogSeriesBody>;
+        const body = Buffer.isBuffer(raw)
+          ? decodeMetricsBinary(raw)
+          : { series: raw.series, allowNonFinite: raw.allowNonFinite ?? false };
+        const outcome = await core.metrics.logSeries(principalOf(request), request.params.experimentKey, body.series, {
+          allowNonFinite: body.allowNonFinite,
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        });
+        return { points: outcome.points, duplicate: !outcome.applied };
+      },
+    );
+  });
 
   /** GET /api/cairn/v1/experiments/:experimentKey/metrics — every series with its exact summary. */
   app.get(
