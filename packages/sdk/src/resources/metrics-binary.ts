@@ -1,7 +1,11 @@
-import { METRICS_BINARY_MEDIA_TYPE, type MetricsBinaryHeader } from '@cairn/schemas/cairn';
+import type { MetricsBinaryHeader, METRICS_BINARY_MEDIA_TYPE as SCHEMA_MEDIA_TYPE } from '@cairn/schemas/cairn';
 import type { LogSeriesRequest } from '../types.js';
 
-export { METRICS_BINARY_MEDIA_TYPE };
+/**
+ * The schema's media type restated, because the SDK loads nothing but itself at run time (types
+ * only from `@cairn/schemas`); the annotation fails the build if the two ever differ.
+ */
+export const METRICS_BINARY_MEDIA_TYPE: typeof SCHEMA_MEDIA_TYPE = 'application/vnd.cairn.metrics';
 
 /** A series as typed columns: NaN in `steps`, `timestamps` or `epochs` means "not given". */
 export interface SeriesColumns {
