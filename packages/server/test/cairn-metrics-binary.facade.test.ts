@@ -210,6 +210,14 @@ describe.each(backends)('Cairn bulk metrics API, binary body (%s)', (backend) =>
       expect(response.json(), what).toMatchObject({ status: 400, title: 'Bad Request' });
       expect(response.json().detail, what).toMatch(detail);
     }
+    // No body and no media type at all: Fastify validates bodies by media type, so none is checked.
+    const bare = await t.app.inject({
+      method: 'POST',
+      url: `${API}/experiments/${key}/metrics`,
+      headers: auth(t.adminKey),
+    });
+    expect(bare.statusCode, 'no body').toBe(400);
+    expect(bare.json().detail).toMatch(/send JSON or application\/vnd\.cairn\.metrics columns/);
     expect((await get(key, 'metrics')).json()).toEqual({ series: [] });
     // The same body is fine once well formed.
     expect((await postBinary(key, good)).statusCode).toBe(200);

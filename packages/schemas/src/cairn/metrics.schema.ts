@@ -127,6 +127,14 @@ export type SeriesPoints = Static<typeof SeriesPointsResponse>;
 /** The binary answer's bytes (for the OpenAPI document; the layout is described in the API doc). */
 export const SeriesPointsBinary = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary' });
 
+/** GET series points' answer by media type: JSON, or float64 columns when the client asks. */
+export const SeriesPointsReply = {
+  content: {
+    'application/json': { schema: SeriesPointsResponse },
+    'application/vnd.cairn.series': { schema: SeriesPointsBinary },
+  },
+};
+
 export const DownsampleQuery = Type.Object({ buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: 15000 })) });
 
 export const DownsampleResponse = Type.Object({

@@ -77,3 +77,11 @@ export type SeriesQueryResponse = Static<typeof SeriesQueryResponse>;
 
 /** The binary answer's bytes (for the OpenAPI document; the layout is described in the API doc). */
 export const SeriesQueryBinary = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary' });
+
+/** The series query's answer by media type: JSON, or float64 columns for `format=binary`. */
+export const SeriesQueryReply = {
+  content: {
+    'application/json': { schema: SeriesQueryResponse },
+    'application/vnd.cairn.series': { schema: SeriesQueryBinary },
+  },
+};

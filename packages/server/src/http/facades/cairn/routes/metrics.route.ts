@@ -10,14 +10,14 @@ import {
   SeriesListResponse,
   SeriesParams,
   type SeriesPoints,
-  SeriesPointsBinary,
   SeriesPointsQuery,
-  SeriesPointsResponse,
+  SeriesPointsReply,
 } from '@cairn/schemas/cairn';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { Core } from '../../../../core/core.js';
 import type { MetricColumns, SummaryPoint } from '../../../../core/entities.js';
+import { InvalidArgumentError } from '../../../../core/errors.js';
 import { principalOf } from '../../../request-context.js';
 import type { CairnApp } from '../cairn.plugin.js';
 import { decodeMetricsBinary, METRICS_BINARY_MEDIA_TYPE } from './metrics-binary.js';
@@ -92,7 +92,11 @@ export function registerMetricRoutes(app: CairnApp, core: Core): void {
         const idempotencyKey = request.headers['idempotency-key'];
         // Per-media-type bodies are not typed by the provider: the parser above gives a Buffer, and
         // JSON was validated against LogSeriesBody.
-        const raw = request.body as Buffer | Static<typeof LogSeriesBody>;
+        const raw = request.body as Buffer | Static<typeof LogSeriesBody> | undefined;
+        // Fastify validates a body by its media type, so a request with none skips validation.
+        if (raw === undefined) {
+          throw new InvalidArgumentError(`invalid body: send JSON or ${METRICS_BINARY_MEDIA_TYPE} columns`);
+        }
         const body = Buffer.isBuffer(raw)
           ? decodeMetricsBinary(raw)
           : { series: raw.series, allowNonFinite: raw.allowNonFinite ?? false };
@@ -133,7 +137,7 @@ export function registerMetricRoutes(app: CairnApp, core: Core): void {
       schema: {
         params: SeriesParams,
         querystring: SeriesPointsQuery,
-        response: { 200: Type.Union([SeriesPointsResponse, SeriesPointsBinary]), ...errors },
+        response: { 200: SeriesPointsReply, ...errors },
       },
     },
     async (request, reply) => {

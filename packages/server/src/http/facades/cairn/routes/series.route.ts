@@ -1,11 +1,4 @@
-import {
-  Problem,
-  SeriesQueryBinary,
-  SeriesQueryBody,
-  SeriesQueryQuery,
-  SeriesQueryResponse,
-} from '@cairn/schemas/cairn';
-import { Type } from '@sinclair/typebox';
+import { Problem, SeriesQueryBody, SeriesQueryQuery, SeriesQueryReply } from '@cairn/schemas/cairn';
 import type { Core } from '../../../../core/core.js';
 import type { SeriesWindow } from '../../../../core/entities.js';
 import { principalOf } from '../../../request-context.js';
@@ -71,7 +64,7 @@ export function registerSeriesRoutes(app: CairnApp, core: Core): void {
       schema: {
         querystring: SeriesQueryQuery,
         body: SeriesQueryBody,
-        response: { 200: Type.Union([SeriesQueryResponse, SeriesQueryBinary]), ...errors },
+        response: { 200: SeriesQueryReply, ...errors },
       },
     },
     async (request, reply) => {
