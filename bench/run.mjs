@@ -6,7 +6,8 @@
 // the SDK benchmark: npm run bench -- sdk [--points N] [--repeats N]
 // the export/import benchmark: npm run bench -- export [--points N] [--asset-mib N] [--repeats N]
 // the web UI benchmark in headless Chromium: npm run bench -- ui [--runs N --experiments N]
-// and the soak run of mixed traffic: npm run bench -- soak [--minutes 30]
+// the soak run of mixed traffic: npm run bench -- soak [--minutes 30]
+// and single writes against /healthz in one run: npm run bench -- single-writes [--writers 20]
 // Systems run one at a time (server + load generator together, 2 cores): same shape, same data.
 // See bench/README.md for what is measured and the caveats.
 
@@ -484,7 +485,7 @@ async function main() {
   if (summary.systems.some((s) => s.status !== 'ok')) process.exitCode = 1;
 }
 
-// `npm run bench -- search`, `-- output`, `-- charts`, `-- sdk`, `-- export`, `-- ui` and `-- soak`: those benchmarks have scripts of their own.
+// `npm run bench -- search`, `-- output`, `-- charts`, `-- sdk`, `-- export`, `-- ui`, `-- soak` and `-- single-writes`: those benchmarks have scripts of their own.
 const own = {
   search: './search.mjs',
   output: './output.mjs',
@@ -493,6 +494,7 @@ const own = {
   export: './export.mjs',
   ui: './ui.mjs',
   soak: './soak.mjs',
+  'single-writes': './single-writes.mjs',
 }[process.argv[2] ?? ''];
 (own ? import(own) : main()).catch((e) => {
   console.error(e instanceof Error ? e.message : e);
