@@ -50,6 +50,11 @@ export interface Store extends Repositories {
    */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   /**
+   * True when the store commits one write transaction at a time (SQLite's single writer): writes
+   * that would each wait for a commit of their own are then better committed together.
+   */
+  readonly serialisesWrites: boolean;
+  /**
    * Of `keys`, those a stored row refers to (an asset's bytes, a table's rows, a code panel's
    * zip). The blob sweep deletes only keys this leaves out.
    */
