@@ -155,7 +155,8 @@ export class WriterThread {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;
       this.pending.delete(reply.id);
-      if (this.pending.size === 0) this.worker.unref();
+      // Idle, the thread must not keep the process alive; closing, it must until it has exited.
+      if (this.pending.size === 0 && !this.closing) this.worker.unref();
       if (reply.error) waiting.reject(revive(reply.error));
       else waiting.resolve(reply);
     });
