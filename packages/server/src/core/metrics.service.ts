@@ -495,8 +495,7 @@ export class MetricsService {
     }
     const accepted = batch.filter((_, i) => applied[i]);
     const all = accepted.length === 1 ? (accepted[0] as PendingAppend).points : accepted.flatMap((b) => b.points);
-    const assigned = all.length > 0 ? await tx.series.append(experiment.id, all) : [];
-    if (all.length > 0) await tx.experiments.update(experiment.id, { updatedAt: now });
+    const assigned = all.length > 0 ? await tx.series.append(experiment.id, all, { updatedAt: now }) : [];
     let at = 0;
     const results = batch.map((pending, i) => {
       if (!applied[i]) return undefined;
