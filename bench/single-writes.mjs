@@ -36,17 +36,23 @@ const { values: opts } = parseArgs({
     'node-args': { type: 'string', default: '' },
     /** Extra server environment, e.g. --env CAIRN_SQLITE_SYNCHRONOUS=normal. */
     env: { type: 'string', multiple: true, default: [] },
+    /** One measurement alone (healthz, own or shared), e.g. to profile the server under it. */
+    only: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (opts.help) {
   console.error(`usage: npm run bench -- single-writes [--writers N] [--seconds N] [--env NAME=VALUE]
-       [--node-args="--cpu-prof --cpu-prof-dir=DIR"] [--no-build] [--keep-data] [--out FILE]`);
+       [--only healthz|own|shared] [--node-args="--cpu-prof --cpu-prof-dir=DIR"] [--no-build] [--keep-data] [--out FILE]`);
   process.exit(0);
 }
 const WRITERS = positiveInt('writers', opts.writers);
 const BUDGET_MS = positiveInt('seconds', opts.seconds) * 1000;
+const PHASES = ['healthz', 'own', 'shared'];
+if (opts.only !== undefined && !PHASES.includes(opts.only))
+  throw new Error(`--only must be one of ${PHASES.join(', ')}`);
+const runs = (phase) => opts.only === undefined || opts.only === phase;
 const log = (line) => process.stderr.write(`[single-writes] ${line}\n`);
 
 if (!opts['no-build']) {
@@ -143,24 +149,33 @@ try {
   await Promise.all(keys.map((key) => metric(key, 0)));
   for (let i = 0; i < 200; i++) await healthz();
 
-  log(`GET /healthz, ${WRITERS} clients, ${BUDGET_MS / 1000} s`);
-  const health = await rate(WRITERS, () => healthz());
-  log(`  ${health.requestsPerSecond.toFixed(0)} requests/s`);
+  let health;
+  if (runs('healthz')) {
+    log(`GET /healthz, ${WRITERS} clients, ${BUDGET_MS / 1000} s`);
+    health = await rate(WRITERS, () => healthz());
+    log(`  ${health.requestsPerSecond.toFixed(0)} requests/s`);
+  }
 
-  log(`POST write/experiment/metric, ${WRITERS} writers on their own experiments, ${BUDGET_MS / 1000} s`);
+  let own;
   const probe = [];
-  let writing = true;
-  const probing = (async () => {
-    while (writing) probe.push((await healthz()).ms);
-  })();
-  const own = await rate(WRITERS, (client, i) => metric(keys[client], i + 1));
-  writing = false;
-  await probing;
-  log(`  ${own.requestsPerSecond.toFixed(0)} requests/s`);
+  if (runs('own')) {
+    log(`POST write/experiment/metric, ${WRITERS} writers on their own experiments, ${BUDGET_MS / 1000} s`);
+    let writing = true;
+    const probing = (async () => {
+      while (writing) probe.push((await healthz()).ms);
+    })();
+    own = await rate(WRITERS, (client, i) => metric(keys[client], i + 1));
+    writing = false;
+    await probing;
+    log(`  ${own.requestsPerSecond.toFixed(0)} requests/s`);
+  }
 
-  log(`POST write/experiment/metric, ${WRITERS} writers on one shared experiment, ${BUDGET_MS / 1000} s`);
-  const one = await rate(WRITERS, (client, i) => metric(shared, 1_000_000 * (client + 1) + i));
-  log(`  ${one.requestsPerSecond.toFixed(0)} requests/s`);
+  let one;
+  if (runs('shared')) {
+    log(`POST write/experiment/metric, ${WRITERS} writers on one shared experiment, ${BUDGET_MS / 1000} s`);
+    one = await rate(WRITERS, (client, i) => metric(shared, 1_000_000 * (client + 1) + i));
+    log(`  ${one.requestsPerSecond.toFixed(0)} requests/s`);
+  }
 
   const load = os
     .loadavg()
@@ -173,13 +188,14 @@ try {
     env: extraEnv,
     loadAverage: load,
     healthz: health,
-    ownExperiments: { ...own, ratioToHealthz: own.requestsPerSecond / health.requestsPerSecond },
-    healthzDuringWrites: summarize(probe),
-    sharedExperiment: { ...one, ratioToHealthz: one.requestsPerSecond / health.requestsPerSecond },
+    ownExperiments: own && { ...own, ratioToHealthz: health && own.requestsPerSecond / health.requestsPerSecond },
+    healthzDuringWrites: own && summarize(probe),
+    sharedExperiment: one && { ...one, ratioToHealthz: health && one.requestsPerSecond / health.requestsPerSecond },
   };
   const row = (label, r) =>
+    r &&
     `| ${label} | ${r.requestsPerSecond.toFixed(0)} | ${r.latency.p50Ms.toFixed(2)} | ${r.latency.p99Ms.toFixed(2)} | ${
-      r.ratioToHealthz === undefined ? '1' : `${r.ratioToHealthz.toFixed(2)}×`
+      r === health ? '1' : r.ratioToHealthz === undefined ? '–' : `${r.ratioToHealthz.toFixed(2)}×`
     } |`;
   process.stdout.write(
     [
@@ -192,9 +208,12 @@ try {
       row('Comet write/experiment/metric, own experiments', result.ownExperiments),
       row('Comet write/experiment/metric, one shared experiment', result.sharedExperiment),
       '',
-      `/healthz alone during the own-experiment writes: p50 ${result.healthzDuringWrites.p50Ms.toFixed(2)} ms, p99 ${result.healthzDuringWrites.p99Ms.toFixed(2)} ms, max ${result.healthzDuringWrites.maxMs.toFixed(2)} ms`,
+      own &&
+        `/healthz alone during the own-experiment writes: p50 ${result.healthzDuringWrites.p50Ms.toFixed(2)} ms, p99 ${result.healthzDuringWrites.p99Ms.toFixed(2)} ms, max ${result.healthzDuringWrites.maxMs.toFixed(2)} ms`,
       '',
-    ].join('\n'),
+    ]
+      .filter((line) => line !== undefined)
+      .join('\n'),
   );
 } finally {
   agent.destroy();
