@@ -46,7 +46,8 @@ describe.each(backends)('metric group commit (%s)', (backend) => {
     const keys: string[] = [];
     for (let i = 0; i < 12; i++) {
       keys.push(
-        (await t.core.experiments.create(principal, { workspaceName: 'default', projectName: 'gc-many' })).experiment.id,
+        (await t.core.experiments.create(principal, { workspaceName: 'default', projectName: 'gc-many' })).experiment
+          .id,
       );
     }
     const missing = 'b'.repeat(32);
