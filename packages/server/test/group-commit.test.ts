@@ -51,12 +51,16 @@ describe.each(backends)('metric group commit (%s)', (backend) => {
       );
     }
     const missing = 'b'.repeat(32);
+    const bob = await t.core.auth.authenticate(t.otherKey);
     // Three rounds at once, each experiment written by three callers: they share commits across
     // experiments where the store serialises writes, and each keeps its own outcome.
     const calls = [...keys, missing, ...keys, missing, ...keys].map((key, c) =>
       t.core.metrics.logMetrics(principal, key, [{ name: 'loss', value: c, step: c }]),
     );
-    const results = await Promise.allSettled(calls);
+    // Bob is no member of the default workspace: his write to an existing experiment is refused.
+    const intruder = t.core.metrics.logMetrics(bob, keys[0] as string, [{ name: 'loss', value: -1, step: 0 }]);
+    const [results, refused] = await Promise.all([Promise.allSettled(calls), Promise.allSettled([intruder])]);
+    expect(refused[0]?.status).toBe('rejected');
     const written = [...keys, missing, ...keys, missing, ...keys];
     results.forEach((result, c) => {
       expect(result.status).toBe(written[c] === missing ? 'rejected' : 'fulfilled');

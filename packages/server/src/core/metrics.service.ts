@@ -431,11 +431,20 @@ export class MetricsService {
       let outcomes: ({ ok: true; value: CommittedBatch } | { ok: false; error: unknown })[];
       try {
         outcomes = await this.store.transaction(async (tx) => {
+          // One lookup for all: each statement is a round trip to the writer. A caller that is not
+          // a member of the experiment's workspace gets `writable`'s own answer below.
+          const found = new Map(
+            (await tx.experiments.getMany([...new Set(entries.map((e) => e.group.key))])).map((e) => [e.id, e]),
+          );
           const done: typeof outcomes = [];
           for (const { group, batch } of entries) {
             let experiment: Experiment;
             try {
-              experiment = await this.experiments.writable(tx, group.principal, group.key);
+              const known = found.get(group.key);
+              experiment =
+                known && isMember(group.principal, known.workspaceId)
+                  ? known
+                  : await this.experiments.writable(tx, group.principal, group.key);
             } catch (error) {
               // Not-found, no write access: this group's own answer. The database's errors are everyone's.
               if (
