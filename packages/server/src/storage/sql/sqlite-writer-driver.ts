@@ -203,6 +203,15 @@ export class SqliteWriterDriver implements Driver {
   }
 
   /**
+   * Main-thread reads complete without a turn of the event loop, while the writer's answers come
+   * as messages that need one: a caller that reads in a loop until a write lands (a poller) would
+   * starve the writer. While the writer has statements in flight, a read first lets it answer.
+   */
+  async letWriterAnswer(): Promise<void> {
+    if (this.writer?.busy) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /**
    * The main thread's read connection for a statement outside a transaction, when the statement
    * only reads; undefined when it must go to the writer (any write, DDL, pragma, or a statement
    * this connection cannot prepare, such as one naming a table the writer is about to create).
@@ -267,6 +276,7 @@ class RoutedConnection implements DatabaseConnection {
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (this.writing) return (await this.driver.write(query)) as QueryResult<R>;
+    await this.driver.letWriterAnswer();
     if (this.snapshot) return this.snapshot.run(query) as QueryResult<R>;
     const statement = this.driver.readerFor(query);
     if (statement) return { rows: statement.all(query.parameters as unknown[]) as R[] };

@@ -187,6 +187,11 @@ export class WriterThread {
     return reply;
   }
 
+  /** Statements sent and not yet answered. */
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
   /** Throws the error every statement now gets when the thread is gone. */
   assertRunning(): void {
     if (this.gone) throw this.gone;
