@@ -8,6 +8,7 @@
 // the web UI benchmark in headless Chromium: npm run bench -- ui [--runs N --experiments N]
 // the soak run of mixed traffic: npm run bench -- soak [--minutes 30]
 // and one, then two Cairn nodes on one PostgreSQL: npm run bench -- scale-out [--nodes 2]
+// and single writes against /healthz in one run: npm run bench -- single-writes [--writers 20]
 // Systems run one at a time (server + load generator together, 2 cores): same shape, same data.
 // See bench/README.md for what is measured and the caveats.
 
@@ -529,7 +530,7 @@ async function main() {
   if (summary.systems.some((s) => s.status !== 'ok')) process.exitCode = 1;
 }
 
-// `npm run bench -- search`, `-- output`, `-- charts`, `-- sdk`, `-- export`, `-- ui`, `-- soak` and `-- scale-out`: those benchmarks have scripts of their own.
+// `npm run bench -- search`, `-- output`, `-- charts`, `-- sdk`, `-- export`, `-- ui`, `-- soak`, `-- scale-out` and `-- single-writes`: those benchmarks have scripts of their own.
 const own = {
   search: './search.mjs',
   output: './output.mjs',
@@ -539,6 +540,7 @@ const own = {
   ui: './ui.mjs',
   soak: './soak.mjs',
   'scale-out': './scale-out.mjs',
+  'single-writes': './single-writes.mjs',
 }[process.argv[2] ?? ''];
 (own ? import(own) : main()).catch((e) => {
   console.error(e instanceof Error ? e.message : e);

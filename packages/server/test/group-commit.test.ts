@@ -41,6 +41,42 @@ describe.each(backends)('metric group commit (%s)', (backend) => {
     expect(stored).toBe(flat.length);
   });
 
+  it('commits concurrent single writes to many experiments, refusing only the one that cannot be written', async () => {
+    const principal = await t.core.auth.authenticate(t.adminKey);
+    const keys: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      keys.push(
+        (await t.core.experiments.create(principal, { workspaceName: 'default', projectName: 'gc-many' })).experiment
+          .id,
+      );
+    }
+    const missing = 'b'.repeat(32);
+    const bob = await t.core.auth.authenticate(t.otherKey);
+    // Three rounds at once, each experiment written by three callers: they share commits across
+    // experiments where the store serialises writes, and each keeps its own outcome.
+    const calls = [...keys, missing, ...keys, missing, ...keys].map((key, c) =>
+      t.core.metrics.logMetrics(principal, key, [{ name: 'loss', value: c, step: c }]),
+    );
+    // Bob is no member of the default workspace: his write to an existing experiment is refused.
+    const intruder = t.core.metrics.logMetrics(bob, keys[0] as string, [{ name: 'loss', value: -1, step: 0 }]);
+    const [results, refused] = await Promise.all([Promise.allSettled(calls), Promise.allSettled([intruder])]);
+    expect(refused[0]?.status).toBe('rejected');
+    const written = [...keys, missing, ...keys, missing, ...keys];
+    results.forEach((result, c) => {
+      expect(result.status).toBe(written[c] === missing ? 'rejected' : 'fulfilled');
+    });
+    for (const key of keys) {
+      const points = await t.core.metrics.readMetric(principal, key, 'loss');
+      // Each experiment holds exactly its own three points, each at the offset its caller was told.
+      const mine = written.flatMap((k, c) => (k === key ? [c] : []));
+      expect(points.map((p) => p.value).sort((a, b) => Number(a) - Number(b))).toEqual(mine);
+      for (const p of points) {
+        const result = results[Number(p.value)] as PromiseFulfilledResult<number[]>;
+        expect(result.value).toEqual([p.offset]);
+      }
+    }
+  });
+
   it('rejects every caller of a group whose commit fails, storing none of it', async () => {
     const principal = await t.core.auth.authenticate(t.adminKey);
     const missing = 'a'.repeat(32);

@@ -762,6 +762,17 @@ describe.each(backends)('Store contract (%s)', (backend) => {
   });
 
   describe('series', () => {
+    it("sets the experiment's updatedAt with the points when asked, and only then", async () => {
+      const { experiment } = await seedExperiment();
+      const before = (await store.experiments.get(experiment.id))?.updatedAt;
+      await store.series.append(experiment.id, [point('a', 1)]);
+      expect((await store.experiments.get(experiment.id))?.updatedAt).toBe(before);
+      await store.series.append(experiment.id, [point('a', 2)], { updatedAt: T0 + 777 });
+      expect((await store.experiments.get(experiment.id))?.updatedAt).toBe(T0 + 777);
+      await store.series.append(experiment.id, [], { updatedAt: T0 + 888 });
+      expect((await store.experiments.get(experiment.id))?.updatedAt).toBe(T0 + 777);
+    });
+
     it('returns offsets in input order, increasing across calls and series', async () => {
       const { experiment } = await seedExperiment();
       const first = await store.series.append(experiment.id, [point('a', 1), point('b', 2), point('a', 3)]);

@@ -10,7 +10,14 @@ import type {
   SeriesSummary,
   SeriesWindow,
 } from './entities.js';
-import { InvalidArgumentError, NotFoundError, SdkErrorCode } from './errors.js';
+import {
+  DomainError,
+  InvalidArgumentError,
+  NotFoundError,
+  SdkErrorCode,
+  StorageFullError,
+  UnavailableError,
+} from './errors.js';
 import type { ExperimentsService } from './experiments.service.js';
 import type { LiveEvent, LiveEventBus, LivePointsRange, LivePointsSeries } from './live-events.port.js';
 import type { Principal } from './principal.js';
@@ -132,9 +139,25 @@ interface AppendGroup {
   committing: boolean;
 }
 
+/** What committing one group's appends gave: each caller's offsets (see `PendingAppend`), the live event. */
+interface CommittedBatch {
+  results: (number[] | undefined)[];
+  event: LiveEvent | undefined;
+}
+
+/** A group's appends waiting for the next shared commit (see `commitShared`). */
+interface SharedEntry {
+  group: AppendGroup;
+  batch: PendingAppend[];
+  resolve(committed: CommittedBatch): void;
+  reject(error: unknown): void;
+}
+
 /** Every write and read of metric points, for every facade, goes through here. */
 export class MetricsService {
   private readonly groups = new Map<string, AppendGroup>();
+  private readonly sharedCommit: SharedEntry[] = [];
+  private sharedCommitting = false;
 
   constructor(
     private readonly store: Store,
@@ -390,31 +413,14 @@ export class MetricsService {
     while (group.waiting.length > 0) {
       const batch = group.waiting.splice(0, group.waiting.length);
       try {
-        const now = Math.max(...batch.map((b) => b.now));
-        const { results, event } = await this.store.transaction(async (tx) => {
-          const experiment = await this.experiments.writable(tx, group.principal, group.key);
-          // A replayed batch key (also one repeated within this group) takes no part.
-          const applied: boolean[] = [];
-          for (const pending of batch) {
-            const { batchKey } = pending;
-            applied.push(
-              !batchKey || (await tx.clientBatches.markApplied(experiment.id, batchKey.stream, batchKey.key, now)),
+        const { results, event } = this.store.serialisesWrites
+          ? await new Promise<CommittedBatch>((resolve, reject) => {
+              this.sharedCommit.push({ group, batch, resolve, reject });
+              if (!this.sharedCommitting) void this.commitShared();
+            })
+          : await this.store.transaction(async (tx) =>
+              this.appendBatch(tx, await this.experiments.writable(tx, group.principal, group.key), batch),
             );
-          }
-          const accepted = batch.filter((_, i) => applied[i]);
-          const all = accepted.length === 1 ? (accepted[0] as PendingAppend).points : accepted.flatMap((b) => b.points);
-          const assigned = all.length > 0 ? await tx.series.append(experiment.id, all) : [];
-          if (all.length > 0) await tx.experiments.update(experiment.id, { updatedAt: now });
-          let at = 0;
-          const results = batch.map((pending, i) => {
-            if (!applied[i]) return undefined;
-            const offsets = assigned.slice(at, at + pending.points.length);
-            at += pending.points.length;
-            return offsets;
-          });
-          if (all.length === 0) return { results, event: undefined };
-          return { results, event: await pointsEvent(tx, experiment, all, assigned) };
-        });
         // After the commit: a watcher that reads on this event finds the points.
         if (event) this.live.publish(event);
         batch.forEach((pending, i) => {
@@ -426,6 +432,112 @@ export class MetricsService {
     }
     group.committing = false;
     this.groups.delete(groupKey);
+  }
+
+  /**
+   * On a store that commits one transaction at a time (SQLite's single writer), the groups of
+   * different experiments and callers that are ready while a commit runs are committed together
+   * in the next one: 20 runs logging one point each then share one fsync instead of queueing for
+   * 20. The groups are taken in experiment order. One whose experiment is not writable is refused
+   * alone (nothing of it was written); when anything else fails, the transaction is rolled back
+   * and each group is committed again in a transaction of its own, so that one group's failure is
+   * its own, as if they had never been combined.
+   */
+  private async commitShared(): Promise<void> {
+    this.sharedCommitting = true;
+    while (this.sharedCommit.length > 0) {
+      const entries = this.sharedCommit.splice(0, this.sharedCommit.length);
+      entries.sort((a, b) => (a.group.key < b.group.key ? -1 : a.group.key > b.group.key ? 1 : 0));
+      if (entries.length === 1) {
+        await this.commitAlone(entries[0] as SharedEntry);
+        continue;
+      }
+      let outcomes: ({ ok: true; value: CommittedBatch } | { ok: false; error: unknown })[];
+      try {
+        outcomes = await this.store.transaction(async (tx) => {
+          // One lookup for all: each statement is a round trip to the writer. A caller that is not
+          // a member of the experiment's workspace gets `writable`'s own answer below.
+          const found = new Map(
+            (await tx.experiments.getMany([...new Set(entries.map((e) => e.group.key))])).map((e) => [e.id, e]),
+          );
+          const done: typeof outcomes = [];
+          for (const { group, batch } of entries) {
+            let experiment: Experiment;
+            try {
+              const known = found.get(group.key);
+              experiment =
+                known && isMember(group.principal, known.workspaceId)
+                  ? known
+                  : await this.experiments.writable(tx, group.principal, group.key);
+            } catch (error) {
+              // Not-found, no write access: this group's own answer. The database's errors are everyone's.
+              if (
+                !(error instanceof DomainError) ||
+                error instanceof UnavailableError ||
+                error instanceof StorageFullError
+              ) {
+                throw error;
+              }
+              done.push({ ok: false, error });
+              continue;
+            }
+            done.push({ ok: true, value: await this.appendBatch(tx, experiment, batch) });
+          }
+          return done;
+        });
+      } catch (error) {
+        if (error instanceof UnavailableError || error instanceof StorageFullError) {
+          // The database refuses every write for now; committing one by one would only repeat it.
+          for (const entry of entries) entry.reject(error);
+        } else {
+          for (const entry of entries) await this.commitAlone(entry);
+        }
+        continue;
+      }
+      outcomes.forEach((outcome, i) => {
+        const entry = entries[i] as SharedEntry;
+        if (outcome.ok) entry.resolve(outcome.value);
+        else entry.reject(outcome.error);
+      });
+    }
+    this.sharedCommitting = false;
+  }
+
+  private async commitAlone({ group, batch, resolve, reject }: SharedEntry): Promise<void> {
+    try {
+      resolve(
+        await this.store.transaction(async (tx) =>
+          this.appendBatch(tx, await this.experiments.writable(tx, group.principal, group.key), batch),
+        ),
+      );
+    } catch (error) {
+      reject(error);
+    }
+  }
+
+  /** Stores one group's appends in the caller's transaction; the offsets of each, and the live event. */
+  private async appendBatch(tx: Repositories, experiment: Experiment, batch: PendingAppend[]): Promise<CommittedBatch> {
+    const now = Math.max(...batch.map((b) => b.now));
+    // A replayed batch key (also one repeated within this group) takes no part.
+    const applied: boolean[] = [];
+    for (const pending of batch) {
+      const { batchKey } = pending;
+      applied.push(
+        !batchKey || (await tx.clientBatches.markApplied(experiment.id, batchKey.stream, batchKey.key, now)),
+      );
+    }
+    const accepted = batch.filter((_, i) => applied[i]);
+    const all = accepted.length === 1 ? (accepted[0] as PendingAppend).points : accepted.flatMap((b) => b.points);
+    const assigned = all.length > 0 ? await tx.series.append(experiment.id, all, { updatedAt: now }) : [];
+    let at = 0;
+    const results = batch.map((pending, i) => {
+      if (!applied[i]) return undefined;
+      const offsets = assigned.slice(at, at + pending.points.length);
+      at += pending.points.length;
+      return offsets;
+    });
+    if (all.length === 0) return { results, event: undefined };
+    return { results, event: await pointsEvent(tx, experiment, all, assigned) };
   }
 
   /**

@@ -51,6 +51,11 @@ export interface Store extends Repositories {
    */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   /**
+   * True when the store commits one write transaction at a time (SQLite's single writer): writes
+   * that would each wait for a commit of their own are then better committed together.
+   */
+  readonly serialisesWrites: boolean;
+  /**
    * Of `keys`, those a stored row refers to (an asset's bytes, a table's rows, a code panel's
    * zip). The blob sweep deletes only keys this leaves out.
    */
@@ -474,14 +479,23 @@ export interface SeriesQuery {
   buckets: number;
 }
 
+/** See `SeriesRepository.append`. */
+export interface AppendOptions {
+  updatedAt?: number;
+}
+
 /**
  * Metric series: one series per (experiment, metric name); points of every context live in it
  * and are ordered by `offset`, a per-experiment sequence assigned on append. Summaries are exact
  * and maintained on write.
  */
 export interface SeriesRepository {
-  /** Appends points atomically and returns the offsets assigned, in input order. */
-  append(experimentId: string, points: MetricPointInput[]): Promise<number[]>;
+  /**
+   * Appends points atomically and returns the offsets assigned, in input order. With `updatedAt`
+   * the experiment's `updatedAt` is set too, as `ExperimentRepository.update` would (a single
+   * write then costs one statement fewer); nothing is set when `points` is empty.
+   */
+  append(experimentId: string, points: MetricPointInput[], options?: AppendOptions): Promise<number[]>;
   /** Summaries of every series of the experiment, ordered by name. */
   listSummaries(experimentId: string): Promise<SeriesSummary[]>;
   /** `listSummaries` for several experiments at once, by experiment id; only `names` when given. */

@@ -9,7 +9,7 @@ import type {
   SeriesWindow,
   SummaryPoint,
 } from '../../core/entities.js';
-import type { SeriesQuery, SeriesReadOptions, SeriesRepository } from '../../core/store.port.js';
+import type { AppendOptions, SeriesQuery, SeriesReadOptions, SeriesRepository } from '../../core/store.port.js';
 import { atomically, inSnapshot } from '../sql/atomic.js';
 import type { Database } from '../sql/database.js';
 import { type SqlDialect, toBytes } from '../sql/dialect.js';
@@ -109,16 +109,20 @@ export class SqlSeriesRepository implements SeriesRepository {
     private readonly decoded: DecodedBlockCache = new DecodedBlockCache(DECODED_BLOCK_CACHE_BYTES),
   ) {}
 
-  async append(experimentId: string, points: MetricPointInput[]): Promise<number[]> {
+  async append(experimentId: string, points: MetricPointInput[], options: AppendOptions = {}): Promise<number[]> {
     if (points.length === 0) return [];
     return atomically(this.db, (db) =>
-      new SqlSeriesRepository(db, this.dialect, this.decoded).appendInTransaction(experimentId, points),
+      new SqlSeriesRepository(db, this.dialect, this.decoded).appendInTransaction(experimentId, points, options),
     );
   }
 
-  private async appendInTransaction(experimentId: string, points: MetricPointInput[]): Promise<number[]> {
+  private async appendInTransaction(
+    experimentId: string,
+    points: MetricPointInput[],
+    { updatedAt }: AppendOptions,
+  ): Promise<number[]> {
     // Taken first: on PostgreSQL the experiment row lock serialises writers to its series.
-    const first = await allocateSequence(this.db, experimentId, points.length);
+    const first = await allocateSequence(this.db, experimentId, points.length, updatedAt);
     const offsets = points.map((_, i) => first + i);
 
     // Each series' points as indexes into `points` (point i has offset first + i): no object per

@@ -13,9 +13,9 @@ export function atomically<T>(db: Kysely<Database>, work: (db: Kysely<Database>)
 /**
  * Runs several reads against one consistent snapshot. PostgreSQL's default READ COMMITTED takes a
  * new snapshot per statement, so a read transaction must ask for REPEATABLE READ; SQLite ignores
- * the level (a WAL read transaction always reads one snapshot, and Kysely's single SQLite
- * connection keeps other statements out while it is open). Inside a caller's transaction the
- * reads use that transaction as it is.
+ * the level (a WAL read transaction always reads one snapshot; it runs on a read connection of its
+ * own, so writes committed meanwhile stay out of it). Inside a caller's transaction the reads use
+ * that transaction as it is.
  */
 export function inSnapshot<T>(db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
   if (db.isTransaction) return work(db);

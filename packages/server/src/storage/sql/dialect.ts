@@ -1,23 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
-import {
-  CompiledQuery,
-  type DatabaseConnection,
-  type Driver,
-  Kysely,
-  PostgresDialect,
-  type RawBuilder,
-  type SqlBool,
-  type SqliteDatabase,
-  SqliteDialect,
-  type SqliteDialectConfig,
-  SqliteDriver,
-  sql,
-  type TransactionSettings,
-} from 'kysely';
+import { type Driver, Kysely, PostgresDialect, type RawBuilder, type SqlBool, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
+import { SqliteWriterDriver } from './sqlite-writer-driver.js';
+import { SqliteWriterGoneError } from './sqlite-writer-thread.js';
 import { withUnavailability } from './unavailable-driver.js';
 
 /** Every difference between SQLite and PostgreSQL lives in this file. */
@@ -142,6 +129,8 @@ export function sqliteUnavailability(error: unknown): number | 'storage-full' | 
     if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE') return 'storage-full';
     if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN') return 5;
   }
+  // The writer thread is gone: closed under the request (shutting down) or crashed.
+  if (error instanceof SqliteWriterGoneError) return 5;
   // better-sqlite3 throws a plain TypeError for a handle that was closed.
   if (error instanceof TypeError && error.message === 'The database connection is not open') return 5;
   return undefined;
@@ -189,19 +178,21 @@ export function postgresUnavailability(error: unknown): number | 'storage-full' 
 
 export function openSqlite(file: string, options: SqliteOptions): OpenedDatabase {
   mkdirSync(dirname(file), { recursive: true });
-  const database = new SQLite(file);
-  database.pragma('journal_mode = WAL');
-  database.pragma(`synchronous = ${options.synchronous.toUpperCase()}`);
-  database.pragma('foreign_keys = ON');
-  database.pragma(`busy_timeout = ${options.busyTimeoutMillis ?? 5000}`);
-  // After a checkpoint the WAL is cut back to this size instead of keeping its high-water mark.
-  database.pragma(`journal_size_limit = ${8 * 1024 * 1024}`);
+  const driver = new SqliteWriterDriver({
+    file,
+    pragmas: [
+      'journal_mode = WAL',
+      `synchronous = ${options.synchronous.toUpperCase()}`,
+      'foreign_keys = ON',
+      `busy_timeout = ${options.busyTimeoutMillis ?? 5000}`,
+      // After a checkpoint the WAL is cut back to this size instead of keeping its high-water mark.
+      `journal_size_limit = ${8 * 1024 * 1024}`,
+    ],
+    busyTimeoutMillis: options.busyTimeoutMillis ?? 5000,
+  });
   return {
     db: new Kysely<Database>({
-      dialect: withUnavailability(
-        new ImmediateSqliteDialect({ database: withStatementCache(database) }),
-        sqliteUnavailability,
-      ),
+      dialect: withUnavailability(new SqliteWriterDialect(driver), sqliteUnavailability),
     }),
     dialect: {
       name: 'sqlite',
@@ -213,71 +204,15 @@ export function openSqlite(file: string, options: SqliteOptions): OpenedDatabase
   };
 }
 
-/** Distinct SQL texts kept prepared; the store issues a few dozen shapes, batch sizes multiply them. */
-const STATEMENT_CACHE_SIZE = 512;
-
-/**
- * Kysely prepares every statement it runs; on the bulk path preparing cost as much as executing.
- * Statements are reused by SQL text. Safe because Kysely runs one statement at a time on its
- * single SQLite connection and never leaves an iterator open across statements.
- */
-function withStatementCache(database: SQLite.Database): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>();
-  return {
-    close: () => database.close(),
-    prepare(sql: string) {
-      let statement = statements.get(sql);
-      if (statement) {
-        // Re-insert to keep the map in least-recently-used order.
-        statements.delete(sql);
-      } else {
-        statement = database.prepare(sql);
-        if (statements.size >= STATEMENT_CACHE_SIZE) {
-          const oldest = statements.keys().next().value;
-          if (oldest !== undefined) statements.delete(oldest);
-        }
-      }
-      statements.set(sql, statement);
-      return statement;
-    },
-  };
-}
-
-/**
- * Write transactions begin IMMEDIATE. Kysely's plain BEGIN defers the write lock to the first
- * write; in WAL mode a transaction that read first and then finds another connection (the CLI
- * beside the server) committed meanwhile fails with SQLITE_BUSY_SNAPSHOT at once, busy_timeout
- * or not. Taking the lock up front makes concurrent writers wait for each other instead.
- * Read-only transactions (snapshots) keep BEGIN so they never block writers.
- */
-class ImmediateSqliteDriver extends SqliteDriver {
-  // Kysely passes the settings to every driver; SqliteDriver's own signature just omits them.
-  override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings): Promise<void> {
-    const readOnly = settings?.accessMode === 'read only';
-    await connection.executeQuery(CompiledQuery.raw(readOnly ? 'begin' : 'begin immediate'));
-  }
-
-  /**
-   * SQLite rolls a transaction back by itself after some errors (SQLITE_FULL among them, when it
-   * hits a disk with no room left); Kysely's ROLLBACK then fails with "no transaction is active"
-   * and that error would replace the one that explains the failure. Nothing is left to undo then.
-   */
-  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    try {
-      await connection.executeQuery(CompiledQuery.raw('rollback'));
-    } catch (error) {
-      if ((error as Error).message !== 'cannot rollback - no transaction is active') throw error;
-    }
-  }
-}
-
-class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly config: SqliteDialectConfig) {
-    super(config);
+/** Kysely's SQLite dialect (compiler, adapter, introspector) over the writer-thread driver. */
+class SqliteWriterDialect extends SqliteDialect {
+  constructor(private readonly driver: SqliteWriterDriver) {
+    // Only Kysely's own SqliteDriver reads the config, and it is replaced.
+    super({ database: () => Promise.reject(new Error('unused')) });
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.config);
+    return this.driver;
   }
 }
 

@@ -140,6 +140,10 @@ export class SqlStore implements Store {
     if (error) throw error;
   }
 
+  get serialisesWrites(): boolean {
+    return this.dialect.name === 'sqlite';
+  }
+
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => work(repositories(trx, this.dialect, this.decoded)));
   }
