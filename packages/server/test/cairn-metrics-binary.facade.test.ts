@@ -218,6 +218,14 @@ describe.each(backends)('Cairn bulk metrics API, binary body (%s)', (backend) =>
     });
     expect(bare.statusCode, 'no body').toBe(400);
     expect(bare.json().detail).toMatch(/send JSON or application\/vnd\.cairn\.metrics columns/);
+    const text = await t.app.inject({
+      method: 'POST',
+      url: `${API}/experiments/${key}/metrics`,
+      headers: { 'content-type': 'text/plain', ...auth(t.adminKey) },
+      payload: JSON.stringify({ series: [] }),
+    });
+    expect(text.statusCode, 'a text body').toBe(415);
+    expect(text.json()).toMatchObject({ status: 415, title: 'Unsupported Media Type' });
     expect((await get(key, 'metrics')).json()).toEqual({ series: [] });
     // The same body is fine once well formed.
     expect((await postBinary(key, good)).statusCode).toBe(200);

@@ -70,6 +70,9 @@ export function registerMetricRoutes(app: CairnApp, core: Core): void {
     scope.addContentTypeParser(METRICS_BINARY_MEDIA_TYPE, { parseAs: 'buffer' }, (_request, body, done) =>
       done(null, body),
     );
+    // Its body schemas are per media type, so a body of another type would skip validation:
+    // Fastify's default text parser goes, and such bodies are answered 415 like any unknown type.
+    scope.removeContentTypeParser('text/plain');
     const bulk = scope.withTypeProvider<TypeBoxTypeProvider>();
     /**
      * POST /api/cairn/v1/experiments/:experimentKey/metrics — the bulk path: many series, columnar,
