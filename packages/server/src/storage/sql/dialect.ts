@@ -3,8 +3,8 @@ import { dirname } from 'node:path';
 import { type Driver, Kysely, PostgresDialect, type RawBuilder, type SqlBool, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
+import { SqliteConnectionGoneError } from './sqlite-thread-connection.js';
 import { SqliteWriterDriver } from './sqlite-writer-driver.js';
-import { SqliteWriterGoneError } from './sqlite-writer-thread.js';
 import { withUnavailability } from './unavailable-driver.js';
 
 /** Every difference between SQLite and PostgreSQL lives in this file. */
@@ -129,8 +129,8 @@ export function sqliteUnavailability(error: unknown): number | 'storage-full' | 
     if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE') return 'storage-full';
     if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN') return 5;
   }
-  // The writer thread is gone: closed under the request (shutting down) or crashed.
-  if (error instanceof SqliteWriterGoneError) return 5;
+  // The database was closed under the request (shutting down), or a connection's thread crashed.
+  if (error instanceof SqliteConnectionGoneError) return 5;
   // better-sqlite3 throws a plain TypeError for a handle that was closed.
   if (error instanceof TypeError && error.message === 'The database connection is not open') return 5;
   return undefined;
@@ -182,13 +182,12 @@ export function openSqlite(file: string, options: SqliteOptions): OpenedDatabase
     file,
     pragmas: [
       'journal_mode = WAL',
-      `synchronous = ${options.synchronous.toUpperCase()}`,
       'foreign_keys = ON',
-      `busy_timeout = ${options.busyTimeoutMillis ?? 5000}`,
       // After a checkpoint the WAL is cut back to this size instead of keeping its high-water mark.
       `journal_size_limit = ${8 * 1024 * 1024}`,
     ],
     busyTimeoutMillis: options.busyTimeoutMillis ?? 5000,
+    durable: options.synchronous === 'full',
   });
   return {
     db: new Kysely<Database>({
@@ -204,7 +203,7 @@ export function openSqlite(file: string, options: SqliteOptions): OpenedDatabase
   };
 }
 
-/** Kysely's SQLite dialect (compiler, adapter, introspector) over the writer-thread driver. */
+/** Kysely's SQLite dialect (compiler, adapter, introspector) over the writer driver (commits fsynced off the event loop). */
 class SqliteWriterDialect extends SqliteDialect {
   constructor(private readonly driver: SqliteWriterDriver) {
     // Only Kysely's own SqliteDriver reads the config, and it is replaced.

@@ -1,3 +1,6 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import SQLite from 'better-sqlite3';
 import {
   CompiledQuery,
@@ -8,7 +11,7 @@ import {
   SelectQueryNode,
   type TransactionSettings,
 } from 'kysely';
-import { WriterThread } from './sqlite-writer-thread.js';
+import { SqliteConnectionGoneError, ThreadConnection } from './sqlite-thread-connection.js';
 
 /** Distinct SQL texts kept prepared per connection; the store issues a few dozen shapes, batch sizes multiply them. */
 export const STATEMENT_CACHE_SIZE = 512;
@@ -21,10 +24,20 @@ const READ_TEXT = /^\s*(select|with)\b/i;
 
 export interface SqliteWriterDriverOptions {
   file: string;
-  /** Pragmas of the writing connection, which also creates the file and puts it in WAL mode. */
+  /**
+   * Pragmas of the writing connection, which also creates the file and puts it in WAL mode. Its
+   * `synchronous` is NORMAL whatever these say: the driver makes commits durable itself (`durable`).
+   */
   pragmas: string[];
   busyTimeoutMillis: number;
+  /** `full`: a commit is acknowledged only once the WAL holding it is fsynced. */
+  durable: boolean;
+  /** How the WAL is fsynced: its handle's `sync()`; tests hold it to watch what waits for it. */
+  syncFile?: (handle: FileHandle) => Promise<void>;
 }
+
+/** WAL frames (pages) past which a checkpoint copies them into the database and the WAL starts over: SQLite's own default. */
+const RESTART_FRAMES = 1000;
 
 /**
  * A statement cache over one better-sqlite3 connection. Kysely prepares every statement it runs;
@@ -55,8 +68,8 @@ class PreparedStatements {
   run(query: CompiledQuery): QueryResult<unknown> {
     const statement = this.prepare(query.sql);
     if (statement.reader) return { rows: statement.all(query.parameters as unknown[]) };
-    statement.run(query.parameters as unknown[]);
-    return { rows: [] };
+    const { changes, lastInsertRowid } = statement.run(query.parameters as unknown[]);
+    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   }
 }
 
@@ -80,35 +93,69 @@ class Mutex {
 }
 
 /**
- * SQLite with its writes off the event loop. One worker thread owns the connection that writes
- * (write transactions, and statements outside a transaction that change something), so a
- * COMMIT's fsync no longer stops the server: requests that arrive meanwhile are parsed, and their
- * writes gather for the next commit. Reads outside a transaction and read-only snapshot
- * transactions run on connections of the main thread in WAL mode: they never wait for the writer,
- * and see every transaction committed (and so acknowledged) before they began.
+ * SQLite whose commits wait for fsync off the event loop. One connection on this thread writes:
+ * better-sqlite3 runs a transaction's statements in microseconds, and a statement sent to another
+ * thread cost more in hand-offs than it ran (measured: 1,183 against 1,608 with synchronous
+ * hand-offs and ~2,600 here, own-experiment single writes, docs/benchmarks.md). What blocked the
+ * event loop was the commit's fsync: the connection runs with `synchronous = NORMAL`, so COMMIT
+ * only writes the WAL, and the driver then fsyncs the WAL on libuv's thread pool before the commit
+ * is acknowledged. While it waits the event loop parses and answers, the next group's transaction
+ * runs, and one fsync covers every commit made before it began. Checkpoints, which fsync the
+ * database file, run on a worker thread of their own (`ThreadConnection`) instead of inside a COMMIT.
  *
- * Write transactions take the writer in turn, as Kysely's own SQLite driver takes its single
- * connection, and begin IMMEDIATE: a deferred BEGIN would take the write lock at the first write,
- * and in WAL mode a transaction that read first and finds another connection (the CLI beside the
- * server) committed meanwhile fails with SQLITE_BUSY_SNAPSHOT at once, busy_timeout or not.
+ * Durability is that of `synchronous = FULL`: a commit is acknowledged only after its WAL frames
+ * are on disk, and SQLite's own checkpoint syncs the WAL before copying it. What differs: another
+ * reader may see a commit during the fsync that precedes its acknowledgement.
+ *
+ * Reads outside a transaction, and read-only snapshot transactions, use connections of their own
+ * (WAL mode): they never wait for a write transaction, and see every transaction committed before
+ * they began. Write transactions take the writer in turn, as Kysely's own SQLite driver takes its
+ * single connection, and begin IMMEDIATE: a deferred BEGIN would take the write lock at the first
+ * write, and in WAL mode a transaction that read first and finds another connection (the CLI beside
+ * the server) committed meanwhile fails with SQLITE_BUSY_SNAPSHOT at once, busy_timeout or not.
+ * BEGIN waits for another process's lock by retrying on timers, not in SQLite's busy handler, which
+ * would sleep on this thread.
  */
 export class SqliteWriterDriver implements Driver {
-  private writer: WriterThread | undefined;
+  private writer: PreparedStatements | undefined;
+  private checkpointer: ThreadConnection | undefined;
   private reader: PreparedStatements | undefined;
   private readonly writeTurn = new Mutex();
   private readonly idleSnapshotReaders: PreparedStatements[] = [];
   private snapshotReaders = 0;
   private readonly waitingForReader: ((reader: PreparedStatements) => void)[] = [];
   private readonly allReaders: PreparedStatements[] = [];
+  /** Write statements and commits made on the writer, and how many of them an fsync covers. */
+  private committed = 0;
+  private synced = 0;
+  private syncing: Promise<void> | undefined;
+  private checkpointing: Promise<void> | undefined;
+  private shm: number | undefined;
+  private readonly shmHeader = Buffer.alloc(4);
+  private closed = false;
+  private wal: Promise<FileHandle> | undefined;
 
   constructor(private readonly options: SqliteWriterDriverOptions) {}
 
   async init(): Promise<void> {
     // The writer first: it creates the file and switches it to WAL before anyone reads.
-    this.writer = await WriterThread.start({
+    const database = new SQLite(this.options.file);
+    try {
+      for (const pragma of this.options.pragmas) database.pragma(pragma);
+      database.pragma('synchronous = NORMAL');
+      // Its own busy handler would sleep on the event loop; BEGIN retries on timers instead.
+      database.pragma('busy_timeout = 0');
+      // Checkpoints fsync the database file: they run on the checkpointer's thread.
+      database.pragma('wal_autocheckpoint = 0');
+    } catch (error) {
+      database.close();
+      throw error;
+    }
+    this.writer = new PreparedStatements(database);
+    this.checkpointer = await ThreadConnection.start({
       file: this.options.file,
-      pragmas: this.options.pragmas,
-      statementCacheSize: STATEMENT_CACHE_SIZE,
+      pragmas: ['synchronous = NORMAL', `busy_timeout = ${this.options.busyTimeoutMillis}`],
+      statementCacheSize: 4,
     });
     this.reader = this.openReader();
   }
@@ -126,11 +173,22 @@ export class SqliteWriterDriver implements Driver {
     }
     await this.writeTurn.lock();
     routed.writing = true;
-    await this.write(CompiledQuery.raw('begin immediate'));
+    const writer = this.openWriter();
+    await this.whenNotBusy(() => writer.database.exec('begin immediate'));
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
+    const routed = connection as RoutedConnection;
+    if (!routed.writing) {
+      await routed.executeQuery(CompiledQuery.raw('commit'));
+      return;
+    }
+    this.openWriter().database.exec('commit');
+    const commit = ++this.committed;
+    // The next transaction may run while this one's fsync is under way.
+    routed.writing = false;
+    this.writeTurn.unlock();
+    await this.durable(commit);
   }
 
   /**
@@ -162,6 +220,8 @@ export class SqliteWriterDriver implements Driver {
     const routed = connection as RoutedConnection;
     if (routed.writing) {
       routed.writing = false;
+      // A transaction cut off by close (or an error past its ROLLBACK) must not pin the write lock.
+      if (this.writer?.database.open && this.writer.database.inTransaction) this.writer.database.exec('rollback');
       this.writeTurn.unlock();
     }
     if (routed.snapshot) {
@@ -174,41 +234,37 @@ export class SqliteWriterDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.checkpointing;
+    await this.syncing?.catch(() => undefined);
+    await this.wal?.then((handle) => handle.close()).catch(() => undefined);
+    if (this.shm !== undefined) closeSync(this.shm);
     // Readers first: the last connection to close checkpoints the WAL into the database file.
     for (const reader of this.allReaders) reader.database.close();
-    await this.writer?.close();
+    await this.checkpointer?.close();
+    this.writer?.database.close();
   }
 
-  /** Runs on the writer, in the caller's turn (a transaction's) or a turn of its own. */
-  async write(query: CompiledQuery): Promise<QueryResult<unknown>> {
-    const writer = this.writer;
-    if (!writer) throw new Error('the SQLite driver was not initialised');
-    const result = await writer.execute(query.sql, query.parameters);
-    if (result.rows) return { rows: result.rows };
-    const { changes, lastInsertRowid } = result;
-    return {
-      numAffectedRows: changes === undefined || changes === null ? undefined : BigInt(changes),
-      insertId: lastInsertRowid === undefined || lastInsertRowid === null ? undefined : BigInt(lastInsertRowid),
-      rows: [],
-    };
+  /** A statement of the transaction that holds the write turn, and so SQLite's write lock. */
+  writeInTransaction(query: CompiledQuery): QueryResult<unknown> {
+    return this.openWriter().run(query);
   }
 
+  /** A statement outside a transaction that may write: in a turn of its own, acknowledged once durable. */
   async writeInOwnTurn(query: CompiledQuery): Promise<QueryResult<unknown>> {
     await this.writeTurn.lock();
+    let result: QueryResult<unknown>;
+    let commit: number;
     try {
-      return await this.write(query);
+      const writer = this.openWriter();
+      result = await this.whenNotBusy(() => writer.run(query));
+      commit = ++this.committed;
     } finally {
       this.writeTurn.unlock();
     }
-  }
-
-  /**
-   * Main-thread reads complete without a turn of the event loop, while the writer's answers come
-   * as messages that need one: a caller that reads in a loop until a write lands (a poller) would
-   * starve the writer. While the writer has statements in flight, a read first lets it answer.
-   */
-  async letWriterAnswer(): Promise<void> {
-    if (this.writer?.busy) await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.durable(commit);
+    return result;
   }
 
   /**
@@ -219,8 +275,7 @@ export class SqliteWriterDriver implements Driver {
   readerFor(query: CompiledQuery): SQLite.Statement | undefined {
     const reader = this.reader;
     if (!reader) return undefined;
-    // A server whose writer is gone is unavailable, for its health check (a read) too.
-    this.writer?.assertRunning();
+    if (this.closed) throw new SqliteConnectionGoneError('the database was closed');
     const node = query.query;
     if (!SelectQueryNode.is(node) && !(RawNode.is(node) && READ_TEXT.test(query.sql))) return undefined;
     let statement: SQLite.Statement;
@@ -230,6 +285,119 @@ export class SqliteWriterDriver implements Driver {
       return undefined;
     }
     return statement.reader && statement.readonly ? statement : undefined;
+  }
+
+  private openWriter(): PreparedStatements {
+    if (!this.writer) throw new Error('the SQLite driver was not initialised');
+    if (this.closed) throw new SqliteConnectionGoneError('the database was closed');
+    return this.writer;
+  }
+
+  /** Runs `attempt` until another connection no longer holds the lock, for up to busy_timeout. */
+  private async whenNotBusy<T>(attempt: () => T): Promise<T> {
+    const deadline = Date.now() + this.options.busyTimeoutMillis;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        return attempt();
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
+  /**
+   * Resolves once the WAL holding commit number `commit` is on disk. One fsync covers every commit
+   * made before it started; commits made while it runs wait for the next one, which starts as soon
+   * as it ends.
+   */
+  private async durable(commit: number): Promise<void> {
+    if (this.options.durable) {
+      while (this.synced < commit) {
+        if (!this.syncing) {
+          const upTo = this.committed;
+          this.syncing = this.syncWal().then(
+            () => {
+              this.synced = Math.max(this.synced, upTo);
+              this.syncing = undefined;
+            },
+            (error: unknown) => {
+              this.syncing = undefined;
+              throw error;
+            },
+          );
+        }
+        await this.syncing;
+      }
+    }
+    this.checkpointSoon();
+  }
+
+  /**
+   * fsync of the WAL, through a descriptor of its own: it flushes what the writer connection wrote.
+   * Opened once: SQLite removes the WAL only when its last connection closes, and the writer's
+   * stays open; journal_size_limit truncates it in place.
+   */
+  private async syncWal(): Promise<void> {
+    this.wal ??= open(`${this.options.file}-wal`, 'r');
+    const wal = this.wal;
+    try {
+      const handle = await wal;
+      await (this.options.syncFile ? this.options.syncFile(handle) : handle.sync());
+    } catch (error) {
+      // The next commit opens it again.
+      if (this.wal === wal) this.wal = undefined;
+      await wal.then((handle) => handle.close()).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A checkpoint on the checkpointer's thread once the WAL holds RESTART_FRAMES, one at a time. */
+  private checkpointSoon(): void {
+    if (this.checkpointing || this.closed || this.walFrames() < RESTART_FRAMES) return;
+    this.checkpointing = this.checkpoint()
+      // A failed checkpoint leaves the WAL to the next one; nothing acknowledged depends on it.
+      .catch(() => undefined)
+      .finally(() => {
+        this.checkpointing = undefined;
+      });
+  }
+
+  /**
+   * Frames in the WAL: `mxFrame` of the wal-index header, bytes 16–19 of the `-shm` file in native
+   * byte order (https://www.sqlite.org/walformat.html#the_wal_index_file_format). SQLite's own
+   * auto-checkpoint counts the same frames, in a hook better-sqlite3 does not expose.
+   */
+  private walFrames(): number {
+    try {
+      this.shm ??= openSync(`${this.options.file}-shm`, 'r');
+      if (readSync(this.shm, this.shmHeader, 0, 4, 16) < 4) return 0;
+      return endianness() === 'LE' ? this.shmHeader.readUInt32LE(0) : this.shmHeader.readUInt32BE(0);
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Copies the WAL into the database file beside the writes (PASSIVE: it waits for no one). Only a
+   * checkpoint that copies every frame lets the next write start the WAL over, and cut it back to
+   * journal_size_limit; under a steady stream of commits one running beside them never catches up.
+   * So a second pass runs in the write turn: the first copied nearly everything, so the writes wait
+   * for little more than its fsync of the database file, as they would for SQLite's own
+   * auto-checkpoint inside a COMMIT (which would block the event loop as well).
+   */
+  private async checkpoint(): Promise<void> {
+    const checkpointer = this.checkpointer;
+    if (!checkpointer) return;
+    await checkpointer.execute('pragma wal_checkpoint(PASSIVE)', []);
+    if (this.closed) return;
+    await this.writeTurn.lock();
+    try {
+      if (!this.closed) await checkpointer.execute('pragma wal_checkpoint(PASSIVE)', []);
+    } finally {
+      this.writeTurn.unlock();
+    }
   }
 
   private openReader(): PreparedStatements {
@@ -275,8 +443,7 @@ class RoutedConnection implements DatabaseConnection {
   constructor(private readonly driver: SqliteWriterDriver) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    if (this.writing) return (await this.driver.write(query)) as QueryResult<R>;
-    await this.driver.letWriterAnswer();
+    if (this.writing) return this.driver.writeInTransaction(query) as QueryResult<R>;
     if (this.snapshot) return this.snapshot.run(query) as QueryResult<R>;
     const statement = this.driver.readerFor(query);
     if (statement) return { rows: statement.all(query.parameters as unknown[]) as R[] };

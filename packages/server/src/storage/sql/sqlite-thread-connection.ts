@@ -4,8 +4,8 @@ import { Worker } from 'node:worker_threads';
 /**
  * The worker's code, run with `eval` so that it works the same from the compiled dist and from the
  * TypeScript sources the tests run (a worker file path would differ between the two). Plain
- * JavaScript (CommonJS); it owns the one connection that writes and answers one message per
- * statement, in the order the statements arrive.
+ * JavaScript (CommonJS); it owns one connection and answers one message per statement, in the
+ * order the statements arrive.
  *
  * A statement's bytes cross as Uint8Array (structured clone drops Buffer's class); better-sqlite3
  * binds Buffers, and rows holding blobs are flagged so the main thread makes Buffers of them again.
@@ -93,11 +93,11 @@ interface Reply extends WriterResult {
 }
 
 /**
- * The writer thread went away (crashed, or the store was closed) while statements still needed
+ * The connection's thread went away (crashed, or the store was closed) while statements still needed
  * it: they fail as "database unavailable" (503) instead of waiting for an answer that never comes.
  */
-export class SqliteWriterGoneError extends Error {
-  override readonly name = 'SqliteWriterGoneError';
+export class SqliteConnectionGoneError extends Error {
+  override readonly name = 'SqliteConnectionGoneError';
 }
 
 /** An error as the worker reported it, with the `code` that classifies SQLite's errors kept. */
@@ -121,7 +121,7 @@ function withBuffers(rows: Record<string, unknown>[]): Record<string, unknown>[]
   return rows;
 }
 
-export interface WriterThreadOptions {
+export interface ThreadConnectionOptions {
   file: string;
   /** Run in order once the connection is open (`journal_mode = WAL`, `synchronous = FULL`, …). */
   pragmas: string[];
@@ -130,10 +130,11 @@ export interface WriterThreadOptions {
 }
 
 /**
- * A worker thread owning a SQLite connection. Statements run there one after another; while one
- * runs (a COMMIT waiting on fsync above all) the event loop goes on serving requests.
+ * A worker thread owning a SQLite connection, for work that waits on the disk (the embedded store's
+ * WAL checkpoints, which fsync the database file). Statements run there one after another while
+ * the event loop goes on serving requests.
  */
-export class WriterThread {
+export class ThreadConnection {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve(reply: Reply): void; reject(error: unknown): void }>();
   private nextId = 1;
@@ -141,7 +142,7 @@ export class WriterThread {
   private closing = false;
   private readonly exited: Promise<void>;
 
-  private constructor(options: WriterThreadOptions) {
+  private constructor(options: ThreadConnectionOptions) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
@@ -163,15 +164,15 @@ export class WriterThread {
     this.worker.on('error', (error) => this.fail(error));
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
-        this.fail(new Error(`the SQLite writer thread exited (code ${code})`));
+        this.fail(new Error(`the SQLite connection's thread exited (code ${code})`));
         resolve();
       });
     });
   }
 
   /** Starts the thread and opens its connection; rejects with SQLite's error when it cannot. */
-  static async start(options: WriterThreadOptions): Promise<WriterThread> {
-    const thread = new WriterThread(options);
+  static async start(options: ThreadConnectionOptions): Promise<ThreadConnection> {
+    const thread = new ThreadConnection(options);
     try {
       await thread.request(0, undefined);
     } catch (error) {
@@ -221,8 +222,8 @@ export class WriterThread {
   /** Every statement still waiting fails, and so does every later one. */
   private fail(cause: unknown): void {
     if (!this.gone) {
-      this.gone = new SqliteWriterGoneError(
-        this.closing ? 'the database was closed' : 'the SQLite writer thread stopped',
+      this.gone = new SqliteConnectionGoneError(
+        this.closing ? 'the database was closed' : "the SQLite connection's thread stopped",
         { cause },
       );
     }

@@ -4,19 +4,19 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sqliteUnavailability } from './dialect.js';
-import { SqliteWriterGoneError, WriterThread } from './sqlite-writer-thread.js';
+import { SqliteConnectionGoneError, ThreadConnection } from './sqlite-thread-connection.js';
 
-describe('SQLite writer thread', () => {
+describe('SQLite connection on a worker thread', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cairn-writer-thread-'));
+    dir = await mkdtemp(join(tmpdir(), 'cairn-thread-connection-'));
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
   it('fails the statements in flight and every later one as unavailable when the thread dies', async () => {
-    const thread = await WriterThread.start({
+    const thread = await ThreadConnection.start({
       file: join(dir, 'cairn.db'),
       pragmas: ['journal_mode = WAL'],
       statementCacheSize: 8,
@@ -30,14 +30,14 @@ describe('SQLite writer thread', () => {
     for (const error of errors) {
       // The insert may have run before the thread died; it must then have answered, not failed.
       if (error === undefined || !(error instanceof Error)) continue;
-      expect(error).toBeInstanceOf(SqliteWriterGoneError);
+      expect(error).toBeInstanceOf(SqliteConnectionGoneError);
       expect(sqliteUnavailability(error)).toBe(5);
     }
-    expect(errors[1]).toBeInstanceOf(SqliteWriterGoneError);
+    expect(errors[1]).toBeInstanceOf(SqliteConnectionGoneError);
   });
 
   it("reports a database it cannot open with SQLite's code", async () => {
-    const error = await WriterThread.start({
+    const error = await ThreadConnection.start({
       // A directory where the database file should be.
       file: dir,
       pragmas: [],
