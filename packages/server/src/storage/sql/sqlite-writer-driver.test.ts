@@ -3,6 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -134,14 +135,16 @@ describe('SQLite writer driver: durability and locks', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function open(options: Partial<SqliteWriterDriverOptions> = {}): Promise<Kysely<Scratch>> {
-    const driver = new SqliteWriterDriver({
+  async function open(
+    options: Partial<SqliteWriterDriverOptions> = {},
+    driver = new SqliteWriterDriver({
       file,
       pragmas: ['journal_mode = WAL'],
       busyTimeoutMillis: 5_000,
       durable: true,
       ...options,
-    });
+    }),
+  ): Promise<Kysely<Scratch>> {
     const db = new Kysely<Scratch>({
       dialect: new (class extends SqliteDialect {
         override createDriver() {
@@ -264,5 +267,25 @@ describe('SQLite writer driver: durability and locks', () => {
     }
     expect(largest).toBeLessThan(16 * 1024 * 1024);
     expect((await db.selectFrom('t').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n).toBe(768);
+  });
+
+  it('starts a new checkpointer when its thread dies, so the WAL still starts over', async () => {
+    const driver = new SqliteWriterDriver({
+      file,
+      pragmas: ['journal_mode = WAL'],
+      busyTimeoutMillis: 5_000,
+      durable: true,
+    });
+    const db = await open({}, driver);
+    const first = (driver as unknown as { checkpointer: { worker: Worker } }).checkpointer;
+    await first.worker.terminate();
+    const body = Buffer.alloc(64 * 1024, 7);
+    let largest = 0;
+    for (let i = 0; i < 768; i++) {
+      await db.insertInto('t').values({ id: i, body }).execute();
+      largest = Math.max(largest, statSync(`${file}-wal`).size);
+    }
+    expect((driver as unknown as { checkpointer: unknown }).checkpointer).not.toBe(first);
+    expect(largest).toBeLessThan(16 * 1024 * 1024);
   });
 });

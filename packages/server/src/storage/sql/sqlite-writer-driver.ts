@@ -152,11 +152,7 @@ export class SqliteWriterDriver implements Driver {
       throw error;
     }
     this.writer = new PreparedStatements(database);
-    this.checkpointer = await ThreadConnection.start({
-      file: this.options.file,
-      pragmas: ['synchronous = NORMAL', `busy_timeout = ${this.options.busyTimeoutMillis}`],
-      statementCacheSize: 4,
-    });
+    this.checkpointer = await this.startCheckpointer();
     this.reader = this.openReader();
   }
 
@@ -388,9 +384,21 @@ export class SqliteWriterDriver implements Driver {
    * auto-checkpoint inside a COMMIT (which would block the event loop as well).
    */
   private async checkpoint(): Promise<void> {
-    const checkpointer = this.checkpointer;
+    let checkpointer = this.checkpointer;
     if (!checkpointer) return;
-    await checkpointer.execute('pragma wal_checkpoint(PASSIVE)', []);
+    try {
+      await checkpointer.execute('pragma wal_checkpoint(PASSIVE)', []);
+    } catch (error) {
+      if (!(error instanceof SqliteConnectionGoneError) || this.closed) throw error;
+      // Its thread died: without checkpoints the WAL would grow for as long as the server runs.
+      checkpointer = await this.startCheckpointer();
+      if (this.closed) {
+        await checkpointer.close();
+        return;
+      }
+      this.checkpointer = checkpointer;
+      await checkpointer.execute('pragma wal_checkpoint(PASSIVE)', []);
+    }
     if (this.closed) return;
     await this.writeTurn.lock();
     try {
@@ -398,6 +406,14 @@ export class SqliteWriterDriver implements Driver {
     } finally {
       this.writeTurn.unlock();
     }
+  }
+
+  private startCheckpointer(): Promise<ThreadConnection> {
+    return ThreadConnection.start({
+      file: this.options.file,
+      pragmas: ['synchronous = NORMAL', `busy_timeout = ${this.options.busyTimeoutMillis}`],
+      statementCacheSize: 4,
+    });
   }
 
   private openReader(): PreparedStatements {
