@@ -486,8 +486,19 @@ describe.each(backends)('Comet experiment data (%s)', (backend) => {
           ],
         }),
       );
+      // Newer comet_ml sends a print's text and its newline as two chunks: no blank line between.
+      await expectWriteOk(
+        await post('write/experiment/output', {
+          experimentKey: key,
+          outputLines: [
+            { offset: 0, output: 'split' },
+            { offset: 1, output: '\n' },
+            { offset: 2, output: 'after\n' },
+          ],
+        }),
+      );
       expect(await read('experiment/output?', key)).toEqual({
-        output: 'epoch 1\nepoch 2\nwarning\ndone\nr line 1\nr line 2',
+        output: 'epoch 1\nepoch 2\nwarning\ndone\nr line 1\nr line 2\nsplit\nafter\n',
       });
       const principal = await t.core.auth.authenticate(t.adminKey);
       const lines = await t.core.experiments.getOutput(principal, key);
@@ -498,6 +509,9 @@ describe.each(backends)('Comet experiment data (%s)', (backend) => {
         ['done\n', false, null, T0 + 4, 0],
         ['r line 1', false, 'r', expect.any(Number), 1],
         ['r line 2', false, 'r', expect.any(Number), 2],
+        ['split', false, null, expect.any(Number), 0],
+        ['\n', false, null, expect.any(Number), 1],
+        ['after\n', false, null, expect.any(Number), 2],
       ]);
     });
 

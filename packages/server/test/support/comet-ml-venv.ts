@@ -28,3 +28,23 @@ export function cometMlEnv(port: number, adminKey: string): Record<string, strin
     CAIRN_WORKSPACE: 'default',
   };
 }
+
+/**
+ * The newest comet_ml on PyPI when last checked (2026-12-04), run through the same scripts: Cairn
+ * must keep working with what users install today, not only with the client it was built against.
+ * Bump it when a new release appears; the scripts branch only where the client itself changed
+ * (they say which version does what).
+ */
+export const COMET_ML_NEWEST_VERSION = '3.58.8';
+
+export const COMET_ML_NEWEST_VENV: VenvSpec = {
+  suite: 'comet_ml (newest)',
+  dir: join(ROOT, `.venv/comet-ml-${COMET_ML_NEWEST_VERSION}`),
+  requirements: [`comet_ml==${COMET_ML_NEWEST_VERSION}`],
+};
+
+/** Both clients the compatibility suites run: the pinned one and the newest. */
+export const COMET_ML_CLIENTS = [
+  { version: COMET_ML_VERSION, venv: COMET_ML_VENV },
+  { version: COMET_ML_NEWEST_VERSION, venv: COMET_ML_NEWEST_VENV },
+] as const;

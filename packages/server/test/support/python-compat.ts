@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -87,6 +87,11 @@ function pinnedVersionsMatch(requirements: string[], versions: Record<string, st
  * usable venv, and a changed pin rebuilds it.
  */
 export async function ensureVenv(spec: VenvSpec): Promise<string> {
+  await mkdir(dirname(spec.dir), { recursive: true });
+  return withLock(`${spec.dir}.lock`, () => ensureVenvLocked(spec));
+}
+
+async function ensureVenvLocked(spec: VenvSpec): Promise<string> {
   const python = join(spec.dir, 'bin/python');
   const marker = join(spec.dir, 'cairn-ready');
   const wanted = spec.requirements.join('\n');
@@ -109,6 +114,32 @@ export async function ensureVenv(spec: VenvSpec): Promise<string> {
   if (installed.code !== 0) throw new Error(`pip install ${spec.requirements.join(' ')} failed:\n${installed.output}`);
   await writeFile(marker, wanted);
   return python;
+}
+
+/**
+ * Runs `work` while holding a lock directory, so test files starting at once do not build the
+ * same venv over each other. A lock older than `staleMillis` is from a killed run and is taken over.
+ */
+async function withLock<T>(lock: string, work: () => Promise<T>, staleMillis = 600_000): Promise<T> {
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const since = await stat(lock).then(
+        (info) => Date.now() - info.mtimeMs,
+        () => 0,
+      );
+      if (since > staleMillis) await rmdir(lock).catch(() => {});
+      else await new Promise((done) => setTimeout(done, 250));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rmdir(lock).catch(() => {});
+  }
 }
 
 /** Installed versions by distribution name, or undefined when the venv is missing or broken. */

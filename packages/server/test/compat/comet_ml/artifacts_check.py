@@ -1,4 +1,4 @@
-"""Artifacts through comet_ml 3.32.5 against a Cairn server.
+"""Artifacts through comet_ml (the pinned 3.32.5 and the newest) against a Cairn server.
 
 comet_ml logs artifacts only through the live-logging Experiment (the /clientlib/ streaming
 protocol), so this script writes them the way that path's REST half does: the client's own REST
@@ -20,13 +20,23 @@ import zipfile
 import requests
 
 from comet_ml import API, APIExperiment
-from comet_ml.artifacts import (
-    _call_post_prepared_request,
-    _get_artifact,
-    _prepare_update_artifact_version_state,
-)
+try:  # comet_ml 3.32: one artifacts module
+    from comet_ml.artifacts import (
+        _call_post_prepared_request,
+        _get_artifact,
+        _prepare_update_artifact_version_state,
+    )
+except ImportError:  # newer clients: the same helpers in a package of modules
+    from comet_ml.artifacts.artifact_getter import get_artifact as _get_artifact
+    from comet_ml.artifacts.artifact_logger import (
+        _call_post_prepared_request,
+        _prepare_update_artifact_version_state,
+    )
 from comet_ml.config import get_config
-from comet_ml.connection import send_file, send_remote_asset
+try:
+    from comet_ml.connection import send_file, send_remote_asset
+except ImportError:  # newer clients
+    from comet_ml.connection.connection_upload import send_file, send_remote_asset
 from comet_ml.exceptions import ArtifactNotFinalException, ArtifactNotFound, CometRestApiException
 from comet_ml.summary import Summary
 

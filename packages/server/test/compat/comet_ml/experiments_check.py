@@ -8,6 +8,7 @@ COMET_URL_OVERRIDE, COMET_API_KEY, CAIRN_WORKSPACE; own uniquely named project; 
 "OK experiments_check" at the end.
 """
 
+import inspect
 import io
 import json
 import os
@@ -55,7 +56,9 @@ client.log_experiment_metric(key, "loss", 0.875, step=3, epoch=2, context="test"
 assert_saved(exp.log_metric("acc", 0.25, step=1), "log_metric")
 results = exp.log_metrics({"acc": 0.5, "f1": 1}, step=2)
 assert len(results) == 2 and all(r.get("code") == 200 for r in results), "log_metrics -> %r" % (results,)
-# comet_ml passes log_metric's timestamp positionally into the epoch field; the server keeps it so.
+# comet_ml 3.32 passes log_metric's timestamp positionally into the epoch field; the server keeps
+# it so. Newer clients take an epoch of their own and send the timestamp (seconds) as milliseconds.
+TIMESTAMP_IS_EPOCH = "epoch" not in inspect.signature(APIExperiment.log_metric).parameters
 exp.log_metric("quirk", 7, step=9, timestamp=42)
 
 loss = exp.get_metrics("loss")
@@ -74,9 +77,14 @@ assert [(float(m["metricValue"]), m["step"], m["epoch"], m["runContext"]) for m 
 ], acc
 assert [(float(m["metricValue"]), m["step"]) for m in exp.get_metrics("f1")] == [(1.0, 2)], "f1"
 quirk = exp.get_metrics("quirk")
-assert [(float(m["metricValue"]), m["step"], m["epoch"]) for m in quirk] == [(7.0, 9, 42)], quirk
-now_ms = int(time.time() * 1000)
-assert abs(quirk[0]["timestamp"] - now_ms) < 600_000, "no timestamp sent -> server time: %r" % (quirk,)
+if TIMESTAMP_IS_EPOCH:
+    assert [(float(m["metricValue"]), m["step"], m["epoch"]) for m in quirk] == [(7.0, 9, 42)], quirk
+    now_ms = int(time.time() * 1000)
+    assert abs(quirk[0]["timestamp"] - now_ms) < 600_000, "no timestamp sent -> server time: %r" % (quirk,)
+else:
+    assert [(float(m["metricValue"]), m["step"], m["epoch"], m["timestamp"]) for m in quirk] == [
+        (7.0, 9, None, 42_000)
+    ], quirk
 assert exp.get_metrics("never-logged") == [], "an unknown metric has no points"
 # Names travel in query strings: separators and non-ASCII must survive the round trip.
 odd_name = "train/loss & más?=1"
@@ -202,13 +210,20 @@ assert exp.get_git_metadata() == {
     "parent": "96ff529b",
     "origin": "git@example.com:x/y.git",
 }, exp.get_git_metadata()
-patch_zip = io.BytesIO()
-with zipfile.ZipFile(patch_zip, "w") as archive:
-    archive.writestr("git_diff.patch", "diff --git a/x b/x\n+added\n")
-assert_saved(exp.set_git_patch(patch_zip.getvalue()), "set_git_patch")
-patch = exp.get_git_patch()
-assert patch == patch_zip.getvalue(), "the patch comes back byte for byte"
-assert zipfile.ZipFile(io.BytesIO(patch)).read("git_diff.patch") == b"diff --git a/x b/x\n+added\n"
+DIFF = "diff --git a/x b/x\n+added\n"
+if "compress_git_patch" in inspect.getsource(APIExperiment.set_git_patch):
+    # Newer clients zip the patch text themselves (as git_diff.patch): the server keeps their zip.
+    assert_saved(exp.set_git_patch(DIFF), "set_git_patch")
+    patch = exp.get_git_patch()
+else:
+    # comet_ml 3.32 sends the bytes it is given, a zip the caller made: they come back byte for byte.
+    patch_zip = io.BytesIO()
+    with zipfile.ZipFile(patch_zip, "w") as archive:
+        archive.writestr("git_diff.patch", DIFF)
+    assert_saved(exp.set_git_patch(patch_zip.getvalue()), "set_git_patch")
+    patch = exp.get_git_patch()
+    assert patch == patch_zip.getvalue(), "the patch comes back byte for byte"
+assert zipfile.ZipFile(io.BytesIO(patch)).read("git_diff.patch") == DIFF.encode()
 
 # --- system details (one field per call, merged) ---------------------------------------------------------
 details = exp.get_system_details()
@@ -322,8 +337,11 @@ assert exp.get_asset(image["assetId"]) == image_bytes, "image bytes"
 table = exp.log_table("scores.csv", tabular_data=[[1, 2], [3, 4]], headers=["a", "b"])
 table_row = [a for a in exp.get_asset_list() if a["assetId"] == table["assetId"]]
 assert table_row and table_row[0]["fileName"] == "scores.csv", "log_table row: %r" % (table_row,)
-# The client writes the CSV (quoting the header cells); the server keeps its bytes.
-assert exp.get_asset(table["assetId"]) == b'"a","b"\n1,2\n3,4\n', exp.get_asset(table["assetId"])
+# The client writes the CSV (3.32 quotes the header cells, newer clients end lines with CRLF); the
+# server keeps its bytes.
+assert exp.get_asset(table["assetId"]) in (b'"a","b"\n1,2\n3,4\n', b"a,b\r\n1,2\r\n3,4\r\n"), exp.get_asset(
+    table["assetId"]
+)
 
 curve = exp.log_curve("roc", x=[0, 0.5, 1], y=[0, 0.8, 1], step=7)
 assert curve.get("assetId"), "log_curve -> %r" % (curve,)
@@ -392,10 +410,17 @@ second.log_parameter("lr", 0.1)
 
 # --- what the SDK's own transport sends: gzipped output batches, full system details, cloud details,
 # dependencies, crash status ---------------------------------------------------------------------------------
+def batch_item(message, offset):
+    try:
+        return MessageBatchItem(message, offset=offset)
+    except TypeError:  # newer clients number the lines themselves when they send the batch
+        return MessageBatchItem(message)
+
+
 client.send_stdout_batch(
     [
-        MessageBatchItem(StandardOutputMessage("batched out\n"), offset=100),
-        MessageBatchItem(StandardOutputMessage("batched err\n", stderr=True), offset=101),
+        batch_item(StandardOutputMessage("batched out\n"), 100),
+        batch_item(StandardOutputMessage("batched err\n", stderr=True), 101),
     ],
     second.id,
     compress=True,

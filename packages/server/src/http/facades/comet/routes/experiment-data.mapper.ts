@@ -74,14 +74,15 @@ export function infoText(value: unknown): string | null {
 }
 
 /**
- * Comet's `{output}` is stdout and stderr "joined with \n". comet_ml sends chunks that already end
- * in a newline while the R and Java SDKs send bare lines, so a newline is put between two chunks
- * only when the first does not end with one: neither doubled blank lines nor glued lines.
+ * Comet's `{output}` is stdout and stderr "joined with \n". comet_ml 3.32 sends chunks that already
+ * end in a newline, newer comet_ml sends a print's text and its newline as two chunks, and the R
+ * and Java SDKs send bare lines; so a newline is put between two chunks only when neither has one
+ * there: neither doubled blank lines nor glued lines.
  */
 export function joinOutput(lines: OutputLine[]): string {
   let output = '';
   for (const line of lines) {
-    if (output !== '' && !output.endsWith('\n')) output += '\n';
+    if (output !== '' && !output.endsWith('\n') && !line.text.startsWith('\n')) output += '\n';
     output += line.text;
   }
   return output;
