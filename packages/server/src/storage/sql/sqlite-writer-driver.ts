@@ -95,8 +95,8 @@ class Mutex {
 /**
  * SQLite whose commits wait for fsync off the event loop. One connection on this thread writes:
  * better-sqlite3 runs a transaction's statements in microseconds, and a statement sent to another
- * thread cost more in hand-offs than it ran (measured: 1,183 against 1,608 with synchronous
- * hand-offs and ~2,600 here, own-experiment single writes, docs/benchmarks.md). What blocked the
+ * thread cost more in hand-offs than it ran (own-experiment single writes, idle 2-core VM: 1,333
+ * req/s with a writer thread, 1,608 with synchronous hand-offs to it, ~4,100 here; docs/benchmarks.md). What blocked the
  * event loop was the commit's fsync: the connection runs with `synchronous = NORMAL`, so COMMIT
  * only writes the WAL, and the driver then fsyncs the WAL on libuv's thread pool before the commit
  * is acknowledged. While it waits the event loop parses and answers, the next group's transaction
